@@ -1,0 +1,10 @@
+//! isf: an MPI-parallel re-implementation of the In Silico Framework's single-cell-in-network
+//! simulation pipeline, numerically equivalent to NEURON's fixed-step solver.
+//!
+//! Modules follow the path of the data:
+//! [`param`] → [`morphology`] → [`cell`] → [`mechanisms`] → [`solver`] → [`network`] →
+//! [`trial`] → [`output`], with [`run`] (MPI/rayon decomposition) above and [`mapper`]
+//! (anatomical embedding) beside them.
+
+pub mod cli;
+pub mod testing;
