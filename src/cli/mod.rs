@@ -21,14 +21,18 @@ pub enum Command {}
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let result: anyhow::Result<()> = match cli.command {};
-    match result {
+    match run(cli.command) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
             1
         }
     }
+}
+
+/// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {}
 }
 
 fn init_logging(verbose: u8) {
