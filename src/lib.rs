@@ -6,5 +6,15 @@
 //! [`trial`] → [`output`], with [`run`] (MPI/rayon decomposition) above and [`mapper`]
 //! (anatomical embedding) beside them.
 
+pub mod cell;
 pub mod cli;
+pub mod mapper;
+pub mod mechanisms;
+pub mod morphology;
+pub mod network;
+pub mod output;
+pub mod param;
+pub mod run;
+pub mod solver;
 pub mod testing;
+pub mod trial;

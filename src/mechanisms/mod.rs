@@ -1,0 +1,1 @@
+//! Membrane mechanisms and point processes (NEURON built-ins and ISF's L5PT channels and synapses) as struct-of-arrays plug-ins registered by name.

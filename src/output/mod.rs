@@ -1,0 +1,1 @@
+//! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file.

@@ -1,0 +1,1 @@
+//! NEURON's fixed-step linearised backward-Euler solver on the node tree (Hines elimination), event delivery and recording.
