@@ -320,12 +320,14 @@ impl<'a> Parser<'a> {
                             let c = self.unicode_escape(esc_span)?;
                             s.push(c);
                         }
-                        _ => return Err(self.error_at(
-                            esc_span,
-                            format!(
+                        _ => {
+                            return Err(self.error_at(
+                                esc_span,
+                                format!(
                                 "unknown escape `\\{e}` in string (write `\\\\` for a backslash)"
                             ),
-                        )),
+                            ))
+                        }
                     }
                 }
                 _ => {
