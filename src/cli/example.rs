@@ -13,7 +13,7 @@ pub struct ExampleArgs {
     pub force: bool,
     /// Seed of the generated morphology and synapse placement (same seed, same files).
     #[arg(long, default_value_t = DEFAULT_SEED)]
-    pub seed: u64,
+    pub seed: u32,
 }
 
 /// Generates the model and writes it atomically.

@@ -14,7 +14,7 @@
 //! rounded to the 6 decimals written to the `.hoc` file, so every length computed here is the one
 //! a reader of that file sees.
 
-use super::rng::SplitMix64;
+use crate::network::rng::RandomState;
 use std::fmt::Write as _;
 
 /// Distance between successive traced points (µm).
@@ -130,7 +130,7 @@ pub struct Morphology {
 
 impl Morphology {
     /// Grows the tree, drawing its small irregularities from `rng`.
-    pub fn generate(rng: &mut SplitMix64) -> Self {
+    pub fn generate(rng: &mut RandomState) -> Self {
         let mut b = Builder {
             rng,
             sections: Vec::new(),
@@ -197,7 +197,7 @@ impl Morphology {
 }
 
 struct Builder<'r> {
-    rng: &'r mut SplitMix64,
+    rng: &'r mut RandomState,
     sections: Vec<Section>,
 }
 
@@ -259,8 +259,8 @@ impl Builder<'_> {
     fn basal_trees(&mut self) {
         let soma_radius = 0.5 * SOMA_MID_DIAM_UM;
         for k in 0..BASAL_TREES {
-            let az = 72.0 * k as f64 + 18.0 + self.rng.range(-10.0, 10.0);
-            let elev = if k % 2 == 0 { -20.0 } else { -40.0 } + self.rng.range(-5.0, 5.0);
+            let az = 72.0 * k as f64 + 18.0 + self.rng.uniform(-10.0, 10.0);
+            let elev = if k % 2 == 0 { -20.0 } else { -40.0 } + self.rng.uniform(-5.0, 5.0);
             // Start just inside the soma surface at its equator.
             let a = az.to_radians();
             let start = [
@@ -269,7 +269,7 @@ impl Builder<'_> {
                 0.0,
             ];
             let stem_name = format!("dend_{}", k + 1);
-            let stem_len = self.rng.range(25.0, 40.0);
+            let stem_len = self.rng.uniform(25.0, 40.0);
             let branch = Branch {
                 start,
                 azimuth_deg: az,
@@ -289,12 +289,12 @@ impl Builder<'_> {
             for (j, side) in [-1.0, 1.0].into_iter().enumerate() {
                 let name = format!("{stem_name}_{j}");
                 let start = self.end_of(stem);
-                let daz = side * self.rng.range(22.0, 34.0);
-                let delev = self.rng.range(-8.0, 8.0);
+                let daz = side * self.rng.uniform(22.0, 34.0);
+                let delev = self.rng.uniform(-8.0, 8.0);
                 let (len, diam) = if forks_twice && j == 0 {
-                    (self.rng.range(55.0, 75.0), (1.1, 0.8))
+                    (self.rng.uniform(55.0, 75.0), (1.1, 0.8))
                 } else {
-                    (self.rng.range(110.0, 150.0), (1.0, 0.45))
+                    (self.rng.uniform(110.0, 150.0), (1.0, 0.45))
                 };
                 let branch = Branch {
                     start,
@@ -314,12 +314,12 @@ impl Builder<'_> {
                 if forks_twice && j == 0 {
                     for (t, side2) in [-1.0, 1.0].into_iter().enumerate() {
                         let start = self.end_of(daughter);
-                        let len = self.rng.range(90.0, 130.0);
-                        let daz2 = side2 * self.rng.range(20.0, 30.0);
+                        let len = self.rng.uniform(90.0, 130.0);
+                        let daz2 = side2 * self.rng.uniform(20.0, 30.0);
                         let branch = Branch {
                             start,
                             azimuth_deg: az + daz + daz2,
-                            elevation_deg: elev + delev + self.rng.range(-8.0, 8.0),
+                            elevation_deg: elev + delev + self.rng.uniform(-8.0, 8.0),
                             length_um: len,
                             diam_um: (0.7, 0.4),
                             wobble: 0.12,
@@ -375,14 +375,14 @@ impl Builder<'_> {
 
     fn oblique(&mut self, k: usize, parent: usize, name: &str) {
         // Successive obliques turn by the golden angle so that they spread around the trunk.
-        let az = 40.0 + 137.5 * k as f64 + self.rng.range(-10.0, 10.0);
-        let elev = 28.0 + 6.0 * (k % 3) as f64 + self.rng.range(-5.0, 5.0);
+        let az = 40.0 + 137.5 * k as f64 + self.rng.uniform(-10.0, 10.0);
+        let elev = 28.0 + 6.0 * (k % 3) as f64 + self.rng.uniform(-5.0, 5.0);
         let start = self.end_of(parent);
         let forks = k % 3 == 1;
         let (len, diam) = if forks {
-            (self.rng.range(40.0, 55.0), (1.0, 0.8))
+            (self.rng.uniform(40.0, 55.0), (1.0, 0.8))
         } else {
-            (self.rng.range(80.0, 120.0), (1.0, 0.45))
+            (self.rng.uniform(80.0, 120.0), (1.0, 0.45))
         };
         let branch = Branch {
             start,
@@ -402,11 +402,11 @@ impl Builder<'_> {
         if forks {
             for (j, side) in [-1.0, 1.0].into_iter().enumerate() {
                 let start = self.end_of(id);
-                let len = self.rng.range(60.0, 85.0);
+                let len = self.rng.uniform(60.0, 85.0);
                 let branch = Branch {
                     start,
-                    azimuth_deg: az + side * self.rng.range(25.0, 35.0),
-                    elevation_deg: elev + self.rng.range(0.0, 10.0),
+                    azimuth_deg: az + side * self.rng.uniform(25.0, 35.0),
+                    elevation_deg: elev + self.rng.uniform(0.0, 10.0),
                     length_um: len,
                     diam_um: (0.6, 0.4),
                     wobble: 0.10,
@@ -426,11 +426,11 @@ impl Builder<'_> {
         for (j, az) in [30.0, 210.0].into_iter().enumerate() {
             let name = format!("{nexus_name}_{j}");
             let start = self.end_of(nexus);
-            let len = self.rng.range(110.0, 140.0);
+            let len = self.rng.uniform(110.0, 140.0);
             let branch = Branch {
                 start,
-                azimuth_deg: az + self.rng.range(-10.0, 10.0),
-                elevation_deg: 55.0 + self.rng.range(-5.0, 5.0),
+                azimuth_deg: az + self.rng.uniform(-10.0, 10.0),
+                elevation_deg: 55.0 + self.rng.uniform(-5.0, 5.0),
                 length_um: len,
                 diam_um: (2.0, 1.4),
                 wobble: 0.06,
@@ -444,11 +444,11 @@ impl Builder<'_> {
             );
             for (t, side) in [-1.0, 1.0].into_iter().enumerate() {
                 let start = self.end_of(id);
-                let len = self.rng.range(150.0, 190.0);
+                let len = self.rng.uniform(150.0, 190.0);
                 let branch = Branch {
                     start,
-                    azimuth_deg: az + side * self.rng.range(25.0, 40.0),
-                    elevation_deg: 70.0 + self.rng.range(-10.0, 10.0),
+                    azimuth_deg: az + side * self.rng.uniform(25.0, 40.0),
+                    elevation_deg: 70.0 + self.rng.uniform(-10.0, 10.0),
                     length_um: len,
                     diam_um: (1.1, 0.45),
                     wobble: 0.08,
@@ -466,7 +466,7 @@ impl Builder<'_> {
 }
 
 /// Traces one branch: points every ~[`STEP_UM`] with a wandering heading and a linear taper.
-fn trace(rng: &mut SplitMix64, b: &Branch) -> Vec<[f64; 4]> {
+fn trace(rng: &mut RandomState, b: &Branch) -> Vec<[f64; 4]> {
     let course = direction(b.azimuth_deg, b.elevation_deg);
     let steps = ((b.length_um / STEP_UM).ceil() as usize).max(2);
     let step = b.length_um / steps as f64;
@@ -478,7 +478,7 @@ fn trace(rng: &mut SplitMix64, b: &Branch) -> Vec<[f64; 4]> {
         let mut h = [0.0; 3];
         for k in 0..3 {
             h[k] = heading[k]
-                + b.wobble * rng.range(-1.0, 1.0)
+                + b.wobble * rng.uniform(-1.0, 1.0)
                 + COURSE_PULL * (course[k] - heading[k]);
         }
         heading = normalized(h);
@@ -533,7 +533,7 @@ mod tests {
     use super::*;
 
     fn tree() -> Morphology {
-        Morphology::generate(&mut SplitMix64::new(1))
+        Morphology::generate(&mut RandomState::new(1))
     }
 
     #[test]
@@ -649,7 +649,7 @@ mod tests {
     fn same_seed_same_tree_other_seed_other_tree() {
         let a = tree().to_hoc("x");
         let b = tree().to_hoc("x");
-        let c = Morphology::generate(&mut SplitMix64::new(2)).to_hoc("x");
+        let c = Morphology::generate(&mut RandomState::new(2)).to_hoc("x");
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -9,7 +9,7 @@
 //! ISF tools group them as usual; the numbers are this example's own.
 
 use super::morphology::{Morphology, Region};
-use super::rng::SplitMix64;
+use crate::network::rng::RandomState;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 
@@ -194,7 +194,7 @@ pub struct PlacedSynapse {
 
 /// Places all synapses: populations in order, sections in ID order, positions ascending within a
 /// section. The order is the synapse-ID order of each population.
-pub fn place_synapses(morph: &Morphology, rng: &mut SplitMix64) -> Vec<PlacedSynapse> {
+pub fn place_synapses(morph: &Morphology, rng: &mut RandomState) -> Vec<PlacedSynapse> {
     let start = morph.start_distance_um();
     let lengths: Vec<f64> = morph.sections.iter().map(|s| s.length_um()).collect();
     let mut placed = Vec::new();
@@ -214,11 +214,11 @@ pub fn place_synapses(morph: &Morphology, rng: &mut SplitMix64) -> Vec<PlacedSyn
                 }
                 let expected = rule.per_um * (hi - lo);
                 let mut n = expected.floor() as usize;
-                if rng.uniform() < expected - n as f64 {
+                if rng.random_sample() < expected - n as f64 {
                     n += 1;
                 }
                 for _ in 0..n {
-                    xs.push((rng.range(lo, hi) / len).clamp(0.0, 1.0));
+                    xs.push((rng.uniform(lo, hi) / len).clamp(0.0, 1.0));
                 }
             }
             xs.sort_by(f64::total_cmp);
@@ -231,7 +231,7 @@ pub fn place_synapses(morph: &Morphology, rng: &mut SplitMix64) -> Vec<PlacedSyn
         }
     }
     for s in &mut placed {
-        s.cell = rng.below(u64::from(POPULATIONS[s.population].cells)) as u32;
+        s.cell = rng.random_interval(u64::from(POPULATIONS[s.population].cells) - 1) as u32;
     }
     placed
 }
@@ -354,8 +354,8 @@ mod tests {
     use super::*;
 
     fn placed() -> (Morphology, Vec<PlacedSynapse>) {
-        let m = Morphology::generate(&mut SplitMix64::new(1));
-        let s = place_synapses(&m, &mut SplitMix64::new(2));
+        let m = Morphology::generate(&mut RandomState::new(1));
+        let s = place_synapses(&m, &mut RandomState::new(2));
         (m, s)
     }
 
