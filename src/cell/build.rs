@@ -1,15 +1,12 @@
 //! `CellTemplate::from_params`: ISF's `create_cell` without NEURON.
 
-use super::geometry::{
-    build_cable, segment_geometry, CableSection, SectionShape, SectionTree,
-};
+use super::geometry::{build_cable, segment_geometry, CableSection, SectionShape, SectionTree};
 use super::recording::{read_landmarks, recording_sites};
 use super::rules::{apply_rule, RuleCtx};
 use super::{CellError, CellTemplate, IonSettings, SectionInfo};
 use crate::mechanisms::MechanismPlacement;
 use crate::morphology::{
-    add_hay2013_axon, scale_apical, scale_apical_morph_86, Morphology,
-    KNOWN_CELL_MODIFY_FUNCTIONS,
+    add_hay2013_axon, scale_apical, scale_apical_morph_86, Morphology, KNOWN_CELL_MODIFY_FUNCTIONS,
 };
 use crate::param::{CellParams, Discretization};
 use indexmap::IndexMap;
@@ -29,7 +26,13 @@ struct MechAccum {
 }
 
 /// ISF's d-λ rule (§2.4) for one section.
-fn d_lambda_nseg(mid_diam_um: f64, length_um: f64, ra: f64, cm: f64, disc: Option<Discretization>) -> usize {
+fn d_lambda_nseg(
+    mid_diam_um: f64,
+    length_um: f64,
+    ra: f64,
+    cm: f64,
+    disc: Option<Discretization>,
+) -> usize {
     let f = disc.map_or(100.0, |d| d.f_hz);
     let lambda = 100000.0 * (mid_diam_um / (4.0 * PI * f * ra * cm)).sqrt();
     let mut nseg = (((length_um / (0.1 * lambda) + 0.5) / 2.0).floor() * 2.0 + 1.0) as usize;
@@ -85,10 +88,17 @@ impl CellTemplate {
             }
         }
         let n = morph.sections.len();
-        let somas: Vec<usize> = (0..n).filter(|&i| morph.sections[i].label == "Soma").collect();
+        let somas: Vec<usize> = (0..n)
+            .filter(|&i| morph.sections[i].label == "Soma")
+            .collect();
         let soma = match somas.as_slice() {
             [one] => *one,
-            [] => return Err(CellError::Geometry(format!("{}: no Soma section", p.neuron.filename.display()))),
+            [] => {
+                return Err(CellError::Geometry(format!(
+                    "{}: no Soma section",
+                    p.neuron.filename.display()
+                )))
+            }
             _ => {
                 return Err(CellError::Geometry(format!(
                     "{}: {} Soma sections; ISF needs exactly one",
@@ -146,7 +156,10 @@ impl CellTemplate {
                     }
                 };
                 if !(v.is_finite() && *v > 0.0) {
-                    return Err(err_label(&lp.label, format!("property `{k}` must be > 0, found {v}")));
+                    return Err(err_label(
+                        &lp.label,
+                        format!("property `{k}` must be > 0, found {v}"),
+                    ));
                 }
                 for &s in &secs {
                     target[s] = *v;
@@ -155,16 +168,17 @@ impl CellTemplate {
         }
 
         // 3. NEURON length, branches, nseg (from the unscaled morphology)
-        let shapes0: Vec<SectionShape> =
-            morph.sections.iter().map(|s| SectionShape::from_points(&s.points)).collect();
+        let shapes0: Vec<SectionShape> = morph
+            .sections
+            .iter()
+            .map(|s| SectionShape::from_points(&s.points))
+            .collect();
         let length: Vec<f64> = shapes0.iter().map(|s| s.length_um()).collect();
-        for i in 0..n {
-            if length[i] <= 0.0 {
-                return Err(CellError::Geometry(format!(
-                    "section {i} (`{}`) has zero length",
-                    morph.sections[i].name
-                )));
-            }
+        if let Some(i) = length.iter().position(|&l| l <= 0.0) {
+            return Err(CellError::Geometry(format!(
+                "section {i} (`{}`) has zero length",
+                morph.sections[i].name
+            )));
         }
         let children = morph.children();
         let mut branches: IndexMap<String, Vec<Vec<usize>>> = IndexMap::new();
@@ -195,11 +209,18 @@ impl CellTemplate {
             }
         }
         let tree = SectionTree::new(parents.clone(), length.clone(), nseg.clone());
-        let rel: Vec<Vec<f64>> = (0..n).map(|i| rel_pts(&morph.sections[i].points, length[i])).collect();
+        let rel: Vec<Vec<f64>> = (0..n)
+            .map(|i| rel_pts(&morph.sections[i].points, length[i]))
+            .collect();
 
         // areas at discretisation time (spines use them)
         let area0: Vec<f64> = (0..n)
-            .map(|i| segment_geometry(&shapes0[i], nseg[i], ra[i]).area_um2.iter().sum())
+            .map(|i| {
+                segment_geometry(&shapes0[i], nseg[i], ra[i])
+                    .area_um2
+                    .iter()
+                    .sum()
+            })
             .collect();
 
         // 4. range mechanisms, ions, spines (label file order)
@@ -239,19 +260,25 @@ impl CellTemplate {
             for (ion, v) in &lp.ions {
                 if !KNOWN_ION_VARIABLES.contains(&ion.as_str()) {
                     let key = format!("neuron.{}.properties.ions.{ion}", lp.label);
-                    let msg = format!("unknown ion variable `{ion}`; known: {}", KNOWN_ION_VARIABLES.join(", "));
+                    let msg = format!(
+                        "unknown ion variable `{ion}`; known: {}",
+                        KNOWN_ION_VARIABLES.join(", ")
+                    );
                     return Err(match file.get_path(&key) {
                         Some(node) => file.error_at(node, &key, msg).into(),
                         None => CellError::Geometry(format!("{key}: {msg}")),
                     });
                 }
-                let col = ion_sec.entry(ion.clone()).or_insert_with(|| vec![f64::NAN; n]);
+                let col = ion_sec
+                    .entry(ion.clone())
+                    .or_insert_with(|| vec![f64::NAN; n]);
                 for &s in &secs {
                     col[s] = *v;
                 }
             }
             if let Some(sp) = lp.spines {
-                let (mech, param, default) = if lp.range_mechanisms.iter().any(|(m, _)| m == "pas") {
+                let (mech, param, default) = if lp.range_mechanisms.iter().any(|(m, _)| m == "pas")
+                {
                     ("pas", "g", Some(0.001))
                 } else if lp.range_mechanisms.iter().any(|(m, _)| m == "ar") {
                     ("ar", "g0", None)
@@ -268,7 +295,10 @@ impl CellTemplate {
                         for k in 0..nseg[s] {
                             let e = acc.values.entry((s, k)).or_default();
                             let cur = e.get(param).copied().or(default).ok_or_else(|| {
-                                err_label(&lp.label, format!("spines scale `{param}` of `{mech}`, which is not set"))
+                                err_label(
+                                    &lp.label,
+                                    format!("spines scale `{param}` of `{mech}`, which is not set"),
+                                )
                             })?;
                             e.insert(param.to_string(), cur * f);
                         }
@@ -286,15 +316,17 @@ impl CellTemplate {
                     if kwargs.as_dict().is_some_and(|d| !d.is_empty()) {
                         return Err(file.error_at(kwargs, &key, "takes no arguments").into());
                     }
-                    scale_apical_morph_86(&mut shaped, &|id| tree.path_distance(soma, 0.0, id, 1.0));
+                    scale_apical_morph_86(&mut shaped, &|id| {
+                        tree.path_distance(soma, 0.0, id, 1.0)
+                    });
                 }
                 "scale_apical" => {
                     let sn = kwargs
                         .get("scale")
                         .ok_or_else(|| file.error_at(kwargs, &key, "missing argument `scale`"))?;
-                    let scale = sn
-                        .as_f64()
-                        .ok_or_else(|| file.error_at(sn, &format!("{key}.scale"), "expected a number"))?;
+                    let scale = sn.as_f64().ok_or_else(|| {
+                        file.error_at(sn, &format!("{key}.scale"), "expected a number")
+                    })?;
                     let comp = match kwargs.get("compartment") {
                         Some(c) => c.as_str().ok_or_else(|| {
                             file.error_at(c, &format!("{key}.compartment"), "expected a string")
@@ -325,7 +357,11 @@ impl CellTemplate {
             .map(|i| CableSection {
                 parent: parents[i],
                 nseg: nseg[i],
-                geometry: segment_geometry(&SectionShape::from_points(&shaped.sections[i].points), nseg[i], ra[i]),
+                geometry: segment_geometry(
+                    &SectionShape::from_points(&shaped.sections[i].points),
+                    nseg[i],
+                    ra[i],
+                ),
                 cm_uf_cm2: vec![cm[i]; nseg[i]],
             })
             .collect();
@@ -334,9 +370,7 @@ impl CellTemplate {
         let mut node_section = vec![usize::MAX; n_nodes];
         for i in 0..n {
             let f = layout.first_node[i];
-            for node in f..=f + nseg[i] {
-                node_section[node] = i;
-            }
+            node_section[f..=f + nseg[i]].fill(i);
             if parents[i].is_none() {
                 node_section[layout.attach_node[i]] = i;
             }
@@ -356,7 +390,9 @@ impl CellTemplate {
                 for p in &acc.params {
                     m.params.insert(
                         p.clone(),
-                        rows.iter().map(|r| r.1.get(p).copied().unwrap_or(f64::NAN)).collect(),
+                        rows.iter()
+                            .map(|r| r.1.get(p).copied().unwrap_or(f64::NAN))
+                            .collect(),
                     );
                 }
                 m
@@ -448,14 +484,21 @@ mod tests {
         // L = 10 µm → 0.25 → 1
         assert_eq!(d_lambda_nseg(2.0, 10.0, 100.0, 1.0, None), 1);
         // max_seg_length 20 µm: 300/9 = 33.3 > 20 → ceil(300/20) = 15
-        let disc = Some(Discretization { f_hz: 100.0, max_seg_length_um: 20.0 });
+        let disc = Some(Discretization {
+            f_hz: 100.0,
+            max_seg_length_um: 20.0,
+        });
         assert_eq!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, disc), 15);
     }
 
     #[test]
     fn rel_pts_by_hand() {
         // segments of length 3 and 1 along x; L = 4 → [0, 0.75, 1]
-        let pts = [[0.0, 0.0, 0.0, 1.0], [3.0, 0.0, 0.0, 1.0], [4.0, 0.0, 0.0, 1.0]];
+        let pts = [
+            [0.0, 0.0, 0.0, 1.0],
+            [3.0, 0.0, 0.0, 1.0],
+            [4.0, 0.0, 0.0, 1.0],
+        ];
         assert_eq!(rel_pts(&pts, 4.0), vec![0.0, 0.75, 1.0]);
     }
 }

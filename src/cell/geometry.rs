@@ -307,7 +307,11 @@ impl SectionTree {
                     _ => break,
                 }
             }
-            let mut d = if depth[cur] == usize::MAX { 0 } else { depth[cur] + 1 };
+            let mut d = if depth[cur] == usize::MAX {
+                0
+            } else {
+                depth[cur] + 1
+            };
             for &c in chain.iter().rev() {
                 if depth[c] == usize::MAX {
                     depth[c] = d;
@@ -391,7 +395,11 @@ mod tests {
         let shape = SectionShape::Points(vec![[0.0, 0.0, 0.0, 4.0], [10.0, 0.0, 0.0, 2.0]]);
         let g = segment_geometry(&shape, 1, 100.0);
         let a = PI / 2.0 * (7.0 * (25.0f64 + 0.25).sqrt() + 5.0 * (25.0f64 + 0.25).sqrt());
-        assert!((g.area_um2[0] - a).abs() < 1e-12 * a, "{} {a}", g.area_um2[0]);
+        assert!(
+            (g.area_um2[0] - a).abs() < 1e-12 * a,
+            "{} {a}",
+            g.area_um2[0]
+        );
         let rl = 100.0 * 0.04 / PI * (5.0 / 12.0);
         let rr = 100.0 * 0.04 / PI * (5.0 / 6.0);
         assert!((g.r_left_mohm[0] - rl).abs() < 1e-12 * rl);
@@ -423,7 +431,12 @@ mod tests {
         assert_eq!(l.first_node, vec![1, 3, 9]);
         assert_eq!(l.cable.parent[3], 1); // dend hangs on the soma centre
         assert_eq!(l.cable.parent[9], 4); // dend2 on dend's 2nd segment (x = 0.3)
-        assert!(l.cable.parent.iter().enumerate().all(|(i, &p)| p == usize::MAX || p < i));
+        assert!(l
+            .cable
+            .parent
+            .iter()
+            .enumerate()
+            .all(|(i, &p)| p == usize::MAX || p < i));
         let t = SectionTree::new(
             secs.iter().map(|s| s.parent).collect(),
             vec![20.0, 500.0, 200.0],

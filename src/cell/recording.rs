@@ -48,7 +48,10 @@ pub fn read_landmarks(path: &Path) -> Result<Vec<[f64; 3]>, CellError> {
             .collect::<Option<Vec<f64>>>()
             .ok_or_else(|| err(i + 1, format!("expected three numbers, found `{line}`")))?;
         if v.len() != 3 {
-            return Err(err(i + 1, format!("expected three numbers, found {}", v.len())));
+            return Err(err(
+                i + 1,
+                format!("expected three numbers, found {}", v.len()),
+            ));
         }
         pts.push([v[0], v[1], v[2]]);
     }

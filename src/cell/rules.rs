@@ -94,12 +94,17 @@ impl RuleCtx<'_> {
 }
 
 fn num(file: &ParamFile, spec: &Node, key: &str, name: &str) -> Result<f64, CellError> {
-    let n = spec
-        .get(name)
-        .ok_or_else(|| file.error_at(spec, key, format!("missing key `{name}` required by this spatial rule")))?;
-    n.as_f64()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| file.error_at(n, &format!("{key}.{name}"), "expected a finite number").into())
+    let n = spec.get(name).ok_or_else(|| {
+        file.error_at(
+            spec,
+            key,
+            format!("missing key `{name}` required by this spatial rule"),
+        )
+    })?;
+    n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| {
+        file.error_at(n, &format!("{key}.{name}"), "expected a finite number")
+            .into()
+    })
 }
 
 /// numpy's `interp` for increasing `xp` (value at the right end for x ≥ xp[last]).
@@ -147,14 +152,22 @@ pub(super) fn apply_rule(
             "dist_value",
             "dist_value_distance",
         ],
-        "exponential" | "exponential_by_z_dist" => {
-            &["spatial", "distance", "offset", "linScale", "_lambda", "xOffset"]
-        }
+        "exponential" | "exponential_by_z_dist" => &[
+            "spatial", "distance", "offset", "linScale", "_lambda", "xOffset",
+        ],
         "capped_exponential" => &[
             "spatial", "distance", "offset", "linScale", "_lambda", "xOffset", "max_g",
         ],
-        "sigmoid" => &["spatial", "distance", "offset", "linScale", "xOffset", "width"],
-        "uniform_range" => &["spatial", "begin", "end", "outsidescale", "outsidescale_sections"],
+        "sigmoid" => &[
+            "spatial", "distance", "offset", "linScale", "xOffset", "width",
+        ],
+        "uniform_range" => &[
+            "spatial",
+            "begin",
+            "end",
+            "outsidescale",
+            "outsidescale_sections",
+        ],
         other => {
             return Err(file
                 .error_at(
@@ -180,14 +193,22 @@ pub(super) fn apply_rule(
             continue; // only `param_name` is written
         }
         let v = n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| {
-            file.error_at(n, &format!("{key}.{p}"), "expected a finite number (a mechanism parameter)")
+            file.error_at(
+                n,
+                &format!("{key}.{p}"),
+                "expected a finite number (a mechanism parameter)",
+            )
         })?;
         params.push((p.clone(), v));
     }
     let relative = |ctx: &RuleCtx| -> Result<bool, CellError> {
         let _ = ctx;
         let n = spec.get("distance").ok_or_else(|| {
-            file.error_at(spec, key, "missing key `distance` required by this spatial rule")
+            file.error_at(
+                spec,
+                key,
+                "missing key `distance` required by this spatial rule",
+            )
         })?;
         Ok(n.as_str() == Some("relative"))
     };
@@ -201,7 +222,9 @@ pub(super) fn apply_rule(
     match spatial {
         "uniform" => {
             if mech.contains("_ion") {
-                tracing::warn!("{key}: `uniform` on ion mechanism `{mech}` does nothing (as in ISF)");
+                tracing::warn!(
+                    "{key}: `uniform` on ion mechanism `{mech}` does nothing (as in ISF)"
+                );
                 return Ok(out);
             }
             for &s in sections {
@@ -241,7 +264,9 @@ pub(super) fn apply_rule(
                 .ok_or_else(|| rule_err("missing key `param_name`".into()))?;
             let param_name = pn
                 .as_str()
-                .ok_or_else(|| file.error_at(pn, &format!("{key}.param_name"), "expected a string"))?
+                .ok_or_else(|| {
+                    file.error_at(pn, &format!("{key}.param_name"), "expected a string")
+                })?
                 .to_string();
             let prox = num(file, spec, key, "prox_value")?;
             let dist_v = num(file, spec, key, "dist_value")?;
@@ -329,11 +354,19 @@ pub(super) fn apply_rule(
             let mut outside_secs = Vec::new();
             if let Some(n) = spec.get("outsidescale_sections") {
                 let seq = n.as_seq().ok_or_else(|| {
-                    file.error_at(n, &format!("{key}.outsidescale_sections"), "expected a list of section IDs")
+                    file.error_at(
+                        n,
+                        &format!("{key}.outsidescale_sections"),
+                        "expected a list of section IDs",
+                    )
                 })?;
                 for e in seq {
                     let id = e.as_i64().ok_or_else(|| {
-                        file.error_at(e, &format!("{key}.outsidescale_sections"), "expected an integer section ID")
+                        file.error_at(
+                            e,
+                            &format!("{key}.outsidescale_sections"),
+                            "expected an integer section ID",
+                        )
                     })?;
                     outside_secs.push(id);
                 }

@@ -52,8 +52,21 @@ pub struct SegmentsTable {
 
 /// The fixed leading columns.
 pub const FIXED_COLUMNS: &[&str] = &[
-    "sec_idx", "sec_name", "label", "nseg", "sec_L", "parent_sec_idx", "parent_x", "seg_idx", "x",
-    "area_um2", "diam", "ri_Mohm", "cm", "Ra", "soma_dist",
+    "sec_idx",
+    "sec_name",
+    "label",
+    "nseg",
+    "sec_L",
+    "parent_sec_idx",
+    "parent_x",
+    "seg_idx",
+    "x",
+    "area_um2",
+    "diam",
+    "ri_Mohm",
+    "cm",
+    "Ra",
+    "soma_dist",
 ];
 
 impl CellTemplate {
@@ -123,7 +136,13 @@ impl SegmentsTable {
             let mut header: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
             header.extend(self.mech_columns.iter().cloned());
             w.write_record(&header)?;
-            let num = |v: f64| if v.is_nan() { String::new() } else { format!("{v:?}") };
+            let num = |v: f64| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:?}")
+                }
+            };
             for r in &self.rows {
                 let mut rec = vec![
                     r.sec_idx.to_string(),
