@@ -124,7 +124,7 @@ pub enum CatalogueError {
         /// Nodes.
         nodes: usize,
     },
-    /// A parameter value is NaN or infinite.
+    /// A parameter value is infinite (or NaN where NaN does not mean "default").
     #[error("mechanism `{mechanism}` parameter `{parameter}` is not finite ({value})")]
     NotFinite {
         /// Mechanism name.
@@ -183,7 +183,7 @@ impl Catalogue {
     }
 
     /// Parameter-major value table for `nodes.len()` instances of `entry`, defaults overridden by
-    /// `given` (name → per-instance values).
+    /// `given` (name → per-instance values; NaN keeps the default at that instance).
     pub fn instances<'a>(
         &self,
         entry: &Entry,
@@ -203,14 +203,19 @@ impl Catalogue {
                     nodes: n,
                 });
             }
-            if let Some(&bad) = vals.iter().find(|x| !x.is_finite()) {
+            if let Some(&bad) = vals.iter().find(|x| x.is_infinite()) {
                 return Err(CatalogueError::NotFinite {
                     mechanism: entry.name.into(),
                     parameter: name.into(),
                     value: bad,
                 });
             }
-            values[p].copy_from_slice(vals);
+            // NaN marks "not set here": the default stays.
+            for (slot, &x) in values[p].iter_mut().zip(vals) {
+                if !x.is_nan() {
+                    *slot = x;
+                }
+            }
         }
         Ok(Instances {
             nodes,

@@ -113,10 +113,10 @@ impl CellModel {
                     reason: "negative area".into(),
                 });
             }
-            if i == 0 {
+            let p = tree.parent[i];
+            if p == usize::MAX {
                 continue;
             }
-            let p = tree.parent[i];
             if p >= i {
                 return Err(SolverError::BadTree {
                     node: i,

@@ -487,6 +487,9 @@ impl Simulation<'_> {
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
         for i in 1..n {
             let p = parent[i];
+            if p == usize::MAX {
+                continue;
+            }
             let dv = v[p] - v[i];
             rhs[i] -= b[i] * dv;
             rhs[p] += a[i] * dv;
@@ -495,8 +498,12 @@ impl Simulation<'_> {
             d[i] += model.cap[i];
         }
         for i in 1..n {
+            let p = parent[i];
+            if p == usize::MAX {
+                continue;
+            }
             d[i] -= b[i];
-            d[parent[i]] -= a[i];
+            d[p] -= a[i];
         }
     }
 
@@ -509,6 +516,9 @@ impl Simulation<'_> {
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
         for i in (1..n).rev() {
             let p = parent[i];
+            if p == usize::MAX {
+                continue;
+            }
             let f = a[i] / d[i];
             d[p] -= f * b[i];
             rhs[p] -= f * rhs[i];
@@ -516,6 +526,10 @@ impl Simulation<'_> {
         rhs[0] /= d[0];
         for i in 1..n {
             let p = parent[i];
+            if p == usize::MAX {
+                rhs[i] /= d[i];
+                continue;
+            }
             rhs[i] -= b[i] * rhs[p];
             rhs[i] /= d[i];
         }
