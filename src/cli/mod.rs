@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod simulate;
+
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
 #[command(name = "isf", version, about)]
@@ -15,11 +17,12 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
+    Simulate(simulate::SimulateArgs),
+}
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
-// The allow goes once the first subcommand exists (an empty enum makes `cli` uninhabited).
-#[allow(unreachable_code, unused_variables)]
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -34,7 +37,9 @@ pub fn main() -> i32 {
 
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::Simulate(args) => simulate::run(args),
+    }
 }
 
 fn init_logging(verbose: u8) {
