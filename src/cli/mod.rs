@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod example;
 pub mod simulate;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
@@ -18,6 +19,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
+    Example(example::ExampleArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
     Simulate(simulate::SimulateArgs),
 }
@@ -38,6 +41,7 @@ pub fn main() -> i32 {
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Example(args) => example::run(args),
         Command::Simulate(args) => simulate::run(args),
     }
 }

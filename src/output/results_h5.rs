@@ -35,7 +35,7 @@ use crate::trial::result::TrialResult;
 
 /// Errors of the results file.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub enum ResultsFileError {
     /// An HDF5 call failed.
     #[error("results file {path}: {context}: {source}")]
     Hdf5 {
@@ -527,10 +527,10 @@ impl ResultsWriter {
         comm: &dyn Communicator,
         layout: &ResultsLayout,
         prov: &Provenance,
-    ) -> Result<Self, OutputError> {
+    ) -> Result<Self, ResultsFileError> {
         let e = |context: &str| {
             let context = context.to_string();
-            move |source| OutputError::Hdf5 {
+            move |source| ResultsFileError::Hdf5 {
                 path: path.to_owned(),
                 context,
                 source,
@@ -668,10 +668,10 @@ impl ResultsWriter {
         &mut self,
         comm: &dyn Communicator,
         prov: &Provenance,
-    ) -> Result<(), OutputError> {
+    ) -> Result<(), ResultsFileError> {
         let rank0 = comm.rank() == 0;
         let path = self.path.clone();
-        let e = |source| OutputError::Hdf5 {
+        let e = |source| ResultsFileError::Hdf5 {
             path: path.clone(),
             context: "write provenance".into(),
             source,
@@ -725,16 +725,16 @@ impl ResultsWriter {
         comm: &dyn Communicator,
         layout: &ResultsLayout,
         prov: &Provenance,
-    ) -> Result<(Self, u64), OutputError> {
+    ) -> Result<(Self, u64), ResultsFileError> {
         let e = |context: &str| {
             let context = context.to_string();
-            move |source| OutputError::Hdf5 {
+            move |source| ResultsFileError::Hdf5 {
                 path: path.to_owned(),
                 context,
                 source,
             }
         };
-        let mismatch = |msg: String| OutputError::Mismatch {
+        let mismatch = |msg: String| ResultsFileError::Mismatch {
             path: path.to_owned(),
             msg,
         };
@@ -829,7 +829,7 @@ impl ResultsWriter {
         comm: &dyn Communicator,
         batch: u64,
         local: &[TrialResult],
-    ) -> Result<(), OutputError> {
+    ) -> Result<(), ResultsFileError> {
         let range = self.layout.batch_trials(batch);
         let k = self.layout.every_k_steps;
         // Validate shapes before any collective call: a bad result fails every rank together.
@@ -857,7 +857,7 @@ impl ResultsWriter {
             } else {
                 bad
             };
-            return Err(OutputError::BadResult {
+            return Err(ResultsFileError::BadResult {
                 trial_id: range.start,
                 msg,
             });
@@ -893,7 +893,7 @@ impl ResultsWriter {
             }
         }
         if sizes.iter().any(Option::is_none) {
-            return Err(OutputError::BadResult {
+            return Err(ResultsFileError::BadResult {
                 trial_id: range.start,
                 msg: format!("batch {batch} is missing trial results"),
             });
@@ -920,7 +920,7 @@ impl ResultsWriter {
         let path = self.path.clone();
         let e = |context: String| {
             let path = path.clone();
-            move |source| OutputError::Hdf5 {
+            move |source| ResultsFileError::Hdf5 {
                 path,
                 context,
                 source,
@@ -1069,9 +1069,9 @@ impl ResultsWriter {
     }
 
     /// Records the end time and closes the file.
-    pub fn finish(self, end_time: &str) -> Result<(), OutputError> {
+    pub fn finish(self, end_time: &str) -> Result<(), ResultsFileError> {
         let path = self.path.clone();
-        let e = |source| OutputError::Hdf5 {
+        let e = |source| ResultsFileError::Hdf5 {
             path: path.clone(),
             context: "finish".into(),
             source,

@@ -75,7 +75,7 @@ pub enum RunError {
     },
     /// Writing the results file failed.
     #[error(transparent)]
-    Results(#[from] crate::output::results_h5::OutputError),
+    Results(#[from] crate::output::results_h5::ResultsFileError),
     /// The thread pool could not be built.
     #[error("thread pool: {0}")]
     Threads(String),
