@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod cell_info;
+
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
 #[command(name = "isf", version, about)]
@@ -15,11 +17,12 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Build a cell from its parameter file and summarise it (sections, segments, areas).
+    CellInfo(cell_info::CellInfoArgs),
+}
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
-// The allow goes once the first subcommand exists (an empty enum makes `cli` uninhabited).
-#[allow(unreachable_code, unused_variables)]
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -34,7 +37,9 @@ pub fn main() -> i32 {
 
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::CellInfo(args) => cell_info::run(&args),
+    }
 }
 
 fn init_logging(verbose: u8) {
