@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod cell_info;
+pub mod example;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Build a cell from its parameter file and summarise it (sections, segments, areas).
     CellInfo(cell_info::CellInfoArgs),
+    /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
+    Example(example::ExampleArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -39,6 +42,7 @@ pub fn main() -> i32 {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::CellInfo(args) => cell_info::run(&args),
+        Command::Example(args) => example::run(args),
     }
 }
 
