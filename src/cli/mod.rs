@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod example;
+pub mod simulate;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
+    /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -39,6 +42,7 @@ pub fn main() -> i32 {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Example(args) => example::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }
 

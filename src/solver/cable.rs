@@ -54,3 +54,18 @@ impl CableTree {
         }
     }
 }
+
+impl CableTree {
+    /// One section with a single segment, as NEURON builds it: zero-area root node 0 (the
+    /// section's x = 0 end), the segment node 1 and the zero-area x = 1 end node 2, each end
+    /// joined to the centre through half the segment's axial resistance `half_ri_mohm` (MΩ).
+    pub fn single_compartment(area_um2: f64, cm_uf_cm2: f64, half_ri_mohm: f64) -> Self {
+        let rinv = 1.0 / half_ri_mohm;
+        CableTree {
+            parent: vec![usize::MAX, 0, 1],
+            area_um2: vec![0.0, area_um2, 0.0],
+            cm_uf_cm2: vec![0.0, cm_uf_cm2, 0.0],
+            rinv_us: vec![0.0, rinv, rinv],
+        }
+    }
+}
