@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod isf_files;
+pub mod results_h5;
 
 use std::path::PathBuf;
 
