@@ -1,0 +1,1 @@
+//! Network parameter files from activity templates (spec §4).
