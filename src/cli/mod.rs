@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod map_inputs;
+pub mod network_param;
+
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
 #[command(name = "isf", version, about)]
@@ -15,11 +18,14 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Anatomical embedding: map a neuron into the barrel-cortex model.
+    MapInputs(map_inputs::MapInputsArgs),
+    /// Build a network parameter file from activity templates.
+    NetworkParam(network_param::NetworkParamArgs),
+}
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
-// The allow goes once the first subcommand exists (an empty enum makes `cli` uninhabited).
-#[allow(unreachable_code, unused_variables)]
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -34,7 +40,10 @@ pub fn main() -> i32 {
 
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::MapInputs(a) => map_inputs::run(a),
+        Command::NetworkParam(a) => network_param::run(a),
+    }
 }
 
 fn init_logging(verbose: u8) {

@@ -74,7 +74,7 @@ impl ScalarField {
                     let v = last_tokens::<usize>(line, 3).ok_or_else(|| {
                         MapperError::parse(path, lineno, "expected `define Lattice nx ny nz`")
                     })?;
-                    if v.iter().any(|&n| n == 0) {
+                    if v.contains(&0) {
                         return Err(MapperError::parse(path, lineno, "lattice with zero voxels"));
                     }
                     dims = Some([v[0], v[1], v[2]]);
@@ -135,7 +135,7 @@ impl ScalarField {
                         ));
                     }
                     s[a] = (bbox[2 * a + 1] - bbox[2 * a]) / (dims[a] - 1) as f64;
-                    if !(s[a] > 0.0) {
+                    if s[a].is_nan() || s[a] <= 0.0 {
                         return Err(MapperError::file(path, "BoundingBox is not increasing"));
                     }
                 }
@@ -293,13 +293,16 @@ mod tests {
     fn bad_files_are_errors_with_lines() {
         let e = ScalarField::parse(&sample(&["0", "1", "2"]), Path::new("t.am")).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("t.am:") && msg.contains("needs 4 values"), "{msg}");
+        assert!(
+            msg.contains("t.am:") && msg.contains("needs 4 values"),
+            "{msg}"
+        );
         let e = ScalarField::parse(&sample(&["0", "1", "x", "3"]), Path::new("t.am")).unwrap_err();
         assert!(e.to_string().contains("t.am:17"), "{e}");
         let e = ScalarField::parse("define Lattice 1 1 1\n", Path::new("t.am")).unwrap_err();
         assert!(e.to_string().contains("BoundingBox"), "{e}");
-        let e = ScalarField::parse(&sample(&["0", "1", "2", "3", "4"]), Path::new("t.am"))
-            .unwrap_err();
+        let e =
+            ScalarField::parse(&sample(&["0", "1", "2", "3", "4"]), Path::new("t.am")).unwrap_err();
         assert!(e.to_string().contains("has 5"), "{e}");
     }
 }

@@ -76,7 +76,8 @@ impl Embedding {
                     .map(move |p| (p.clone(), b.class))
             })
             .collect();
-        let results: Vec<Result<(Option<AxonDensity>, Option<String>), MapperError>> = flat
+        type Loaded = (Option<AxonDensity>, Option<String>);
+        let results: Vec<Result<Loaded, MapperError>> = flat
             .par_iter()
             .map(|(path, class)| {
                 let field = ScalarField::read(path)?;

@@ -137,6 +137,33 @@ impl CellGeometry {
         })
     }
 
+    /// The mapped cell of a morphology read by [`crate::morphology`]: `Soma`, `Dendrite` and
+    /// `ApicalDendrite` sections receive synapses; others (axon, AIS, myelin) are skipped. The
+    /// `.syn` section id is the morphology's section index, i.e. the simulator's (ISF's mapper
+    /// numbers only recognised sections, which agrees as long as no axon precedes a dendrite).
+    pub fn from_morphology(
+        name: impl Into<String>,
+        m: &crate::morphology::Morphology,
+    ) -> Result<Self, String> {
+        let input: Vec<SectionInput> = m
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SectionInput {
+                index: i,
+                structure: match s.label.as_str() {
+                    "Soma" => Some(Structure::Soma),
+                    "Dendrite" => Some(Structure::Dendrite),
+                    "ApicalDendrite" => Some(Structure::ApicalDendrite),
+                    _ => None,
+                },
+                points: s.points.clone(),
+                parent: s.parent.map(|p| p.0),
+            })
+            .collect();
+        Self::new(name, &input)
+    }
+
     /// Axis-aligned bounds `[min, max]` of all mapped points.
     pub fn bounds_um(&self) -> [[f64; 2]; 3] {
         let mut b = [[f64::INFINITY, f64::NEG_INFINITY]; 3];
@@ -327,7 +354,9 @@ impl CellRaster {
         let mut area_um2 = vec![vec![0.0; nv]; ns];
         let mut candidates = vec![vec![Vec::new(); nv]; ns];
         for (si, sec) in cell.sections.iter().enumerate() {
-            let slot = cell.structure_slot(sec.structure).expect("listed structure");
+            let slot = cell
+                .structure_slot(sec.structure)
+                .expect("listed structure");
             let (len_s, area_s) = (&mut length_um[slot], &mut area_um2[slot]);
             for p in 0..sec.points_um.len().saturating_sub(1) {
                 let (p1, p2) = (sec.points_um[p], sec.points_um[p + 1]);
@@ -507,7 +536,11 @@ mod tests {
             SectionInput {
                 index: 1,
                 structure: Some(Structure::ApicalDendrite),
-                points: vec![[10.0, 0.0, 0.0, 2.0], [13.0, 4.0, 0.0, 2.0], [13.0, 10.0, 0.0, 2.0]],
+                points: vec![
+                    [10.0, 0.0, 0.0, 2.0],
+                    [13.0, 4.0, 0.0, 2.0],
+                    [13.0, 10.0, 0.0, 2.0],
+                ],
                 parent: Some(0),
             },
             SectionInput {
@@ -525,7 +558,10 @@ mod tests {
         ];
         let c = CellGeometry::new("c", &input).unwrap();
         assert_eq!(c.sections.len(), 3);
-        assert_eq!(c.structures, vec![Structure::Soma, Structure::ApicalDendrite]);
+        assert_eq!(
+            c.structures,
+            vec![Structure::Soma, Structure::ApicalDendrite]
+        );
         // Section 1: segments 5 and 6 µm → x = 0, 5/11, 1.
         assert_eq!(c.sections[1].rel_x, vec![0.0, 5.0 / 11.0, 1.0]);
         assert_eq!(c.distance_to_soma_um(0, 1), 0.0);

@@ -30,3 +30,101 @@ pub mod summary;
 pub mod write;
 
 pub use error::MapperError;
+
+use std::path::{Path, PathBuf};
+
+/// Options of one `map-inputs` run.
+#[derive(Debug, Clone)]
+pub struct MapOptions {
+    /// Postsynaptic morphology (`.hoc`).
+    pub hoc: PathBuf,
+    /// Model root (ISF's `barrel_cortex/` layout).
+    pub model: PathBuf,
+    /// Postsynaptic cell type (selects the `ConnectionsV8.csv` rows).
+    pub postsynaptic_type: String,
+    pub realizations: usize,
+    pub seed: u64,
+    /// Output folder (ISF: `<hoc>_synapses_<tag>/`).
+    pub out: PathBuf,
+    /// File-name tag (ISF: `<YYYYmmdd-HHMM>_<pid>`).
+    pub tag: String,
+    /// Cell classes (ISF's lists plus user additions).
+    pub classes: model::CellClasses,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct MapReport {
+    pub files: Vec<PathBuf>,
+    pub representative: usize,
+    pub synapses: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the morphology and the model, draws the realizations, and writes the representative
+/// one with ISF's summary.
+pub fn map_inputs(opts: &MapOptions) -> Result<MapReport, MapperError> {
+    if opts.realizations == 0 {
+        return Err(MapperError::Model(
+            "the number of realizations must be at least 1".into(),
+        ));
+    }
+    let morph = crate::morphology::read_hoc(&opts.hoc).map_err(|e| MapperError::Morphology {
+        path: opts.hoc.clone(),
+        message: e.to_string(),
+    })?;
+    let cell = grid::CellGeometry::from_morphology(cell_name(&opts.hoc), &morph).map_err(|m| {
+        MapperError::Morphology {
+            path: opts.hoc.clone(),
+            message: m,
+        }
+    })?;
+    let paths = model::ModelPaths::under(&opts.model);
+    let emb =
+        embedding::Embedding::from_model(cell, &opts.postsynaptic_type, &paths, &opts.classes)
+            .map_err(|e| match e {
+                MapperError::Morphology { message, .. } => MapperError::Morphology {
+                    path: opts.hoc.clone(),
+                    message,
+                },
+                e => e,
+            })?;
+    let mut warnings = emb.warnings.clone();
+    if emb
+        .densities
+        .iter()
+        .all(|d| d.as_ref().is_none_or(|d| d.total == 0.0))
+    {
+        warnings.push(format!(
+            "no bouton field reaches a traced point of {}: every realization is empty",
+            opts.hoc.display()
+        ));
+    }
+    let all = realize::realize_many(&emb, opts.seed, opts.realizations);
+    let summaries: Vec<summary::RealizationSummary> = {
+        use rayon::prelude::*;
+        all.par_iter()
+            .map(|s| summary::RealizationSummary::new(&emb, s))
+            .collect()
+    };
+    let chosen = summary::representative(&summaries);
+    let files = write::write_outputs(&emb, &all[chosen], &summaries, chosen, &opts.out, &opts.tag)?;
+    Ok(MapReport {
+        files,
+        representative: chosen,
+        synapses: all[chosen].len(),
+        warnings,
+    })
+}
+
+/// The cell id of a morphology path: its file name without `.hoc` (as in ISF's shipped example).
+pub fn cell_name(hoc: &Path) -> String {
+    let name = hoc
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.len().checked_sub(4) {
+        Some(n) if name[n..].eq_ignore_ascii_case(".hoc") => name[..n].to_string(),
+        _ => name,
+    }
+}

@@ -255,7 +255,10 @@ impl PstTable {
                 return Err(MapperError::parse(
                     path,
                     lineno,
-                    format!("first field `{}` is neither EXCITATORY nor INHIBITORY", f[0]),
+                    format!(
+                        "first field `{}` is neither EXCITATORY nor INHIBITORY",
+                        f[0]
+                    ),
                 ));
             };
             if f.len() < 8 {
@@ -342,16 +345,20 @@ impl ModelPaths {
     }
 }
 
+/// Bouton file paths per column and type: `files[column][type]`.
+pub type BoutonFiles = Vec<Vec<Vec<PathBuf>>>;
+
 /// The bouton files of every (column, type) of `counts`, each folder's `.am` files in sorted
 /// name order (ISF uses filesystem order, spec §8 item 6).
 ///
 /// Returns `files[column][type]` and warnings (ignored non-`.am` files, folders for columns or
-/// types that `nrCells.csv` does not list). A missing folder is an error unless its cell count is
-/// 0; an empty folder is allowed (no synapses, as in ISF).
+/// types that `nrCells.csv` does not list, missing folders). An empty folder is allowed (no
+/// synapses, as in ISF); a missing folder is treated like an empty one, with a warning (ISF
+/// fails).
 pub fn list_bouton_files(
     root: &Path,
     counts: &CellCounts,
-) -> Result<(Vec<Vec<Vec<PathBuf>>>, Vec<String>), MapperError> {
+) -> Result<(BoutonFiles, Vec<String>), MapperError> {
     let mut warnings = Vec::new();
     if !root.is_dir() {
         return Err(MapperError::file(root, "bouton folder does not exist"));
@@ -364,7 +371,10 @@ pub fn list_bouton_files(
         }
         let cname = file_name(&col);
         if !counts.columns.contains(&cname) {
-            extra.push(format!("column folder {} is not in nrCells.csv", col.display()));
+            extra.push(format!(
+                "column folder {} is not in nrCells.csv",
+                col.display()
+            ));
             continue;
         }
         for ty in sorted_dir(&col)? {
@@ -383,17 +393,17 @@ pub fn list_bouton_files(
         for (ti, ty) in counts.types.iter().enumerate() {
             let dir = root.join(col).join(ty);
             if !dir.is_dir() {
-                if counts.count(ci, ti) == 0 {
-                    per_type.push(Vec::new());
-                    continue;
-                }
-                return Err(MapperError::file(
-                    &dir,
-                    format!(
-                        "missing bouton folder for {} cells of type `{ty}` in column `{col}`",
+                // ISF asserts; an empty folder is legal there, and version control drops
+                // empty folders, so a missing one is treated as empty with a warning.
+                if counts.count(ci, ti) > 0 {
+                    warnings.push(format!(
+                        "missing bouton folder {} for {} cells of type `{ty}` in column `{col}`: they get no synapses",
+                        dir.display(),
                         counts.count(ci, ti)
-                    ),
-                ));
+                    ));
+                }
+                per_type.push(Vec::new());
+                continue;
             }
             let mut am = Vec::new();
             for f in sorted_dir(&dir)? {
@@ -460,7 +470,10 @@ mod tests {
         )
         .unwrap();
         let (e, i) = t.for_postsynaptic("L5tt", Path::new("c.csv")).unwrap();
-        assert_eq!((e.soma_length, e.apical_length, e.basal_length), (1.0, 2.0, 3.0));
+        assert_eq!(
+            (e.soma_length, e.apical_length, e.basal_length),
+            (1.0, 2.0, 3.0)
+        );
         assert_eq!((e.soma_area, e.apical_area, e.basal_area), (4.0, 5.0, 6.0));
         assert_eq!(i.basal_area, 0.3);
         assert!(t.for_postsynaptic("VPM", Path::new("c.csv")).is_err());

@@ -49,7 +49,12 @@ impl Stats {
         let mut per = [Moments::default(), Moments::default()];
         let mut current: Option<(u32, u32)> = None;
         let mut seen = [false; 3];
-        let slots: Vec<usize> = emb.cell.structures.iter().map(|&s| summary_slot(s)).collect();
+        let slots: Vec<usize> = emb
+            .cell
+            .structures
+            .iter()
+            .map(|&s| summary_slot(s))
+            .collect();
         for s in syn {
             n_syn += 1;
             if current != Some((s.block, s.cell)) {
@@ -141,13 +146,12 @@ impl RealizationSummary {
             .collect();
         let per_type = (0..emb.counts.types.len())
             .map(|t| {
-                let bs: Vec<usize> = (0..nb)
-                    .filter(|&b| emb.blocks[b].cell_type == t)
-                    .collect();
+                let bs: Vec<usize> = (0..nb).filter(|&b| emb.blocks[b].cell_type == t).collect();
                 let n_pre = bs.iter().map(|&b| emb.blocks[b].n_cells as u64).sum();
                 Stats::of(
                     emb,
-                    bs.iter().flat_map(|&b| syn[ranges[b].0..ranges[b].1].iter()),
+                    bs.iter()
+                        .flat_map(|&b| syn[ranges[b].0..ranges[b].1].iter()),
                     n_pre,
                 )
             })

@@ -11,44 +11,8 @@ use super::realize::Synapse;
 use super::summary::{population_row, RealizationSummary, Stats};
 use super::MapperError;
 
-/// Python's `str(float)`: shortest round-trip digits, exponent form below 1e-4 or from 1e16.
-pub fn py_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
-    }
-    // `{:e}` gives the shortest round-trip mantissa: "d.ddde-5".
-    let e = format!("{x:e}");
-    let (mant, exp) = e.split_once('e').expect("exponent");
-    let exp: i32 = exp.parse().expect("integer exponent");
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if neg { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let n = digits.len() as i32;
-        let s = if exp >= n - 1 {
-            format!("{digits}{}.0", "0".repeat((exp - n + 1) as usize))
-        } else if exp >= 0 {
-            let (a, b) = digits.split_at(exp as usize + 1);
-            format!("{a}.{b}")
-        } else {
-            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
-        };
-        format!("{sign}{s}")
-    } else {
-        let m = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-    }
-}
+/// Python's `str(float)` (the summary, `.syn` x values).
+pub use crate::param::python_float::py_repr as py_float;
 
 /// Names of the files of one run: `<name>_synapses_<tag>.syn` etc.
 #[derive(Debug, Clone)]
@@ -106,13 +70,7 @@ pub fn con_text(emb: &Embedding, syn: &[Synapse], syn_file_name: &str) -> (Strin
             current = Some((x.block, x.cell));
             connected[b] += 1;
         }
-        let _ = writeln!(
-            s,
-            "{}\t{}\t{}",
-            labels[b],
-            connected[b] - 1,
-            next_syn[b]
-        );
+        let _ = writeln!(s, "{}\t{}\t{}", labels[b], connected[b] - 1, next_syn[b]);
         next_syn[b] += 1;
     }
     (s, connected)
@@ -134,13 +92,16 @@ pub fn connected_cells_text(emb: &Embedding, connected: &[u64]) -> String {
             types.push(t.to_string());
         }
     }
-    let mut s = String::from("Presynaptic column\tPresynaptic cell type\tConnected presynaptic cells\n");
+    let mut s =
+        String::from("Presynaptic column\tPresynaptic cell type\tConnected presynaptic cells\n");
     for c in &columns {
         for t in &types {
             let n = emb
                 .blocks
                 .iter()
-                .position(|b| &emb.counts.columns[b.column] == c && &emb.counts.types[b.cell_type] == t)
+                .position(|b| {
+                    &emb.counts.columns[b.column] == c && &emb.counts.types[b.cell_type] == t
+                })
                 .map_or(0, |b| connected[b]);
             let _ = writeln!(s, "{c}\t{t}\t{n}");
         }
@@ -245,7 +206,10 @@ pub fn summary_text(emb: &Embedding, summaries: &[RealizationSummary], chosen: u
             s,
             "{}\t{}",
             emb.counts.types[t],
-            row.iter().map(|&v| py_float(v)).collect::<Vec<_>>().join("\t")
+            row.iter()
+                .map(|&v| py_float(v))
+                .collect::<Vec<_>>()
+                .join("\t")
         );
     }
     s.push_str("\n# connectivity per cell type representative realization summary\n");
