@@ -5,7 +5,7 @@
 //! A generator appends `(cell index, spike time)` pairs to a buffer; the caller groups them per
 //! cell and sorts each cell's times (ISF keeps every cell's list sorted).
 
-use super::rng::{RandomState, RngError};
+use super::rng::{Mt19937, MtStream, RandomState, RngError, SeedWindows};
 use thiserror::Error;
 
 /// Errors found while drawing activity (specs are validated when the model is built; these are
@@ -150,21 +150,23 @@ pub enum ActivityGenerator {
 pub struct Scratch {
     active: Vec<usize>,
     seeds: Vec<u32>,
+    windows: SeedWindows,
+    spare: Option<Mt19937>,
     isi: Vec<f64>,
     xp: Vec<f64>,
     fp: Vec<f64>,
     rates: Vec<f64>,
     phases: Vec<f64>,
-    private: Option<RandomState>,
+    private: Option<Mt19937>,
 }
 
 impl Scratch {
-    fn private_rng(&mut self, seed: u32) -> &mut RandomState {
+    fn private_rng(&mut self, seed: u32) -> &mut Mt19937 {
         match &mut self.private {
             Some(r) => {
                 r.seed(seed);
             }
-            None => self.private = Some(RandomState::new(seed)),
+            None => self.private = Some(Mt19937::new(seed)),
         }
         self.private.as_mut().expect("just set")
     }
@@ -181,8 +183,8 @@ fn draw_active(rng: &mut RandomState, n_cells: usize, p: f64, s: &mut Scratch) {
 }
 
 /// ISF's `PointCell.compute_spike_train_times` with the private generator already seeded.
-fn spike_train(
-    p: &mut RandomState,
+fn spike_train<S: MtStream>(
+    p: &mut S,
     spec: &SpikeTrainSpec,
     stop: f64,
     cell: u32,
@@ -190,7 +192,7 @@ fn spike_train(
 ) -> Result<(), ActivityError> {
     let (interval, noise, start) = (spec.interval_ms, spec.noise, spec.start_ms);
     let nspikes = spec.nspikes;
-    let next = |p: &mut RandomState| {
+    let next = |p: &mut S| {
         if noise == 0.0 {
             interval
         } else {
@@ -403,12 +405,12 @@ impl ActivityGenerator {
                 for _ in 0..n_cells {
                     s.seeds.push(rng.randint(123_456, 1_234_567)? as u32);
                 }
-                let seeds = std::mem::take(&mut s.seeds);
-                for (c, &seed) in seeds.iter().enumerate() {
-                    let p = s.private_rng(seed);
-                    spike_train(p, spec, t_stop_ms, c as u32, out)?;
+                s.windows.fill(&s.seeds);
+                let spare = s.spare.get_or_insert_with(|| Mt19937::new(0));
+                for c in 0..s.windows.len() {
+                    let mut p = s.windows.stream(c, spare);
+                    spike_train(&mut p, spec, t_stop_ms, c as u32, out)?;
                 }
-                s.seeds = seeds;
             }
             ActivityGenerator::Psth {
                 intervals_ms,
@@ -604,7 +606,7 @@ mod tests {
     fn regular_spike_train_is_exact() {
         // noise 0: first spike at start + interval − interval = start (clipped ≥ 0), then every
         // interval; the last one ≤ stop is kept.
-        let mut p = RandomState::new(1);
+        let mut p = Mt19937::new(1);
         let mut out = Vec::new();
         spike_train(&mut p, &train(10.0, 0.0, 5.0, None), 32.0, 0, &mut out).unwrap();
         let t: Vec<f64> = out.iter().map(|x| x.1).collect();
@@ -613,7 +615,7 @@ mod tests {
 
     #[test]
     fn noise_free_train_from_zero_is_refused() {
-        let mut p = RandomState::new(1);
+        let mut p = Mt19937::new(1);
         let mut out = Vec::new();
         let e = spike_train(&mut p, &train(10.0, 0.0, 0.0, None), 32.0, 0, &mut out).unwrap_err();
         assert!(e.to_string().contains("loop forever"), "{e}");
@@ -621,7 +623,7 @@ mod tests {
 
     #[test]
     fn nspikes_overrides_stop() {
-        let mut p = RandomState::new(1);
+        let mut p = Mt19937::new(1);
         let mut out = Vec::new();
         spike_train(&mut p, &train(10.0, 0.0, 5.0, Some(4)), -1.0, 0, &mut out).unwrap();
         let t: Vec<f64> = out.iter().map(|x| x.1).collect();
