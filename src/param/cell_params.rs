@@ -87,6 +87,11 @@ impl CellParams {
         Self::from_file(ParamFile::read(path)?)
     }
 
+    /// The biophysics of structure label `name` (`"Soma"`, …).
+    pub fn label(&self, name: &str) -> Option<&LabelParams> {
+        self.neuron.labels.iter().find(|l| l.label == name)
+    }
+
     pub fn from_file(file: ParamFile) -> Result<Self, ParamError> {
         let v = View { file: &file };
         let root = &file.root;

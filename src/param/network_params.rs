@@ -74,6 +74,11 @@ impl NetworkParams {
         Self::from_file(ParamFile::read(path)?)
     }
 
+    /// The population called `name`.
+    pub fn population(&self, name: &str) -> Option<&Population> {
+        self.populations.iter().find(|p| p.name == name)
+    }
+
     pub fn from_file(file: ParamFile) -> Result<Self, ParamError> {
         let v = View { file: &file };
         v.dict(&file.root, "")?;

@@ -54,8 +54,14 @@ struct Parser<'a> {
     line: u32,
     col: u32,
     path: &'a Path,
-    /// Dotted key path of the value being parsed, for error messages.
-    keys: Vec<String>,
+    /// Key path of the value being parsed, for error messages.
+    keys: Vec<PathSeg>,
+}
+
+/// One step of a key path: a dict key, or a list/tuple index (not formatted until an error).
+enum PathSeg {
+    Key(String),
+    Index(usize),
 }
 
 impl<'a> Parser<'a> {
@@ -97,7 +103,15 @@ impl<'a> Parser<'a> {
     }
 
     fn key_path(&self) -> Option<String> {
-        (!self.keys.is_empty()).then(|| self.keys.join("."))
+        let parts: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| match k {
+                PathSeg::Key(s) => s.clone(),
+                PathSeg::Index(i) => i.to_string(),
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("."))
     }
 
     fn error_at(&self, span: Span, msg: impl Into<String>) -> ParamError {
@@ -191,9 +205,12 @@ impl<'a> Parser<'a> {
                     }
                     self.bump();
                     self.skip_ws();
-                    self.keys.push(key);
+                    self.keys.push(PathSeg::Key(key));
                     let v = self.value(depth + 1)?;
-                    let key = self.keys.pop().unwrap_or_default();
+                    let key = match self.keys.pop() {
+                        Some(PathSeg::Key(k)) => k,
+                        _ => String::new(), // cannot happen: the key pushed above
+                    };
                     // IndexMap::insert keeps the first position and replaces the value, like a
                     // Python dict built from a literal with repeated keys.
                     d.insert(key, v);
@@ -248,7 +265,7 @@ impl<'a> Parser<'a> {
                     ))
                 }
                 Some(_) => {
-                    self.keys.push(items.len().to_string());
+                    self.keys.push(PathSeg::Index(items.len()));
                     let v = self.value(depth + 1)?;
                     self.keys.pop();
                     items.push(v);

@@ -379,7 +379,8 @@ fn example_cell_params() {
         labels,
         ["Soma", "Dendrite", "ApicalDendrite", "AIS", "Myelin"]
     );
-    let soma = &c.neuron.labels[0];
+    let soma = c.label("Soma").unwrap();
+    assert!(c.label("Axon").is_none());
     assert_eq!(soma.properties.get("Ra"), Some(&100.0));
     assert_eq!(soma.properties.get("cm"), Some(&1.0));
     assert_eq!(soma.ions.get("ek"), Some(&-85.0));
@@ -446,7 +447,7 @@ fn example_network_and_activity_params() {
         (0.0, 0.0, &[1.0][..])
     );
     assert_eq!(r.parameters.get("e"), Some(&-80.0));
-    let second = &n.populations[1];
+    let second = n.population("L34_D1").unwrap();
     assert_eq!(second.synapses.receptors[0].weight, vec![1.68, 1.68]);
     assert!(first
         .celltype
