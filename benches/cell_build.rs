@@ -23,7 +23,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| CellTemplate::from_params(&params).unwrap())
     });
     let cell = CellTemplate::from_params(&params).unwrap();
-    c.bench_function("segments_table cell 86", |b| b.iter(|| cell.segments_table()));
+    c.bench_function("segments_table cell 86", |b| {
+        b.iter(|| cell.segments_table())
+    });
 }
 
 criterion_group!(benches, bench);
