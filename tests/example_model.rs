@@ -111,3 +111,59 @@ fn synapse_files_match_the_network_and_the_morphology() {
         assert!(per_pop.get(&p.name).copied().unwrap_or(0) > 0, "{}", p.name);
     }
 }
+
+#[test]
+fn cell_template_builds_with_expected_size_and_channel_layout() {
+    use isf::cell::CellTemplate;
+    let (tmp, model) = written();
+    let dir = tmp.path().join("model");
+    let params = CellParams::read(&dir.join(CELL_PARAM_FILE)).unwrap();
+    let cell = CellTemplate::from_params(&params).unwrap();
+    let nseg = cell.n_segments();
+    let mut by_label: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in &cell.sections {
+        *by_label.entry(s.label.as_str()).or_default() += s.nseg;
+    }
+    eprintln!(
+        "example cell: {nseg} segments {by_label:?}, {:.0} µm² membrane; {}",
+        cell.total_area_um2(),
+        model.summary
+    );
+    assert!((100..=300).contains(&nseg), "{nseg} segments");
+    // The artificial axon was built (spec §2.5: AIS 5 + 7 segments, myelin 21).
+    assert_eq!(by_label.get("AIS"), Some(&12));
+    assert_eq!(by_label.get("Myelin"), Some(&21));
+
+    // Recording sites: both on apical trunk sections, the second farther out.
+    assert_eq!(cell.recording_sites.len(), 2);
+    let trunk: Vec<&str> = model
+        .morphology
+        .with_role(isf::example_model::morphology::Role::Trunk)
+        .map(|(_, s)| s.name.as_str())
+        .collect();
+    let dist: Vec<f64> = cell
+        .recording_sites
+        .iter()
+        .map(|r| {
+            assert!(trunk.contains(&cell.sections[r.section].name.as_str()));
+            cell.distance_to_soma(r.section, r.x)
+        })
+        .collect();
+    assert!(dist[0] < dist[1], "{dist:?}");
+
+    // Ca hot zone: the high LVA density appears on some apical nodes only, 100× the rest.
+    let lva = cell.mechanism("Ca_LVAst").unwrap();
+    let apical: Vec<f64> = lva
+        .nodes
+        .iter()
+        .zip(&lva.params["gCa_LVAstbar"])
+        .filter(|(n, _)| cell.sections[cell.node_section[**n]].label == "ApicalDendrite")
+        .map(|(_, g)| *g)
+        .collect();
+    let hot = apical.iter().filter(|g| **g > 0.05).count();
+    assert!(hot > 0 && hot < apical.len(), "{hot} of {}", apical.len());
+    // Ih grows along the apical dendrite: the largest value exceeds the soma's several times.
+    let ih = cell.mechanism("Ih").unwrap();
+    let max_ih = ih.params["gIhbar"].iter().cloned().fold(0.0, f64::max);
+    assert!(max_ih > 5.0 * 8.0e-5, "{max_ih}");
+}

@@ -140,7 +140,7 @@ impl SegmentsTable {
                 if v.is_nan() {
                     String::new()
                 } else {
-                    format!("{v:?}")
+                    crate::param::python_float::py_repr(v)
                 }
             };
             for r in &self.rows {

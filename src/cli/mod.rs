@@ -2,7 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod cell_info;
 pub mod example;
+pub mod map_inputs;
+pub mod network_param;
 pub mod simulate;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
@@ -19,10 +22,16 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Build a cell from its parameter file and summarise it (sections, segments, areas).
+    CellInfo(cell_info::CellInfoArgs),
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
     Simulate(simulate::SimulateArgs),
+    /// Anatomical embedding: map a neuron into the barrel-cortex model.
+    MapInputs(map_inputs::MapInputsArgs),
+    /// Build a network parameter file from activity templates.
+    NetworkParam(network_param::NetworkParamArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -41,8 +50,11 @@ pub fn main() -> i32 {
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::CellInfo(args) => cell_info::run(&args),
         Command::Example(args) => example::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::MapInputs(a) => map_inputs::run(a),
+        Command::NetworkParam(a) => network_param::run(a),
     }
 }
 

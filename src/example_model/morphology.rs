@@ -294,7 +294,7 @@ impl Builder<'_> {
                 let (len, diam) = if forks_twice && j == 0 {
                     (self.rng.uniform(55.0, 75.0), (1.1, 0.8))
                 } else {
-                    (self.rng.uniform(110.0, 150.0), (1.0, 0.45))
+                    (self.rng.uniform(100.0, 130.0), (1.0, 0.45))
                 };
                 let branch = Branch {
                     start,
@@ -314,7 +314,7 @@ impl Builder<'_> {
                 if forks_twice && j == 0 {
                     for (t, side2) in [-1.0, 1.0].into_iter().enumerate() {
                         let start = self.end_of(daughter);
-                        let len = self.rng.uniform(90.0, 130.0);
+                        let len = self.rng.uniform(80.0, 110.0);
                         let daz2 = side2 * self.rng.uniform(20.0, 30.0);
                         let branch = Branch {
                             start,
@@ -444,7 +444,7 @@ impl Builder<'_> {
             );
             for (t, side) in [-1.0, 1.0].into_iter().enumerate() {
                 let start = self.end_of(id);
-                let len = self.rng.uniform(150.0, 190.0);
+                let len = self.rng.uniform(140.0, 170.0);
                 let branch = Branch {
                     start,
                     azimuth_deg: az + side * self.rng.uniform(25.0, 40.0),

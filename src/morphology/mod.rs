@@ -96,12 +96,12 @@ pub fn neuron_arc_lengths(points: &[[f64; 4]]) -> Vec<f64> {
 #[derive(Debug, thiserror::Error)]
 pub enum MorphologyError {
     /// The file could not be read.
-    #[error("cannot read morphology file {path}: {source}")]
+    #[error("cannot read morphology file {path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (kept out of the error chain: it is already in the message).
+        cause: std::io::Error,
     },
     /// A syntax or consistency error at a line of the file.
     #[error("{path}:{line}: {msg}")]

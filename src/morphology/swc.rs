@@ -15,9 +15,9 @@ use std::path::Path;
 
 /// Reads an SWC morphology file.
 pub fn read_swc(path: &Path) -> Result<Morphology, MorphologyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MorphologyError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| MorphologyError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     parse_swc(&text, path)
 }
