@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod cell_info;
 pub mod example;
+pub mod replay;
 pub mod simulate;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
@@ -24,6 +25,8 @@ pub enum Command {
     CellInfo(cell_info::CellInfoArgs),
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
+    /// Replay a saved ISF synapse activation file on a cell and write ISF's result files.
+    Replay(replay::ReplayArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
     Simulate(simulate::SimulateArgs),
 }
@@ -46,6 +49,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::CellInfo(args) => cell_info::run(&args),
         Command::Example(args) => example::run(args),
+        Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(args),
     }
 }
