@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 pub mod cell_info;
 pub mod example;
+pub mod map_inputs;
+pub mod network_param;
 pub mod replay;
 pub mod simulate;
 
@@ -29,6 +31,10 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
     Simulate(simulate::SimulateArgs),
+    /// Anatomical embedding: map a neuron into the barrel-cortex model.
+    MapInputs(map_inputs::MapInputsArgs),
+    /// Build a network parameter file from activity templates.
+    NetworkParam(network_param::NetworkParamArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -51,6 +57,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Example(args) => example::run(args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(args),
+        Command::MapInputs(a) => map_inputs::run(a),
+        Command::NetworkParam(a) => network_param::run(a),
     }
 }
 

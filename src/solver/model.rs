@@ -223,3 +223,38 @@ impl CellModel {
         self.density.iter().map(|m| m.name()).collect()
     }
 }
+
+impl CellModel {
+    /// The model of a built cell: its node tree, mechanism placements, ion settings and the
+    /// simulation settings of its parameter file (`dt`, `T`, `Vinit`).
+    pub fn from_template(cell: &crate::cell::CellTemplate) -> Result<Self, SolverError> {
+        Self::from_template_with_dt(cell, cell.dt_ms)
+    }
+
+    /// As [`CellModel::from_template`] with another time step (ms).
+    pub fn from_template_with_dt(
+        cell: &crate::cell::CellTemplate,
+        dt_ms: f64,
+    ) -> Result<Self, SolverError> {
+        if let Some((name, _)) = cell
+            .ions
+            .other
+            .iter()
+            .find(|(_, v)| v.iter().any(|x| !x.is_nan()))
+        {
+            return Err(SolverError::BadSetting(format!(
+                "ion setting `{name}` is not supported by the engine (only ena and ek are)"
+            )));
+        }
+        let ions = Ions {
+            ena_mv: cell.ions.ena_mv.clone(),
+            ek_mv: cell.ions.ek_mv.clone(),
+        };
+        let settings = SimSettings {
+            dt_ms,
+            celsius: cell.celsius,
+            vinit_mv: cell.vinit_mv,
+        };
+        CellModel::new(&cell.cable, &cell.mechanisms, ions, settings)
+    }
+}

@@ -8,8 +8,8 @@ use super::result::{SynapseActivation, TrialResult};
 use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
-use crate::mechanisms::{Catalogue, Instances, Ions};
-use crate::solver::{CellModel, Probe, SimSettings, Simulation, SimulationBuilder};
+use crate::mechanisms::{Catalogue, Instances};
+use crate::solver::{CellModel, Probe, Simulation, SimulationBuilder};
 
 /// Somatic spike threshold (mV) of ISF's spike detection (§5.5).
 pub const SOMA_SPIKE_THRESHOLD_MV: f64 = 0.0;
@@ -141,21 +141,7 @@ impl CellSimulator {
                 "dt must be a positive number of ms, got {dt}"
             )));
         }
-        if let Some(name) = template.ions.other.keys().next() {
-            return Err(TrialError::Setting(format!(
-                "ion setting `{name}` is not supported by the solver (only ena and ek)"
-            )));
-        }
-        let ions = Ions {
-            ena_mv: template.ions.ena_mv.clone(),
-            ek_mv: template.ions.ek_mv.clone(),
-        };
-        let settings = SimSettings {
-            dt_ms: dt,
-            celsius: template.celsius,
-            vinit_mv: template.vinit_mv,
-        };
-        let model = CellModel::new(&template.cable, &template.mechanisms, ions, settings)?;
+        let model = CellModel::from_template_with_dt(&template, dt)?;
         Ok(CellSimulator { template, model })
     }
 
