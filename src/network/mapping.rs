@@ -130,6 +130,24 @@ impl SynapseMap {
     }
 }
 
+impl SynapseTarget for crate::cell::CellTemplate {
+    fn section_count(&self) -> usize {
+        self.sections.len()
+    }
+    fn rel_pts(&self, section: usize) -> &[f64] {
+        &self.sections[section].rel_pts
+    }
+    fn nseg(&self, section: usize) -> usize {
+        self.sections[section].nseg
+    }
+    fn label(&self, section: usize) -> &str {
+        &self.sections[section].label
+    }
+    fn synaptic_soma_distance_um(&self, section: usize, x: f64) -> f64 {
+        self.synaptic_soma_distance(section, x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,23 +166,5 @@ mod tests {
         assert_eq!(point_process_site(1.0, 3), (2.5 / 3.0, 2));
         assert_eq!(point_process_site(0.5, 1), (0.5, 0));
         assert_eq!(point_process_site(0.4, 5), (0.4, 2));
-    }
-}
-
-impl SynapseTarget for crate::cell::CellTemplate {
-    fn section_count(&self) -> usize {
-        self.sections.len()
-    }
-    fn rel_pts(&self, section: usize) -> &[f64] {
-        &self.sections[section].rel_pts
-    }
-    fn nseg(&self, section: usize) -> usize {
-        self.sections[section].nseg
-    }
-    fn label(&self, section: usize) -> &str {
-        &self.sections[section].label
-    }
-    fn synaptic_soma_distance_um(&self, section: usize, x: f64) -> f64 {
-        self.synaptic_soma_distance(section, x)
     }
 }
