@@ -213,6 +213,20 @@ fn bad_input_gives_clear_errors() {
         ),
     );
     assert!(e.contains("offset"), "{e}");
+    // unknown mechanism and unknown parameter: the catalogue's known names
+    let e = build_err(
+        HOC,
+        &param_text("'NaX': {'spatial': 'uniform', 'gbar': 1.0}", ""),
+    );
+    assert!(
+        e.contains("cell.param") && e.contains("NaX") && e.contains("NaTa_t"),
+        "{e}"
+    );
+    let e = build_err(
+        HOC,
+        &param_text("'pas': {'spatial': 'uniform', 'gpas': 1.0}", ""),
+    );
+    assert!(e.contains("gpas") && e.contains("known"), "{e}");
     // a label the morphology does not have
     let e = build_err(
         HOC,
