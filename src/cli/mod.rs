@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 
 pub mod cell_info;
 pub mod example;
+pub mod map_inputs;
+pub mod network_param;
 pub mod simulate;
 
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
@@ -26,6 +28,10 @@ pub enum Command {
     Example(example::ExampleArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
     Simulate(simulate::SimulateArgs),
+    /// Anatomical embedding: map a neuron into the barrel-cortex model.
+    MapInputs(map_inputs::MapInputsArgs),
+    /// Build a network parameter file from activity templates.
+    NetworkParam(network_param::NetworkParamArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -47,6 +53,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::CellInfo(args) => cell_info::run(&args),
         Command::Example(args) => example::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::MapInputs(a) => map_inputs::run(a),
+        Command::NetworkParam(a) => network_param::run(a),
     }
 }
 
