@@ -123,3 +123,53 @@ fn synapse_release_times_equal_isf() {
     }
     assert_eq!((trial.synapses.len(), trial.release_count()), (3867, 4624));
 }
+
+#[test]
+fn full_trial_on_cell_86_equals_isf_files() {
+    use isf::cell::CellTemplate;
+    use isf::network::Network;
+    use isf::output::isf_files::{
+        read_presynaptic_cells_file, read_synapse_activation_file, write_presynaptic_cells,
+        write_synapse_activations,
+    };
+    use isf::param::CellParams;
+    let (Some(net_param), Some(cell_param), Some(dir)) = (
+        shared_path("isf-example/network.param"),
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("reference/neuron-9.0.2/network_trial_seed1234/isf_output"),
+    ) else {
+        return;
+    };
+    let cell = CellTemplate::from_params(&CellParams::read(&cell_param).unwrap()).unwrap();
+    let model =
+        NetworkModel::from_params(&NetworkParams::read(&net_param).unwrap(), 300.0).unwrap();
+    let net = Network::new(model, &cell).unwrap();
+    let trial = net
+        .draw_trial(&mut RandomState::new(1234), &mut TrialScratch::default())
+        .unwrap();
+    let (syn, pre) = net.isf_rows(&trial);
+
+    let syn_path = dir.join("simulation_run0000_synapses.csv");
+    let pre_path = dir.join("simulation_run0000_presynaptic_cells.csv");
+    let want_syn = read_synapse_activation_file(&syn_path).unwrap();
+    let want_pre = read_presynaptic_cells_file(&pre_path).unwrap();
+    assert_eq!(syn.len(), want_syn.len());
+    for (i, (g, w)) in syn.iter().zip(&want_syn).enumerate() {
+        assert_eq!(g, w, "synapse row {i}");
+    }
+    assert_eq!(pre, want_pre);
+
+    // And the files isf writes are ISF's, byte for byte.
+    let mut bytes = Vec::new();
+    write_synapse_activations(&mut bytes, &syn).unwrap();
+    assert!(
+        bytes == std::fs::read(&syn_path).unwrap(),
+        "synapse file bytes differ"
+    );
+    bytes.clear();
+    write_presynaptic_cells(&mut bytes, &pre).unwrap();
+    assert!(
+        bytes == std::fs::read(&pre_path).unwrap(),
+        "presynaptic file bytes differ"
+    );
+}

@@ -130,6 +130,24 @@ impl SynapseMap {
     }
 }
 
+impl SynapseTarget for crate::cell::CellTemplate {
+    fn section_count(&self) -> usize {
+        self.sections.len()
+    }
+    fn rel_pts(&self, section: usize) -> &[f64] {
+        &self.sections[section].rel_pts
+    }
+    fn nseg(&self, section: usize) -> usize {
+        self.sections[section].nseg
+    }
+    fn label(&self, section: usize) -> &str {
+        &self.sections[section].label
+    }
+    fn synaptic_soma_distance_um(&self, section: usize, x: f64) -> f64 {
+        self.synaptic_soma_distance(section, x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

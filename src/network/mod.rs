@@ -90,4 +90,53 @@ impl Network {
         }
         Ok(trial)
     }
+
+    /// The rows of ISF's `simulation_runNNNN_synapses.csv` and `…_presynaptic_cells.csv` for
+    /// `trial`, sorted as ISF writes them (population by code points, then ID).
+    pub fn isf_rows(
+        &self,
+        trial: &TrialInput,
+    ) -> (
+        Vec<crate::output::isf_files::SynapseActivationRow>,
+        Vec<crate::output::isf_files::PresynapticCellRow>,
+    ) {
+        use crate::output::isf_files::{
+            sort_presynaptic_rows, sort_synapse_rows, PresynapticCellRow, SynapseActivationRow,
+        };
+        let pops = &self.model.populations;
+        let mut syn: Vec<SynapseActivationRow> = trial
+            .synapses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let m = self
+                    .map
+                    .synapse(s.population as usize, s.synapse_id as usize);
+                SynapseActivationRow {
+                    population: pops[s.population as usize].name.clone(),
+                    synapse_id: s.synapse_id as usize,
+                    soma_distance_um: m.soma_distance_um,
+                    section_id: m.section,
+                    section_pt_id: m.pt_id,
+                    dendrite_label: self.map.section_labels[m.section].clone(),
+                    times_ms: trial.release_times(i).to_vec(),
+                }
+            })
+            .collect();
+        sort_synapse_rows(&mut syn);
+        let mut pre = Vec::new();
+        for (p, spikes) in trial.presynaptic.iter().enumerate() {
+            for c in 0..spikes.cells() {
+                if !spikes.cell(c).is_empty() {
+                    pre.push(PresynapticCellRow {
+                        population: pops[p].name.clone(),
+                        cell_id: c,
+                        times_ms: spikes.cell(c).to_vec(),
+                    });
+                }
+            }
+        }
+        sort_presynaptic_rows(&mut pre);
+        (syn, pre)
+    }
 }
