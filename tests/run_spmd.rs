@@ -276,7 +276,7 @@ fn killed_run_keeps_complete_batches_and_resumes_to_the_same_file() {
         .args(["-v", "simulate", "--no-progress", "--config"])
         .arg(&cfg)
         // Long enough trials that the kill lands while batch 2 is being computed, not written.
-        .env("ISF_SYNTHETIC_TRIAL_DELAY_MS", "1500")
+        .env("ISF_TEST_TRIAL_DELAY_MS", "1500")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

@@ -312,6 +312,11 @@ pub fn run_config(
         b
     });
 
+    // Testing hook: a pause after every trial, so a test can interrupt a run between batches.
+    let test_delay = std::env::var("ISF_TEST_TRIAL_DELAY_MS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
     let t0 = Instant::now();
     let mut trials_run = 0;
     for batch in done..n_batches {
@@ -350,6 +355,9 @@ pub fn run_config(
                         ));
                     }
                     r.rank = rank;
+                    if let Some(d) = test_delay {
+                        std::thread::sleep(d);
+                    }
                     finished.fetch_add(1, Ordering::Relaxed);
                     if let Some(b) = &bar {
                         b.inc(1);
