@@ -8,6 +8,8 @@
 # Weak scaling: TRIALS_PER_RANK × ranks trials; efficiency E(n) = T(1) / T(n).
 # Strong scaling: 4 × TRIALS_PER_RANK trials on every rank count; E(n) = T(1) / (n · T(n)).
 # With more ranks than cores the figures measure oversubscription, not scaling.
+# ISF_BENCH_TSTOP_MS (default 345) sets the simulated time, ISF_BENCH_EVERY_K (default 1) thins the
+# recorded traces (long synthetic runs otherwise measure the disk, not the run layer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,6 +29,8 @@ run() { # ranks trials → seconds
 output = "out-$np-$trials.h5"
 base_seed = 7
 batch_size = $((np > 1 ? np : 1))
+[record]
+every_k_steps = ${ISF_BENCH_EVERY_K:-1}
 [[cell]]
 cell_param = "example/cell.param"
 network_param = "example/network.param"

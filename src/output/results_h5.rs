@@ -26,6 +26,7 @@
 
 use std::path::{Path, PathBuf};
 
+use hdf5::dataset::FillTime;
 use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
 use hdf5_sys::h5i::hid_t;
@@ -355,9 +356,12 @@ fn write_rows<T: H5Type>(
     Ok(())
 }
 
+// Rows are always written right after the extent grows, so fill values would only double the I/O
+// (parallel HDF5 allocates chunks collectively and fills them unless told not to).
 fn ext1<T: H5Type>(g: &Group, name: &str, chunk: usize) -> hdf5::Result<Dataset> {
     g.new_dataset::<T>()
         .chunk(chunk)
+        .fill_time(FillTime::Never)
         .shape(SimpleExtents::resizable([0]))
         .create(name)
 }
@@ -365,6 +369,7 @@ fn ext1<T: H5Type>(g: &Group, name: &str, chunk: usize) -> hdf5::Result<Dataset>
 fn ext2<T: H5Type>(g: &Group, name: &str, width: usize) -> hdf5::Result<Dataset> {
     g.new_dataset::<T>()
         .chunk((1, width.max(1)))
+        .fill_time(FillTime::Never)
         .shape(SimpleExtents::resizable([0, width]))
         .create(name)
 }
@@ -935,8 +940,10 @@ impl ResultsWriter {
                 source,
             }
         };
+        let t0 = std::time::Instant::now();
         self.resize_to(&next)
             .map_err(e(format!("extend datasets for batch {batch}")))?;
+        let t_resize = t0.elapsed().as_secs_f64();
         self.write_trials(&order)
             .map_err(e(format!("write trial table of batch {batch}")))?;
         for ci in 0..self.layout.cells.len() {
@@ -946,14 +953,22 @@ impl ResultsWriter {
                     self.layout.cells[ci].name
                 )))?;
         }
+        let t_write = t0.elapsed().as_secs_f64();
         // Make the data durable, then publish it: the commit state is the last thing written.
         self.file.flush().map_err(e("flush".into()))?;
+        let t_flush = t0.elapsed().as_secs_f64();
         let words = next.to_words();
         self.file
             .attr("commit_state")
             .and_then(|a| a.write(&words))
             .map_err(e("write commit_state".into()))?;
         self.file.flush().map_err(e("flush".into()))?;
+        tracing::debug!(
+            "batch {batch}: extend {t_resize:.3} s, write {:.3} s, flush {:.3} s, commit {:.3} s",
+            t_write - t_resize,
+            t_flush - t_write,
+            t0.elapsed().as_secs_f64() - t_flush
+        );
         self.state = next;
         Ok(())
     }

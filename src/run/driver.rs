@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -332,7 +331,7 @@ pub fn run_config(
             .filter(|(_, &o)| o == rank)
             .map(|(s, _)| *s)
             .collect();
-        let finished = AtomicU64::new(0);
+        let t_batch = Instant::now();
         let results: Vec<Result<TrialResult, RunError>> = pool.install(|| {
             mine.par_iter()
                 .map(|s| {
@@ -358,7 +357,6 @@ pub fn run_config(
                     if let Some(d) = test_delay {
                         std::thread::sleep(d);
                     }
-                    finished.fetch_add(1, Ordering::Relaxed);
                     if let Some(b) = &bar {
                         b.inc(1);
                     }
@@ -366,14 +364,18 @@ pub fn run_config(
                 })
                 .collect()
         });
+        let compute_s = t_batch.elapsed().as_secs_f64();
         let results = agree(comm, results.into_iter().collect::<Result<Vec<_>, _>>())?;
+        let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
         writer.write_batch(comm, batch, &results)?;
+        let write_s = t_batch.elapsed().as_secs_f64() - compute_s - wait_s;
         trials_run += specs.len() as u64;
         if let Some(b) = &bar {
             b.set_position(layout.batch_trials(batch).end);
         }
         info!(
-            "committed batch {}/{n_batches} (trials {}..{})",
+            "committed batch {}/{n_batches} (trials {}..{}): compute {compute_s:.3} s, wait {wait_s:.3} s, \
+             write {write_s:.3} s",
             batch + 1,
             specs[0].trial_id,
             specs[0].trial_id + specs.len() as u64
