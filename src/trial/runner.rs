@@ -10,6 +10,7 @@ use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
 use crate::mechanisms::{Catalogue, Instances};
+use crate::network::mapping::point_process_site;
 use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
 
 /// Somatic spike threshold (mV) of ISF's spike detection (§5.5).
@@ -89,24 +90,6 @@ impl SynapseInputs {
     pub fn release_count(&self) -> usize {
         self.synapses.iter().map(|s| s.releases.len()).sum()
     }
-}
-
-/// ISF's placement of a synapse's point process (§4.2): the relative position `x` of its 3-D
-/// point clamped to the first and last segment centres (never a section end), and the segment
-/// `min(floor(x·nseg), nseg−1)` holding it.
-pub fn point_process_site(x: f64, nseg: usize) -> (f64, usize) {
-    let n = nseg as f64;
-    let lo = 0.5 / n;
-    let hi = (n - 0.5) / n;
-    let xp = if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    };
-    let seg = ((xp * n).floor() as usize).min(nseg.saturating_sub(1));
-    (xp, seg)
 }
 
 /// The stop time NEURON actually compares against: ISF passes `tStop` to hoc through `"%g"`
@@ -464,13 +447,5 @@ mod tests {
         assert_eq!(hoc_tstop(345.0), 345.0);
         // "%g" % 1234.5678 == "1234.57"
         assert_eq!(hoc_tstop(1234.5678), 1234.57);
-    }
-
-    #[test]
-    fn point_processes_stay_inside_the_end_segments() {
-        assert_eq!(point_process_site(0.0, 3), (0.5 / 3.0, 0));
-        assert_eq!(point_process_site(1.0, 3), (2.5 / 3.0, 2));
-        assert_eq!(point_process_site(0.5, 1), (0.5, 0));
-        assert_eq!(point_process_site(0.4, 5), (0.4, 2));
     }
 }
