@@ -1,1 +1,10 @@
-//! Post-processing of isf results.
+//! Post-processing of isf results: an indexed results database of self-describing HDF5 files
+//! ([`db`]), importers from ISF output folders and from isf's SPMD results file ([`import`]),
+//! analysis (spike and burst detection, temporal and spatio-temporal binning, PSTHs;
+//! [`analysis`]) and ISF's reduced LDA model ([`lda`]). See `README.md` for the on-disk format.
+
+pub mod analysis;
+pub mod db;
+pub mod import;
+pub mod lda;
+pub mod progress;
