@@ -8,3 +8,4 @@ pub mod db;
 pub mod import;
 pub mod lda;
 pub mod progress;
+pub mod show;

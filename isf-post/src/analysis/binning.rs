@@ -347,6 +347,57 @@ pub fn bin_synapse_activations(
     })
 }
 
+/// Key prefix of binned activations: `synapse_activation_binned/t<bin>/<groupby joined by __>`
+/// (ISF layout; `t1` for 1-ms bins).
+pub fn binned_key_prefix(group_by: &[GroupBy], bin_ms: f64) -> Vec<String> {
+    let names: Vec<&str> = group_by.iter().map(|g| g.name()).collect();
+    vec![
+        "synapse_activation_binned".to_string(),
+        format!("t{bin_ms}"),
+        names.join("__"),
+    ]
+}
+
+/// Bins `synapse_activation` of a database and stores one [`crate::db::Binned`] per group at
+/// `binned_key_prefix(..)/<label 1>/<label 2>/…` (nested sub-databases, as ISF). Returns the keys.
+pub fn store_synapse_activation_binned(
+    database: &crate::db::Database,
+    group_by: &[GroupBy],
+    bin_ms: f64,
+    max_time_ms: f64,
+) -> Result<Vec<String>, crate::db::DbError> {
+    use crate::db::{key, Activations, DATA_FILE, KeyMeta, Source};
+    let sa_key = key(&["synapse_activation"]);
+    let a = database.get::<Activations>(&sa_key)?;
+    let src = Source::of_file(&database.key_dir("synapse_activation").join(DATA_FILE))?;
+    let bins = bin_synapse_activations(&a, group_by, bin_ms, max_time_ms).map_err(|e| {
+        crate::db::DbError::Malformed {
+            path: database.root().to_path_buf(),
+            msg: e.to_string(),
+        }
+    })?;
+    let prefix = binned_key_prefix(group_by, bin_ms);
+    let mut written = Vec::new();
+    for (label, counts) in bins.groups {
+        let mut k = prefix.clone();
+        k.extend(label.iter().cloned());
+        let meta = KeyMeta::new("", format!("synapse activations per trial and {bin_ms}-ms bin, group {}", label.join("/")))
+            .param("group_by", group_by.iter().map(|g| g.name()).collect::<Vec<_>>())
+            .param("group", label.clone())
+            .param("bin_ms", bin_ms)
+            .param("max_time_ms", max_time_ms)
+            .with_sources(vec![src.clone()]);
+        let value = crate::db::Binned {
+            trial_ids: a.trial_ids.clone(),
+            bin_edges_ms: bins.edges_ms.clone(),
+            counts,
+        };
+        database.set(&k, &value, meta)?;
+        written.push(k.join("/"));
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ pub mod burst;
 pub mod spikes;
 
 pub use binning::{
-    bin_synapse_activations, classify_ei_by_name, classify_ei_by_receptors, histogram,
+    bin_synapse_activations, binned_key_prefix, store_synapse_activation_binned, classify_ei_by_name, classify_ei_by_receptors, histogram,
     spatiotemporal_binning, temporal_binning, GroupBy, GroupedBins,
 };
 pub use burst::{detect_bursts, Burst};

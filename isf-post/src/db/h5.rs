@@ -39,11 +39,6 @@ pub(crate) fn attr_f64(loc: &Location, name: &str) -> H5Result<f64> {
     loc.attr(name)?.read_scalar()
 }
 
-/// Reads a scalar i64 attribute.
-pub(crate) fn attr_i64(loc: &Location, name: &str) -> H5Result<i64> {
-    loc.attr(name)?.read_scalar()
-}
-
 /// Creates a 1-D dataset of UTF-8 strings (h5py reads it as `bytes`/`str` objects).
 pub(crate) fn write_strings(g: &Group, name: &str, values: &[String]) -> H5Result<Dataset> {
     let data = values.iter().map(|s| vlu(s)).collect::<H5Result<Vec<_>>>()?;
@@ -71,12 +66,4 @@ pub(crate) fn write_1d<T: H5Type + Copy>(g: &Group, name: &str, values: &[T]) ->
 /// Reads a 1-D numeric dataset.
 pub(crate) fn read_1d<T: H5Type>(g: &Group, name: &str) -> H5Result<Vec<T>> {
     g.dataset(name)?.read_raw()
-}
-
-/// Reads `values[start..end]` of a 1-D dataset.
-pub(crate) fn read_range<T: H5Type + Clone>(ds: &Dataset, start: usize, end: usize) -> H5Result<Vec<T>> {
-    if end <= start {
-        return Ok(Vec::new());
-    }
-    Ok(ds.read_slice_1d::<T, _>(start..end)?.to_vec())
 }
