@@ -20,7 +20,11 @@ fn main() {
         let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
             .map(|s| !s.is_empty())
             .unwrap_or(false);
-        let stamp = if dirty { format!("{commit}-dirty") } else { commit };
+        let stamp = if dirty {
+            format!("{commit}-dirty")
+        } else {
+            commit
+        };
         println!("cargo:rustc-env=ISF_POST_GIT_COMMIT={stamp}");
     }
 }

@@ -4,10 +4,11 @@
 //! Modules follow the path of the data:
 //! [`param`] → [`morphology`] → [`cell`] → [`mechanisms`] → [`solver`] → [`network`] →
 //! [`trial`] → [`output`], with [`run`] (MPI/rayon decomposition) above and [`mapper`]
-//! (anatomical embedding) beside them.
+//! (anatomical embedding) beside them, and [`example_model`] (the embedded example model).
 
 pub mod cell;
 pub mod cli;
+pub mod example_model;
 pub mod mapper;
 pub mod mechanisms;
 pub mod morphology;

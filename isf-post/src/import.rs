@@ -8,11 +8,13 @@
 //! The database is built in a temporary sibling folder and moved into place only when complete, so
 //! an interrupted or failed import leaves an existing database exactly as it was.
 
-use crate::analysis::{classify_ei_by_name, classify_ei_by_receptors, upward_crossings, upward_crossings_interpolated};
+use crate::analysis::{
+    classify_ei_by_name, classify_ei_by_receptors, upward_crossings, upward_crossings_interpolated,
+};
 use crate::db::payload::write_trace_rows;
 use crate::db::{
-    self, h5_err, install_dir, io_err, key, Activations, ActivationsKind, Column, Database, DbError,
-    KeyMeta, Source, SpikeTimes, Strings, Table, TraceReader, Traces,
+    self, h5_err, install_dir, io_err, key, Activations, ActivationsKind, Column, Database,
+    DbError, KeyMeta, Source, SpikeTimes, Strings, Table, TraceReader, Traces,
 };
 use crate::progress;
 use ndarray::Array2;
@@ -115,7 +117,12 @@ pub fn build_atomically(
         let db = Database::create(&tmp)?;
         let n = build(&db)?;
         let keys = db.keys()?.into_iter().map(|k| k.name).collect();
-        if db_path.exists() && fs::read_dir(db_path).map_err(io_err(db_path))?.next().is_none() {
+        if db_path.exists()
+            && fs::read_dir(db_path)
+                .map_err(io_err(db_path))?
+                .next()
+                .is_none()
+        {
             fs::remove_dir(db_path).map_err(io_err(db_path))?;
         }
         install_dir(&tmp, db_path)?;
@@ -159,12 +166,19 @@ pub(crate) struct TraceCsv {
 pub(crate) fn parse_trace_csv(path: &Path) -> Result<TraceCsv> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     let source = Source::of_bytes(path, &bytes);
-    let text = std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
     let mut lines = text.lines();
-    let header = lines.next().ok_or_else(|| parse_err(path, 1, "empty file"))?;
+    let header = lines
+        .next()
+        .ok_or_else(|| parse_err(path, 1, "empty file"))?;
     let cols: Vec<&str> = header.split('\t').collect();
     if cols.first().map(|c| c.trim()) != Some("t") || cols.len() < 2 {
-        return Err(parse_err(path, 1, format!("expected header `t<TAB>Vm run 00…`, found `{header}`")));
+        return Err(parse_err(
+            path,
+            1,
+            format!("expected header `t<TAB>Vm run 00…`, found `{header}`"),
+        ));
     }
     let n_trials = cols.len() - 1;
     let mut t_ms = Vec::new();
@@ -188,7 +202,11 @@ pub(crate) fn parse_trace_csv(path: &Path) -> Result<TraceCsv> {
             data.push(next("voltage")?);
         }
         if fields.next().is_some_and(|f| !f.trim().is_empty()) {
-            return Err(parse_err(path, lineno, format!("more than {} columns", n_trials + 1)));
+            return Err(parse_err(
+                path,
+                lineno,
+                format!("more than {} columns", n_trials + 1),
+            ));
         }
     }
     // Rows are samples; we store trials × samples.
@@ -214,10 +232,14 @@ pub(crate) struct ActivationRows {
 }
 
 /// Parses `simulation_run*_synapses.csv` (`kind = Synapse`) or `…_presynaptic_cells.csv`.
-pub(crate) fn parse_activation_csv(path: &Path, kind: ActivationsKind) -> Result<(ActivationRows, Source)> {
+pub(crate) fn parse_activation_csv(
+    path: &Path,
+    kind: ActivationsKind,
+) -> Result<(ActivationRows, Source)> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     let source = Source::of_bytes(path, &bytes);
-    let text = std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
     let mut r = ActivationRows {
         pop: vec![],
         id: vec![],
@@ -238,18 +260,33 @@ pub(crate) fn parse_activation_csv(path: &Path, kind: ActivationsKind) -> Result
         }
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < n_fixed {
-            return Err(parse_err(path, lineno, format!("expected at least {n_fixed} TAB-separated fields, found {}", f.len())));
+            return Err(parse_err(
+                path,
+                lineno,
+                format!(
+                    "expected at least {n_fixed} TAB-separated fields, found {}",
+                    f.len()
+                ),
+            ));
         }
         let int = |j: usize, what: &str| -> Result<i64> {
-            f[j].trim()
-                .parse()
-                .map_err(|_| parse_err(path, lineno, format!("{what}: `{}` is not an integer", f[j])))
+            f[j].trim().parse().map_err(|_| {
+                parse_err(
+                    path,
+                    lineno,
+                    format!("{what}: `{}` is not an integer", f[j]),
+                )
+            })
         };
         r.pop.push(f[0].to_string());
         r.id.push(int(1, "ID")?);
         if kind == ActivationsKind::Synapse {
             r.soma_distance_um.push(f[2].trim().parse().map_err(|_| {
-                parse_err(path, lineno, format!("soma distance: `{}` is not a number", f[2]))
+                parse_err(
+                    path,
+                    lineno,
+                    format!("soma distance: `{}` is not a number", f[2]),
+                )
             })?);
             r.section_id.push(int(3, "section ID")?);
             r.section_pt_id.push(int(4, "section pt ID")?);
@@ -280,17 +317,35 @@ pub(crate) fn assemble_activations(
     per_trial: Vec<ActivationRows>,
     ei: &HashMap<String, String>,
 ) -> Activations {
-    let pops: BTreeSet<&str> = per_trial.iter().flat_map(|r| r.pop.iter().map(String::as_str)).collect();
-    let labels: BTreeSet<&str> = per_trial.iter().flat_map(|r| r.label.iter().map(String::as_str)).collect();
-    let pop_code: HashMap<&str, u32> = pops.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
-    let label_code: HashMap<&str, u32> = labels.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
+    let pops: BTreeSet<&str> = per_trial
+        .iter()
+        .flat_map(|r| r.pop.iter().map(String::as_str))
+        .collect();
+    let labels: BTreeSet<&str> = per_trial
+        .iter()
+        .flat_map(|r| r.label.iter().map(String::as_str))
+        .collect();
+    let pop_code: HashMap<&str, u32> = pops
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, i as u32))
+        .collect();
+    let label_code: HashMap<&str, u32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, i as u32))
+        .collect();
     let mut a = Activations::empty(kind);
     a.populations = pops.iter().map(|s| s.to_string()).collect();
     if kind == ActivationsKind::Synapse {
         a.population_ei = a
             .populations
             .iter()
-            .map(|p| ei.get(p).cloned().unwrap_or_else(|| classify_ei_by_name(p).to_string()))
+            .map(|p| {
+                ei.get(p)
+                    .cloned()
+                    .unwrap_or_else(|| classify_ei_by_name(p).to_string())
+            })
             .collect();
         a.labels = labels.iter().map(|s| s.to_string()).collect();
     }
@@ -321,7 +376,10 @@ pub(crate) fn ei_from_network_param(path: &Path) -> HashMap<String, String> {
         return out;
     };
     let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        tracing::warn!("{}: not JSON; classifying EXC/INH by cell-type name", path.display());
+        tracing::warn!(
+            "{}: not JSON; classifying EXC/INH by cell-type name",
+            path.display()
+        );
         return out;
     };
     if let Some(net) = v.get("network").and_then(|n| n.as_object()) {
@@ -331,7 +389,10 @@ pub(crate) fn ei_from_network_param(path: &Path) -> HashMap<String, String> {
                 .and_then(|r| r.as_object())
                 .map(|r| r.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            out.insert(pop.clone(), classify_ei_by_receptors(pop, &receptors).to_string());
+            out.insert(
+                pop.clone(),
+                classify_ei_by_receptors(pop, &receptors).to_string(),
+            );
         }
     }
     out
@@ -360,7 +421,11 @@ fn run_numbers(dir: &Path, suffix: &str) -> Result<(Vec<u64>, usize)> {
     let mut nums = Vec::new();
     let mut digits = 4;
     for e in fs::read_dir(dir).map_err(io_err(dir))? {
-        let name = e.map_err(io_err(dir))?.file_name().to_string_lossy().into_owned();
+        let name = e
+            .map_err(io_err(dir))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if let Some(n) = name
             .strip_prefix("simulation_run")
             .and_then(|s| s.strip_suffix(suffix))
@@ -401,7 +466,11 @@ fn discover(roots: &[PathBuf]) -> Result<Vec<TraceGroup>> {
         find_trace_files(root, &mut traces)?;
         for trace in traces {
             let dir = trace.parent().unwrap_or(root).to_path_buf();
-            let rel = dir.strip_prefix(root).unwrap_or(&dir).to_string_lossy().into_owned();
+            let rel = dir
+                .strip_prefix(root)
+                .unwrap_or(&dir)
+                .to_string_lossy()
+                .into_owned();
             // ISF uses the folder relative to the results root; a trace file directly in the root
             // gets the root's own name so that ids stay meaningful.
             let rel = if rel.is_empty() {
@@ -412,12 +481,24 @@ fn discover(roots: &[PathBuf]) -> Result<Vec<TraceGroup>> {
             } else {
                 rel
             };
-            let fname = trace.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let prefix = fname.strip_suffix("_vm_all_traces.csv").unwrap_or("").to_string();
+            let fname = trace
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let prefix = fname
+                .strip_suffix("_vm_all_traces.csv")
+                .unwrap_or("")
+                .to_string();
             let (syn, digits) = run_numbers(&dir, "_synapses.csv")?;
             let header = {
                 let text = fs::read_to_string(&trace).map_err(io_err(&trace))?;
-                text.lines().next().unwrap_or("").split('\t').count().saturating_sub(1)
+                text.lines()
+                    .next()
+                    .unwrap_or("")
+                    .split('\t')
+                    .count()
+                    .saturating_sub(1)
             };
             if header != syn.len() {
                 return Err(ImportError::TrialCountMismatch {
@@ -447,7 +528,11 @@ fn discover(roots: &[PathBuf]) -> Result<Vec<TraceGroup>> {
             let mut neuron_param = None;
             let mut network_param = None;
             for e in fs::read_dir(&dir).map_err(io_err(&dir))? {
-                let name = e.map_err(io_err(&dir))?.file_name().to_string_lossy().into_owned();
+                let name = e
+                    .map_err(io_err(&dir))?
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned();
                 let Some(rest) = name.strip_prefix(&format!("{prefix}_")) else {
                     continue;
                 };
@@ -471,7 +556,11 @@ fn discover(roots: &[PathBuf]) -> Result<Vec<TraceGroup>> {
     }
     if groups.is_empty() {
         return Err(ImportError::NoTraces(
-            roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         ));
     }
     Ok(groups)
@@ -498,18 +587,31 @@ fn write_trace_key(
         let ds = Traces::create_streaming(f, trial_ids, &t_ms).map_err(h5_err(Path::new(k)))?;
         let mut row = 0usize;
         for batch in files.chunks(16) {
-            let parsed: Vec<Result<TraceCsv>> = batch.par_iter().map(|(p, _)| parse_trace_csv(p)).collect();
+            let parsed: Vec<Result<TraceCsv>> =
+                batch.par_iter().map(|(p, _)| parse_trace_csv(p)).collect();
             for ((p, n), r) in batch.iter().zip(parsed) {
                 let tc = match r {
                     Ok(tc) => tc,
                     Err(e) => {
                         err = Some(e);
-                        return Err(DbError::Malformed { path: p.clone(), msg: "parse failed".into() });
+                        return Err(DbError::Malformed {
+                            path: p.clone(),
+                            msg: "parse failed".into(),
+                        });
                     }
                 };
-                if tc.t_ms.len() != t_ms.len() || tc.t_ms.iter().zip(&t_ms).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                if tc.t_ms.len() != t_ms.len()
+                    || tc
+                        .t_ms
+                        .iter()
+                        .zip(&t_ms)
+                        .any(|(a, b)| a.to_bits() != b.to_bits())
+                {
                     err = Some(ImportError::TimeAxisMismatch(p.clone()));
-                    return Err(DbError::Malformed { path: p.clone(), msg: "time axis".into() });
+                    return Err(DbError::Malformed {
+                        path: p.clone(),
+                        msg: "time axis".into(),
+                    });
                 }
                 if tc.vm.nrows() != *n {
                     err = Some(ImportError::TrialCountMismatch {
@@ -518,7 +620,10 @@ fn write_trace_key(
                         n_traces: tc.vm.nrows(),
                         n_syn: *n,
                     });
-                    return Err(DbError::Malformed { path: p.clone(), msg: "trial count".into() });
+                    return Err(DbError::Malformed {
+                        path: p.clone(),
+                        msg: "trial count".into(),
+                    });
                 }
                 write_trace_rows(&ds, row, &tc.vm).map_err(h5_err(p))?;
                 row += n;
@@ -541,17 +646,27 @@ fn rewrite_meta(db: &Database, k: &str, meta: &KeyMeta) -> Result<()> {
     let path = dir.join(db::DATA_FILE);
     {
         let f = hdf5::File::append(&path).map_err(h5_err(&path))?;
-        let json = serde_json::to_string(meta).map_err(|e| DbError::Malformed { path: path.clone(), msg: e.to_string() })?;
+        let json = serde_json::to_string(meta).map_err(|e| DbError::Malformed {
+            path: path.clone(),
+            msg: e.to_string(),
+        })?;
         f.delete_attr("isf_metadata_json").map_err(h5_err(&path))?;
         db::h5::set_attr_str(&f, "isf_metadata_json", &json).map_err(h5_err(&path))?;
     }
-    let s = serde_json::to_string_pretty(meta).map_err(|e| DbError::Malformed { path: path.clone(), msg: e.to_string() })?;
+    let s = serde_json::to_string_pretty(meta).map_err(|e| DbError::Malformed {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
     db::write_file_atomic(&dir.join(db::KEY_FILE), s.as_bytes())?;
     Ok(())
 }
 
 /// Spike times of every trial of a trace key, computed from the stored traces.
-pub(crate) fn spike_times_from_traces(db: &Database, trace_key: &[String], threshold_mv: f64) -> Result<SpikeTimes> {
+pub(crate) fn spike_times_from_traces(
+    db: &Database,
+    trace_key: &[String],
+    threshold_mv: f64,
+) -> Result<SpikeTimes> {
     let (_, f, _) = db.open_value(trace_key, Some(<Traces as db::Payload>::KIND))?;
     let r = TraceReader::open(f, &trace_key.join("/"))?;
     let n = r.index.len();
@@ -564,7 +679,10 @@ pub(crate) fn spike_times_from_traces(db: &Database, trace_key: &[String], thres
             .into_par_iter()
             .map(|i| {
                 let v = block.row(i);
-                let v = v.as_slice().map(|s| s.to_vec()).unwrap_or_else(|| v.to_vec());
+                let v = v
+                    .as_slice()
+                    .map(|s| s.to_vec())
+                    .unwrap_or_else(|| v.to_vec());
                 (
                     upward_crossings(&r.t_ms, &v, threshold_mv),
                     upward_crossings_interpolated(&r.t_ms, &v, threshold_mv),
@@ -575,14 +693,20 @@ pub(crate) fn spike_times_from_traces(db: &Database, trace_key: &[String], thres
         pb.inc((r1 - r0) as u64);
     }
     pb.finish_and_clear();
-    Ok(SpikeTimes::from_rows(r.index.ids().to_vec(), rows, threshold_mv))
+    Ok(SpikeTimes::from_rows(
+        r.index.ids().to_vec(),
+        rows,
+        threshold_mv,
+    ))
 }
 
 /// Derived keys common to both importers: `spike_times` and `dendritic_spike_times/*`.
 pub(crate) fn write_derived(db: &Database, opts: &ImportOptions) -> Result<()> {
     let src = |db: &Database, k: &[String]| -> Result<Vec<Source>> {
         let (d, last) = db.resolve(k)?;
-        Ok(vec![Source::of_file(&d.key_dir(&last).join(db::DATA_FILE))?])
+        Ok(vec![Source::of_file(
+            &d.key_dir(&last).join(db::DATA_FILE),
+        )?])
     };
     let vt = key(&["voltage_traces"]);
     let st = spike_times_from_traces(db, &vt, opts.soma_threshold_mv)?;
@@ -606,14 +730,24 @@ pub(crate) fn write_derived(db: &Database, opts: &ImportOptions) -> Result<()> {
 }
 
 /// Writes `sim_trial_index` and `metadata`.
-pub(crate) fn write_index_and_metadata(db: &Database, trials: &[TrialRecord], sources: Vec<Source>) -> Result<()> {
+pub(crate) fn write_index_and_metadata(
+    db: &Database,
+    trials: &[TrialRecord],
+    sources: Vec<Source>,
+) -> Result<()> {
     let ids: Vec<String> = trials.iter().map(|t| t.id.clone()).collect();
     db.set(
         &key(&["sim_trial_index"]),
-        &Strings { values: ids.clone() },
-        KeyMeta::new("", "trial ids `<relative folder>/<trial number, 6 digits>` in database row order"),
+        &Strings {
+            values: ids.clone(),
+        },
+        KeyMeta::new(
+            "",
+            "trial ids `<relative folder>/<trial number, 6 digits>` in database row order",
+        ),
     )?;
-    let col = |f: fn(&TrialRecord) -> &String| Column::Str(trials.iter().map(|t| f(t).clone()).collect());
+    let col =
+        |f: fn(&TrialRecord) -> &String| Column::Str(trials.iter().map(|t| f(t).clone()).collect());
     let table = Table {
         columns: vec![
             ("sim_trial_index".into(), Column::Str(ids)),
@@ -627,7 +761,8 @@ pub(crate) fn write_index_and_metadata(db: &Database, trials: &[TrialRecord], so
     db.set(
         &key(&["metadata"]),
         &table,
-        KeyMeta::new("", "per-trial origin: folder, trial number and file names").with_sources(sources),
+        KeyMeta::new("", "per-trial origin: folder, trial number and file names")
+            .with_sources(sources),
     )?;
     Ok(())
 }
@@ -643,21 +778,44 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
 
         db.set(
             &key(&["simresult_path"]),
-            &Strings { values: roots.iter().map(|r| std::path::absolute(r).unwrap_or(r.clone()).display().to_string()).collect() },
+            &Strings {
+                values: roots
+                    .iter()
+                    .map(|r| {
+                        std::path::absolute(r)
+                            .unwrap_or(r.clone())
+                            .display()
+                            .to_string()
+                    })
+                    .collect(),
+            },
             KeyMeta::new("", "the result folders this database was built from"),
         )?;
         db.set(
             &key(&["filelist"]),
             &Strings {
-                values: groups.iter().map(|g| g.trace.display().to_string()).collect(),
+                values: groups
+                    .iter()
+                    .map(|g| g.trace.display().to_string())
+                    .collect(),
             },
             KeyMeta::new("", "voltage-trace files found, in import order"),
         )?;
         write_index_and_metadata(db, &trials, vec![])?;
 
         // Soma traces.
-        let files: Vec<(PathBuf, usize)> = groups.iter().map(|g| (g.trace.clone(), g.trials.len())).collect();
-        write_trace_key(db, "voltage_traces", "somatic membrane potential per trial [mV]", &ids, &files, "voltage traces")?;
+        let files: Vec<(PathBuf, usize)> = groups
+            .iter()
+            .map(|g| (g.trace.clone(), g.trials.len()))
+            .collect();
+        write_trace_key(
+            db,
+            "voltage_traces",
+            "somatic membrane potential per trial [mV]",
+            &ids,
+            &files,
+            "voltage traces",
+        )?;
 
         // Dendritic traces: every label must be present for every trace file.
         let labels: BTreeSet<&String> = groups.iter().flat_map(|g| g.dend.keys()).collect();
@@ -669,12 +827,21 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
                     let p = g.dend.get(label).ok_or_else(|| ImportError::Parse {
                         path: g.dir.clone(),
                         line: 0,
-                        msg: format!("no dendritic trace `{label}` here, but other folders have one"),
+                        msg: format!(
+                            "no dendritic trace `{label}` here, but other folders have one"
+                        ),
                     })?;
                     files.push((p.clone(), g.trials.len()));
                 }
                 db::validate_key_element(label)?;
-                write_trace_key(&sub, label, &format!("membrane potential at recording site {label} [mV]"), &ids, &files, "dendritic traces")?;
+                write_trace_key(
+                    &sub,
+                    label,
+                    &format!("membrane potential at recording site {label} [mV]"),
+                    &ids,
+                    &files,
+                    "dendritic traces",
+                )?;
             }
         }
 
@@ -688,12 +855,28 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
             }
         }
         for (kind, keyname, desc) in [
-            (ActivationsKind::Synapse, "synapse_activation", "synapse release times per active synapse and trial [ms]"),
-            (ActivationsKind::Cell, "cell_activation", "presynaptic spike times per spiking cell and trial [ms]"),
+            (
+                ActivationsKind::Synapse,
+                "synapse_activation",
+                "synapse release times per active synapse and trial [ms]",
+            ),
+            (
+                ActivationsKind::Cell,
+                "cell_activation",
+                "presynaptic spike times per spiking cell and trial [ms]",
+            ),
         ] {
             let files: Vec<PathBuf> = groups
                 .iter()
-                .flat_map(|g| g.trials.iter().map(move |t| g.dir.join(if kind == ActivationsKind::Synapse { &t.synapses_file } else { &t.cells_file })))
+                .flat_map(|g| {
+                    g.trials.iter().map(move |t| {
+                        g.dir.join(if kind == ActivationsKind::Synapse {
+                            &t.synapses_file
+                        } else {
+                            &t.cells_file
+                        })
+                    })
+                })
                 .collect();
             let pb = progress::bar(files.len() as u64, keyname);
             let parsed: Vec<(ActivationRows, Source)> = files
@@ -718,41 +901,88 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
         let mut net_files: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut hashes: Vec<(String, String)> = Vec::new();
         for g in &groups {
-            let h = |p: &Option<PathBuf>, store: &mut BTreeMap<String, PathBuf>| -> Result<String> {
-                Ok(match p {
-                    Some(p) => {
-                        let s = Source::of_file(p)?;
-                        store.insert(s.sha256.clone(), p.clone());
-                        s.sha256
-                    }
-                    None => String::new(),
-                })
-            };
+            let h =
+                |p: &Option<PathBuf>, store: &mut BTreeMap<String, PathBuf>| -> Result<String> {
+                    Ok(match p {
+                        Some(p) => {
+                            let s = Source::of_file(p)?;
+                            store.insert(s.sha256.clone(), p.clone());
+                            s.sha256
+                        }
+                        None => String::new(),
+                    })
+                };
             let hn = h(&g.neuron_param, &mut cell_files)?;
             let hw = h(&g.network_param, &mut net_files)?;
             hashes.extend(std::iter::repeat_n((hn, hw), g.trials.len()));
         }
-        for (k, files) in [("parameterfiles_cell_folder", &cell_files), ("parameterfiles_network_folder", &net_files)] {
-            let sources = files.values().map(|p| Source::of_file(p)).collect::<std::result::Result<Vec<_>, _>>()?;
-            db.create_managed_folder(k, KeyMeta::new("", "unique parameter files, named <sha256>.param").with_sources(sources), |dir| {
-                for (h, p) in files {
-                    let dest = dir.join(format!("{h}.param"));
-                    fs::copy(p, &dest).map_err(io_err(&dest))?;
-                }
-                Ok(())
-            })?;
+        for (k, files) in [
+            ("parameterfiles_cell_folder", &cell_files),
+            ("parameterfiles_network_folder", &net_files),
+        ] {
+            let sources = files
+                .values()
+                .map(|p| Source::of_file(p))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            db.create_managed_folder(
+                k,
+                KeyMeta::new("", "unique parameter files, named <sha256>.param")
+                    .with_sources(sources),
+                |dir| {
+                    for (h, p) in files {
+                        let dest = dir.join(format!("{h}.param"));
+                        fs::copy(p, &dest).map_err(io_err(&dest))?;
+                    }
+                    Ok(())
+                },
+            )?;
         }
-        let path_of = |folder: &str, h: &str| if h.is_empty() { String::new() } else { format!("{folder}/folder/{h}.param") };
+        let path_of = |folder: &str, h: &str| {
+            if h.is_empty() {
+                String::new()
+            } else {
+                format!("{folder}/folder/{h}.param")
+            }
+        };
         let table = Table {
             columns: vec![
                 ("sim_trial_index".into(), Column::Str(ids.clone())),
-                ("path_neuron".into(), Column::Str(hashes.iter().map(|(h, _)| path_of("parameterfiles_cell_folder", h)).collect())),
-                ("path_network".into(), Column::Str(hashes.iter().map(|(_, h)| path_of("parameterfiles_network_folder", h)).collect())),
-                ("hash_neuron".into(), Column::Str(hashes.iter().map(|(h, _)| h.clone()).collect())),
-                ("hash_network".into(), Column::Str(hashes.iter().map(|(_, h)| h.clone()).collect())),
+                (
+                    "path_neuron".into(),
+                    Column::Str(
+                        hashes
+                            .iter()
+                            .map(|(h, _)| path_of("parameterfiles_cell_folder", h))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "path_network".into(),
+                    Column::Str(
+                        hashes
+                            .iter()
+                            .map(|(_, h)| path_of("parameterfiles_network_folder", h))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "hash_neuron".into(),
+                    Column::Str(hashes.iter().map(|(h, _)| h.clone()).collect()),
+                ),
+                (
+                    "hash_network".into(),
+                    Column::Str(hashes.iter().map(|(_, h)| h.clone()).collect()),
+                ),
             ],
         };
-        db.set(&key(&["parameterfiles"]), &table, KeyMeta::new("", "parameter files per trial (paths relative to the database, SHA-256 hashes)"))?;
+        db.set(
+            &key(&["parameterfiles"]),
+            &table,
+            KeyMeta::new(
+                "",
+                "parameter files per trial (paths relative to the database, SHA-256 hashes)",
+            ),
+        )?;
 
         write_derived(db, opts)?;
         Ok(n)

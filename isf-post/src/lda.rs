@@ -133,7 +133,10 @@ impl LdaConfig {
             return Err(LdaError::Config("no input keys".into()));
         }
         if !(self.test_size > 0.0 && self.test_size < 1.0) {
-            return Err(LdaError::Config(format!("test_size {} not in (0, 1)", self.test_size)));
+            return Err(LdaError::Config(format!(
+                "test_size {} not in (0, 1)",
+                self.test_size
+            )));
         }
         if self.n_models == 0 {
             return Err(LdaError::Config("n_models must be ≥ 1".into()));
@@ -141,8 +144,12 @@ impl LdaConfig {
         if !(self.lookup_step > 0.0) {
             return Err(LdaError::Config("lookup_step must be positive".into()));
         }
-        if !(self.output_window_max_ms > self.output_window_min_ms) || self.refractory_period_ms < 0.0 {
-            return Err(LdaError::Config("bad output window or refractory period".into()));
+        if !(self.output_window_max_ms > self.output_window_min_ms)
+            || self.refractory_period_ms < 0.0
+        {
+            return Err(LdaError::Config(
+                "bad output window or refractory period".into(),
+            ));
         }
         Ok(())
     }
@@ -161,7 +168,12 @@ pub struct InputMatrix {
 
 /// Reads and concatenates the window `[min, max)` of each binned key (columns whose left bin edge
 /// lies in the window). Rows follow the first key's trial order; the other keys are aligned by id.
-pub fn input_matrix(db: &db::Database, keys: &[String], min_ms: f64, max_ms: f64) -> Result<InputMatrix> {
+pub fn input_matrix(
+    db: &db::Database,
+    keys: &[String],
+    min_ms: f64,
+    max_ms: f64,
+) -> Result<InputMatrix> {
     let mut parts = Vec::new();
     for k in keys {
         parts.push(db.get::<Binned>(&db::parse_key(k)?)?);
@@ -174,7 +186,9 @@ pub fn input_matrix(db: &db::Database, keys: &[String], min_ms: f64, max_ms: f64
             .filter(|&j| p.bin_edges_ms[j] >= min_ms && p.bin_edges_ms[j] < max_ms)
             .collect();
         if c.is_empty() {
-            return Err(LdaError::Config(format!("key `{k}` has no bins in [{min_ms}, {max_ms})")));
+            return Err(LdaError::Config(format!(
+                "key `{k}` has no bins in [{min_ms}, {max_ms})"
+            )));
         }
         cols.push(c);
     }
@@ -231,10 +245,8 @@ pub fn fit_lda(x: &Array2<f64>, y: &[bool], rows: &[usize]) -> Result<LdaFit> {
             "need both classes in the training set (spiking {n1}, silent {n0})"
         )));
     }
-    for j in 0..d {
-        mu[0][j] /= n0 as f64;
-        mu[1][j] /= n1 as f64;
-    }
+    mu[0].iter_mut().for_each(|m| *m /= n0 as f64);
+    mu[1].iter_mut().for_each(|m| *m /= n1 as f64);
     let n = rows.len();
     // S_w = Σ_k (n_k/n)·Cov_k (biased) = Xcᵀ·Xc / n with rows centred on their class mean.
     let xc = Mat::<f64>::from_fn(n, d, |i, j| {
@@ -288,7 +300,12 @@ pub fn roc_auc(scores: &[f64], y: &[bool]) -> f64 {
     if n1 == 0.0 || n0 == 0.0 {
         return f64::NAN;
     }
-    let sum1: f64 = ranks.iter().zip(y).filter(|(_, &b)| b).map(|(r, _)| r).sum();
+    let sum1: f64 = ranks
+        .iter()
+        .zip(y)
+        .filter(|(_, &b)| b)
+        .map(|(r, _)| r)
+        .sum();
     (sum1 - n1 * (n1 + 1.0) / 2.0) / (n1 * n0)
 }
 
@@ -321,7 +338,10 @@ impl LookupTable {
             e.0 += f64::from(u8::from(s));
             e.1 += 1.0;
         }
-        let known: Vec<(f64, f64)> = buckets.iter().map(|(&k, &(s, n))| (k as f64 * step, s / n)).collect();
+        let known: Vec<(f64, f64)> = buckets
+            .iter()
+            .map(|(&k, &(s, n))| (k as f64 * step, s / n))
+            .collect();
         let (min_g, max_g) = (known.first()?.0, known.last()?.0);
         let range = max_g - min_g;
         let start = ((min_g - 0.3 * range).trunc() as i64).min(min_g.floor() as i64);
@@ -421,7 +441,12 @@ fn median(v: &mut [f64]) -> f64 {
 /// Fits a reduced model from the database (spec §8.2, with the fixes in the module docs).
 pub fn fit(database: &db::Database, config: &LdaConfig) -> Result<ReducedLdaModel> {
     config.validate()?;
-    let im = input_matrix(database, &config.keys, config.window_min_ms, config.window_max_ms)?;
+    let im = input_matrix(
+        database,
+        &config.keys,
+        config.window_min_ms,
+        config.window_max_ms,
+    )?;
     let st = database.get::<SpikeTimes>(&db::parse_key(&config.spike_times_key)?)?;
     let sidx = TrialIndex::new(st.trial_ids.clone());
     let mut spike = Vec::with_capacity(im.trial_ids.len());
@@ -429,7 +454,11 @@ pub fn fit(database: &db::Database, config: &LdaConfig) -> Result<ReducedLdaMode
     for id in &im.trial_ids {
         let r = sidx.row_or_err(id, &config.spike_times_key)?;
         let s = st.row(r);
-        spike.push(spike_in_interval(s, config.output_window_min_ms, config.output_window_max_ms));
+        spike.push(spike_in_interval(
+            s,
+            config.output_window_min_ms,
+            config.output_window_max_ms,
+        ));
         spike_before.push(
             config.refractory_period_ms > 0.0
                 && spike_in_interval(
@@ -478,27 +507,32 @@ pub fn fit_matrix(
             eligible.clone()
         };
         sample.shuffle(&mut rng);
-        let n_test = ((config.test_size * sample.len() as f64).ceil() as usize).clamp(1, sample.len() - 1);
+        let n_test =
+            ((config.test_size * sample.len() as f64).ceil() as usize).clamp(1, sample.len() - 1);
         let test_rows = sample[..n_test].to_vec();
         let mut train_rows = sample[n_test..].to_vec();
         train_rows.sort_unstable();
         let fit = fit_lda(&im.x, &spike, &train_rows)?;
         let norm = fit.coef.iter().map(|w| w * w).sum::<f64>().sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
-            return Err(LdaError::Fit("the discriminant direction is zero (classes have equal input means)".into()));
+            return Err(LdaError::Fit(
+                "the discriminant direction is zero (classes have equal input means)".into(),
+            ));
         }
         let scale = KERNEL_NORM / norm;
         let kernel: Vec<f64> = fit.coef.iter().map(|w| w * scale).collect();
         let intercept = fit.intercept * scale;
-        let wni: Vec<f64> = im
-            .x
-            .rows()
-            .into_iter()
-            .map(|r| r.iter().zip(&kernel).map(|(a, b)| a * b).sum())
-            .collect();
+        let wni: Vec<f64> =
+            im.x.rows()
+                .into_iter()
+                .map(|r| r.iter().zip(&kernel).map(|(a, b)| a * b).sum())
+                .collect();
         let acc = |cls: bool| {
             let rows: Vec<&usize> = test_rows.iter().filter(|&&r| spike[r] == cls).collect();
-            let ok = rows.iter().filter(|&&&r| (wni[r] + intercept > 0.0) == cls).count();
+            let ok = rows
+                .iter()
+                .filter(|&&&r| (wni[r] + intercept > 0.0) == cls)
+                .count();
             ok as f64 / rows.len().max(1) as f64
         };
         let auc_of = |rows: &[usize]| {
@@ -537,10 +571,16 @@ pub fn fit_matrix(
 }
 
 /// Static prediction for an input matrix: per model, WNI and P(spike) per trial.
-pub fn predict_static(model: &ReducedLdaModel, x: &Array2<f64>) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
+pub fn predict_static(
+    model: &ReducedLdaModel,
+    x: &Array2<f64>,
+) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
     let d = model.models.first().map_or(0, |m| m.kernel.len());
     if x.ncols() != d {
-        return Err(LdaError::Config(format!("input has {} features, the model {d}", x.ncols())));
+        return Err(LdaError::Config(format!(
+            "input has {} features, the model {d}",
+            x.ncols()
+        )));
     }
     Ok(model
         .models
@@ -569,11 +609,15 @@ pub fn predict_rolling(
     refractory_bins: usize,
 ) -> Result<(Array2<f64>, Array2<f64>, Vec<f64>)> {
     if inputs.is_empty() || inputs.len() != kernels.len() {
-        return Err(LdaError::Config("one kernel per input key is needed".into()));
+        return Err(LdaError::Config(
+            "one kernel per input key is needed".into(),
+        ));
     }
     let (n, t_len) = inputs[0].dim();
     if inputs.iter().any(|x| x.dim() != (n, t_len)) {
-        return Err(LdaError::Config("all inputs must have the same shape".into()));
+        return Err(LdaError::Config(
+            "all inputs must have the same shape".into(),
+        ));
     }
     let mut wni = Array2::<f64>::zeros((n, t_len));
     for (x, k) in inputs.iter().zip(kernels) {
@@ -592,7 +636,9 @@ pub fn predict_rolling(
         }
     }
     let p = wni.mapv(|v| lookup.lookup(v));
-    let raw: Vec<f64> = (0..t_len).map(|t| p.column(t).sum() / n.max(1) as f64).collect();
+    let raw: Vec<f64> = (0..t_len)
+        .map(|t| p.column(t).sum() / n.max(1) as f64)
+        .collect();
     let psth = if refractory_bins == 0 {
         raw
     } else {
@@ -600,7 +646,11 @@ pub fn predict_rolling(
         let mut able = vec![0.0; t_len + 1];
         able[0] = 1.0;
         for t in 0..t_len {
-            let back = if t >= r { raw[t - r] * able[t - r] } else { 0.0 };
+            let back = if t >= r {
+                raw[t - r] * able[t - r]
+            } else {
+                0.0
+            };
             able[t + 1] = able[t] - able[t] * raw[t] + back;
         }
         (0..t_len).map(|t| raw[t] * able[t]).collect()
@@ -615,18 +665,38 @@ fn key_name(k: &str) -> String {
 impl Payload for ReducedLdaModel {
     const KIND: &'static str = "reduced_lda_model";
     fn write_h5(&self, f: &hdf5::File) -> hdf5::Result<()> {
-        let cfg = serde_json::to_string(&self.config).map_err(|e| hdf5::Error::from(e.to_string()))?;
+        let cfg =
+            serde_json::to_string(&self.config).map_err(|e| hdf5::Error::from(e.to_string()))?;
         h5::set_attr_str(f, "config_json", &cfg)?;
         h5::set_attr_f64(f, "score", self.score)?;
         h5::set_attr_f64(f, "kernel_norm", KERNEL_NORM)?;
         h5::write_strings(f, "keys", &self.config.keys)?;
-        let kr: Vec<i64> = self.key_ranges.iter().flat_map(|&(a, b)| [a as i64, b as i64]).collect();
+        let kr: Vec<i64> = self
+            .key_ranges
+            .iter()
+            .flat_map(|&(a, b)| [a as i64, b as i64])
+            .collect();
         f.new_dataset_builder()
-            .with_data(&Array2::from_shape_vec((self.key_ranges.len(), 2), kr).map_err(|e| hdf5::Error::from(e.to_string()))?)
+            .with_data(
+                &Array2::from_shape_vec((self.key_ranges.len(), 2), kr)
+                    .map_err(|e| hdf5::Error::from(e.to_string()))?,
+            )
             .create("key_column_ranges")?;
         h5::write_strings(f, "sim_trial_index", &self.trial_ids)?;
-        h5::write_1d(f, "spike_in_window", &self.spike.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())?;
-        h5::write_1d(f, "spike_before_window", &self.spike_before.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())?;
+        h5::write_1d(
+            f,
+            "spike_in_window",
+            &self.spike.iter().map(|&b| u8::from(b)).collect::<Vec<_>>(),
+        )?;
+        h5::write_1d(
+            f,
+            "spike_before_window",
+            &self
+                .spike_before
+                .iter()
+                .map(|&b| u8::from(b))
+                .collect::<Vec<_>>(),
+        )?;
         let models = f.create_group("models")?;
         for (i, m) in self.models.iter().enumerate() {
             let g = models.create_group(&i.to_string())?;
@@ -635,11 +705,21 @@ impl Payload for ReducedLdaModel {
             for (k, &(a, b)) in self.config.keys.iter().zip(&self.key_ranges) {
                 h5::write_1d(&kg, &key_name(k), &m.kernel[a..b])?;
             }
-            h5::write_1d(&g, "train_rows", &m.train_rows.iter().map(|&r| r as i64).collect::<Vec<_>>())?;
-            h5::write_1d(&g, "test_rows", &m.test_rows.iter().map(|&r| r as i64).collect::<Vec<_>>())?;
+            h5::write_1d(
+                &g,
+                "train_rows",
+                &m.train_rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+            )?;
+            h5::write_1d(
+                &g,
+                "test_rows",
+                &m.test_rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+            )?;
             h5::write_1d(&g, "wni", &m.wni)?;
             h5::write_1d(&g, "lookup_p", &m.lookup.p)?;
-            let wni_grid: Vec<i64> = (0..m.lookup.p.len() as i64).map(|k| m.lookup.start + k).collect();
+            let wni_grid: Vec<i64> = (0..m.lookup.p.len() as i64)
+                .map(|k| m.lookup.start + k)
+                .collect();
             h5::write_1d(&g, "lookup_wni", &wni_grid)?;
             h5::set_attr_f64(&g, "intercept", m.intercept)?;
             h5::set_attr_f64(&g, "acc_spike", m.acc_spike)?;
@@ -652,15 +732,37 @@ impl Payload for ReducedLdaModel {
 
     fn read_h5(f: &hdf5::File) -> db::Result<Self> {
         let path = std::path::PathBuf::from(f.filename());
-        let e = |source| DbError::Hdf5 { path: path.clone(), source };
-        let bad = |msg: String| DbError::Malformed { path: path.clone(), msg };
+        let e = |source| DbError::Hdf5 {
+            path: path.clone(),
+            source,
+        };
+        let bad = |msg: String| DbError::Malformed {
+            path: path.clone(),
+            msg,
+        };
         let cfg = h5::attr_str(f, "config_json").map_err(e)?;
-        let config: LdaConfig = serde_json::from_str(&cfg).map_err(|x| bad(format!("config_json: {x}")))?;
-        let kr: Array2<i64> = f.dataset("key_column_ranges").and_then(|d| d.read_2d()).map_err(e)?;
-        let key_ranges = kr.rows().into_iter().map(|r| (r[0] as usize, r[1] as usize)).collect();
+        let config: LdaConfig =
+            serde_json::from_str(&cfg).map_err(|x| bad(format!("config_json: {x}")))?;
+        let kr: Array2<i64> = f
+            .dataset("key_column_ranges")
+            .and_then(|d| d.read_2d())
+            .map_err(e)?;
+        let key_ranges = kr
+            .rows()
+            .into_iter()
+            .map(|r| (r[0] as usize, r[1] as usize))
+            .collect();
         let trial_ids = h5::read_strings(f, "sim_trial_index").map_err(e)?;
-        let spike = h5::read_1d::<u8>(f, "spike_in_window").map_err(e)?.into_iter().map(|b| b != 0).collect();
-        let spike_before = h5::read_1d::<u8>(f, "spike_before_window").map_err(e)?.into_iter().map(|b| b != 0).collect();
+        let spike = h5::read_1d::<u8>(f, "spike_in_window")
+            .map_err(e)?
+            .into_iter()
+            .map(|b| b != 0)
+            .collect();
+        let spike_before = h5::read_1d::<u8>(f, "spike_before_window")
+            .map_err(e)?
+            .into_iter()
+            .map(|b| b != 0)
+            .collect();
         let mg = f.group("models").map_err(e)?;
         let mut models = Vec::new();
         for i in 0..config.n_models {
@@ -668,10 +770,16 @@ impl Payload for ReducedLdaModel {
             let wni_grid: Vec<i64> = h5::read_1d(&g, "lookup_wni").map_err(e)?;
             let p: Vec<f64> = h5::read_1d(&g, "lookup_p").map_err(e)?;
             if p.is_empty() || p.len() != wni_grid.len() {
-                return Err(bad(format!("model {i}: empty or inconsistent lookup table")));
+                return Err(bad(format!(
+                    "model {i}: empty or inconsistent lookup table"
+                )));
             }
             let rows = |name: &str| -> db::Result<Vec<usize>> {
-                Ok(h5::read_1d::<i64>(&g, name).map_err(e)?.into_iter().map(|r| r as usize).collect())
+                Ok(h5::read_1d::<i64>(&g, name)
+                    .map_err(e)?
+                    .into_iter()
+                    .map(|r| r as usize)
+                    .collect())
             };
             models.push(LdaModelPart {
                 kernel: h5::read_1d(&g, "kernel").map_err(e)?,
@@ -683,7 +791,10 @@ impl Payload for ReducedLdaModel {
                 auc_test: h5::attr_f64(&g, "auc_test").map_err(e)?,
                 auc_full: h5::attr_f64(&g, "auc_full").map_err(e)?,
                 wni: h5::read_1d(&g, "wni").map_err(e)?,
-                lookup: LookupTable { start: wni_grid[0], p },
+                lookup: LookupTable {
+                    start: wni_grid[0],
+                    p,
+                },
             });
         }
         let score = h5::attr_f64(f, "score").map_err(e)?;
@@ -702,9 +813,15 @@ impl Payload for ReducedLdaModel {
 /// Stores a fitted model at `key` with its provenance.
 pub fn store(database: &db::Database, key: &str, model: &ReducedLdaModel) -> Result<()> {
     let k = db::parse_key(key)?;
-    let meta = KeyMeta::new("", "reduced LDA model (kernels, lookup tables, fit diagnostics)")
-        .param("score", model.score)
-        .param("config", serde_json::to_value(&model.config).unwrap_or_default());
+    let meta = KeyMeta::new(
+        "",
+        "reduced LDA model (kernels, lookup tables, fit diagnostics)",
+    )
+    .param("score", model.score)
+    .param(
+        "config",
+        serde_json::to_value(&model.config).unwrap_or_default(),
+    );
     database.set(&k, model, meta)?;
     Ok(())
 }
@@ -718,17 +835,30 @@ mod tests {
         // §8.3 self-test: EXC=INH=[0,1,1,0,0,0], kernels EXC [0,0,1], INH [0,1,1],
         // LUT {−1:0, 0:0, 1:1, 2:1} → WNI [0,0,2,3,1,0], P [0,0,1,1,1,0] (3 clips to 2 → 1).
         let x = ndarray::arr2(&[[0.0, 1.0, 1.0, 0.0, 0.0, 0.0]]);
-        let lut = LookupTable { start: -1, p: vec![0.0, 0.0, 1.0, 1.0] };
-        let (wni, p, psth) =
-            predict_rolling(&[x.clone(), x], &[vec![0.0, 0.0, 1.0], vec![0.0, 1.0, 1.0]], &lut, 0).unwrap();
+        let lut = LookupTable {
+            start: -1,
+            p: vec![0.0, 0.0, 1.0, 1.0],
+        };
+        let (wni, p, psth) = predict_rolling(
+            &[x.clone(), x],
+            &[vec![0.0, 0.0, 1.0], vec![0.0, 1.0, 1.0]],
+            &lut,
+            0,
+        )
+        .unwrap();
         assert_eq!(wni.row(0).to_vec(), vec![0.0, 0.0, 2.0, 3.0, 1.0, 0.0]);
         assert_eq!(p.row(0).to_vec(), vec![0.0, 0.0, 1.0, 1.0, 1.0, 0.0]);
         assert_eq!(psth, vec![0.0, 0.0, 1.0, 1.0, 1.0, 0.0]);
         // Refractory R = 1: able = [1, 1, 1, 0, 1, 0, …] → PSTH [0,0,1,0,1,0] (hand-computed from
         // able[t+1] = able[t] − able[t]·raw[t] + raw[t−1]·able[t−1]).
         let x = ndarray::arr2(&[[0.0, 1.0, 1.0, 0.0, 0.0, 0.0]]);
-        let (_, _, psth) =
-            predict_rolling(&[x.clone(), x], &[vec![0.0, 0.0, 1.0], vec![0.0, 1.0, 1.0]], &lut, 1).unwrap();
+        let (_, _, psth) = predict_rolling(
+            &[x.clone(), x],
+            &[vec![0.0, 0.0, 1.0], vec![0.0, 1.0, 1.0]],
+            &lut,
+            1,
+        )
+        .unwrap();
         assert_eq!(psth, vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0]);
     }
 
@@ -736,7 +866,8 @@ mod tests {
     fn lookup_table_interpolates_and_clips() {
         // WNI 0, 0, 10, 10 (bucket step 5): p(0) = 0.5, p(10) = 1. range 10 → grid from
         // int(0 − 3) = −3 to int(10 + 3) = 13 (exclusive). −3 → 0, linear to 0.5 at 0, to 1 at 10.
-        let t = LookupTable::build(&[0.0, 0.4, 10.0, 9.9], &[true, false, true, true], 5.0).unwrap();
+        let t =
+            LookupTable::build(&[0.0, 0.4, 10.0, 9.9], &[true, false, true, true], 5.0).unwrap();
         assert_eq!(t.start, -3);
         assert_eq!(t.p.len(), 16);
         assert_eq!(t.lookup(-3.0), 0.0);
@@ -755,7 +886,10 @@ mod tests {
 
     #[test]
     fn auc_of_perfect_and_random_scores() {
-        assert_eq!(roc_auc(&[1.0, 2.0, 3.0, 4.0], &[false, false, true, true]), 1.0);
+        assert_eq!(
+            roc_auc(&[1.0, 2.0, 3.0, 4.0], &[false, false, true, true]),
+            1.0
+        );
         assert_eq!(roc_auc(&[1.0, 1.0], &[false, true]), 0.5);
     }
 
@@ -778,7 +912,11 @@ mod tests {
         }
         let x = Array2::from_shape_vec((8, 2), rows.concat()).unwrap();
         let f = fit_lda(&x, &y, &(0..8).collect::<Vec<_>>()).unwrap();
-        assert!((f.coef[0] - 4.0).abs() < 1e-12 && (f.coef[1] - 0.5).abs() < 1e-12, "{:?}", f.coef);
+        assert!(
+            (f.coef[0] - 4.0).abs() < 1e-12 && (f.coef[1] - 0.5).abs() < 1e-12,
+            "{:?}",
+            f.coef
+        );
         // Intercept: −0.5·(μ₁+μ₀)·w + ln(1) = −0.5·(2·4 + 1·0.5) = −4.25.
         assert!((f.intercept + 4.25).abs() < 1e-12);
     }

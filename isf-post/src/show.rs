@@ -2,7 +2,7 @@
 
 use crate::db::{
     self, Activations, ActivationsKind, Binned, Database, DbError, Payload, SpikeTimes, Strings,
-    Table, TraceReader, TrialIndex, Traces,
+    Table, TraceReader, Traces, TrialIndex,
 };
 use crate::lda::ReducedLdaModel;
 use std::io::Write;
@@ -19,16 +19,33 @@ pub fn ls(database: &Database, recursive: bool, out: &mut dyn Write) -> db::Resu
     let keys: Vec<(Vec<String>, db::KeyMeta)> = if recursive {
         database.keys_recursive()?
     } else {
-        database.keys()?.into_iter().map(|k| (vec![k.name], k.meta)).collect()
+        database
+            .keys()?
+            .into_iter()
+            .map(|k| (vec![k.name], k.meta))
+            .collect()
     };
     for (k, m) in keys {
-        writeln!(out, "{:<60} {:<18} {}  {}", k.join("/"), m.kind, m.created_utc, m.description).map_err(w)?;
+        writeln!(
+            out,
+            "{:<60} {:<18} {}  {}",
+            k.join("/"),
+            m.kind,
+            m.created_utc,
+            m.description
+        )
+        .map_err(w)?;
     }
     Ok(())
 }
 
 /// Shows a key: its metadata and a summary, or with `trial` the data of that trial.
-pub fn show(database: &Database, key: &str, trial: Option<&str>, out: &mut dyn Write) -> db::Result<()> {
+pub fn show(
+    database: &Database,
+    key: &str,
+    trial: Option<&str>,
+    out: &mut dyn Write,
+) -> db::Result<()> {
     let k = db::parse_key(key)?;
     let (sub, last) = database.resolve(&k)?;
     let meta = sub.meta(&last)?;
@@ -89,7 +106,8 @@ pub fn show(database: &Database, key: &str, trial: Option<&str>, out: &mut dyn W
                     let i = TrialIndex::new(st.trial_ids.clone()).row_or_err(t, key)?;
                     writeln!(out, "spike_times_ms\t{:?}", st.row(i)).map_err(w)?;
                     if !st.interpolated_ms.is_empty() {
-                        writeln!(out, "interpolated_ms\t{:?}", st.row_interpolated(i)).map_err(w)?;
+                        writeln!(out, "interpolated_ms\t{:?}", st.row_interpolated(i))
+                            .map_err(w)?;
                     }
                 }
                 None => writeln!(
@@ -108,7 +126,8 @@ pub fn show(database: &Database, key: &str, trial: Option<&str>, out: &mut dyn W
                 Some(t) => {
                     let i = TrialIndex::new(a.trial_ids.clone()).row_or_err(t, key)?;
                     for r in a.trial_rows(i) {
-                        let times: Vec<String> = a.row_times(r).iter().map(|x| x.to_string()).collect();
+                        let times: Vec<String> =
+                            a.row_times(r).iter().map(|x| x.to_string()).collect();
                         let pop = &a.populations[a.population_code[r] as usize];
                         if a.kind == ActivationsKind::Synapse {
                             writeln!(
@@ -189,11 +208,19 @@ pub fn show(database: &Database, key: &str, trial: Option<&str>, out: &mut dyn W
                     let i = TrialIndex::new(m.trial_ids.clone()).row_or_err(t, key)?;
                     writeln!(out, "model\twni\tp_spike\tspike_in_window").map_err(w)?;
                     for (j, p) in m.models.iter().enumerate() {
-                        writeln!(out, "{j}\t{}\t{}\t{}", p.wni[i], p.lookup.lookup(p.wni[i]), m.spike[i]).map_err(w)?;
+                        writeln!(
+                            out,
+                            "{j}\t{}\t{}\t{}",
+                            p.wni[i],
+                            p.lookup.lookup(p.wni[i]),
+                            m.spike[i]
+                        )
+                        .map_err(w)?;
                     }
                 }
                 None => {
-                    writeln!(out, "score {:.4}, {} trials", m.score, m.trial_ids.len()).map_err(w)?;
+                    writeln!(out, "score {:.4}, {} trials", m.score, m.trial_ids.len())
+                        .map_err(w)?;
                     for (j, p) in m.models.iter().enumerate() {
                         writeln!(
                             out,
@@ -211,7 +238,12 @@ pub fn show(database: &Database, key: &str, trial: Option<&str>, out: &mut dyn W
             }
         }
         other => {
-            writeln!(out, "(no viewer for kind `{other}`; read {} with h5py)", db::DATA_FILE).map_err(w)?;
+            writeln!(
+                out,
+                "(no viewer for kind `{other}`; read {} with h5py)",
+                db::DATA_FILE
+            )
+            .map_err(w)?;
         }
     }
     Ok(())

@@ -3,7 +3,9 @@
 
 mod common;
 
-use isf_post::db::{key, Activations, Database, Payload, SpikeTimes, Strings, Table, TraceReader, Traces};
+use isf_post::db::{
+    key, Activations, Database, Payload, SpikeTimes, Strings, Table, TraceReader, Traces,
+};
 use isf_post::import::{init_isf, ImportOptions};
 use std::path::{Path, PathBuf};
 
@@ -32,9 +34,14 @@ fn reference_spikes(root: &Path) -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn reference_trial_database_matches_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((root, dbp)) = build(tmp.path()) else { return };
+    let Some((root, dbp)) = build(tmp.path()) else {
+        return;
+    };
     let db = Database::open(&dbp).unwrap();
-    let ids = db.get::<Strings>(&key(&["sim_trial_index"])).unwrap().values;
+    let ids = db
+        .get::<Strings>(&key(&["sim_trial_index"]))
+        .unwrap()
+        .values;
     assert_eq!(ids, vec!["isf_output/000000".to_string()]);
 
     // Spike times, computed from the stored trace, equal the reference.
@@ -50,17 +57,24 @@ fn reference_trial_database_matches_files() {
     println!("spike times (interpolated): {:?}", st.row_interpolated(0));
 
     // Traces: O(1) lookup by trial id, equal to the CSV.
-    let (_, f, _) = db.open_value(&key(&["voltage_traces"]), Some(Traces::KIND)).unwrap();
+    let (_, f, _) = db
+        .open_value(&key(&["voltage_traces"]), Some(Traces::KIND))
+        .unwrap();
     let r = TraceReader::open(f, "voltage_traces").unwrap();
     let v = r.trial("isf_output/000000").unwrap();
     assert_eq!(v.len(), 12002);
     assert_eq!(v[1], -75.01710476493433);
     let err = r.trial("nope/000001").unwrap_err().to_string();
-    assert!(err.contains("trial `nope/000001` not in key `voltage_traces`"), "{err}");
+    assert!(
+        err.contains("trial `nope/000001` not in key `voltage_traces`"),
+        "{err}"
+    );
 
     // Synapse activations: every row of the file, in order, with the same numbers.
     let out = root.join("isf_output");
-    let a = db.get::<Activations>(&key(&["synapse_activation"])).unwrap();
+    let a = db
+        .get::<Activations>(&key(&["synapse_activation"]))
+        .unwrap();
     let text = std::fs::read_to_string(out.join("simulation_run0000_synapses.csv")).unwrap();
     let rows: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(a.n_rows(), rows.len());
@@ -72,14 +86,25 @@ fn reference_trial_database_matches_files() {
         assert_eq!(a.section_id[r], f[3].parse::<i64>().unwrap());
         assert_eq!(a.section_pt_id[r], f[4].parse::<i64>().unwrap());
         assert_eq!(a.labels[a.label_code[r] as usize], f[5]);
-        let times: Vec<f64> = f[6].split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+        let times: Vec<f64> = f[6]
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
         assert_eq!(a.row_times(r), &times[..]);
     }
     // Counts from the reference README / network_counts.json.
     let counts: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("network_counts.json")).unwrap()).unwrap();
-    assert_eq!(a.n_rows() as u64, counts["active_synapses"].as_u64().unwrap());
-    assert_eq!(a.times_ms.len() as u64, counts["release_events"].as_u64().unwrap());
+        serde_json::from_str(&std::fs::read_to_string(root.join("network_counts.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        a.n_rows() as u64,
+        counts["active_synapses"].as_u64().unwrap()
+    );
+    assert_eq!(
+        a.times_ms.len() as u64,
+        counts["release_events"].as_u64().unwrap()
+    );
     // EXC/INH from receptors: every L1 population is inhibitory (ISF bug fixed).
     for (p, ei) in a.populations.iter().zip(&a.population_ei) {
         if p.starts_with("L1_") || p.starts_with("L45Peak_") {
@@ -90,19 +115,31 @@ fn reference_trial_database_matches_files() {
         }
     }
     let c = db.get::<Activations>(&key(&["cell_activation"])).unwrap();
-    assert_eq!(c.n_rows() as u64, counts["presynaptic_cells_listed"].as_u64().unwrap());
-    assert_eq!(c.times_ms.len() as u64, counts["presynaptic_spikes"].as_u64().unwrap());
+    assert_eq!(
+        c.n_rows() as u64,
+        counts["presynaptic_cells_listed"].as_u64().unwrap()
+    );
+    assert_eq!(
+        c.times_ms.len() as u64,
+        counts["presynaptic_spikes"].as_u64().unwrap()
+    );
 
     // Dendritic recording and its −30 mV spike times.
     let sub = db.sub_db("dendritic_recordings").unwrap();
     let labels: Vec<String> = sub.keys().unwrap().into_iter().map(|k| k.name).collect();
-    assert_eq!(labels, vec!["apical_proximal_distal_rec_sites_ID_000_sec_038_seg_032_x_0.929_somaDist_920.7"]);
+    assert_eq!(
+        labels,
+        vec!["apical_proximal_distal_rec_sites_ID_000_sec_038_seg_032_x_0.929_somaDist_920.7"]
+    );
     let dst = db.sub_db("dendritic_spike_times").unwrap();
     assert_eq!(dst.keys().unwrap()[0].name, format!("{}_-30.0", labels[0]));
 
     // Metadata and parameter files.
     let md = db.get::<Table>(&key(&["metadata"])).unwrap();
-    assert_eq!(md.column("synapses_file_name").unwrap().cell(0), "simulation_run0000_synapses.csv");
+    assert_eq!(
+        md.column("synapses_file_name").unwrap().cell(0),
+        "simulation_run0000_synapses.csv"
+    );
     let pf = db.get::<Table>(&key(&["parameterfiles"])).unwrap();
     let p = pf.column("path_network").unwrap().cell(0);
     assert!(dbp.join(&p).is_file(), "{p}");
@@ -114,7 +151,9 @@ fn reference_trial_database_matches_files() {
 #[test]
 fn database_is_readable_with_h5py_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((root, dbp)) = build(tmp.path()) else { return };
+    let Some((root, dbp)) = build(tmp.path()) else {
+        return;
+    };
     let script = r#"
 import sys, json, h5py, numpy as np
 db, ref = sys.argv[1], sys.argv[2]
@@ -154,7 +193,9 @@ print('ok', len(t), float(v[1]), len(code))
 #[test]
 fn failed_import_leaves_existing_database_untouched() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((root, dbp)) = build(tmp.path()) else { return };
+    let Some((root, dbp)) = build(tmp.path()) else {
+        return;
+    };
     let before = std::fs::read(dbp.join("spike_times/data.h5")).unwrap();
     // A copy of the output folder with a truncated synapse file: the import fails mid-way.
     let bad = tmp.path().join("bad");
@@ -163,11 +204,23 @@ fn failed_import_leaves_existing_database_untouched() {
         let e = e.unwrap();
         std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
     }
-    std::fs::write(bad.join("simulation_run0000_synapses.csv"), "# header\nL1_B1\t3\tx\n").unwrap();
-    let opts = ImportOptions { overwrite: true, ..Default::default() };
-    let err = init_isf(&[bad.clone()], &dbp, &opts).unwrap_err().to_string();
+    std::fs::write(
+        bad.join("simulation_run0000_synapses.csv"),
+        "# header\nL1_B1\t3\tx\n",
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        overwrite: true,
+        ..Default::default()
+    };
+    let err = init_isf(std::slice::from_ref(&bad), &dbp, &opts)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("simulation_run0000_synapses.csv:2"), "{err}");
-    assert_eq!(std::fs::read(dbp.join("spike_times/data.h5")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dbp.join("spike_times/data.h5")).unwrap(),
+        before
+    );
     // No temporary folder left beside the database.
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -181,5 +234,8 @@ fn failed_import_leaves_existing_database_untouched() {
     // A missing key is a clear error.
     let db = Database::open(&dbp).unwrap();
     let err = db.get::<Strings>(&key(&["nope"])).unwrap_err().to_string();
-    assert!(err.contains("key `nope` not found") && err.contains("spike_times"), "{err}");
+    assert!(
+        err.contains("key `nope` not found") && err.contains("spike_times"),
+        "{err}"
+    );
 }

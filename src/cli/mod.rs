@@ -2,6 +2,14 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod cell_info;
+pub mod db;
+pub mod example;
+pub mod map_inputs;
+pub mod network_param;
+pub mod reduce;
+pub mod simulate;
+
 /// isf: multi-scale neuron simulation compatible with the In Silico Framework.
 #[derive(Parser, Debug)]
 #[command(name = "isf", version, about)]
@@ -15,11 +23,24 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Build a cell from its parameter file and summarise it (sections, segments, areas).
+    CellInfo(cell_info::CellInfoArgs),
+    /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
+    Example(example::ExampleArgs),
+    /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
+    Simulate(simulate::SimulateArgs),
+    /// Anatomical embedding: map a neuron into the barrel-cortex model.
+    MapInputs(map_inputs::MapInputsArgs),
+    /// Build a network parameter file from activity templates.
+    NetworkParam(network_param::NetworkParamArgs),
+    /// Results database: build from results (`init`, `init-isf`), bin, list and show keys.
+    Db(db::DbArgs),
+    /// Reduced (LDA) model: fit from a database, predict spike probabilities.
+    Reduce(reduce::ReduceArgs),
+}
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
-// The allow goes once the first subcommand exists (an empty enum makes `cli` uninhabited).
-#[allow(unreachable_code, unused_variables)]
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -34,7 +55,15 @@ pub fn main() -> i32 {
 
 /// Runs one subcommand. Add a subcommand as a variant of [`Command`] with its own file here.
 fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::CellInfo(args) => cell_info::run(&args),
+        Command::Example(args) => example::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::MapInputs(a) => map_inputs::run(a),
+        Command::NetworkParam(a) => network_param::run(a),
+        Command::Db(a) => db::run(a),
+        Command::Reduce(a) => reduce::run(a),
+    }
 }
 
 fn init_logging(verbose: u8) {

@@ -1,1 +1,130 @@
 //! Anatomical embedding: mapping a neuron into the barrel-cortex model and building network parameter files from activity templates.
+//!
+//! The pipeline follows ISF's `map_singlecell_inputs` (spec: `docs/input-mapper-spec.md`):
+//! [`amira`] and [`model`] read the model, [`grid`] rasterises the morphology onto the PST lattice,
+//! [`density`] turns every single-axon bouton field into an expected-synapse field λ,
+//! [`realize`] draws seeded realizations in parallel, [`summary`] computes ISF's statistics and
+//! picks the representative realization, [`write`] writes ISF's output files, and
+//! [`network_param`] builds `network.param` files from activity templates.
+//!
+//! Deliberate deviations from ISF (each documented where it happens):
+//! * bouton files are taken in sorted name order, not filesystem order (spec §8 item 6);
+//! * the population "SD of path length" statistics are real SD statistics and the −1 "empty"
+//!   sentinels are left out of population means (§8 item 5);
+//! * an all-zero bouton density is treated as "no synapses" (§8 item 8);
+//! * the `.syn` header names the cell without `.hoc`, like the shipped example (§8 item 9);
+//! * `NumberOfConnectedCells.csv` counts distinct connected cells (ISF's code; the shipped example
+//!   counts synapses, §3.4);
+//! * random numbers come from one ChaCha stream per realization, seeded from `(seed, index)`, so
+//!   realizations run in parallel and results do not depend on the thread count (§2.10).
+
+pub mod amira;
+pub mod density;
+pub mod embedding;
+pub mod error;
+pub mod grid;
+pub mod model;
+pub mod network_param;
+pub mod realize;
+pub mod summary;
+pub mod write;
+
+pub use error::MapperError;
+
+use std::path::{Path, PathBuf};
+
+/// Options of one `map-inputs` run.
+#[derive(Debug, Clone)]
+pub struct MapOptions {
+    /// Postsynaptic morphology (`.hoc`).
+    pub hoc: PathBuf,
+    /// Model root (ISF's `barrel_cortex/` layout).
+    pub model: PathBuf,
+    /// Postsynaptic cell type (selects the `ConnectionsV8.csv` rows).
+    pub postsynaptic_type: String,
+    pub realizations: usize,
+    pub seed: u64,
+    /// Output folder (ISF: `<hoc>_synapses_<tag>/`).
+    pub out: PathBuf,
+    /// File-name tag (ISF: `<YYYYmmdd-HHMM>_<pid>`).
+    pub tag: String,
+    /// Cell classes (ISF's lists plus user additions).
+    pub classes: model::CellClasses,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct MapReport {
+    pub files: Vec<PathBuf>,
+    pub representative: usize,
+    pub synapses: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the morphology and the model, draws the realizations, and writes the representative
+/// one with ISF's summary.
+pub fn map_inputs(opts: &MapOptions) -> Result<MapReport, MapperError> {
+    if opts.realizations == 0 {
+        return Err(MapperError::Model(
+            "the number of realizations must be at least 1".into(),
+        ));
+    }
+    let morph = crate::morphology::read_hoc(&opts.hoc).map_err(|e| MapperError::Morphology {
+        path: opts.hoc.clone(),
+        message: e.to_string(),
+    })?;
+    let cell = grid::CellGeometry::from_morphology(cell_name(&opts.hoc), &morph).map_err(|m| {
+        MapperError::Morphology {
+            path: opts.hoc.clone(),
+            message: m,
+        }
+    })?;
+    let paths = model::ModelPaths::under(&opts.model);
+    let emb =
+        embedding::Embedding::from_model(cell, &opts.postsynaptic_type, &paths, &opts.classes)
+            .map_err(|e| match e {
+                MapperError::Morphology { message, .. } => MapperError::Morphology {
+                    path: opts.hoc.clone(),
+                    message,
+                },
+                e => e,
+            })?;
+    let mut warnings = emb.warnings.clone();
+    if emb
+        .densities
+        .iter()
+        .all(|d| d.as_ref().is_none_or(|d| d.total == 0.0))
+    {
+        warnings.push(format!(
+            "no bouton field reaches a traced point of {}: every realization is empty",
+            opts.hoc.display()
+        ));
+    }
+    let all = realize::realize_many(&emb, opts.seed, opts.realizations);
+    let summaries: Vec<summary::RealizationSummary> = {
+        use rayon::prelude::*;
+        all.par_iter()
+            .map(|s| summary::RealizationSummary::new(&emb, s))
+            .collect()
+    };
+    let chosen = summary::representative(&summaries);
+    let files = write::write_outputs(&emb, &all[chosen], &summaries, chosen, &opts.out, &opts.tag)?;
+    Ok(MapReport {
+        files,
+        representative: chosen,
+        synapses: all[chosen].len(),
+        warnings,
+    })
+}
+
+/// The cell id of a morphology path: its file name without `.hoc` (as in ISF's shipped example).
+pub fn cell_name(hoc: &Path) -> String {
+    let name = hoc
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.len().checked_sub(4) {
+        Some(n) if name[n..].eq_ignore_ascii_case(".hoc") => name[..n].to_string(),
+        _ => name,
+    }
+}

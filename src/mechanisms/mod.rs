@@ -1,1 +1,148 @@
 //! Membrane mechanisms and point processes (NEURON built-ins and ISF's L5PT channels and synapses) as struct-of-arrays plug-ins registered by name.
+//!
+//! Two traits carry every mechanism: [`DensityMechanism`] (distributed channels such as `NaTa_t`,
+//! currents in mA/cm²) and [`PointProcess`] (synapses and electrodes at one node, currents in nA).
+//! Each implementation is ONE type holding all instances of that mechanism in a cell as
+//! struct-of-arrays: a node index array plus parameter arrays (immutable, part of the template).
+//! The per-trial values (gating states and the assigned values NEURON exposes, such as `ina` or
+//! `gNaTa_t`) live outside, in a flat `f64` block owned by the trial state: variable `k` of
+//! instance `j` is at `vars[k * n + j]` (n = instance count). That block is what a trial clones.
+//!
+//! The [`catalogue`] maps NEURON names to constructors and parameter names; adding a mechanism means
+//! writing its type and adding one catalogue entry — the solver never changes.
+//!
+//! Numerics follow NEURON 9 / nocmodl exactly (§11 of the ISF spec): `exp` is [`hoc_exp`], gating
+//! states use the cnexp update form of [`cnexp_gate`], currents are evaluated at `v + 0.001` and `v`
+//! (the solver applies the finite-difference slope), and rate functions keep the exact-equality
+//! "voltage nudges" of the mod files.
+
+// Mechanism kernels index several parallel arrays with one instance index; iterator chains
+// over five zipped slices would hide the formulas.
+#![allow(clippy::needless_range_loop)]
+
+pub mod catalogue;
+pub mod density;
+pub mod ions;
+pub mod placement;
+pub mod point;
+
+pub use catalogue::{Catalogue, CatalogueError, MechanismKind};
+pub use ions::{IonState, Ions};
+pub use placement::MechanismPlacement;
+
+/// Faraday constant as compiled by NEURON 9 (CODATA 2018), C/mol.
+pub const FARADAY: f64 = 96485.33212331001;
+/// Gas constant as compiled by NEURON 9 (CODATA 2018), J/(K·mol).
+pub const GAS_CONSTANT: f64 = 8.31446261815324;
+/// The ISF channels' hard-coded temperature factor `2.3^((34 − 21)/10)`.
+pub fn qt_isf() -> f64 {
+    2.3_f64.powf((34.0 - 21.0) / 10.0)
+}
+
+/// NEURON's `hoc_Exp`: exponent clamped to ±700 (below −700 gives exactly 0).
+#[inline(always)]
+pub fn hoc_exp(x: f64) -> f64 {
+    if x < -700.0 {
+        0.0
+    } else if x > 700.0 {
+        700.0_f64.exp()
+    } else {
+        x.exp()
+    }
+}
+
+/// nocmodl's cnexp update of a gate `x' = (inf − x)/tau` over `dt`, in its exact emitted form
+/// `x + (1 − exp(dt·(−1/tau)))·(−(inf/tau)/(−1/tau) − x)` (round-off matters for 1e-6 agreement in
+/// runaway cases).
+#[inline(always)]
+pub fn cnexp_gate(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
+    let a = -1.0 / tau;
+    x + (1.0 - hoc_exp(dt * a)) * (-(inf / tau) / a - x)
+}
+
+/// Time and temperature seen by mechanisms during one phase of a step.
+#[derive(Debug, Clone, Copy)]
+pub struct Env {
+    /// Time step, ms.
+    pub dt: f64,
+    /// Model time, ms (the step midpoint during current evaluation, as in NEURON).
+    pub t: f64,
+    /// Temperature, °C.
+    pub celsius: f64,
+}
+
+/// Per-node linear system being assembled: right-hand side and diagonal (NEURON's `VEC_RHS`, `VEC_D`).
+pub struct Matrix<'a> {
+    /// Right-hand side, mA/cm² for segment nodes.
+    pub rhs: &'a mut [f64],
+    /// Diagonal, S/cm² for segment nodes.
+    pub d: &'a mut [f64],
+}
+
+/// A distributed (density) mechanism block: all instances of one mechanism in a cell.
+pub trait DensityMechanism: Send + Sync + std::fmt::Debug {
+    /// NEURON suffix (e.g. `NaTa_t`).
+    fn name(&self) -> &'static str;
+    /// Node index of every instance.
+    fn nodes(&self) -> &[usize];
+    /// Names of the per-instance trial variables (states first, then recorded assigned values).
+    fn variables(&self) -> &'static [&'static str];
+    /// Whether this mechanism writes the intracellular calcium concentration (then `eca` is
+    /// recomputed from Nernst every step at its nodes).
+    fn writes_cai(&self) -> bool {
+        false
+    }
+    /// NEURON's INITIAL block (`v` per node, `ions` after ion initialisation).
+    fn initialize(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]);
+    /// BREAKPOINT currents: `rhs −= I(v)`, `d += (I(v+0.001) − I(v))/0.001`; ionic currents at `v`
+    /// are added to the ion accumulators.
+    fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]);
+    /// State update (cnexp) with the new voltages.
+    fn advance(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]);
+}
+
+/// A point-process block: all instances of one point process (synapse, electrode) in a trial.
+pub trait PointProcess: Send + Sync + std::fmt::Debug {
+    /// NEURON name (e.g. `glutamate_syn`).
+    fn name(&self) -> &'static str;
+    /// Node index of every instance.
+    fn nodes(&self) -> &[usize];
+    /// Names of the per-instance trial variables.
+    fn variables(&self) -> &'static [&'static str];
+    /// INITIAL block.
+    fn initialize(&self, env: &Env, v: &[f64], vars: &mut [f64]);
+    /// BREAKPOINT current, converted to the node's units with `100/area` (electrodes enter with the
+    /// opposite sign).
+    fn current(&self, env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]);
+    /// State update with the new voltages.
+    fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64]);
+    /// NET_RECEIVE for instance `instance` with the NetCon weight vector `weights`.
+    fn receive(&self, instance: usize, weights: &[f64], vars: &mut [f64]);
+    /// How many weights NET_RECEIVE takes (0: the process receives no events).
+    fn n_weights(&self) -> usize {
+        0
+    }
+}
+
+/// Parameter values for a block of instances, in catalogue parameter order: `values[p][j]` is
+/// parameter `p` of instance `j`.
+#[derive(Debug, Clone)]
+pub struct Instances {
+    /// Node of every instance.
+    pub nodes: Vec<usize>,
+    /// Parameter-major values, one row per catalogue parameter.
+    pub values: Vec<Vec<f64>>,
+    /// Node area (µm², 100 for zero-area nodes) of every instance; used by point processes.
+    pub area_um2: Vec<f64>,
+}
+
+impl Instances {
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    /// Whether there are no instances.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}

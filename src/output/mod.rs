@@ -1,1 +1,40 @@
 //! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file.
+
+pub mod atomic;
+pub mod isf_files;
+pub mod results_h5;
+
+use std::path::PathBuf;
+
+pub use crate::param::python_float::{py_repr, write_py_repr};
+pub use atomic::{write_atomic, write_atomic_with, StagedDir};
+pub use isf_files::{PresynapticCellRow, SynapseActivationRow, TraceTable};
+
+/// Errors of reading or writing result files.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// An operating-system error on `path`.
+    #[error("{}: {what}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// A malformed line in a result file being read back.
+    #[error("{}:{line}: {message}", file.display())]
+    Format {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl OutputError {
+    pub(crate) fn io(path: impl Into<PathBuf>, what: &'static str, source: std::io::Error) -> Self {
+        OutputError::Io {
+            path: path.into(),
+            what,
+            source,
+        }
+    }
+}

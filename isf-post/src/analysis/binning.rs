@@ -69,7 +69,11 @@ pub fn temporal_binning(
     rate: bool,
 ) -> Result<(Vec<f64>, Vec<f64>), AnalysisError> {
     check_bin("bin_ms", bin_ms)?;
-    let all = || rows.iter().flat_map(|r| r.iter().copied()).filter(|x| !x.is_nan());
+    let all = || {
+        rows.iter()
+            .flat_map(|r| r.iter().copied())
+            .filter(|x| !x.is_nan())
+    };
     let min = min_time_ms.unwrap_or_else(|| all().fold(f64::INFINITY, f64::min));
     let max = max_time_ms.unwrap_or_else(|| all().fold(f64::NEG_INFINITY, f64::max));
     if !(min.is_finite() && max.is_finite()) {
@@ -259,7 +263,11 @@ pub fn bin_synapse_activations(
     let uses_zbin = group_by.contains(&GroupBy::BinnedSomaDist);
     let dist_part = |d: f64| -> u32 {
         let prox = if uses_prox { u32::from(d >= 500.0) } else { 0 };
-        let z = if uses_zbin { (d / 50.0).floor().max(0.0) as u32 } else { 0 };
+        let z = if uses_zbin {
+            (d / 50.0).floor().max(0.0) as u32
+        } else {
+            0
+        };
         (z << 1) | prox
     };
     let key_of = |r: usize| -> u64 {
@@ -366,7 +374,7 @@ pub fn store_synapse_activation_binned(
     bin_ms: f64,
     max_time_ms: f64,
 ) -> Result<Vec<String>, crate::db::DbError> {
-    use crate::db::{key, Activations, DATA_FILE, KeyMeta, Source};
+    use crate::db::{key, Activations, KeyMeta, Source, DATA_FILE};
     let sa_key = key(&["synapse_activation"]);
     let a = database.get::<Activations>(&sa_key)?;
     let src = Source::of_file(&database.key_dir("synapse_activation").join(DATA_FILE))?;
@@ -381,12 +389,21 @@ pub fn store_synapse_activation_binned(
     for (label, counts) in bins.groups {
         let mut k = prefix.clone();
         k.extend(label.iter().cloned());
-        let meta = KeyMeta::new("", format!("synapse activations per trial and {bin_ms}-ms bin, group {}", label.join("/")))
-            .param("group_by", group_by.iter().map(|g| g.name()).collect::<Vec<_>>())
-            .param("group", label.clone())
-            .param("bin_ms", bin_ms)
-            .param("max_time_ms", max_time_ms)
-            .with_sources(vec![src.clone()]);
+        let meta = KeyMeta::new(
+            "",
+            format!(
+                "synapse activations per trial and {bin_ms}-ms bin, group {}",
+                label.join("/")
+            ),
+        )
+        .param(
+            "group_by",
+            group_by.iter().map(|g| g.name()).collect::<Vec<_>>(),
+        )
+        .param("group", label.clone())
+        .param("bin_ms", bin_ms)
+        .param("max_time_ms", max_time_ms)
+        .with_sources(vec![src.clone()]);
         let value = crate::db::Binned {
             trial_ids: a.trial_ids.clone(),
             bin_edges_ms: bins.edges_ms.clone(),
@@ -437,8 +454,10 @@ mod tests {
         ];
         let rows: Vec<&[f64]> = t.iter().map(|r| &r[..]).collect();
         let out = spatiotemporal_binning(&d, &rows, 5.0, 0.0, 30.0, 5.0).unwrap();
-        let expected =
-            ndarray::arr2(&[[0.0, 0.0, 6.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0, 4.0, 2.0]]);
+        let expected = ndarray::arr2(&[
+            [0.0, 0.0, 6.0, 1.0, 0.0, 1.0],
+            [0.0, 0.0, 0.0, 0.0, 4.0, 2.0],
+        ]);
         assert_eq!(out, expected);
     }
 
@@ -448,7 +467,10 @@ mod tests {
         assert_eq!(classify_ei_by_name("L5tt_C2"), "EXC");
         assert_eq!(classify_ei_by_name("SymLocal1_C2"), "INH");
         assert_eq!(classify_ei_by_receptors("L1_C2", &["gaba_syn"]), "INH");
-        assert_eq!(classify_ei_by_receptors("Foo_C2", &["glutamate_syn"]), "EXC");
+        assert_eq!(
+            classify_ei_by_receptors("Foo_C2", &["glutamate_syn"]),
+            "EXC"
+        );
     }
 
     fn toy() -> Activations {

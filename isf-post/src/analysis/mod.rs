@@ -6,8 +6,9 @@ pub mod burst;
 pub mod spikes;
 
 pub use binning::{
-    bin_synapse_activations, binned_key_prefix, store_synapse_activation_binned, classify_ei_by_name, classify_ei_by_receptors, histogram,
-    spatiotemporal_binning, temporal_binning, GroupBy, GroupedBins,
+    bin_synapse_activations, binned_key_prefix, classify_ei_by_name, classify_ei_by_receptors,
+    histogram, spatiotemporal_binning, store_synapse_activation_binned, temporal_binning, GroupBy,
+    GroupedBins,
 };
 pub use burst::{detect_bursts, Burst};
 pub use spikes::{psth, spike_in_interval, upward_crossings, upward_crossings_interpolated};

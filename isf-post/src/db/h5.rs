@@ -15,7 +15,9 @@ fn vlu(s: &str) -> H5Result<VarLenUnicode> {
 /// Writes a scalar UTF-8 string attribute.
 pub(crate) fn set_attr_str(loc: &Location, name: &str, value: &str) -> H5Result<()> {
     let v = vlu(value)?;
-    loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v)
+    loc.new_attr::<VarLenUnicode>()
+        .create(name)?
+        .write_scalar(&v)
 }
 
 /// Writes a scalar f64 attribute.
@@ -41,10 +43,11 @@ pub(crate) fn attr_f64(loc: &Location, name: &str) -> H5Result<f64> {
 
 /// Creates a 1-D dataset of UTF-8 strings (h5py reads it as `bytes`/`str` objects).
 pub(crate) fn write_strings(g: &Group, name: &str, values: &[String]) -> H5Result<Dataset> {
-    let data = values.iter().map(|s| vlu(s)).collect::<H5Result<Vec<_>>>()?;
-    g.new_dataset_builder()
-        .with_data(&data)
-        .create(name)
+    let data = values
+        .iter()
+        .map(|s| vlu(s))
+        .collect::<H5Result<Vec<_>>>()?;
+    g.new_dataset_builder().with_data(&data).create(name)
 }
 
 /// Reads a 1-D dataset of UTF-8 strings.

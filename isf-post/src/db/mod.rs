@@ -52,7 +52,9 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a readable HDF5 value ({source}); the file may be truncated or corrupted")]
+    #[error(
+        "{path}: not a readable HDF5 value ({source}); the file may be truncated or corrupted"
+    )]
     Hdf5 {
         path: PathBuf,
         #[source]
@@ -74,7 +76,9 @@ pub enum DbError {
         db: PathBuf,
         existing: String,
     },
-    #[error("invalid key element `{0}`: use 1–120 characters from [A-Za-z0-9_.-], not `.` or `..`")]
+    #[error(
+        "invalid key element `{0}`: use 1–120 characters from [A-Za-z0-9_.-], not `.` or `..`"
+    )]
     InvalidKey(String),
     #[error("key `{key}` holds a `{found}` value, expected `{expected}`")]
     WrongKind {
@@ -252,8 +256,7 @@ pub fn validate_key_element(k: &str) -> Result<()> {
         && k.len() <= 120
         && k != "."
         && k != ".."
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if ok {
         Ok(())
@@ -313,8 +316,10 @@ pub(crate) fn install_dir(tmp: &Path, dest: &Path) -> Result<()> {
 fn exchange(a: &Path, b: &Path) -> Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(|_| DbError::InvalidKey(a.display().to_string()))?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(|_| DbError::InvalidKey(b.display().to_string()))?;
+    let ca = CString::new(a.as_os_str().as_bytes())
+        .map_err(|_| DbError::InvalidKey(a.display().to_string()))?;
+    let cb = CString::new(b.as_os_str().as_bytes())
+        .map_err(|_| DbError::InvalidKey(b.display().to_string()))?;
     // SAFETY: both are valid NUL-terminated paths; renameat2 does not retain the pointers.
     let rc = unsafe {
         libc::renameat2(
@@ -704,7 +709,11 @@ impl Database {
     }
 
     /// Opens the HDF5 file of a value key (hierarchical) after checking its kind.
-    pub fn open_value(&self, key: &[String], expected_kind: Option<&str>) -> Result<(KeyMeta, hdf5::File, PathBuf)> {
+    pub fn open_value(
+        &self,
+        key: &[String],
+        expected_kind: Option<&str>,
+    ) -> Result<(KeyMeta, hdf5::File, PathBuf)> {
         let (db, k) = self.resolve(key)?;
         let meta = db.meta(&k)?;
         if let Some(exp) = expected_kind {
@@ -720,7 +729,11 @@ impl Database {
         if !path.is_file() {
             return Err(DbError::Malformed {
                 path,
-                msg: format!("key `{}` of kind `{}` has no {DATA_FILE}", key.join("/"), meta.kind),
+                msg: format!(
+                    "key `{}` of kind `{}` has no {DATA_FILE}",
+                    key.join("/"),
+                    meta.kind
+                ),
             });
         }
         let f = hdf5::File::open(&path).map_err(h5_err(&path))?;
@@ -754,7 +767,11 @@ fn write_meta_attrs(f: &hdf5::File, meta: &KeyMeta) -> hdf5::Result<()> {
     h5::set_attr_str(f, "isf_description", &meta.description)?;
     h5::set_attr_str(f, "isf_created_utc", &meta.created_utc)?;
     h5::set_attr_str(f, "isf_version", &meta.isf_version)?;
-    h5::set_attr_str(f, "isf_git_commit", meta.git_commit.as_deref().unwrap_or("unknown"))?;
+    h5::set_attr_str(
+        f,
+        "isf_git_commit",
+        meta.git_commit.as_deref().unwrap_or("unknown"),
+    )?;
     h5::set_attr_i64(f, "isf_format_version", i64::from(FORMAT_VERSION))?;
     let json = serde_json::to_string(meta).map_err(|e| hdf5::Error::from(e.to_string()))?;
     h5::set_attr_str(f, "isf_metadata_json", &json)
@@ -889,7 +906,10 @@ mod tests {
         let bytes = fs::read(&p).unwrap();
         fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
-        assert!(err.contains("data.h5") && err.contains("truncated or corrupted"), "{err}");
+        assert!(
+            err.contains("data.h5") && err.contains("truncated or corrupted"),
+            "{err}"
+        );
         fs::write(&p, b"this is not HDF5").unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
         assert!(err.contains("truncated or corrupted"), "{err}");

@@ -41,7 +41,10 @@ fn check_offsets(f: &File, name: &str, offsets: &[u64], n: usize, len: usize) ->
     } else {
         Err(malformed(
             f,
-            format!("`{name}` must hold {} non-decreasing offsets from 0 to {len}", n + 1),
+            format!(
+                "`{name}` must hold {} non-decreasing offsets from 0 to {len}",
+                n + 1
+            ),
         ))
     }
 }
@@ -174,7 +177,11 @@ pub struct Traces {
 
 impl Traces {
     /// Creates the datasets for streaming writes; fill rows with [`write_trace_rows`].
-    pub fn create_streaming(f: &File, trial_ids: &[String], t_ms: &[f64]) -> H5Result<hdf5::Dataset> {
+    pub fn create_streaming(
+        f: &File,
+        trial_ids: &[String],
+        t_ms: &[f64],
+    ) -> H5Result<hdf5::Dataset> {
         h5::write_strings(f, "sim_trial_index", trial_ids)?;
         h5::write_1d(f, "t_ms", t_ms)?;
         let n = trial_ids.len();
@@ -212,7 +219,10 @@ impl Payload for Traces {
             .and_then(|d| d.read_2d())
             .map_err(h5e(f))?;
         if vm_mv.dim() != (trial_ids.len(), t_ms.len()) {
-            return Err(malformed(f, "vm_mV shape does not match sim_trial_index × t_ms"));
+            return Err(malformed(
+                f,
+                "vm_mV shape does not match sim_trial_index × t_ms",
+            ));
         }
         Ok(Traces {
             trial_ids,
@@ -240,7 +250,10 @@ impl TraceReader {
         let t_ms = h5::read_1d(&f, "t_ms").map_err(h5e(&f))?;
         let ds = f.dataset("vm_mV").map_err(h5e(&f))?;
         if ds.shape() != [index.len(), t_ms.len()] {
-            return Err(malformed(&f, "vm_mV shape does not match sim_trial_index × t_ms"));
+            return Err(malformed(
+                &f,
+                "vm_mV shape does not match sim_trial_index × t_ms",
+            ));
         }
         Ok(TraceReader {
             ds,
@@ -501,7 +514,13 @@ impl Payload for Activations {
         a.time_offsets = h5::read_1d(f, "time_offsets").map_err(e(f))?;
         a.times_ms = h5::read_1d(f, "activation_times_ms").map_err(e(f))?;
         let n = a.n_rows();
-        check_offsets(f, "trial_row_offsets", &a.trial_row_offsets, a.trial_ids.len(), n)?;
+        check_offsets(
+            f,
+            "trial_row_offsets",
+            &a.trial_row_offsets,
+            a.trial_ids.len(),
+            n,
+        )?;
         check_offsets(f, "time_offsets", &a.time_offsets, n, a.times_ms.len())?;
         let per_row_ok = a.id.len() == n
             && (kind == ActivationsKind::Cell
@@ -513,7 +532,9 @@ impl Payload for Activations {
         if !per_row_ok {
             return Err(malformed(f, "per-row columns differ in length"));
         }
-        if a.population_code.iter().any(|&c| c as usize >= a.populations.len())
+        if a.population_code
+            .iter()
+            .any(|&c| c as usize >= a.populations.len())
             || a.label_code.iter().any(|&c| c as usize >= a.labels.len())
         {
             return Err(malformed(f, "category code out of range"));
@@ -552,7 +573,10 @@ impl Payload for Binned {
             .and_then(|d| d.read_2d())
             .map_err(h5e(f))?;
         if counts.nrows() != trial_ids.len() || counts.ncols() + 1 != bin_edges_ms.len() {
-            return Err(malformed(f, "counts shape does not match sim_trial_index × bins"));
+            return Err(malformed(
+                f,
+                "counts shape does not match sim_trial_index × bins",
+            ));
         }
         Ok(Binned {
             trial_ids,

@@ -22,7 +22,10 @@ pub fn shared_path(rel: &str) -> Option<PathBuf> {
     };
     let found = base.map(|b| b.join(rel)).filter(|p| p.exists());
     if found.is_none() {
-        assert!(!require(), "reference data `../shared/{rel}` is missing and ISF_REQUIRE_REFERENCE=1");
+        assert!(
+            !require(),
+            "reference data `../shared/{rel}` is missing and ISF_REQUIRE_REFERENCE=1"
+        );
         eprintln!("notice: reference data `../shared/{rel}` not found; skipping this test");
     }
     found
@@ -38,8 +41,13 @@ pub fn run_python(script: &str, modules: &[&str], args: &[&str]) -> Option<Strin
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        assert!(!require(), "python3 with {modules:?} is required (ISF_REQUIRE_REFERENCE=1)");
-        eprintln!("notice: python3 with {modules:?} not available; skipping the Python cross-check");
+        assert!(
+            !require(),
+            "python3 with {modules:?} is required (ISF_REQUIRE_REFERENCE=1)"
+        );
+        eprintln!(
+            "notice: python3 with {modules:?} not available; skipping the Python cross-check"
+        );
         return None;
     }
     let out = Command::new("python3")

@@ -1,0 +1,53 @@
+//! The mapper's error type: every variant names the file (and line, where there is one).
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading the model, mapping a cell or writing the result.
+#[derive(Debug, thiserror::Error)]
+pub enum MapperError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A syntax or content error at a line of an input file (1-based line).
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A content error in a file that is not tied to one line.
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    /// Inconsistent inputs (e.g. a cell type without an excitatory/inhibitory class).
+    #[error("{0}")]
+    Model(String),
+    /// The morphology cannot be mapped (e.g. it lies outside the PST field).
+    #[error("morphology {path}: {message}")]
+    Morphology { path: PathBuf, message: String },
+}
+
+impl MapperError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        MapperError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub(crate) fn parse(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+        MapperError::Parse {
+            path: path.into(),
+            line,
+            message: message.into(),
+        }
+    }
+    pub(crate) fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        MapperError::File {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

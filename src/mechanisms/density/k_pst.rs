@@ -1,0 +1,43 @@
+//! `K_Pst` (persistent K, Korngreen & Sakmann 2000, shifted −10 mV).
+
+use super::{GateChannel, Ion, Kinetics};
+use crate::mechanisms::catalogue::{Constructor, Entry};
+#[allow(unused_imports)]
+use crate::mechanisms::{hoc_exp, qt_isf};
+
+/// Kinetics of `K_Pst`.
+#[derive(Debug)]
+pub struct KPst;
+
+/// Catalogue entry.
+pub const ENTRY: Entry = Entry {
+    name: "K_Pst",
+    params: &[("gK_Pstbar", 1e-5)],
+    ctor: Constructor::Density(GateChannel::<KPst>::build),
+    rank: 150,
+};
+
+impl Kinetics for KPst {
+    const NAME: &'static str = "K_Pst";
+    const VARS: &'static [&'static str] = &["m", "h", "gK_Pst", "ik"];
+    const N_GATES: usize = 2;
+    const ION: Ion = Ion::K;
+    fn rates(v: f64) -> [(f64, f64); 2] {
+        let qt = qt_isf();
+        let v = v + 10.0;
+        let m_inf = 1.0 / (1.0 + hoc_exp(-(v + 1.0) / 12.0));
+        let m_tau = if v < -50.0 {
+            (1.25 + 175.03 * hoc_exp(-v * -0.026)) / qt
+        } else {
+            (1.25 + 13.0 * hoc_exp(-v * 0.026)) / qt
+        };
+        let h_inf = 1.0 / (1.0 + hoc_exp(-(v + 54.0) / -11.0));
+        let h_tau =
+            (360.0 + (1010.0 + 24.0 * (v + 55.0)) * hoc_exp(-((v + 75.0) / 48.0).powf(2.0))) / qt;
+        [(m_inf, m_tau), (h_inf, h_tau)]
+    }
+    #[inline(always)]
+    fn conductance(gbar: f64, [m, h]: [f64; 2]) -> f64 {
+        gbar * m * m * h
+    }
+}

@@ -1,0 +1,92 @@
+//! `SK_E2` (Ca-activated K, Köhler 1996): `g = gbar·z`, `z∞ = 1/(1 + (0.00043/cai)^4.8)`.
+//!
+//! `z` relaxes toward `z∞(cai)` with the calcium already updated by `CaDynamics_E2` in the same
+//! step (NEURON's mechanism order).
+
+use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
+use crate::mechanisms::{cnexp_gate, DensityMechanism, Env, Instances, IonState, Matrix};
+
+/// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
+pub const ENTRY: Entry = Entry {
+    name: "SK_E2",
+    params: &[("gSK_E2bar", 1e-6), ("zTau", 1.0)],
+    ctor: Constructor::Density(SkE2::build),
+    rank: 190,
+};
+
+/// All `SK_E2` instances of a cell.
+#[derive(Debug)]
+pub struct SkE2 {
+    nodes: Vec<usize>,
+    gbar: Vec<f64>,
+    ztau: Vec<f64>,
+}
+
+#[inline]
+fn z_inf(cai: f64) -> f64 {
+    let mut ca = cai;
+    if ca < 1e-7 {
+        ca += 1e-7;
+    }
+    1.0 / (1.0 + (0.00043 / ca).powf(4.8))
+}
+
+impl SkE2 {
+    fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
+        let mut v = inst.values.into_iter();
+        Box::new(SkE2 {
+            nodes: inst.nodes,
+            gbar: v.next().unwrap_or_default(),
+            ztau: v.next().unwrap_or_default(),
+        })
+    }
+}
+
+impl DensityMechanism for SkE2 {
+    fn name(&self) -> &'static str {
+        "SK_E2"
+    }
+    fn nodes(&self) -> &[usize] {
+        &self.nodes
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        &["z", "gSK_E2", "ik"]
+    }
+    fn initialize(&self, _env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+        for (j, &node) in self.nodes.iter().enumerate() {
+            vars[j] = z_inf(ions.cai[node]);
+        }
+    }
+    #[inline]
+    fn current(
+        &self,
+        _env: &Env,
+        v: &[f64],
+        ions: &mut IonState,
+        m: &mut Matrix,
+        vars: &mut [f64],
+    ) {
+        let n = self.nodes.len();
+        let (z, rest) = vars.split_at_mut(n);
+        let (g_out, i_out) = rest.split_at_mut(n);
+        for j in 0..n {
+            let node = self.nodes[j];
+            let (vn, e) = (v[node], ions.ek[node]);
+            let g = self.gbar[j] * z[j];
+            let i_hi = g * ((vn + 0.001) - e);
+            let i = g * (vn - e);
+            m.rhs[node] -= i;
+            m.d[node] += (i_hi - i) / 0.001;
+            ions.ik[node] += i;
+            g_out[j] = g;
+            i_out[j] = i;
+        }
+    }
+    #[inline]
+    fn advance(&self, env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+        for j in 0..self.nodes.len() {
+            let zi = z_inf(ions.cai[self.nodes[j]]);
+            vars[j] = cnexp_gate(vars[j], zi, self.ztau[j], env.dt);
+        }
+    }
+}

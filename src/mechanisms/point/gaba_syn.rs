@@ -1,0 +1,122 @@
+//! `gaba_syn` (ISF `netgaba.mod`): difference of exponentials with depression/facilitation.
+//! `ggaba = D − R` (nS), `i = 1e-3·ggaba·(v − e)` (nA). NET_RECEIVE(weight):
+//! `R += factor·w·dgaba·fgaba; D += same; dgaba *= decaygaba; fgaba += facilgaba`.
+
+use super::{area_scale, columns, peak_factor, relax};
+use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
+use crate::mechanisms::{Env, Instances, Matrix, PointProcess};
+
+/// Catalogue entry (mod-file defaults).
+pub const ENTRY: Entry = Entry {
+    name: "gaba_syn",
+    params: &[
+        ("e", -60.0),
+        ("risetime", 1.0),
+        ("decaytime", 20.0),
+        ("taudgaba", 200.0),
+        ("decaygaba", 0.8),
+        ("taufgaba", 200.0),
+        ("facilgaba", 0.0),
+    ],
+    ctor: Constructor::Point(GabaSyn::build),
+    rank: 310,
+};
+
+/// All `gaba_syn` instances of a trial.
+#[derive(Debug)]
+pub struct GabaSyn {
+    nodes: Vec<usize>,
+    e: Vec<f64>,
+    decaygaba: Vec<f64>,
+    facilgaba: Vec<f64>,
+    factor: Vec<f64>,
+    relax_r: Vec<f64>,
+    relax_d: Vec<f64>,
+    taud: Vec<f64>,
+    tauf: Vec<f64>,
+    scale: Vec<f64>,
+    dt: f64,
+}
+
+impl GabaSyn {
+    fn build(inst: Instances, env: &BuildEnv) -> Box<dyn PointProcess> {
+        let p = &inst.values;
+        let n = inst.nodes.len();
+        Box::new(GabaSyn {
+            scale: area_scale(&inst.area_um2),
+            e: p[0].clone(),
+            factor: (0..n).map(|j| peak_factor(p[1][j], p[2][j])).collect(),
+            relax_r: p[1].iter().map(|&t| relax(env.dt, t)).collect(),
+            relax_d: p[2].iter().map(|&t| relax(env.dt, t)).collect(),
+            taud: p[3].clone(),
+            decaygaba: p[4].clone(),
+            tauf: p[5].clone(),
+            facilgaba: p[6].clone(),
+            nodes: inst.nodes,
+            dt: env.dt,
+        })
+    }
+}
+
+impl PointProcess for GabaSyn {
+    fn name(&self) -> &'static str {
+        "gaba_syn"
+    }
+    fn nodes(&self) -> &[usize] {
+        &self.nodes
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        &["R", "D", "dgaba", "fgaba", "ggaba", "i"]
+    }
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+        let n = self.nodes.len();
+        let [r, d, dg, fg, g, i] = columns::<6>(vars, n);
+        r.fill(0.0);
+        d.fill(0.0);
+        dg.fill(1.0);
+        fg.fill(1.0);
+        g.fill(0.0);
+        i.fill(0.0);
+    }
+    #[inline]
+    fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+        let n = self.nodes.len();
+        let [r, d, _, _, g_out, i_out] = columns::<6>(vars, n);
+        for j in 0..n {
+            let node = self.nodes[j];
+            let vn = v[node];
+            let g = d[j] - r[j];
+            let i_hi = 1e-3 * g * ((vn + 0.001) - self.e[j]);
+            let i = 1e-3 * g * (vn - self.e[j]);
+            let s = self.scale[j];
+            m.rhs[node] -= i * s;
+            m.d[node] += ((i_hi - i) / 0.001) * s;
+            g_out[j] = g;
+            i_out[j] = i;
+        }
+    }
+    #[inline]
+    fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+        let n = self.nodes.len();
+        let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
+        for j in 0..n {
+            r[j] += self.relax_r[j] * (-r[j]);
+            d[j] += self.relax_d[j] * (-d[j]);
+            dg[j] = crate::mechanisms::cnexp_gate(dg[j], 1.0, self.taud[j], self.dt);
+            fg[j] = crate::mechanisms::cnexp_gate(fg[j], 1.0, self.tauf[j], self.dt);
+        }
+    }
+    fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
+        let n = self.nodes.len();
+        let w = weights.first().copied().unwrap_or(0.0);
+        let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
+        let jump = self.factor[j] * w * dg[j] * fg[j];
+        r[j] += jump;
+        d[j] += jump;
+        dg[j] *= self.decaygaba[j];
+        fg[j] += self.facilgaba[j];
+    }
+    fn n_weights(&self) -> usize {
+        1
+    }
+}

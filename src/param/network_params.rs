@@ -1,0 +1,229 @@
+//! Typed view of a network parameter file (ISF spec §1.3).
+//!
+//! Activity specs (`celltype`) stay raw: the network module interprets them. Population order is
+//! the file's key order, which fixes the order of ISF's random draws.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::{join, Node, ParamError, ParamFile, Span, Value, View};
+
+/// A network parameter file.
+#[derive(Debug, Clone)]
+pub struct NetworkParams {
+    pub file: ParamFile,
+    /// Presynaptic populations (`L5tt_C2`, `VPM_C2`, …) in file order.
+    pub populations: Vec<Population>,
+    /// `network.network_modify_functions`: `{function: kwargs}` in file order.
+    pub network_modify_functions: Vec<(String, Node)>,
+}
+
+/// One presynaptic population.
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub name: String,
+    /// Number of presynaptic point cells created (all get activity, connected or not).
+    pub cell_nr: usize,
+    /// `"spiketrain"`, `"pointcell"` or `{pointcell: {…}, spiketrain: {…}}`, raw.
+    pub celltype: Node,
+    pub synapses: SynapseSpec,
+    /// Where the population's entry starts (for errors from later stages).
+    pub span: Span,
+}
+
+/// `synapses` of a population.
+#[derive(Debug, Clone)]
+pub struct SynapseSpec {
+    /// `.syn` file (synapse locations), resolved.
+    pub distribution_file: PathBuf,
+    /// `.con` file (synapse → presynaptic cell), resolved.
+    pub connection_file: PathBuf,
+    pub release_prob: ReleaseProb,
+    /// Receptor point processes in file order.
+    pub receptors: Vec<ReceptorSpec>,
+}
+
+/// `synapses.releaseProb`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReleaseProb {
+    /// Independent release with this probability per presynaptic spike.
+    Fixed(f64),
+    /// `"dynamic"`: short-term plasticity model decides release.
+    Dynamic,
+    /// Key absent: every spike releases.
+    Always,
+}
+
+/// One receptor (`glutamate_syn`, `gaba_syn`, …) of a population's synapses.
+#[derive(Debug, Clone)]
+pub struct ReceptorSpec {
+    pub name: String,
+    /// NetCon threshold (irrelevant for VecStim sources).
+    pub threshold: f64,
+    pub delay_ms: f64,
+    /// NetCon weight slots; a scalar weight is one slot.
+    pub weight: Vec<f64>,
+    pub weight_distribution: Option<String>,
+    /// RANGE (or GLOBAL) variables assigned to each synapse instance.
+    pub parameters: IndexMap<String, f64>,
+}
+
+impl NetworkParams {
+    pub fn read(path: &Path) -> Result<Self, ParamError> {
+        Self::from_file(ParamFile::read(path)?)
+    }
+
+    /// The population called `name`.
+    pub fn population(&self, name: &str) -> Option<&Population> {
+        self.populations.iter().find(|p| p.name == name)
+    }
+
+    pub fn from_file(file: ParamFile) -> Result<Self, ParamError> {
+        let v = View { file: &file };
+        v.dict(&file.root, "")?;
+        let net = v.req(&file.root, "", "network")?;
+        let mut populations = Vec::new();
+        let mut network_modify_functions = Vec::new();
+        for (name, node) in v.dict(net, "network")? {
+            if name == "network_modify_functions" {
+                network_modify_functions = v.entries(node, "network.network_modify_functions")?;
+                continue;
+            }
+            populations.push(parse_population(&v, name, node)?);
+        }
+        Ok(NetworkParams {
+            file,
+            populations,
+            network_modify_functions,
+        })
+    }
+}
+
+fn parse_population(v: &View, name: &str, node: &Node) -> Result<Population, ParamError> {
+    let key = format!("network.{name}");
+    v.dict(node, &key)?;
+    let nr_key = format!("{key}.cellNr");
+    let nr_node = v.req(node, &key, "cellNr")?;
+    let cell_nr = match nr_node.value {
+        Value::Int(i) if i >= 0 => i as usize,
+        Value::Int(i) => return Err(v.err(nr_node, &nr_key, format!("must be ≥ 0, found {i}"))),
+        _ => {
+            return Err(v.err(
+                nr_node,
+                &nr_key,
+                format!("expected an integer, found {}", nr_node.type_name()),
+            ))
+        }
+    };
+    let celltype = v.req(node, &key, "celltype")?.clone();
+    let syn_key = format!("{key}.synapses");
+    let syn = v.req(node, &key, "synapses")?;
+    let synapses = parse_synapses(v, &syn_key, syn)?;
+    Ok(Population {
+        name: name.to_string(),
+        cell_nr,
+        celltype,
+        synapses,
+        span: node.span,
+    })
+}
+
+fn parse_synapses(v: &View, key: &str, syn: &Node) -> Result<SynapseSpec, ParamError> {
+    let path = |name: &str| -> Result<PathBuf, ParamError> {
+        let n = v.req(syn, key, name)?;
+        Ok(v.file.resolve_path(v.string(n, &join(key, name))?))
+    };
+    let distribution_file = path("distributionFile")?;
+    let connection_file = path("connectionFile")?;
+    let rp_key = join(key, "releaseProb");
+    let release_prob = match syn.get("releaseProb") {
+        None => ReleaseProb::Always,
+        Some(n) => match &n.value {
+            Value::Str(s) if s == "dynamic" => ReleaseProb::Dynamic,
+            Value::Int(_) | Value::Float(_) => {
+                let p = v.num(n, &rp_key)?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(v.err(
+                        n,
+                        &rp_key,
+                        format!("must be a probability in [0, 1], found {p}"),
+                    ));
+                }
+                ReleaseProb::Fixed(p)
+            }
+            _ => {
+                return Err(v.err(
+                    n,
+                    &rp_key,
+                    format!(
+                        "expected a probability or \"dynamic\", found {}",
+                        n.type_name()
+                    ),
+                ))
+            }
+        },
+    };
+    let rec_key = join(key, "receptors");
+    let mut receptors = Vec::new();
+    for (name, r) in v.dict(v.req(syn, key, "receptors")?, &rec_key)? {
+        receptors.push(parse_receptor(v, &join(&rec_key, name), name, r)?);
+    }
+    Ok(SynapseSpec {
+        distribution_file,
+        connection_file,
+        release_prob,
+        receptors,
+    })
+}
+
+fn parse_receptor(v: &View, key: &str, name: &str, r: &Node) -> Result<ReceptorSpec, ParamError> {
+    v.dict(r, key)?;
+    let threshold = v.finite(v.req(r, key, "threshold")?, &join(key, "threshold"))?;
+    let delay_ms = v.finite(v.req(r, key, "delay")?, &join(key, "delay"))?;
+    if delay_ms < 0.0 {
+        return Err(v.err(
+            v.req(r, key, "delay")?,
+            &join(key, "delay"),
+            "must be ≥ 0 ms",
+        ));
+    }
+    let wkey = join(key, "weight");
+    let w = v.req(r, key, "weight")?;
+    let weight = match w.as_seq() {
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| v.finite(x, &format!("{wkey}.{i}")))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => match w.as_f64() {
+            Some(_) => vec![v.finite(w, &wkey)?],
+            None => {
+                return Err(v.err(
+                    w,
+                    &wkey,
+                    format!(
+                        "expected a number or a list of numbers, found {}",
+                        w.type_name()
+                    ),
+                ))
+            }
+        },
+    };
+    let weight_distribution = match r.get("weightDistribution") {
+        Some(n) => Some(v.string(n, &join(key, "weightDistribution"))?.to_string()),
+        None => None,
+    };
+    let parameters = match r.get("parameter") {
+        Some(p) => v.num_map(p, &join(key, "parameter"))?,
+        None => IndexMap::new(),
+    };
+    Ok(ReceptorSpec {
+        name: name.to_string(),
+        threshold,
+        delay_ms,
+        weight,
+        weight_distribution,
+        parameters,
+    })
+}

@@ -1,0 +1,386 @@
+//! Runs a config: checks everything that can fail before the first trial, then simulates and
+//! writes batch after batch on every rank.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use tracing::{info, warn};
+
+use super::comm::Communicator;
+use super::config::{RunConfig, TrialSpec};
+use super::decompose::assign_by_cost;
+use super::model::{build_model, TrialModel};
+use super::RunError;
+use crate::output::results_h5::{sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter};
+use crate::trial::result::TrialResult;
+
+/// Command-line choices of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Continue an existing results file.
+    pub resume: bool,
+    /// Replace an existing results file.
+    pub overwrite: bool,
+    /// Rayon threads per rank (default: `RAYON_NUM_THREADS`, else the node's cores divided among
+    /// the ranks on the node).
+    pub threads: Option<usize>,
+    /// The command line, for the provenance.
+    pub command_line: String,
+    /// Show a progress bar on rank 0 (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Trials simulated by this invocation (all ranks).
+    pub trials_run: u64,
+    /// Trials in the config.
+    pub trials_total: u64,
+    /// Batches that were already complete (resume).
+    pub batches_skipped: u64,
+    /// Wall time of the simulation and writing [s].
+    pub wall_s: f64,
+}
+
+/// Makes a per-rank outcome collective: every rank learns whether any rank failed, so no rank
+/// enters a collective call that another rank will never reach.
+fn agree<T>(comm: &dyn Communicator, local: Result<T, RunError>) -> Result<T, RunError> {
+    let flags = comm.all_gather_u64(&[u64::from(local.is_err())]);
+    match local {
+        Err(e) => Err(e),
+        Ok(v) => match flags.iter().position(|f| f[0] != 0) {
+            Some(r) => Err(RunError::OtherRank { rank: r as u32 }),
+            None => Ok(v),
+        },
+    }
+}
+
+/// How the output file will be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputMode {
+    Create,
+    Replace,
+    Resume,
+}
+
+/// Decides (on rank 0, then shared) how to treat the output path. Never touches an existing file.
+fn check_output(cfg: &RunConfig, opts: &RunOptions) -> Result<OutputMode, RunError> {
+    let path = &cfg.output;
+    let err = |msg: String| RunError::Output {
+        path: path.clone(),
+        msg,
+    };
+    if opts.resume && opts.overwrite {
+        return Err(err("--resume and --overwrite exclude each other".into()));
+    }
+    let exists = path.exists();
+    if exists && !path.is_file() {
+        return Err(err("exists and is not a file".into()));
+    }
+    let mode =
+        match (exists, opts.resume, opts.overwrite) {
+            (true, true, _) => OutputMode::Resume,
+            (true, false, true) => OutputMode::Replace,
+            (true, false, false) => return Err(err(
+                "already exists; pass --resume to continue that run or --overwrite to replace it"
+                    .into(),
+            )),
+            (false, true, _) => {
+                warn!(
+                    "nothing to resume at {}: starting a new run",
+                    path.display()
+                );
+                OutputMode::Create
+            }
+            (false, false, _) => OutputMode::Create,
+        };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(err(format!("folder {} does not exist", dir.display())));
+    }
+    // Probe writability with a temporary file: cheaper to learn now than after the first batch.
+    tempfile::Builder::new()
+        .prefix(".isf-write-probe")
+        .tempfile_in(&dir)
+        .map_err(|e| err(format!("folder {} is not writable: {e}", dir.display())))?;
+    if exists && mode == OutputMode::Resume {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| err(format!("cannot open for writing: {e}")))?;
+    }
+    Ok(mode)
+}
+
+fn share_mode(
+    comm: &dyn Communicator,
+    local: Option<Result<OutputMode, RunError>>,
+) -> Result<OutputMode, RunError> {
+    // Encoding: [0|1|2] for a mode, [255, message…] for an error.
+    let bytes = match &local {
+        Some(Ok(m)) => vec![*m as u8],
+        Some(Err(e)) => {
+            let mut b = vec![255u8];
+            b.extend_from_slice(e.to_string().as_bytes());
+            b
+        }
+        None => Vec::new(),
+    };
+    let got = comm.broadcast_bytes(bytes);
+    match (local, got.first()) {
+        (Some(Err(e)), _) => Err(e),
+        (_, Some(0)) => Ok(OutputMode::Create),
+        (_, Some(1)) => Ok(OutputMode::Replace),
+        (_, Some(2)) => Ok(OutputMode::Resume),
+        _ => Err(RunError::OtherRank { rank: 0 }),
+    }
+}
+
+/// Rayon threads for this rank.
+fn threads_per_rank(opts: &RunOptions, comm: &dyn Communicator) -> usize {
+    if let Some(t) = opts.threads {
+        return t.max(1);
+    }
+    if let Some(t) = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        return t.max(1);
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    (cores / comm.ranks_on_node().max(1) as usize).max(1)
+}
+
+/// UTC time as RFC 3339 (no external clock crate needed).
+pub fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Runs the config at `config_path` on all ranks of `comm`. Every check that can fail on user
+/// input happens before the first trial, and no existing file is replaced without `--overwrite`.
+pub fn run_config(
+    config_path: &Path,
+    opts: &RunOptions,
+    comm: &dyn Communicator,
+) -> Result<RunSummary, RunError> {
+    let start_time = utc_now_rfc3339();
+    let rank = comm.rank();
+    let cfg = agree(comm, RunConfig::load(config_path))?;
+    let mode = share_mode(comm, (rank == 0).then(|| check_output(&cfg, opts)))?;
+
+    // Inputs, hashed for the provenance and for --resume.
+    let files = agree(
+        comm,
+        cfg.input_files()
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                let hash = sha256_hex(&bytes);
+                Ok((p.display().to_string(), bytes, hash))
+            })
+            .collect::<Result<Vec<_>, RunError>>(),
+    )?;
+
+    let n_threads = threads_per_rank(opts, comm);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| RunError::Threads(e.to_string()))?;
+
+    // One template per cell, built once on this rank and shared by its threads.
+    let models: Result<Vec<Box<dyn TrialModel>>, RunError> = pool.install(|| {
+        cfg.cells
+            .par_iter()
+            .map(|c| {
+                build_model(c, &cfg.record).map_err(|e| RunError::Model {
+                    cell: c.name.clone(),
+                    msg: format!("{e:#}"),
+                })
+            })
+            .collect()
+    });
+    let models = agree(comm, models)?;
+
+    let mut first = 0;
+    let layout = ResultsLayout {
+        batch_size: cfg.batch_size,
+        n_trials: cfg.n_trials(),
+        every_k_steps: cfg.record.every_k_steps as usize,
+        record_soma: cfg.record.soma,
+        cells: cfg
+            .cells
+            .iter()
+            .zip(&models)
+            .map(|(c, m)| {
+                let d = m.description();
+                let l = CellLayout {
+                    name: c.name.clone(),
+                    first_trial_id: first,
+                    n_trials: c.trials,
+                    n_samples: d.n_samples,
+                    t0_ms: d.t0_ms,
+                    dt_ms: d.dt_ms,
+                    site_labels: d.site_labels.clone(),
+                    population_names: d.population_names.clone(),
+                };
+                first += c.trials;
+                l
+            })
+            .collect(),
+    };
+    let prov = Provenance {
+        isf_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("ISF_GIT_COMMIT")
+            .unwrap_or("unknown")
+            .to_string(),
+        command_line: opts.command_line.clone(),
+        config_path: cfg.path.display().to_string(),
+        config_text: cfg.text.clone(),
+        files,
+        start_time,
+        n_ranks: comm.size(),
+        n_threads: n_threads as u32,
+        models: models
+            .iter()
+            .map(|m| m.description().model.clone())
+            .collect(),
+    };
+
+    // Only now is anything on disk touched.
+    let (mut writer, done) = match mode {
+        OutputMode::Resume => ResultsWriter::resume(&cfg.output, comm, &layout, &prov)?,
+        OutputMode::Create | OutputMode::Replace => {
+            if mode == OutputMode::Replace && rank == 0 {
+                std::fs::remove_file(&cfg.output).map_err(|e| RunError::Output {
+                    path: cfg.output.clone(),
+                    msg: format!("cannot replace: {e}"),
+                })?;
+            }
+            comm.barrier();
+            (ResultsWriter::create(&cfg.output, comm, &layout, &prov)?, 0)
+        }
+    };
+    let n_batches = layout.n_batches();
+    info!(
+        "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",
+        layout.n_trials,
+        layout.batch_size,
+        comm.size()
+    );
+
+    let bar = (rank == 0 && opts.progress && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(layout.n_trials);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} trials  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_position(layout.batch_trials(done).start.min(layout.n_trials));
+        b
+    });
+
+    let t0 = Instant::now();
+    let mut trials_run = 0;
+    for batch in done..n_batches {
+        let specs: Vec<TrialSpec> = layout.batch_trials(batch).map(|t| cfg.trial(t)).collect();
+        let costs: Vec<f64> = specs
+            .iter()
+            .map(|s| models[s.cell_id as usize].description().estimated_cost)
+            .collect();
+        let owners = assign_by_cost(&costs, comm.size());
+        let mine: Vec<TrialSpec> = specs
+            .iter()
+            .zip(&owners)
+            .filter(|(_, &o)| o == rank)
+            .map(|(s, _)| *s)
+            .collect();
+        let finished = AtomicU64::new(0);
+        let results: Vec<Result<TrialResult, RunError>> = pool.install(|| {
+            mine.par_iter()
+                .map(|s| {
+                    let c = &cfg.cells[s.cell_id as usize];
+                    let fail = |msg: String| RunError::Trial {
+                        trial_id: s.trial_id,
+                        cell: c.name.clone(),
+                        seed: s.seed,
+                        sweep: s.sweep,
+                        msg,
+                    };
+                    let mut r = models[s.cell_id as usize]
+                        .run_trial(s)
+                        .map_err(|e| fail(format!("{e:#}")))?;
+                    if (r.trial_id, r.cell_id, r.seed, r.sweep)
+                        != (s.trial_id, s.cell_id, s.seed, s.sweep)
+                    {
+                        return Err(fail(
+                            "the model returned a result for a different trial".into(),
+                        ));
+                    }
+                    r.rank = rank;
+                    finished.fetch_add(1, Ordering::Relaxed);
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
+                    Ok(r)
+                })
+                .collect()
+        });
+        let results = agree(comm, results.into_iter().collect::<Result<Vec<_>, _>>())?;
+        writer.write_batch(comm, batch, &results)?;
+        trials_run += specs.len() as u64;
+        if let Some(b) = &bar {
+            b.set_position(layout.batch_trials(batch).end);
+        }
+        info!(
+            "committed batch {}/{n_batches} (trials {}..{})",
+            batch + 1,
+            specs[0].trial_id,
+            specs[0].trial_id + specs.len() as u64
+        );
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    writer.finish(&utc_now_rfc3339())?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    info!("done: {trials_run} trials in {wall_s:.2} s");
+    Ok(RunSummary {
+        trials_run,
+        trials_total: layout.n_trials,
+        batches_skipped: done,
+        wall_s,
+    })
+}

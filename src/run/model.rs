@@ -1,0 +1,49 @@
+//! The run layer's view of a simulator: something that, built once per rank from a cell's config
+//! (the immutable template), simulates any trial of that cell from its seed.
+
+use super::config::{CellConfig, ModelKind, RecordConfig, TrialSpec};
+use crate::trial::result::TrialResult;
+
+/// What the writer must know about a cell before any trial runs (identical on every rank).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellDescription {
+    /// Samples per trace (`t = 0` plus one per step), before `every_k_steps` thinning.
+    pub n_samples: usize,
+    /// Time of the first sample [ms].
+    pub t0_ms: f64,
+    /// Step [ms].
+    pub dt_ms: f64,
+    /// Labels of the recorded sites, in `TrialResult::site_vm_mv` order.
+    pub site_labels: Vec<String>,
+    /// Presynaptic population names; `population` codes in results index this table.
+    pub population_names: Vec<String>,
+    /// Relative cost of one trial (segments × steps × mechanisms + synapse events), for balancing.
+    pub estimated_cost: f64,
+    /// Which simulator made the data (stored in the provenance).
+    pub model: String,
+}
+
+/// A cell template that simulates trials. Shared immutably by the rayon workers of a rank; each
+/// trial builds its own mutable state.
+pub trait TrialModel: Send + Sync {
+    /// The cell's shape as the writer sees it.
+    fn description(&self) -> &CellDescription;
+    /// Simulates one trial; the result's identity fields must equal `trial`'s.
+    fn run_trial(&self, trial: &TrialSpec) -> anyhow::Result<TrialResult>;
+}
+
+/// Builds the template of `cell` (once per rank and cell).
+pub fn build_model(
+    cell: &CellConfig,
+    record: &RecordConfig,
+) -> anyhow::Result<Box<dyn TrialModel>> {
+    match cell.model {
+        ModelKind::SyntheticTestFixture => Ok(Box::new(
+            super::synthetic_fixture::SyntheticTestFixture::new(cell, record),
+        )),
+        ModelKind::Isf => anyhow::bail!(
+            "cell `{}`: the isf trial model is not wired into the run layer in this build",
+            cell.name
+        ),
+    }
+}

@@ -1,0 +1,260 @@
+//! The immutable simulation model of one cell (the template shared by all its trials).
+
+use super::{CableTree, SolverError};
+use crate::mechanisms::catalogue::{BuildEnv, Constructor};
+use crate::mechanisms::{Catalogue, DensityMechanism, Ions, MechanismKind, MechanismPlacement};
+
+/// Global simulation settings of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimSettings {
+    /// Fixed time step, ms.
+    pub dt_ms: f64,
+    /// Temperature, °C.
+    pub celsius: f64,
+    /// Initial membrane potential, mV.
+    pub vinit_mv: f64,
+}
+
+/// Everything about a cell that does not change during or between trials: the matrix
+/// coefficients of the node tree, the density mechanism blocks and the ion layout.
+#[derive(Debug)]
+pub struct CellModel {
+    pub(crate) parent: Vec<usize>,
+    /// NEURON's `VEC_A`: effect of node i on its parent's row.
+    pub(crate) a: Vec<f64>,
+    /// NEURON's `VEC_B`: effect of the parent on node i's row.
+    pub(crate) b: Vec<f64>,
+    /// `(0.001/dt)·cm` for segment nodes, 0 for zero-area nodes.
+    pub(crate) cap: Vec<f64>,
+    /// Segment nodes (those with capacitance).
+    pub(crate) cap_nodes: Vec<usize>,
+    /// Node area used for point processes: µm², or 100 for zero-area nodes (NEURON's convention).
+    pub(crate) area_eff: Vec<f64>,
+    pub(crate) density: Vec<Box<dyn DensityMechanism>>,
+    /// NEURON mechanism-order rank of every density block.
+    pub(crate) density_rank: Vec<u32>,
+    pub(crate) ions: Ions,
+    pub(crate) ca_written: Vec<usize>,
+    pub(crate) settings: SimSettings,
+}
+
+fn check_finite(what: &'static str, node: usize, x: f64) -> Result<(), SolverError> {
+    if x.is_finite() {
+        Ok(())
+    } else {
+        Err(SolverError::BadTree {
+            node,
+            reason: format!("{what} is {x}"),
+        })
+    }
+}
+
+impl CellModel {
+    /// Builds the model from the node tree, the density mechanism placements (mechanism names
+    /// and parameters are checked against the catalogue), per-node ion settings (`ena`/`ek`,
+    /// NaN = NEURON default) and the simulation settings.
+    pub fn new(
+        tree: &CableTree,
+        placements: &[MechanismPlacement],
+        ions: Ions,
+        settings: SimSettings,
+    ) -> Result<Self, SolverError> {
+        let n = tree.len();
+        if n == 0 {
+            return Err(SolverError::BadTree {
+                node: 0,
+                reason: "the tree has no nodes".into(),
+            });
+        }
+        if !(settings.dt_ms > 0.0 && settings.dt_ms.is_finite()) {
+            return Err(SolverError::BadSetting(format!(
+                "dt must be positive, got {}",
+                settings.dt_ms
+            )));
+        }
+        if !settings.celsius.is_finite() || !settings.vinit_mv.is_finite() {
+            return Err(SolverError::BadSetting(
+                "celsius and vinit must be finite".into(),
+            ));
+        }
+        for (len, what) in [
+            (tree.area_um2.len(), "area_um2"),
+            (tree.cm_uf_cm2.len(), "cm_uf_cm2"),
+            (tree.rinv_us.len(), "rinv_us"),
+            (ions.ena_mv.len(), "ena"),
+            (ions.ek_mv.len(), "ek"),
+        ] {
+            if len != n {
+                return Err(SolverError::BadTree {
+                    node: 0,
+                    reason: format!("{what} has {len} entries for {n} nodes"),
+                });
+            }
+        }
+        if tree.parent[0] != usize::MAX {
+            return Err(SolverError::BadTree {
+                node: 0,
+                reason: "node 0 must be the root (parent usize::MAX)".into(),
+            });
+        }
+        let area_eff: Vec<f64> = tree
+            .area_um2
+            .iter()
+            .map(|&a| if a == 0.0 { 100.0 } else { a })
+            .collect();
+        let mut a = vec![0.0; n];
+        let mut b = vec![0.0; n];
+        for i in 0..n {
+            check_finite("area", i, tree.area_um2[i])?;
+            check_finite("cm", i, tree.cm_uf_cm2[i])?;
+            if tree.area_um2[i] < 0.0 {
+                return Err(SolverError::BadTree {
+                    node: i,
+                    reason: "negative area".into(),
+                });
+            }
+            let p = tree.parent[i];
+            if p == usize::MAX {
+                continue;
+            }
+            if p >= i {
+                return Err(SolverError::BadTree {
+                    node: i,
+                    reason: format!("parent {p} does not precede the node (Hines order)"),
+                });
+            }
+            let rinv = tree.rinv_us[i];
+            check_finite("rinv", i, rinv)?;
+            a[i] = -1.0e2 * rinv / area_eff[p];
+            b[i] = -1.0e2 * rinv / area_eff[i];
+        }
+        let cfac = 0.001 / settings.dt_ms;
+        let cap_nodes: Vec<usize> = (0..n).filter(|&i| tree.area_um2[i] != 0.0).collect();
+        let mut cap = vec![0.0; n];
+        for &i in &cap_nodes {
+            cap[i] = cfac * tree.cm_uf_cm2[i];
+        }
+        let mut ions = ions;
+        for (x, default) in [
+            (&mut ions.ena_mv, crate::mechanisms::ions::DEFAULT_ENA),
+            (&mut ions.ek_mv, crate::mechanisms::ions::DEFAULT_EK),
+        ] {
+            for v in x.iter_mut() {
+                if v.is_nan() {
+                    *v = default;
+                }
+            }
+        }
+
+        let cat = Catalogue;
+        let env = BuildEnv {
+            dt: settings.dt_ms,
+            celsius: settings.celsius,
+        };
+        let mut blocks: Vec<(u32, Box<dyn DensityMechanism>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for pl in placements {
+            let entry = cat.get(&pl.name)?;
+            let Constructor::Density(ctor) = entry.ctor else {
+                return Err(crate::mechanisms::CatalogueError::WrongKind {
+                    name: pl.name.clone(),
+                    actual: MechanismKind::Point,
+                    wanted: MechanismKind::Density,
+                }
+                .into());
+            };
+            if !seen.insert(entry.name) {
+                return Err(SolverError::DuplicatePlacement(pl.name.clone()));
+            }
+            if let Some(&bad) = pl.nodes.iter().find(|&&x| x >= n) {
+                return Err(SolverError::NodeOutOfRange {
+                    node: bad,
+                    nodes: n,
+                });
+            }
+            let areas = pl.nodes.iter().map(|&i| area_eff[i]).collect();
+            let inst = cat.instances(
+                entry,
+                pl.nodes.clone(),
+                areas,
+                pl.params.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+            )?;
+            blocks.push((entry.rank, ctor(inst, &env)));
+        }
+        blocks.sort_by_key(|(r, _)| *r);
+        let density_rank: Vec<u32> = blocks.iter().map(|(r, _)| *r).collect();
+        let density: Vec<Box<dyn DensityMechanism>> = blocks.into_iter().map(|(_, b)| b).collect();
+        let mut ca_written: Vec<usize> = density
+            .iter()
+            .filter(|m| m.writes_cai())
+            .flat_map(|m| m.nodes().iter().copied())
+            .collect();
+        ca_written.sort_unstable();
+        ca_written.dedup();
+        Ok(CellModel {
+            parent: tree.parent.clone(),
+            a,
+            b,
+            cap,
+            cap_nodes,
+            area_eff,
+            density,
+            density_rank,
+            ions,
+            ca_written,
+            settings,
+        })
+    }
+
+    /// Number of nodes.
+    pub fn n_nodes(&self) -> usize {
+        self.parent.len()
+    }
+    /// Simulation settings.
+    pub fn settings(&self) -> SimSettings {
+        self.settings
+    }
+    /// Number of segment nodes (nodes with membrane).
+    pub fn n_segments(&self) -> usize {
+        self.cap_nodes.len()
+    }
+    /// Names of the density mechanisms, in evaluation order.
+    pub fn mechanism_names(&self) -> Vec<&'static str> {
+        self.density.iter().map(|m| m.name()).collect()
+    }
+}
+
+impl CellModel {
+    /// The model of a built cell: its node tree, mechanism placements, ion settings and the
+    /// simulation settings of its parameter file (`dt`, `T`, `Vinit`).
+    pub fn from_template(cell: &crate::cell::CellTemplate) -> Result<Self, SolverError> {
+        Self::from_template_with_dt(cell, cell.dt_ms)
+    }
+
+    /// As [`CellModel::from_template`] with another time step (ms).
+    pub fn from_template_with_dt(
+        cell: &crate::cell::CellTemplate,
+        dt_ms: f64,
+    ) -> Result<Self, SolverError> {
+        if let Some((name, _)) = cell
+            .ions
+            .other
+            .iter()
+            .find(|(_, v)| v.iter().any(|x| !x.is_nan()))
+        {
+            return Err(SolverError::BadSetting(format!(
+                "ion setting `{name}` is not supported by the engine (only ena and ek are)"
+            )));
+        }
+        let ions = Ions {
+            ena_mv: cell.ions.ena_mv.clone(),
+            ek_mv: cell.ions.ek_mv.clone(),
+        };
+        let settings = SimSettings {
+            dt_ms,
+            celsius: cell.celsius,
+            vinit_mv: cell.vinit_mv,
+        };
+        CellModel::new(&cell.cable, &cell.mechanisms, ions, settings)
+    }
+}

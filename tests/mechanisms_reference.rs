@@ -1,0 +1,222 @@
+//! Single-compartment current- and voltage-clamp tests of every channel against NEURON 9.0.2
+//! (`reference/neuron-9.0.2/mechanisms/*`): v within 1e-6 mV at every row, every other recorded
+//! column within 1e-6 of that column's largest magnitude.
+
+mod common;
+
+use common::{max_abs, max_abs_diff, Table};
+use indexmap::IndexMap;
+use isf::mechanisms::{Ions, MechanismPlacement};
+use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder};
+use serde_json::Value;
+use std::path::Path;
+
+const SOMA: usize = 1;
+
+/// Runs the protocol described by one `_meta/<file>.json` and compares with `<file>.csv`.
+/// Returns (max |Δv| mV, worst relative column error, worst column name).
+fn check_file(folder: &Path, file: &str) -> (f64, f64, String) {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
+    )
+    .unwrap();
+    let table = Table::read(&folder.join(file));
+    let geom = &meta["geometry"];
+    let (l, diam, ra) = (
+        geom["L"].as_f64().unwrap(),
+        geom["diam"].as_f64().unwrap(),
+        geom["Ra"].as_f64().unwrap(),
+    );
+    let area = geom["area_um2"].as_f64().unwrap();
+    // Half-segment axial resistance, MΩ (NEURON: Ra·(L/2)/(π r²)·0.01).
+    let half_ri = ra * (l / 2.0) / (std::f64::consts::PI * (diam / 2.0) * (diam / 2.0)) * 0.01;
+    let tree = CableTree::single_compartment(area, geom["cm"].as_f64().unwrap(), half_ri);
+    let mut placements = vec![MechanismPlacement {
+        name: "pas".into(),
+        nodes: vec![SOMA],
+        params: [
+            (
+                "g".to_string(),
+                vec![meta["pas"]["g_pas"].as_f64().unwrap()],
+            ),
+            (
+                "e".to_string(),
+                vec![meta["pas"]["e_pas"].as_f64().unwrap()],
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    }];
+    let mut mech_names = vec!["pas".to_string()];
+    for m in meta["mechanisms"].as_array().unwrap() {
+        let name = m[0].as_str().unwrap().to_string();
+        let params: IndexMap<String, Vec<f64>> = m[1]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), vec![v.as_f64().unwrap()]))
+            .collect();
+        mech_names.push(name.clone());
+        placements.push(MechanismPlacement {
+            name,
+            nodes: vec![SOMA],
+            params,
+        });
+    }
+    let mut ions = Ions::defaults(tree.len());
+    ions.ena_mv.fill(50.0);
+    ions.ek_mv.fill(-85.0);
+    let settings = SimSettings {
+        dt_ms: meta["dt"].as_f64().unwrap(),
+        celsius: meta["celsius"].as_f64().unwrap(),
+        vinit_mv: meta["v_init"].as_f64().unwrap(),
+    };
+    let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
+    let mut b = SimulationBuilder::new(&model);
+    let stim = match meta["stim"].as_str().unwrap() {
+        "IClamp" => b
+            .add_point(
+                "IClamp",
+                SOMA,
+                &[
+                    ("del", meta["delay"].as_f64().unwrap()),
+                    ("dur", meta["dur"].as_f64().unwrap()),
+                    ("amp", meta["amp_nA"].as_f64().unwrap()),
+                ],
+            )
+            .unwrap(),
+        "SEClamp" => {
+            let times: Vec<f64> = meta["t_switch_ms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let levels: Vec<f64> = meta["v_levels_mV"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            let h = b
+                .add_point(
+                    "SEClamp",
+                    SOMA,
+                    &[
+                        ("rs", meta["rs_MOhm"].as_f64().unwrap()),
+                        ("dur1", 1e9),
+                        ("amp1", levels[0]),
+                    ],
+                )
+                .unwrap();
+            for (t, lv) in times.iter().zip(&levels) {
+                b.add_events(h, &[*t], &[*lv]).unwrap();
+            }
+            h
+        }
+        other => panic!("unknown stim {other}"),
+    };
+    let mut cols = Vec::new();
+    for name in &table.names {
+        if name == "t" {
+            continue;
+        }
+        let probe = match name.as_str() {
+            "v" => Probe::Voltage(SOMA),
+            "ina" | "ik" | "ica" | "cai" | "eca" => Probe::Ion {
+                variable: name.clone(),
+                node: SOMA,
+            },
+            "iclamp_i" | "seclamp_i" => Probe::Point {
+                handle: stim,
+                variable: "i".into(),
+            },
+            "seclamp_vc" => Probe::Point {
+                handle: stim,
+                variable: "vc".into(),
+            },
+            _ => {
+                let mech = mech_names
+                    .iter()
+                    .filter(|m| name.ends_with(&format!("_{m}")))
+                    .max_by_key(|m| m.len())
+                    .unwrap_or_else(|| panic!("column {name}: no mechanism"));
+                Probe::Density {
+                    mechanism: mech.clone(),
+                    variable: name[..name.len() - mech.len() - 1].to_string(),
+                    node: SOMA,
+                }
+            }
+        };
+        cols.push((name.clone(), b.record(probe)));
+    }
+    let mut sim = b.build().unwrap();
+    let traces = sim.run_steps(meta["nsteps"].as_u64().unwrap() as usize);
+    assert_eq!(max_abs_diff(&traces.t, table.column("t")), 0.0, "{file}: t");
+    let mut dv = 0.0;
+    let mut worst = (0.0, String::new());
+    for (name, c) in cols {
+        let reference = table.column(&name);
+        let diff = max_abs_diff(&traces.columns[c], reference);
+        if name == "v" {
+            dv = diff;
+        } else {
+            let scale = max_abs(reference).max(f64::MIN_POSITIVE);
+            let rel = diff / scale;
+            if rel > worst.0 || rel.is_nan() {
+                worst = (rel, name.clone());
+            }
+        }
+    }
+    (dv, worst.0, worst.1)
+}
+
+fn check_folder(mech: &str) {
+    let Some(folder) =
+        isf::testing::shared_path(&format!("reference/neuron-9.0.2/mechanisms/{mech}"))
+    else {
+        return;
+    };
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".csv"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    for f in &files {
+        // ISF_ONLY_FILE=<name.csv> narrows a run to one file when investigating.
+        if let Ok(only) = std::env::var("ISF_ONLY_FILE") {
+            if *f != only {
+                continue;
+            }
+        }
+        let (dv, rel, col) = check_file(&folder, f);
+        println!("{mech}/{f}: max|dv| = {dv:.3e} mV, worst column {col} rel {rel:.3e}");
+        if !(dv <= 1e-6 && rel <= 1e-6) {
+            failures.push(format!("{f}: dv {dv:e}, {col} rel {rel:e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{mech}: {failures:#?}");
+}
+
+macro_rules! mech_tests {
+    ($($fn:ident => $name:literal),* $(,)?) => { $( #[test] fn $fn() { check_folder($name); } )* };
+}
+
+mech_tests! {
+    cadynamics_e2 => "CaDynamics_E2",
+    ca_hva => "Ca_HVA",
+    ca_lvast => "Ca_LVAst",
+    ih => "Ih",
+    im => "Im",
+    k_pst => "K_Pst",
+    k_tst => "K_Tst",
+    nata_t => "NaTa_t",
+    nap_et2 => "Nap_Et2",
+    sk_e2 => "SK_E2",
+    skv3_1 => "SKv3_1",
+    hay_soma => "hay_soma",
+}
