@@ -213,6 +213,20 @@ fn bad_input_gives_clear_errors() {
         ),
     );
     assert!(e.contains("offset"), "{e}");
+    // unknown mechanism and unknown parameter: the catalogue's known names
+    let e = build_err(
+        HOC,
+        &param_text("'NaX': {'spatial': 'uniform', 'gbar': 1.0}", ""),
+    );
+    assert!(
+        e.contains("cell.param") && e.contains("NaX") && e.contains("NaTa_t"),
+        "{e}"
+    );
+    let e = build_err(
+        HOC,
+        &param_text("'pas': {'spatial': 'uniform', 'gpas': 1.0}", ""),
+    );
+    assert!(e.contains("gpas") && e.contains("known"), "{e}");
     // a label the morphology does not have
     let e = build_err(
         HOC,
@@ -263,5 +277,61 @@ fn cli_cell_info_writes_table_and_reports_errors() {
     assert!(
         stderr.starts_with("error:") && stderr.contains("apical_9"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn artificial_axon_and_stale_distance_origin() {
+    // With an `AIS` entry ISF appends hillock, AIS and myelin (IDs 4, 5, 6). `Myelin` has no
+    // section attached to the soma, so `uniform_range` measures from the origin the previous
+    // distance rule left: apical_1(0), which sits on the same soma node as the hillock. Hence
+    // d = 20 (hillock) + 30 (AIS) + x·1000 on the myelin.
+    let extra = "
+  'AIS': {'properties': {'Ra': 100.0, 'cm': 1.0},
+          'mechanisms': {'global': {}, 'range': {'pas': {'spatial': 'uniform', 'g': 3e-5, 'e': -70}}}},
+  'Myelin': {'properties': {'Ra': 100.0, 'cm': 0.02},
+          'mechanisms': {'global': {}, 'range': {'pas': {'spatial': 'uniform_range', 'g': 4e-5,
+                         'e': -70, 'begin': 0.0, 'end': 300.0, 'outsidescale': 0.5}}}},
+ },
+ 'sim'";
+    let text = param_text(RULES, "").replacen("\n },\n 'sim'", extra, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_cell(dir.path(), HOC, &text);
+    let cell = CellTemplate::from_params(&CellParams::read(&p).unwrap()).unwrap();
+    assert_eq!(cell.sections.len(), 7);
+    let names: Vec<&str> = cell.sections[4..].iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["axon_0", "axon_0_0", "axon_0_0_0"]);
+    assert_eq!(
+        cell.sections[4..]
+            .iter()
+            .map(|s| s.nseg)
+            .collect::<Vec<_>>(),
+        [5, 7, 21]
+    );
+    let my = &cell.sections[6];
+    assert!((my.length_um - 1000.0).abs() < 1e-3);
+    let pas = cell.mechanism("pas").unwrap();
+    for k in 0..21 {
+        let d = 50.0 + 1000.0 * (k as f64 + 0.5) / 21.0;
+        let want = if d <= 300.0 { 4e-5 } else { 4e-5 * 0.5 };
+        assert_eq!(
+            pas.value_at("g", my.first_node + k),
+            Some(want),
+            "segment {k}"
+        );
+    }
+    // hillock segment diameters 2.875, 2.625, … (spec Appendix A)
+    assert!((cell.sections[4].seg_diam_um[0] - 2.875).abs() < 1e-6);
+
+    // a distance rule that needs the label's own maximum distance cannot work on `Myelin`
+    let bad = text.replace(
+        "'spatial': 'uniform_range', 'g': 4e-5,\n                         'e': -70, 'begin': 0.0, 'end': 300.0, 'outsidescale': 0.5",
+        "'spatial': 'exponential', 'distance': 'relative', 'g': 4e-5, 'offset': 0.0, 'linScale': 1.0, '_lambda': 1.0, 'xOffset': 0.0",
+    );
+    assert_ne!(bad, text);
+    let e = build_err(HOC, &bad);
+    assert!(
+        e.contains("Myelin") && e.contains("attached to the soma"),
+        "{e}"
     );
 }

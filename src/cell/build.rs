@@ -4,6 +4,7 @@ use super::geometry::{build_cable, segment_geometry, CableSection, SectionShape,
 use super::recording::{read_landmarks, recording_sites};
 use super::rules::{apply_rule, RuleCtx};
 use super::{CellError, CellTemplate, IonSettings, SectionInfo};
+use crate::mechanisms::catalogue::{Catalogue, MechanismKind};
 use crate::mechanisms::MechanismPlacement;
 use crate::morphology::{
     add_hay2013_axon, scale_apical, scale_apical_morph_86, Morphology, KNOWN_CELL_MODIFY_FUNCTIONS,
@@ -65,6 +66,26 @@ pub(super) fn rel_pts(points: &[[f64; 4]], length_um: f64) -> Vec<f64> {
         rel[n - 1] = 1.0;
     }
     rel
+}
+
+/// The mechanism must be a density mechanism of the catalogue.
+fn check_mechanism(
+    file: &crate::param::ParamFile,
+    mech: &str,
+    spec: &crate::param::Node,
+    key: &str,
+) -> Result<(), CellError> {
+    match Catalogue.get(mech) {
+        Err(e) => Err(file.error_at(spec, key, e.to_string()).into()),
+        Ok(e) if e.kind() != MechanismKind::Density => Err(file
+            .error_at(
+                spec,
+                key,
+                format!("`{mech}` is a point process; range mechanisms must be density mechanisms"),
+            )
+            .into()),
+        Ok(_) => Ok(()),
+    }
 }
 
 impl CellTemplate {
@@ -240,9 +261,24 @@ impl CellTemplate {
             let secs: Vec<usize> = (0..n).filter(|&i| labels[i] == lp.label).collect();
             for (mech, spec) in &lp.range_mechanisms {
                 let key = format!("neuron.{}.mechanisms.range.{mech}", lp.label);
+                if !mech.contains("_ion") {
+                    check_mechanism(file, mech, spec, &key)?;
+                }
                 let vals = apply_rule(&mut ctx, file, &lp.label, mech, spec, &key, &secs)?;
                 if mech.contains("_ion") {
                     continue;
+                }
+                if let Some((_, _, param, _)) = vals.iter().find(|v| {
+                    Catalogue
+                        .get(mech)
+                        .is_ok_and(|e| e.param_index(&v.2).is_err())
+                }) {
+                    let node = spec.get(param).unwrap_or(spec);
+                    let msg = match Catalogue.get(mech).map(|e| e.param_index(param)) {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => format!("unknown parameter `{param}`"),
+                    };
+                    return Err(file.error_at(node, &format!("{key}.{param}"), msg).into());
                 }
                 let acc = mechs.entry(mech.clone()).or_default();
                 for &s in &secs {

@@ -501,6 +501,17 @@ pub struct ResultsWriter {
     cells: Vec<CellDatasets>,
 }
 
+/// Whether the file is opened through MPI-IO (then transfers are collective).
+fn uses_mpi(comm: &dyn Communicator) -> bool {
+    #[cfg(feature = "mpi")]
+    return comm.mpi_comm().is_some();
+    #[cfg(not(feature = "mpi"))]
+    {
+        let _ = comm;
+        false
+    }
+}
+
 fn open_file(path: &Path, comm: &dyn Communicator, create: bool) -> hdf5::Result<File> {
     #[cfg(feature = "mpi")]
     if let Some(raw) = comm.mpi_comm() {
@@ -537,8 +548,7 @@ impl ResultsWriter {
             }
         };
         let file = open_file(path, comm, true).map_err(e("create"))?;
-        let dxpl = Dxpl::new(comm.size() > 1 || cfg!(feature = "mpi"))
-            .map_err(e("transfer properties"))?;
+        let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
         let state = CommitState::empty(layout.cells.len());
         (|| -> hdf5::Result<()> {
             attr_str(&file, "format", FORMAT)?;
@@ -776,8 +786,7 @@ impl ResultsWriter {
             .map_err(e("read commit_state"))?;
         let state = CommitState::from_words(&words, layout.cells.len())
             .ok_or_else(|| mismatch("commit_state does not match the config's cells".into()))?;
-        let dxpl = Dxpl::new(comm.size() > 1 || cfg!(feature = "mpi"))
-            .map_err(e("transfer properties"))?;
+        let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
         let w =
             Self::attach(path, file, dxpl, layout, state.clone()).map_err(e("open datasets"))?;
         w.resize_to(&state).map_err(e("drop incomplete batch"))?;

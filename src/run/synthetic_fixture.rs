@@ -159,6 +159,13 @@ impl TrialModel for SyntheticTestFixture {
             .filter(|&i| soma[i - 1] < 0.0 && soma[i] >= 0.0)
             .map(|i| t[i])
             .collect();
+        // Test hook: stretches a trial so a test can interrupt a run between two batches.
+        if let Some(ms) = std::env::var("ISF_SYNTHETIC_TRIAL_DELAY_MS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         Ok(TrialResult {
             trial_id: trial.trial_id,
             cell_id: trial.cell_id,

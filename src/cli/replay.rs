@@ -1,0 +1,163 @@
+//! `isf replay`: re-simulate a saved ISF synapse activation file (ISF's
+//! `run_existing_synapse_activations`) and write ISF's result files into a new folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::cell::CellTemplate;
+use crate::output::StagedDir;
+use crate::param::cell_params::CellParams;
+use crate::param::network_params::NetworkParams;
+use crate::param::Value;
+use crate::trial::replay::{ReplayFiles, ReplayTrial};
+use crate::trial::CellSimulator;
+
+/// Arguments of `isf replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Cell parameter file (ISF `.param`).
+    #[arg(value_name = "CELL.param")]
+    pub cell: PathBuf,
+    /// Network parameter file: receptors, their parameters and weights per population.
+    #[arg(value_name = "NETWORK.param")]
+    pub network: PathBuf,
+    /// ISF synapse activation file (`simulation_runNNNN_synapses.csv`).
+    #[arg(value_name = "SYNAPSES.csv")]
+    pub synapses: PathBuf,
+    /// Stop time [ms] (default: the cell parameter file's `sim.tStop`).
+    #[arg(long, value_name = "T")]
+    pub tstop: Option<f64>,
+    /// Time step [ms] (default: the cell parameter file's `sim.dt`).
+    #[arg(long, value_name = "DT", allow_negative_numbers = true)]
+    pub dt: Option<f64>,
+    /// Output folder to create (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// File name prefix (default as ISF's replay: `seed00000_pid<process id>`).
+    #[arg(long)]
+    pub prefix: Option<String>,
+}
+
+/// Runs `isf replay`.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
+    let summary = replay(args)?;
+    println!(
+        "{}: {} synapses, {} releases, {} soma spikes{}; {} samples in {:.2} s",
+        summary.out.display(),
+        summary.synapses,
+        summary.releases,
+        summary.spikes_ms.len(),
+        if summary.spikes_ms.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " at {} ms",
+                summary
+                    .spikes_ms
+                    .iter()
+                    .map(|t| format!("{t:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        summary.samples,
+        summary.wall_s
+    );
+    Ok(())
+}
+
+/// What a replay produced.
+#[derive(Debug, Clone)]
+pub struct ReplaySummary {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Active synapses replayed.
+    pub synapses: usize,
+    /// Release events.
+    pub releases: usize,
+    /// Soma spike times [ms].
+    pub spikes_ms: Vec<f64>,
+    /// Samples per trace.
+    pub samples: usize,
+    /// Simulation wall time [s].
+    pub wall_s: f64,
+}
+
+/// Replays `args.synapses` and writes the output folder. Every input is checked before the
+/// folder is created; the folder appears complete or not at all.
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
+    if let Some(dt) = args.dt {
+        if !(dt.is_finite() && dt > 0.0) {
+            anyhow::bail!("--dt must be a positive number of ms, got {dt}");
+        }
+    }
+    if let Some(t) = args.tstop {
+        if !(t.is_finite() && t >= 0.0) {
+            anyhow::bail!("--tstop must be a non-negative number of ms, got {t}");
+        }
+    }
+    if args.out.exists() {
+        anyhow::bail!("{}: output folder already exists", args.out.display());
+    }
+    if !parent_exists(&args.out) {
+        anyhow::bail!(
+            "{}: the folder to create it in does not exist",
+            args.out.display()
+        );
+    }
+    let prefix = match &args.prefix {
+        Some(p) => {
+            if p.is_empty() || p.contains(['/', '\\', '\t', '\n']) {
+                anyhow::bail!("--prefix {p:?} must be a plain non-empty file name part");
+            }
+            p.clone()
+        }
+        None => format!("seed00000_pid{}", std::process::id()),
+    };
+    let mut cell_params = CellParams::read(&args.cell)?;
+    let network = NetworkParams::read(&args.network)?;
+    let template = CellTemplate::from_params(&cell_params)
+        .with_context(|| format!("building the cell of {}", args.cell.display()))?;
+    let tstop = args.tstop.unwrap_or(template.tstop_ms);
+    let sim = CellSimulator::new(template, args.dt)?;
+    let trial = ReplayTrial::read(&sim, &network, &args.synapses)?;
+
+    // The parameter copies record what was simulated (ISF writes the overridden tStop).
+    if let Some(t) = args.tstop {
+        cell_params.file.set_path("sim.tStop", Value::Float(t))?;
+    }
+    if let Some(dt) = args.dt {
+        cell_params.file.set_path("sim.dt", Value::Float(dt))?;
+    }
+
+    let result = sim.run(&trial.inputs, tstop)?;
+    let staged = StagedDir::new(&args.out)?;
+    ReplayFiles {
+        prefix: &prefix,
+        site_labels: &sim.site_labels(),
+        result: &result,
+        trial: &trial,
+        cell_param: &cell_params.file,
+        network_param: &network.file,
+    }
+    .write(staged.path())?;
+    let out = staged.commit()?;
+    Ok(ReplaySummary {
+        out,
+        synapses: trial.inputs.synapses.len(),
+        releases: trial.inputs.release_count(),
+        spikes_ms: result.soma_spikes_ms.clone(),
+        samples: result.t_ms.len(),
+        wall_s: result.wall_time_s,
+    })
+}
+
+/// Whether the folder `path` would be created in exists.
+fn parent_exists(path: &Path) -> bool {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.is_dir(),
+        _ => true,
+    }
+}

@@ -1,0 +1,251 @@
+//! Replay of saved synapse activations (ISF's `run_existing_synapse_activations`, §5.2): every
+//! synapse of an ISF synapse activation file is placed at its (section, point), receives the
+//! receptors and weights of its population in the network parameter file and plays exactly its
+//! saved release times.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::result::TrialResult;
+use super::runner::{ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
+use super::TrialError;
+use crate::output::isf_files::{
+    parse_synapse_activations, sort_presynaptic_rows, sort_synapse_rows,
+    write_presynaptic_cells_file, write_synapse_activation_file, write_trace_file,
+};
+use crate::output::{OutputError, PresynapticCellRow, SynapseActivationRow};
+use crate::param::network_params::NetworkParams;
+use crate::param::ParamFile;
+
+/// `simulation_run0000000_synapses.csv`: replay numbers its runs with seven digits.
+pub fn replay_synapse_file_name(run: usize) -> String {
+    format!("simulation_run{run:07}_synapses.csv")
+}
+
+/// `simulation_run0000000_presynaptic_cells.csv`.
+pub fn replay_presynaptic_file_name(run: usize) -> String {
+    format!("simulation_run{run:07}_presynaptic_cells.csv")
+}
+
+/// A synapse activation file mapped onto a cell.
+#[derive(Debug, Clone)]
+pub struct ReplayTrial {
+    /// What the runner simulates.
+    pub inputs: SynapseInputs,
+    /// The synapse activation rows ISF writes for the replayed trial: synapse IDs renumbered
+    /// 0, 1, 2, … per population in file order, soma distances recomputed from the point
+    /// position, sorted as ISF writes them.
+    pub rows: Vec<SynapseActivationRow>,
+}
+
+impl ReplayTrial {
+    /// Reads `file` and maps it onto `sim`'s cell with the receptors of `network`.
+    pub fn read(
+        sim: &CellSimulator,
+        network: &NetworkParams,
+        file: &Path,
+    ) -> Result<ReplayTrial, TrialError> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| OutputError::io(file, "cannot read the synapse activation file", e))?;
+        Self::parse(sim, network, &text, file)
+    }
+
+    /// Like [`ReplayTrial::read`] from the file's text (`file` names it in errors).
+    pub fn parse(
+        sim: &CellSimulator,
+        network: &NetworkParams,
+        text: &str,
+        file: &Path,
+    ) -> Result<ReplayTrial, TrialError> {
+        let rows = parse_synapse_activations(text, file)?;
+        // Line of every data row (the reader skips blank and `#` lines).
+        let lines: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|(i, _)| i)
+            .collect();
+        let err = |row: usize, msg: String| TrialError::Input {
+            file: file.to_path_buf(),
+            line: lines.get(row).copied().unwrap_or(0),
+            msg,
+        };
+        let cell = &sim.template;
+
+        // Populations in order of first appearance (ISF's dict of the file), with their receptors.
+        let mut pop_index: IndexMap<&str, usize> = IndexMap::new();
+        let mut next_id: Vec<u32> = Vec::new();
+        let mut inputs = SynapseInputs::default();
+        let mut weights_of: Vec<Vec<f64>> = Vec::new();
+        let mut out_rows = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let p = match pop_index.get(row.population.as_str()) {
+                Some(&p) => p,
+                None => {
+                    let spec = network.population(&row.population).ok_or_else(|| {
+                        err(
+                            i,
+                            format!(
+                                "population `{}` is not in the network parameter file {}",
+                                row.population,
+                                network.file.path.display()
+                            ),
+                        )
+                    })?;
+                    let rs = &spec.synapses.receptors;
+                    if let Some(r) = rs.iter().find(|r| r.weight_distribution.is_some()) {
+                        return Err(err(
+                            i,
+                            format!(
+                                "population `{}`, receptor `{}`: weightDistribution {:?} draws \
+                                 random weights, which a replay cannot reproduce",
+                                row.population,
+                                r.name,
+                                r.weight_distribution.as_deref().unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    inputs.populations.push(row.population.clone());
+                    inputs
+                        .receptors
+                        .push(rs.iter().map(Receptor::from_spec).collect());
+                    weights_of.push(rs.iter().flat_map(|r| r.weight.iter().copied()).collect());
+                    next_id.push(0);
+                    pop_index.insert(row.population.as_str(), next_id.len() - 1);
+                    next_id.len() - 1
+                }
+            };
+            let synapse_id = next_id[p];
+            next_id[p] += 1;
+            let Some(sec) = cell.sections.get(row.section_id) else {
+                return Err(err(
+                    i,
+                    format!(
+                        "synapse of `{}` on section {}, but the cell has {} sections",
+                        row.population,
+                        row.section_id,
+                        cell.sections.len()
+                    ),
+                ));
+            };
+            let Some(&x) = sec.rel_pts.get(row.section_pt_id) else {
+                return Err(err(
+                    i,
+                    format!(
+                        "synapse of `{}` at point {} of section {}, which has {} points",
+                        row.population,
+                        row.section_pt_id,
+                        row.section_id,
+                        sec.rel_pts.len()
+                    ),
+                ));
+            };
+            let mut times = row.times_ms.clone();
+            times.sort_by(f64::total_cmp);
+            if times.is_empty() {
+                // Never released: ISF creates no point process and writes no row.
+                continue;
+            }
+            let r0 = inputs.release_times_ms.len();
+            inputs.release_times_ms.extend_from_slice(&times);
+            let w0 = inputs.weights.len();
+            inputs.weights.extend_from_slice(&weights_of[p]);
+            inputs.synapses.push(ActiveSynapse {
+                population: p as u32,
+                synapse_id,
+                section: row.section_id,
+                pt_id: row.section_pt_id,
+                releases: r0..inputs.release_times_ms.len(),
+                weights: w0..inputs.weights.len(),
+            });
+            out_rows.push(SynapseActivationRow {
+                population: row.population.clone(),
+                synapse_id: synapse_id as usize,
+                soma_distance_um: cell.synaptic_soma_distance(row.section_id, x),
+                section_id: row.section_id,
+                section_pt_id: row.section_pt_id,
+                dendrite_label: sec.label.clone(),
+                times_ms: times,
+            });
+        }
+        sim.check_inputs(&inputs)?;
+        sort_synapse_rows(&mut out_rows);
+        Ok(ReplayTrial {
+            inputs,
+            rows: out_rows,
+        })
+    }
+
+    /// ISF's presynaptic cells file of a replay: one "cell" per synapse with its release times,
+    /// numbered like the synapses.
+    pub fn presynaptic_rows(&self) -> Vec<PresynapticCellRow> {
+        let mut rows: Vec<PresynapticCellRow> = self
+            .rows
+            .iter()
+            .map(|r| PresynapticCellRow {
+                population: r.population.clone(),
+                cell_id: r.synapse_id,
+                times_ms: r.times_ms.clone(),
+            })
+            .collect();
+        sort_presynaptic_rows(&mut rows);
+        rows
+    }
+}
+
+/// The files of one replayed trial, as ISF's replay writes them into its result folder.
+#[derive(Debug)]
+pub struct ReplayFiles<'a> {
+    /// File name prefix (ISF: `seed00000_pid<pid>`).
+    pub prefix: &'a str,
+    /// Recording-site labels, in the result's site order.
+    pub site_labels: &'a [String],
+    /// The simulated trial.
+    pub result: &'a TrialResult,
+    /// The replayed synapses.
+    pub trial: &'a ReplayTrial,
+    /// Cell parameter file as used (tStop/dt overrides applied).
+    pub cell_param: &'a ParamFile,
+    /// Network parameter file.
+    pub network_param: &'a ParamFile,
+}
+
+impl ReplayFiles<'_> {
+    /// Writes every file into `dir` (each atomically); returns their paths.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, TrialError> {
+        let mut written = Vec::new();
+        let r = self.result;
+        let p = dir.join(format!("{}_vm_all_traces.csv", self.prefix));
+        write_trace_file(&p, &r.t_ms, &[&r.soma_vm_mv])?;
+        written.push(p);
+        if self.site_labels.len() != r.site_vm_mv.len() {
+            return Err(TrialError::Setting(format!(
+                "{} site labels for {} site traces",
+                self.site_labels.len(),
+                r.site_vm_mv.len()
+            )));
+        }
+        for (label, v) in self.site_labels.iter().zip(&r.site_vm_mv) {
+            let p = dir.join(format!("{}_{label}_vm_dend_traces.csv", self.prefix));
+            write_trace_file(&p, &r.t_ms, &[v])?;
+            written.push(p);
+        }
+        let p = dir.join(replay_synapse_file_name(0));
+        write_synapse_activation_file(&p, &self.trial.rows)?;
+        written.push(p);
+        let p = dir.join(replay_presynaptic_file_name(0));
+        write_presynaptic_cells_file(&p, &self.trial.presynaptic_rows())?;
+        written.push(p);
+        for (suffix, file) in [
+            ("neuron_model", self.cell_param),
+            ("network_model", self.network_param),
+        ] {
+            let p = dir.join(format!("{}_{suffix}.param", self.prefix));
+            crate::output::write_atomic(&p, file.to_json_pretty().as_bytes())?;
+            written.push(p);
+        }
+        Ok(written)
+    }
+}

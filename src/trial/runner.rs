@@ -1,0 +1,402 @@
+//! The trial runner shared by network simulations and replay: active synapses → point processes
+//! and events on a shared [`CellModel`] → ISF's `while t < tstop` loop → traces and spikes.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use super::result::{SynapseActivation, TrialResult};
+use super::TrialError;
+use crate::cell::CellTemplate;
+use crate::mechanisms::catalogue::{BuildEnv, Constructor};
+use crate::mechanisms::{Catalogue, Instances};
+use crate::solver::{CellModel, Probe, Simulation, SimulationBuilder};
+
+/// Somatic spike threshold (mV) of ISF's spike detection (§5.5).
+pub const SOMA_SPIKE_THRESHOLD_MV: f64 = 0.0;
+
+/// One receptor type of a population's synapses (from the network parameter file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receptor {
+    /// Point-process mechanism (`glutamate_syn`, `gaba_syn`, …).
+    pub mechanism: String,
+    /// Parameter values assigned to every instance (`parameter` of the receptor spec).
+    pub parameters: Vec<(String, f64)>,
+    /// Number of NetCon weights this receptor takes from a synapse's weight list (the length of
+    /// the spec's `weight`; missing trailing NetCon slots stay 0 as in NEURON).
+    pub weight_count: usize,
+    /// NetCon delay [ms] (0 in ISF).
+    pub delay_ms: f64,
+}
+
+impl Receptor {
+    /// The receptor of a network parameter file entry.
+    pub fn from_spec(spec: &crate::param::network_params::ReceptorSpec) -> Self {
+        Receptor {
+            mechanism: spec.name.clone(),
+            parameters: spec
+                .parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            weight_count: spec.weight.len(),
+            delay_ms: spec.delay_ms,
+        }
+    }
+}
+
+/// One synapse with at least one release in the trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveSynapse {
+    /// Index into [`SynapseInputs::populations`].
+    pub population: u32,
+    /// Synapse ID within the population.
+    pub synapse_id: u32,
+    /// Section ID (ISF order).
+    pub section: usize,
+    /// Index of the section's 3-D point the synapse sits at (ISF's `ptID`).
+    pub pt_id: usize,
+    /// Range of [`SynapseInputs::release_times_ms`] (ascending).
+    pub releases: Range<usize>,
+    /// Range of [`SynapseInputs::weights`]: the receptors' NetCon weights, receptor after
+    /// receptor (each [`Receptor::weight_count`] long).
+    pub weights: Range<usize>,
+}
+
+/// Everything a trial receives: populations and their receptors, active synapses, flat release
+/// times and weights (no allocation per synapse).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SynapseInputs {
+    /// Population names; `ActiveSynapse::population` indexes this table.
+    pub populations: Vec<String>,
+    /// Receptors of every population (same indexing).
+    pub receptors: Vec<Vec<Receptor>>,
+    /// Active synapses in activation order (the order point processes are created in).
+    pub synapses: Vec<ActiveSynapse>,
+    /// Release times of all active synapses, concatenated [ms].
+    pub release_times_ms: Vec<f64>,
+    /// NetCon weights of all active synapses, concatenated.
+    pub weights: Vec<f64>,
+}
+
+impl SynapseInputs {
+    /// Release times of active synapse `i` [ms].
+    pub fn release_times(&self, i: usize) -> &[f64] {
+        &self.release_times_ms[self.synapses[i].releases.clone()]
+    }
+
+    /// Total number of release events.
+    pub fn release_count(&self) -> usize {
+        self.synapses.iter().map(|s| s.releases.len()).sum()
+    }
+}
+
+/// ISF's placement of a synapse's point process (§4.2): the relative position `x` of its 3-D
+/// point clamped to the first and last segment centres (never a section end), and the segment
+/// `min(floor(x·nseg), nseg−1)` holding it.
+pub fn point_process_site(x: f64, nseg: usize) -> (f64, usize) {
+    let n = nseg as f64;
+    let lo = 0.5 / n;
+    let hi = (n - 0.5) / n;
+    let xp = if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    };
+    let seg = ((xp * n).floor() as usize).min(nseg.saturating_sub(1));
+    (xp, seg)
+}
+
+/// The stop time NEURON actually compares against: ISF passes `tStop` to hoc through `"%g"`
+/// (six significant digits).
+pub fn hoc_tstop(tstop_ms: f64) -> f64 {
+    format!("{tstop_ms:.5e}").parse().unwrap_or(tstop_ms)
+}
+
+/// Upward crossings of `threshold_mv` (`v[i−1] < θ ≤ v[i]`); the spike time is `t[i]` (§5.5).
+pub fn detect_spikes(t_ms: &[f64], v_mv: &[f64], threshold_mv: f64) -> Vec<f64> {
+    v_mv.windows(2)
+        .zip(&t_ms[1.min(t_ms.len())..])
+        .filter(|(w, _)| w[0] < threshold_mv && threshold_mv <= w[1])
+        .map(|(_, &t)| t)
+        .collect()
+}
+
+/// A cell ready for trials: its template and the solver model built from it once.
+#[derive(Debug)]
+pub struct CellSimulator {
+    /// The cell.
+    pub template: CellTemplate,
+    /// The immutable solver model (matrix, density mechanisms, ions).
+    pub model: CellModel,
+}
+
+impl CellSimulator {
+    /// Builds the solver model of `template` with its own dt, or `dt_ms` if given.
+    pub fn new(template: CellTemplate, dt_ms: Option<f64>) -> Result<Self, TrialError> {
+        let dt = dt_ms.unwrap_or(template.dt_ms);
+        if !(dt.is_finite() && dt > 0.0) {
+            return Err(TrialError::Setting(format!(
+                "dt must be a positive number of ms, got {dt}"
+            )));
+        }
+        let model = CellModel::from_template_with_dt(&template, dt)?;
+        Ok(CellSimulator { template, model })
+    }
+
+    /// Time step [ms].
+    pub fn dt_ms(&self) -> f64 {
+        self.model.settings().dt_ms
+    }
+
+    /// Labels of the recording sites, in [`TrialResult::site_vm_mv`] order.
+    pub fn site_labels(&self) -> Vec<String> {
+        self.template
+            .recording_sites
+            .iter()
+            .map(|s| s.label.clone())
+            .collect()
+    }
+
+    /// Checks `inputs` against the cell and the catalogue without simulating: sections and
+    /// points exist, release times are finite, weight ranges match the receptors, receptor
+    /// mechanisms and parameters are known.
+    pub fn check_inputs(&self, inputs: &SynapseInputs) -> Result<(), TrialError> {
+        if inputs.receptors.len() != inputs.populations.len() {
+            return Err(TrialError::Setting(format!(
+                "{} populations but {} receptor lists",
+                inputs.populations.len(),
+                inputs.receptors.len()
+            )));
+        }
+        for rs in &inputs.receptors {
+            for r in rs {
+                receptor_weight_slots(r, self.dt_ms(), self.template.celsius)?;
+            }
+        }
+        for s in &inputs.synapses {
+            let pop = inputs
+                .populations
+                .get(s.population as usize)
+                .ok_or_else(|| {
+                    TrialError::Setting(format!("population index {} out of range", s.population))
+                })?;
+            let sec = self.template.sections.get(s.section).ok_or_else(|| {
+                TrialError::Setting(format!(
+                    "synapse {} of `{pop}` is on section {}, but the cell has {} sections",
+                    s.synapse_id,
+                    s.section,
+                    self.template.sections.len()
+                ))
+            })?;
+            if s.pt_id >= sec.rel_pts.len() {
+                return Err(TrialError::Setting(format!(
+                    "synapse {} of `{pop}` is at point {} of section {}, which has {} points",
+                    s.synapse_id,
+                    s.pt_id,
+                    s.section,
+                    sec.rel_pts.len()
+                )));
+            }
+            let need: usize = inputs.receptors[s.population as usize]
+                .iter()
+                .map(|r| r.weight_count)
+                .sum();
+            if s.weights.len() != need || s.weights.end > inputs.weights.len() {
+                return Err(TrialError::Setting(format!(
+                    "synapse {} of `{pop}`: {} weights given, its receptors take {need}",
+                    s.synapse_id,
+                    s.weights.len()
+                )));
+            }
+            if s.releases.end > inputs.release_times_ms.len() {
+                return Err(TrialError::Setting(format!(
+                    "synapse {} of `{pop}`: release range out of bounds",
+                    s.synapse_id
+                )));
+            }
+            if let Some(t) = inputs.release_times_ms[s.releases.clone()]
+                .iter()
+                .find(|t| !t.is_finite())
+            {
+                return Err(TrialError::Setting(format!(
+                    "synapse {} of `{pop}`: release time {t} is not a finite number",
+                    s.synapse_id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The node a synapse's point process acts on (§4.2).
+    pub fn synapse_node(&self, section: usize, pt_id: usize) -> usize {
+        let sec = &self.template.sections[section];
+        let (_, seg) = point_process_site(sec.rel_pts[pt_id], sec.nseg);
+        sec.segment_node(seg)
+    }
+
+    /// A ready-to-run simulation of `inputs`: one point process per receptor of every active
+    /// synapse (in activation order), its events with the NetCon weights, soma (column 0) and
+    /// recording sites (columns 1…) recorded.
+    pub fn build(&self, inputs: &SynapseInputs) -> Result<Simulation<'_>, TrialError> {
+        self.check_inputs(inputs)?;
+        let dt = self.dt_ms();
+        // NetCon weight slots of every receptor, and its parameters as borrowed pairs.
+        let slots: Vec<Vec<usize>> = inputs
+            .receptors
+            .iter()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| receptor_weight_slots(r, dt, self.template.celsius))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let params: Vec<Vec<Vec<(&str, f64)>>> = inputs
+            .receptors
+            .iter()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| r.parameters.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+                    .collect()
+            })
+            .collect();
+
+        let mut b = SimulationBuilder::new(&self.model);
+        b.record(Probe::Voltage(self.template.soma_node));
+        for site in &self.template.recording_sites {
+            b.record(Probe::Voltage(site.node));
+        }
+        let mut w = Vec::new();
+        let mut times = Vec::new();
+        for s in &inputs.synapses {
+            let p = s.population as usize;
+            let node = self.synapse_node(s.section, s.pt_id);
+            let release = &inputs.release_times_ms[s.releases.clone()];
+            let mut at = s.weights.start;
+            for (k, r) in inputs.receptors[p].iter().enumerate() {
+                let h = b.add_point(&r.mechanism, node, &params[p][k])?;
+                w.clear();
+                w.extend_from_slice(&inputs.weights[at..at + r.weight_count]);
+                w.resize(slots[p][k], 0.0);
+                at += r.weight_count;
+                times.clear();
+                times.extend(release.iter().map(|&t| t + r.delay_ms));
+                b.add_events(h, &times, &w)?;
+            }
+        }
+        Ok(b.build()?)
+    }
+
+    /// Simulates `inputs` until `tstop_ms` (ISF's loop on the accumulated t, with the `"%g"`
+    /// stop time) and returns the traces, soma spikes and synapse activations; the identity
+    /// fields of the result (trial, cell, seed, sweep, rank) are left for the caller.
+    pub fn run(&self, inputs: &SynapseInputs, tstop_ms: f64) -> Result<TrialResult, TrialError> {
+        if !tstop_ms.is_finite() || tstop_ms < 0.0 {
+            return Err(TrialError::Setting(format!(
+                "tstop must be a non-negative number of ms, got {tstop_ms}"
+            )));
+        }
+        let start = Instant::now();
+        let mut sim = self.build(inputs)?;
+        let traces = sim.run_until(hoc_tstop(tstop_ms));
+        let mut columns = traces.columns.into_iter();
+        let soma = columns.next().unwrap_or_default();
+        let sites: Vec<Vec<f64>> = columns.collect();
+        let spikes = detect_spikes(&traces.t, &soma, SOMA_SPIKE_THRESHOLD_MV);
+        let synapse_activations = inputs
+            .synapses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SynapseActivation {
+                population: s.population,
+                synapse_id: s.synapse_id,
+                times_ms: inputs.release_times(i).to_vec(),
+            })
+            .collect();
+        Ok(TrialResult {
+            t_ms: traces.t,
+            soma_vm_mv: soma,
+            site_vm_mv: sites,
+            soma_spikes_ms: spikes,
+            synapse_activations,
+            wall_time_s: start.elapsed().as_secs_f64(),
+            ..TrialResult::default()
+        })
+    }
+}
+
+/// Number of NetCon weight slots of a receptor's mechanism (NET_RECEIVE arguments); also checks
+/// that the mechanism is a point process, that it takes at least the given weights and that its
+/// parameters exist.
+fn receptor_weight_slots(r: &Receptor, dt_ms: f64, celsius: f64) -> Result<usize, TrialError> {
+    let entry = Catalogue
+        .get(&r.mechanism)
+        .map_err(crate::solver::SolverError::from)?;
+    let Constructor::Point(ctor) = entry.ctor else {
+        return Err(TrialError::Setting(format!(
+            "receptor `{}` is not a point process",
+            r.mechanism
+        )));
+    };
+    for (k, v) in &r.parameters {
+        entry
+            .param_index(k)
+            .map_err(crate::solver::SolverError::from)?;
+        if !v.is_finite() {
+            return Err(TrialError::Setting(format!(
+                "receptor `{}`: parameter `{k}` is {v}",
+                r.mechanism
+            )));
+        }
+    }
+    if !(r.delay_ms.is_finite() && r.delay_ms >= 0.0) {
+        return Err(TrialError::Setting(format!(
+            "receptor `{}`: delay {} ms must be ≥ 0",
+            r.mechanism, r.delay_ms
+        )));
+    }
+    // An empty block tells how many weights the mechanism's NET_RECEIVE takes.
+    let empty = Instances {
+        nodes: Vec::new(),
+        values: entry.params.iter().map(|_| Vec::new()).collect(),
+        area_um2: Vec::new(),
+    };
+    let slots = ctor(empty, &BuildEnv { dt: dt_ms, celsius }).n_weights();
+    if slots == 0 || r.weight_count > slots {
+        return Err(TrialError::Setting(format!(
+            "receptor `{}` takes {slots} NetCon weights, {} given",
+            r.mechanism, r.weight_count
+        )));
+    }
+    Ok(slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spikes_are_upward_crossings_at_the_first_sample_at_or_above() {
+        let t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let v = [-70.0, -1.0, 0.0, 20.0, -5.0, 3.0, 0.5];
+        assert_eq!(detect_spikes(&t, &v, 0.0), vec![2.0, 5.0]);
+        assert!(detect_spikes(&[], &[], 0.0).is_empty());
+    }
+
+    #[test]
+    fn hoc_stop_time_has_six_significant_digits() {
+        assert_eq!(hoc_tstop(300.0), 300.0);
+        assert_eq!(hoc_tstop(345.0), 345.0);
+        // "%g" % 1234.5678 == "1234.57"
+        assert_eq!(hoc_tstop(1234.5678), 1234.57);
+    }
+
+    #[test]
+    fn point_processes_stay_inside_the_end_segments() {
+        assert_eq!(point_process_site(0.0, 3), (0.5 / 3.0, 0));
+        assert_eq!(point_process_site(1.0, 3), (2.5 / 3.0, 2));
+        assert_eq!(point_process_site(0.5, 1), (0.5, 0));
+        assert_eq!(point_process_site(0.4, 5), (0.4, 2));
+    }
+}
