@@ -6,6 +6,7 @@ pub mod cell_info;
 pub mod example;
 pub mod map_inputs;
 pub mod network_param;
+pub mod protocol;
 pub mod replay;
 pub mod simulate;
 
@@ -27,6 +28,8 @@ pub enum Command {
     CellInfo(cell_info::CellInfoArgs),
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
+    /// Run a current-injection protocol (IClamp/epsp, no synapses) on a cell; writes vm.csv.
+    Protocol(protocol::ProtocolArgs),
     /// Replay a saved ISF synapse activation file on a cell and write ISF's result files.
     Replay(replay::ReplayArgs),
     /// Simulate trials: a whole run config over MPI ranks and threads (`--config RUN.toml`).
@@ -55,6 +58,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::CellInfo(args) => cell_info::run(&args),
         Command::Example(args) => example::run(args),
+        Command::Protocol(args) => protocol::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Simulate(args) => simulate::run(args),
         Command::MapInputs(a) => map_inputs::run(a),

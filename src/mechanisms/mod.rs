@@ -118,6 +118,10 @@ pub trait PointProcess: Send + Sync + std::fmt::Debug {
     fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64]);
     /// NET_RECEIVE for instance `instance` with the NetCon weight vector `weights`.
     fn receive(&self, instance: usize, weights: &[f64], vars: &mut [f64]);
+    /// Extra per-trial scratch values appended after the variables (not recordable).
+    fn scratch_len(&self) -> usize {
+        0
+    }
     /// How many weights NET_RECEIVE takes (0: the process receives no events).
     fn n_weights(&self) -> usize {
         0

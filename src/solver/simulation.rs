@@ -317,7 +317,7 @@ impl<'m> SimulationBuilder<'m> {
                 .collect(),
             point_vars: points
                 .iter()
-                .map(|m| vec![0.0; m.variables().len() * m.nodes().len()])
+                .map(|m| vec![0.0; m.variables().len() * m.nodes().len() + m.scratch_len()])
                 .collect(),
             cursor: 0,
             steps: 0,

@@ -8,6 +8,7 @@
 //! `isf simulate` feeds it drawn network realizations, [`replay`] feeds it saved synapse
 //! activation files (ISF's `run_existing_synapse_activations`).
 
+pub mod protocol;
 pub mod replay;
 pub mod result;
 pub mod runner;

@@ -32,10 +32,9 @@ pub struct GabaSyn {
     factor: Vec<f64>,
     relax_r: Vec<f64>,
     relax_d: Vec<f64>,
-    taud: Vec<f64>,
-    tauf: Vec<f64>,
+    relax_dg: Vec<f64>,
+    relax_fg: Vec<f64>,
     scale: Vec<f64>,
-    dt: f64,
 }
 
 impl GabaSyn {
@@ -48,12 +47,11 @@ impl GabaSyn {
             factor: (0..n).map(|j| peak_factor(p[1][j], p[2][j])).collect(),
             relax_r: p[1].iter().map(|&t| relax(env.dt, t)).collect(),
             relax_d: p[2].iter().map(|&t| relax(env.dt, t)).collect(),
-            taud: p[3].clone(),
+            relax_dg: p[3].iter().map(|&t| relax(env.dt, t)).collect(),
             decaygaba: p[4].clone(),
-            tauf: p[5].clone(),
+            relax_fg: p[5].iter().map(|&t| relax(env.dt, t)).collect(),
             facilgaba: p[6].clone(),
             nodes: inst.nodes,
-            dt: env.dt,
         })
     }
 }
@@ -102,8 +100,9 @@ impl PointProcess for GabaSyn {
         for j in 0..n {
             r[j] += self.relax_r[j] * (-r[j]);
             d[j] += self.relax_d[j] * (-d[j]);
-            dg[j] = crate::mechanisms::cnexp_gate(dg[j], 1.0, self.taud[j], self.dt);
-            fg[j] = crate::mechanisms::cnexp_gate(fg[j], 1.0, self.tauf[j], self.dt);
+            // cnexp of x' = (1 − x)/tau (the emitted −(1/tau)/(−1/tau) is exactly 1).
+            dg[j] += self.relax_dg[j] * (1.0 - dg[j]);
+            fg[j] += self.relax_fg[j] * (1.0 - fg[j]);
         }
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {

@@ -7,7 +7,7 @@
 
 use super::{area_scale, columns, peak_factor, relax};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{cnexp_gate, hoc_exp, Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::{hoc_exp, Env, Instances, Matrix, PointProcess};
 
 /// Catalogue entry (mod-file defaults; `n`, `gama` are the globals `n_glutamate_syn`, `gama_glutamate_syn`).
 pub const ENTRY: Entry = Entry {
@@ -41,8 +41,14 @@ pub struct GlutamateSyn {
     factor1: Vec<f64>,
     factor2: Vec<f64>,
     relax_abcd: [Vec<f64>; 4],
+    /// cnexp fractions of dampa, dnmda, fampa, fnmda (constant time constants).
+    relax_df: [Vec<f64>; 4],
     scale: Vec<f64>,
-    dt: f64,
+    /// Distinct (node, n, gama) of the instances: the Mg-block denominators are computed once
+    /// per distinct key and step (bit-identical to per-instance evaluation).
+    block_keys: Vec<(usize, f64, f64)>,
+    /// Index into `block_keys` of every instance.
+    block_of: Vec<usize>,
 }
 
 const E: usize = 4;
@@ -62,14 +68,29 @@ impl GlutamateSyn {
         let p = inst.values;
         let n = inst.nodes.len();
         let relax_abcd = std::array::from_fn(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
+        let relax_df = [TAUDAMPA, TAUDNMDA, TAUFAMPA, TAUFNMDA]
+            .map(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
+        let mut block_keys: Vec<(usize, f64, f64)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let block_of = (0..n)
+            .map(|j| {
+                let key = (inst.nodes[j], p[N][j].to_bits(), p[GAMA][j].to_bits());
+                *index.entry(key).or_insert_with(|| {
+                    block_keys.push((inst.nodes[j], p[N][j], p[GAMA][j]));
+                    block_keys.len() - 1
+                })
+            })
+            .collect();
         Box::new(GlutamateSyn {
             scale: area_scale(&inst.area_um2),
             factor1: (0..n).map(|j| peak_factor(p[1][j], p[0][j])).collect(),
             factor2: (0..n).map(|j| peak_factor(p[3][j], p[2][j])).collect(),
             relax_abcd,
+            relax_df,
             p,
             nodes: inst.nodes,
-            dt: env.dt,
+            block_keys,
+            block_of,
         })
     }
 }
@@ -93,24 +114,34 @@ impl PointProcess for GlutamateSyn {
         vars[4 * n..8 * n].fill(1.0);
         vars[8 * n..].fill(0.0);
     }
+    fn scratch_len(&self) -> usize {
+        2 * self.block_keys.len()
+    }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
+        let (vars, scratch) = vars.split_at_mut(12 * n);
+        let nk = self.block_keys.len();
+        let (den_hi, den) = scratch.split_at_mut(nk);
+        for (k, &(node, nn, gama)) in self.block_keys.iter().enumerate() {
+            let vn = v[node];
+            den_hi[k] = 1.0 + nn * hoc_exp(-gama * (vn + 0.001));
+            den[k] = 1.0 + nn * hoc_exp(-gama * vn);
+        }
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
-        let (e, nn, gama) = (&self.p[E], &self.p[N], &self.p[GAMA]);
+        let e = &self.p[E];
         for j in 0..n {
             let node = self.nodes[j];
             let vn = v[node];
-            let cur = |vv: f64| {
-                let gnmda = (a[j] - b[j]) / (1.0 + nn[j] * hoc_exp(-gama[j] * vv));
-                let gampa = c[j] - d[j];
-                let inmda = 1e-3 * gnmda * (vv - e[j]);
-                let iampa = 1e-3 * gampa * (vv - e[j]);
-                (gnmda, gampa, inmda, iampa)
-            };
-            let (_, _, inm, iam) = cur(vn + 0.001);
-            let i_hi = inm + iam;
-            let (gnmda, gampa, inmda, iampa) = cur(vn);
+            let k = self.block_of[j];
+            let (ej, ab, cd) = (e[j], a[j] - b[j], c[j] - d[j]);
+            // At v + 0.001 (for the finite-difference slope) and at v, as NEURON evaluates them.
+            let vh = vn + 0.001;
+            let i_hi = 1e-3 * (ab / den_hi[k]) * (vh - ej) + 1e-3 * cd * (vh - ej);
+            let gnmda = ab / den[k];
+            let gampa = cd;
+            let inmda = 1e-3 * gnmda * (vn - ej);
+            let iampa = 1e-3 * gampa * (vn - ej);
             let i = inmda + iampa;
             let s = self.scale[j];
             m.rhs[node] -= i * s;
@@ -125,16 +156,19 @@ impl PointProcess for GlutamateSyn {
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
-        let dt = self.dt;
+        let [r0, r1, r2, r3] = &self.relax_abcd;
+        let [q0, q1, q2, q3] = &self.relax_df;
         for j in 0..n {
-            a[j] += self.relax_abcd[0][j] * (-a[j]);
-            b[j] += self.relax_abcd[1][j] * (-b[j]);
-            c[j] += self.relax_abcd[2][j] * (-c[j]);
-            d[j] += self.relax_abcd[3][j] * (-d[j]);
-            dampa[j] = cnexp_gate(dampa[j], 1.0, self.p[TAUDAMPA][j], dt);
-            dnmda[j] = cnexp_gate(dnmda[j], 1.0, self.p[TAUDNMDA][j], dt);
-            fampa[j] = cnexp_gate(fampa[j], 1.0, self.p[TAUFAMPA][j], dt);
-            fnmda[j] = cnexp_gate(fnmda[j], 1.0, self.p[TAUFNMDA][j], dt);
+            a[j] += r0[j] * (-a[j]);
+            b[j] += r1[j] * (-b[j]);
+            c[j] += r2[j] * (-c[j]);
+            d[j] += r3[j] * (-d[j]);
+            // cnexp of x' = (1 − x)/tau: x + (1 − e^{−dt/tau})·(1 − x) (the emitted
+            // −(1/tau)/(−1/tau) is exactly 1).
+            dampa[j] += q0[j] * (1.0 - dampa[j]);
+            dnmda[j] += q1[j] * (1.0 - dnmda[j]);
+            fampa[j] += q2[j] * (1.0 - fampa[j]);
+            fnmda[j] += q3[j] * (1.0 - fnmda[j]);
         }
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {

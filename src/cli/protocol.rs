@@ -1,0 +1,40 @@
+//! `isf protocol CELL.param PROTOCOL.toml --out DIR`: a current-injection protocol (IClamp steps,
+//! `epsp` waveforms, no synapses) on one cell; writes `DIR/vm.csv` (`t` and one voltage column per
+//! recording site, one row per step including t = 0).
+
+use crate::cell::CellTemplate;
+use crate::param::CellParams;
+use crate::trial::protocol::Protocol;
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Arguments of `isf protocol`.
+#[derive(clap::Args, Debug)]
+pub struct ProtocolArgs {
+    /// Cell parameter file (ISF `.param`).
+    pub cell_param: PathBuf,
+    /// Protocol file (TOML: tstop, dt, [[iclamp]], [[epsp]], [[record]]).
+    pub protocol: PathBuf,
+    /// Output folder (created if missing); `vm.csv` is written into it atomically.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &ProtocolArgs) -> anyhow::Result<()> {
+    let protocol = Protocol::read(&args.protocol)?;
+    let cell = CellTemplate::from_params(&CellParams::read(&args.cell_param)?)?;
+    let traces = protocol.run(&cell, &args.protocol)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let path = args.out.join("vm.csv");
+    crate::output::atomic::write_atomic(&path, traces.to_csv().as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "{}: {} rows, {} recording site(s)",
+        path.display(),
+        traces.t_ms.len(),
+        traces.names.len()
+    );
+    Ok(())
+}

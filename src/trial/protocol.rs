@@ -1,0 +1,336 @@
+//! Current-injection protocols without synapses (`isf protocol`): IClamp steps and `epsp`
+//! waveforms on a cell, voltages recorded at chosen sites, run with ISF's `while t < tstop` loop.
+//!
+//! ```toml
+//! tstop = 3000.0        # ms, optional (default: the cell parameter file's sim.tStop)
+//! dt = 0.025            # ms, optional (default: the cell parameter file's sim.dt)
+//! [[iclamp]]
+//! section = 0           # ISF section ID (0 is the soma)
+//! x = 0.5
+//! delay = 700.0         # ms
+//! dur = 2000.0          # ms
+//! amp = 1.507           # nA
+//! [[epsp]]
+//! section = 38
+//! x = 0.5
+//! onset = 100.0         # ms
+//! tau0 = 0.5            # ms
+//! tau1 = 5.0            # ms
+//! imax = 0.5            # nA
+//! [[record]]            # default: the soma
+//! section = 38
+//! x = 0.9857
+//! ```
+
+use crate::cell::CellTemplate;
+use crate::solver::{CellModel, Probe, SimulationBuilder, SolverError};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Errors of a protocol.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// The protocol file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The protocol file is not valid TOML or has unknown/missing keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The offending key, e.g. `iclamp[1].x`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The engine rejected the model or a stimulus.
+    #[error(transparent)]
+    Solver(#[from] SolverError),
+}
+
+/// A current-injection protocol.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    /// Stop time, ms (default: the cell's).
+    pub tstop: Option<f64>,
+    /// Time step, ms (default: the cell's).
+    pub dt: Option<f64>,
+    /// Current steps.
+    #[serde(default)]
+    pub iclamp: Vec<IClampSpec>,
+    /// `epsp` current waveforms.
+    #[serde(default)]
+    pub epsp: Vec<EpspSpec>,
+    /// Recording sites (default: the soma).
+    #[serde(default)]
+    pub record: Vec<Site>,
+}
+
+/// An IClamp.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IClampSpec {
+    /// ISF section ID.
+    pub section: usize,
+    /// Position on the section, 0..1.
+    pub x: f64,
+    /// Onset, ms.
+    pub delay: f64,
+    /// Duration, ms.
+    pub dur: f64,
+    /// Amplitude, nA.
+    pub amp: f64,
+}
+
+/// An `epsp` waveform (Schaefer 2003).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EpspSpec {
+    /// ISF section ID.
+    pub section: usize,
+    /// Position on the section, 0..1.
+    pub x: f64,
+    /// Onset, ms.
+    pub onset: f64,
+    /// Rise time constant, ms.
+    pub tau0: f64,
+    /// Decay time constant, ms.
+    pub tau1: f64,
+    /// Peak current, nA (positive depolarises).
+    pub imax: f64,
+}
+
+/// A recording site.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// ISF section ID.
+    pub section: usize,
+    /// Position on the section, 0..1.
+    pub x: f64,
+}
+
+/// Recorded voltages of a protocol run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolTraces {
+    /// Time of every row, ms (row 0 is t = 0).
+    pub t_ms: Vec<f64>,
+    /// Column names (`sec<ID>_x<x>`), one per recording site.
+    pub names: Vec<String>,
+    /// Voltage columns, mV.
+    pub vm_mv: Vec<Vec<f64>>,
+}
+
+impl Protocol {
+    /// Reads and validates a protocol file.
+    pub fn read(path: &Path) -> Result<Protocol, ProtocolError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProtocolError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Protocol::parse(&text, path)
+    }
+
+    /// Parses protocol text (`path` names it in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Protocol, ProtocolError> {
+        let p: Protocol = toml::from_str(text).map_err(|e| ProtocolError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let bad = |key: String, message: &str| -> Result<(), ProtocolError> {
+            Err(ProtocolError::Invalid {
+                path: path.to_path_buf(),
+                key,
+                message: message.to_string(),
+            })
+        };
+        for (key, v) in [("tstop", p.tstop), ("dt", p.dt)] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    bad(key.into(), &format!("must be a positive number, got {v}"))?;
+                }
+            }
+        }
+        let check_x = |key: String, x: f64| {
+            if (0.0..=1.0).contains(&x) {
+                Ok(())
+            } else {
+                bad(key, &format!("x must lie in [0, 1], got {x}"))
+            }
+        };
+        for (i, c) in p.iclamp.iter().enumerate() {
+            check_x(format!("iclamp[{i}].x"), c.x)?;
+            for (k, v) in [("delay", c.delay), ("dur", c.dur), ("amp", c.amp)] {
+                if !v.is_finite() {
+                    bad(format!("iclamp[{i}].{k}"), "must be finite")?;
+                }
+            }
+        }
+        for (i, c) in p.epsp.iter().enumerate() {
+            check_x(format!("epsp[{i}].x"), c.x)?;
+            for (k, v) in [("onset", c.onset), ("imax", c.imax)] {
+                if !v.is_finite() {
+                    bad(format!("epsp[{i}].{k}"), "must be finite")?;
+                }
+            }
+            for (k, v) in [("tau0", c.tau0), ("tau1", c.tau1)] {
+                if !(v.is_finite() && v > 0.0) {
+                    bad(format!("epsp[{i}].{k}"), "must be a positive number")?;
+                }
+            }
+            if c.tau0 == c.tau1 {
+                bad(format!("epsp[{i}].tau1"), "tau0 and tau1 must differ")?;
+            }
+        }
+        for (i, r) in p.record.iter().enumerate() {
+            check_x(format!("record[{i}].x"), r.x)?;
+        }
+        Ok(p)
+    }
+
+    /// Runs the protocol on `cell` (`path` names the protocol file in errors).
+    pub fn run(&self, cell: &CellTemplate, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
+        let section_ok = |key: String, s: usize| {
+            if s < cell.sections.len() {
+                Ok(())
+            } else {
+                Err(ProtocolError::Invalid {
+                    path: path.to_path_buf(),
+                    key,
+                    message: format!("no section {s} (the cell has {})", cell.sections.len()),
+                })
+            }
+        };
+        let model = CellModel::from_template_with_dt(cell, self.dt.unwrap_or(cell.dt_ms))?;
+        let mut b = SimulationBuilder::new(&model);
+        for (i, c) in self.iclamp.iter().enumerate() {
+            section_ok(format!("iclamp[{i}].section"), c.section)?;
+            let node = cell.segment_node(c.section, c.x);
+            b.add_point(
+                "IClamp",
+                node,
+                &[("del", c.delay), ("dur", c.dur), ("amp", c.amp)],
+            )?;
+        }
+        for (i, c) in self.epsp.iter().enumerate() {
+            section_ok(format!("epsp[{i}].section"), c.section)?;
+            let node = cell.segment_node(c.section, c.x);
+            b.add_point(
+                "epsp",
+                node,
+                &[
+                    ("onset", c.onset),
+                    ("tau0", c.tau0),
+                    ("tau1", c.tau1),
+                    ("imax", c.imax),
+                ],
+            )?;
+        }
+        let sites = if self.record.is_empty() {
+            vec![Site {
+                section: cell.soma_section,
+                x: 0.5,
+            }]
+        } else {
+            self.record.clone()
+        };
+        let mut names = Vec::with_capacity(sites.len());
+        for (i, s) in sites.iter().enumerate() {
+            section_ok(format!("record[{i}].section"), s.section)?;
+            b.record(Probe::Voltage(cell.segment_node(s.section, s.x)));
+            names.push(format!("sec{}_x{}", s.section, s.x));
+        }
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
+        let traces = b.build()?.run_until(tstop);
+        Ok(ProtocolTraces {
+            t_ms: traces.t,
+            names,
+            vm_mv: traces.columns,
+        })
+    }
+}
+
+impl ProtocolTraces {
+    /// The `vm.csv` text: header `t` and the site names, one row per sample, comma-separated,
+    /// numbers in shortest round-trip form.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::with_capacity(self.t_ms.len() * 20 * (1 + self.names.len()));
+        out.push('t');
+        for n in &self.names {
+            out.push(',');
+            out.push_str(n);
+        }
+        out.push('\n');
+        let mut buf = ryu::Buffer::new();
+        for (r, t) in self.t_ms.iter().enumerate() {
+            out.push_str(buf.format(*t));
+            for c in &self.vm_mv {
+                out.push(',');
+                out.push_str(buf.format(c[r]));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let p = Path::new("p.toml");
+        let e = Protocol::parse("tstop = 10\nfoo = 1\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("foo") && e.contains("p.toml"), "{e}");
+        let e = Protocol::parse(
+            "[[iclamp]]\nsection = 0\nx = 0.5\ndelay = 1\ndur = 2\namp = 1\nampl = 2\n",
+            p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("ampl"), "{e}");
+        let e = Protocol::parse("dt = -0.025\n", p).unwrap_err().to_string();
+        assert!(e.contains("dt"), "{e}");
+        let e = Protocol::parse("[[record]]\nsection = 0\nx = 1.5\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("record[0].x"), "{e}");
+        let ok = Protocol::parse(
+            "tstop = 5\n[[iclamp]]\nsection = 0\nx = 0.5\ndelay = 1\ndur = 2\namp = 0.1\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(ok.iclamp.len(), 1);
+        assert!(ok.record.is_empty());
+    }
+
+    #[test]
+    fn csv_has_header_and_shortest_numbers() {
+        let t = ProtocolTraces {
+            t_ms: vec![0.0, 0.025],
+            names: vec!["sec0_x0.5".into()],
+            vm_mv: vec![vec![-75.0, -75.01710476555157]],
+        };
+        assert_eq!(
+            t.to_csv(),
+            "t,sec0_x0.5\n0.0,-75.0\n0.025,-75.01710476555157\n"
+        );
+    }
+}
