@@ -174,3 +174,51 @@ fn cell_86_distances_and_recording_site() {
     assert!(cell.ions.ek_mv[cell.sections[1].first_node].is_nan());
     assert_eq!(cell.celsius, 34.0);
 }
+
+#[test]
+fn cell_86_synaptic_soma_distances_match_isf_output() {
+    // ISF writes the synaptic soma distance of every active synapse, computed at the synapse's
+    // relative position x from the `.syn` file (synapse ID = index within its type).
+    let (Some(param), Some(syn), Some(out)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/example_embedding_86_C2_center/example_embedding_86_C2_center.syn"),
+        shared_path("reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv"),
+    ) else {
+        return;
+    };
+    let cell = CellTemplate::from_params(&CellParams::read(&param).unwrap()).unwrap();
+    let mut by_type: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
+    for line in std::fs::read_to_string(syn).unwrap().lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 3 || line.starts_with('#') {
+            continue;
+        }
+        by_type
+            .entry(f[0].to_string())
+            .or_default()
+            .push((f[1].parse().unwrap(), f[2].parse().unwrap()));
+    }
+    let text = std::fs::read_to_string(out).unwrap();
+    let mut n = 0;
+    let mut worst = 0.0f64;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let want: f64 = f[2].parse().unwrap();
+        let id: usize = f[1].parse().unwrap();
+        let sec: usize = f[3].parse().unwrap();
+        let (syn_sec, x) = by_type[f[0]][id];
+        assert_eq!(syn_sec, sec);
+        assert_eq!(cell.sections[sec].label, f[5]);
+        let got = cell.synaptic_soma_distance(sec, x);
+        let err = if want == 0.0 {
+            got.abs()
+        } else {
+            ((got - want) / want).abs()
+        };
+        worst = worst.max(err);
+        n += 1;
+    }
+    eprintln!("{n} synapses, worst relative soma-distance error {worst:e}");
+    assert!(n > 1000);
+    assert!(worst <= 1e-12, "{worst}");
+}

@@ -167,3 +167,15 @@ fn cell_template_builds_with_expected_size_and_channel_layout() {
     let max_ih = ih.params["gIhbar"].iter().cloned().fold(0.0, f64::max);
     assert!(max_ih > 5.0 * 8.0e-5, "{max_ih}");
 }
+
+#[test]
+fn run_config_loads() {
+    let (tmp, _) = written();
+    let dir = tmp.path().join("model");
+    let cfg =
+        isf::run::config::RunConfig::load(&dir.join(isf::example_model::RUN_CONFIG_FILE)).unwrap();
+    assert_eq!(cfg.cells.len(), 1);
+    assert_eq!(cfg.cells[0].cell_param, dir.join(CELL_PARAM_FILE));
+    assert_eq!(cfg.cells[0].network_param, dir.join(NETWORK_PARAM_FILE));
+    assert_eq!(cfg.output, dir.join(isf::example_model::RESULTS_FILE));
+}

@@ -210,3 +210,35 @@ fn nan_release_time_is_an_error() {
         "synapses.csv:2: time is not finite",
     );
 }
+
+/// Coalescing identical linear synapses on a node changes only round-off: the first 50 ms of
+/// the trial (three spikes) with and without it.
+#[test]
+fn coalesced_synapses_match_separate_instances() {
+    use isf::cell::CellTemplate;
+    use isf::param::network_params::NetworkParams;
+    use isf::param::CellParams;
+    use isf::trial::replay::ReplayTrial;
+    use isf::trial::CellSimulator;
+    let (Some(cell), Some(net), Some(syn)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+        shared_path(
+            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
+        ),
+    ) else {
+        return;
+    };
+    let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();
+    let mut sim = CellSimulator::new(template, None).unwrap();
+    let trial = ReplayTrial::read(&sim, &NetworkParams::read(&net).unwrap(), &syn).unwrap();
+    let merged = sim.run(&trial.inputs, 50.0).unwrap();
+    sim.coalesce_synapses = false;
+    let separate = sim.run(&trial.inputs, 50.0).unwrap();
+    assert_eq!(merged.t_ms, separate.t_ms);
+    let (d, _) = max_diff(&merged.soma_vm_mv, &separate.soma_vm_mv);
+    println!("coalesced vs separate: max |dV| {d:.3e} mV");
+    assert!(d <= 1e-6, "{d}");
+    assert_eq!(merged.soma_spikes_ms, separate.soma_spikes_ms);
+    assert_eq!(merged.soma_spikes_ms.len(), 3);
+}

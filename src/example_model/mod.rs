@@ -32,8 +32,16 @@ pub const SYN_FILE: &str = "example_l5pt.syn";
 pub const CON_FILE: &str = "example_l5pt.con";
 /// Recording-site landmark file name.
 pub const LANDMARK_FILE: &str = "apical_trunk_rec_sites.landmarkAscii";
+/// Run config for `isf simulate --config`.
+pub const RUN_CONFIG_FILE: &str = "run.toml";
+/// Results file the run config names (beside it).
+pub const RESULTS_FILE: &str = "example_results.h5";
 /// Short description of the model.
 pub const README_FILE: &str = "README.md";
+
+/// Trials in the run config and base seed of their random streams.
+const RUN_TRIALS: u32 = 8;
+const RUN_BASE_SEED: u64 = 1234;
 
 /// Path distances along the apical trunk of the dendritic recording sites (µm).
 const RECORDING_SITES_UM: [f64; 2] = [300.0, 600.0];
@@ -138,6 +146,7 @@ impl ExampleModel {
             (SYN_FILE, network::syn_text(cell_name, &synapses)),
             (CON_FILE, network::con_text(SYN_FILE, &synapses)),
             (LANDMARK_FILE, landmark_text(&recording_sites(&morph))),
+            (RUN_CONFIG_FILE, run_config_text()),
             (README_FILE, readme_text(seed)),
         ];
         let summary = ExampleSummary {
@@ -283,6 +292,27 @@ fn landmark_text(points: &[[f64; 3]]) -> String {
     out
 }
 
+/// A run config (see `crate::run::config`) simulating the model into a results file beside it.
+fn run_config_text() -> String {
+    let cell_name = HOC_FILE.trim_end_matches(".hoc");
+    format!(
+        "# Simulates the example model: isf simulate --config {RUN_CONFIG_FILE}\n\
+         # Paths are relative to this file.\n\
+         output = \"{RESULTS_FILE}\"\n\
+         base_seed = {RUN_BASE_SEED}\n\
+         batch_size = 4\n\n\
+         [record]\n\
+         soma = true\n\
+         sites = true\n\
+         every_k_steps = 1\n\n\
+         [[cell]]\n\
+         name = \"{cell_name}\"\n\
+         cell_param = \"{CELL_PARAM_FILE}\"\n\
+         network_param = \"{NETWORK_PARAM_FILE}\"\n\
+         trials = {RUN_TRIALS}\n"
+    )
+}
+
 fn readme_text(seed: u32) -> String {
     format!(
         "# isf example model (seed {seed})\n\n\
@@ -291,8 +321,9 @@ fn readme_text(seed: u32) -> String {
          * `{HOC_FILE}`: synthetic L5-pyramidal-like morphology (soma, basal trees, apical trunk with obliques, tuft).\n\
          * `{LANDMARK_FILE}`: dendritic recording sites on the apical trunk.\n\
          * `{NETWORK_PARAM_FILE}`: presynaptic populations: ongoing activity and a whisker-evoked VPM volley at {onset} ms.\n\
-         * `{SYN_FILE}`, `{CON_FILE}`: synapse positions and their presynaptic cells.\n\n\
-         Simulate with `isf simulate {CELL_PARAM_FILE} {NETWORK_PARAM_FILE}`.\n",
+         * `{SYN_FILE}`, `{CON_FILE}`: synapse positions and their presynaptic cells.\n\
+         * `{RUN_CONFIG_FILE}`: run config simulating {RUN_TRIALS} trials into `{RESULTS_FILE}`: \
+         `isf simulate --config {RUN_CONFIG_FILE}`.\n",
         version = env!("CARGO_PKG_VERSION"),
         onset = network::STIMULUS_ONSET_MS,
     )

@@ -46,7 +46,7 @@ impl Stats {
         let mut syn_per = [0u64; 3];
         let mut connected_per = [0u64; 3];
         let mut all = Moments::default();
-        let mut per = [Moments::default(), Moments::default()];
+        let mut per: [Moments; 2] = Default::default();
         let mut current: Option<(u32, u32)> = None;
         let mut seen = [false; 3];
         let slots: Vec<usize> = emb
@@ -97,23 +97,30 @@ impl Stats {
     }
 }
 
-/// Two-pass-free mean/SD accumulator (Welford), population SD (ddof 0) like `np.std`.
-#[derive(Debug, Default, Clone, Copy)]
+/// Values for a mean and population SD (ddof 0), computed like numpy: `sum / n`, then
+/// `sqrt(mean((x − mean)²))`.
+#[derive(Debug, Default, Clone)]
 struct Moments {
-    n: u64,
-    mean: f64,
-    m2: f64,
+    values: Vec<f64>,
 }
 
 impl Moments {
     fn push(&mut self, x: f64) {
-        self.n += 1;
-        let d = x - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (x - self.mean);
+        self.values.push(x);
     }
     fn mean_sd(&self) -> Option<(f64, f64)> {
-        (self.n > 0).then(|| (self.mean, (self.m2 / self.n as f64).max(0.0).sqrt()))
+        let n = self.values.len() as f64;
+        if self.values.is_empty() {
+            return None;
+        }
+        let mean = self.values.iter().sum::<f64>() / n;
+        let var = self
+            .values
+            .iter()
+            .map(|x| (x - mean) * (x - mean))
+            .sum::<f64>()
+            / n;
+        Some((mean, var.sqrt()))
     }
 }
 
@@ -249,4 +256,60 @@ pub fn representative(summaries: &[RealizationSummary]) -> usize {
         }
     }
     best_in.or(best_all).map_or(0, |(_, i)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(n_syn: u64) -> Stats {
+        Stats {
+            n_syn,
+            n_connected: 0,
+            n_pre: 1,
+            convergence: 0.0,
+            distance_um: None,
+            syn_per: [0; 3],
+            connected_per: [0; 3],
+            convergence_per: [0.0; 3],
+            distance_per_um: [None, None],
+        }
+    }
+
+    fn summary(counts: &[u64]) -> RealizationSummary {
+        RealizationSummary {
+            per_block: Vec::new(),
+            per_type: counts.iter().map(|&n| stats(n)).collect(),
+        }
+    }
+
+    #[test]
+    fn representative_is_closest_to_the_mean() {
+        // Type 0: 10, 12, 8, 30 → mean 15, SD sqrt(77); z = −0.57, −0.34, −0.80, 1.71.
+        // Type 1 is constant (SD 0 → z 0). Smallest Σz² is realization 1.
+        let s: Vec<_> = [[10, 5], [12, 5], [8, 5], [30, 5]]
+            .iter()
+            .map(|c| summary(c))
+            .collect();
+        assert_eq!(representative(&s), 1);
+        // Ties go to the lowest index.
+        let s: Vec<_> = [[1, 0], [3, 0], [3, 0], [1, 0]]
+            .iter()
+            .map(|c| summary(c))
+            .collect();
+        assert_eq!(representative(&s), 0);
+        // Ten realizations, one with z = 3 for type 0: it is never chosen.
+        let mut v: Vec<_> = (0..9).map(|_| summary(&[0, 1])).collect();
+        v.push(summary(&[100, 1]));
+        assert_ne!(representative(&v), 9);
+    }
+
+    #[test]
+    fn population_statistics_skip_undefined_values() {
+        assert_eq!(
+            mean_sd([Some(1.0), None, Some(3.0)].into_iter()),
+            (2.0, 1.0)
+        );
+        assert_eq!(mean_sd([None, None].into_iter()), (-1.0, 0.0));
+    }
 }
