@@ -90,6 +90,52 @@ impl SynapseInputs {
     pub fn release_count(&self) -> usize {
         self.synapses.iter().map(|s| s.releases.len()).sum()
     }
+
+    /// The input of a drawn network trial (`isf simulate`): every population of `network`
+    /// with its receptors, the trial's active synapses at their mapped (section, point),
+    /// their release times and (possibly lognormal-drawn) weights.
+    pub fn from_network(
+        network: &crate::network::Network,
+        trial: &crate::network::TrialInput,
+    ) -> Self {
+        let pops = &network.model.populations;
+        SynapseInputs {
+            populations: pops.iter().map(|p| p.name.clone()).collect(),
+            receptors: pops
+                .iter()
+                .map(|p| {
+                    p.receptors
+                        .iter()
+                        .map(|r| Receptor {
+                            mechanism: r.name.clone(),
+                            parameters: r.parameters.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                            weight_count: r.weight.len(),
+                            delay_ms: r.delay_ms,
+                        })
+                        .collect()
+                })
+                .collect(),
+            synapses: trial
+                .synapses
+                .iter()
+                .map(|s| {
+                    let m = network
+                        .map
+                        .synapse(s.population as usize, s.synapse_id as usize);
+                    ActiveSynapse {
+                        population: s.population,
+                        synapse_id: s.synapse_id,
+                        section: m.section,
+                        pt_id: m.pt_id,
+                        releases: s.releases.clone(),
+                        weights: s.weights.clone(),
+                    }
+                })
+                .collect(),
+            release_times_ms: trial.release_times_ms.clone(),
+            weights: trial.weights.clone(),
+        }
+    }
 }
 
 /// The stop time NEURON actually compares against: ISF passes `tStop` to hoc through `"%g"`
