@@ -81,8 +81,7 @@ fn example_run(dir: &Path, trials: i64, batch_size: i64, output: &str) -> PathBu
             "output = \"{output}\"\nbase_seed = 424242\nbatch_size = {batch_size}\n\
              [record]\nevery_k_steps = 2\n\
              [[cell]]\nname = \"example\"\ncell_param = \"example/cell.param\"\n\
-             network_param = \"example/network.param\"\ntrials = {trials}\nt_stop_ms = 60.0\n\
-             model = \"synthetic-test-fixture\"\n"
+             network_param = \"example/network.param\"\ntrials = {trials}\nt_stop_ms = 60.0\n"
         ),
     )
     .unwrap();
