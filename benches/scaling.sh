@@ -37,7 +37,7 @@ TOML
   local t0 t1
   t0=$(date +%s.%N)
   TMPDIR=$(mktemp -d -p "$work") mpirun -np "$np" --oversubscribe --bind-to none \
-    "$isf" simulate --no-progress --threads 1 --config "$cfg" >/dev/null
+    "$isf" simulate --no-progress --overwrite --threads 1 --config "$cfg" >/dev/null
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc -l
 }

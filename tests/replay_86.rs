@@ -210,3 +210,75 @@ fn nan_release_time_is_an_error() {
         "synapses.csv:2: time is not finite",
     );
 }
+
+/// Coalescing identical linear synapses on a node changes only round-off: the first 50 ms of
+/// the trial (three spikes) with and without it.
+#[test]
+fn coalesced_synapses_match_separate_instances() {
+    use isf::cell::CellTemplate;
+    use isf::param::network_params::NetworkParams;
+    use isf::param::CellParams;
+    use isf::trial::replay::ReplayTrial;
+    use isf::trial::CellSimulator;
+    let (Some(cell), Some(net), Some(syn)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+        shared_path(
+            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
+        ),
+    ) else {
+        return;
+    };
+    let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();
+    let mut sim = CellSimulator::new(template, None).unwrap();
+    let trial = ReplayTrial::read(&sim, &NetworkParams::read(&net).unwrap(), &syn).unwrap();
+    let merged = sim.run(&trial.inputs, 50.0).unwrap();
+    sim.coalesce_synapses = false;
+    let separate = sim.run(&trial.inputs, 50.0).unwrap();
+    assert_eq!(merged.t_ms, separate.t_ms);
+    let (d, _) = max_diff(&merged.soma_vm_mv, &separate.soma_vm_mv);
+    println!("coalesced vs separate: max |dV| {d:.3e} mV");
+    assert!(d <= 1e-6, "{d}");
+    assert_eq!(merged.soma_spikes_ms, separate.soma_spikes_ms);
+    assert_eq!(merged.soma_spikes_ms.len(), 3);
+}
+
+/// The runner on a drawn network trial (`isf simulate`'s path): ISF's seed-1234 trial drawn by
+/// the network module, simulated for its first 50 ms (three spikes), equals ISF's soma trace.
+#[test]
+fn drawn_network_trial_through_the_runner_matches_neuron() {
+    use isf::cell::CellTemplate;
+    use isf::network::{Network, NetworkModel, RandomState, TrialScratch};
+    use isf::param::network_params::NetworkParams;
+    use isf::param::CellParams;
+    use isf::trial::{CellSimulator, SynapseInputs};
+    let (Some(cell), Some(net), Some(ref_dir)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+        shared_path("reference/neuron-9.0.2/network_trial_seed1234/isf_output"),
+    ) else {
+        return;
+    };
+    let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();
+    let model = NetworkModel::from_params(&NetworkParams::read(&net).unwrap(), 300.0).unwrap();
+    let network = Network::new(model, &template).unwrap();
+    let trial = network
+        .draw_trial(&mut RandomState::new(1234), &mut TrialScratch::default())
+        .unwrap();
+    let inputs = SynapseInputs::from_network(&network, &trial);
+    // network_counts.json: 3867 active synapses, 4624 release events.
+    assert_eq!(inputs.synapses.len(), 3867);
+    assert_eq!(inputs.release_count(), 4624);
+    let sim = CellSimulator::new(template, None).unwrap();
+    let r = sim.run(&inputs, 50.0).unwrap();
+    let isf = TraceTable::read(&find(&ref_dir, "_vm_all_traces.csv")).unwrap();
+    let n = r.t_ms.len();
+    assert_eq!(r.t_ms[..], isf.t_ms()[..n]);
+    let (d, _) = max_diff(&r.soma_vm_mv, &isf.runs_mv()[0][..n]);
+    println!(
+        "drawn trial, first 50 ms: max |dV| {d:.3e} mV, spikes {:?}",
+        r.soma_spikes_ms
+    );
+    assert!(d <= 0.01, "{d}");
+    assert_eq!(r.soma_spikes_ms.len(), 3);
+}

@@ -384,3 +384,109 @@ pub fn run_config(
         wall_s,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::comm::SerialCommunicator;
+
+    fn config(dir: &Path, output: &str, batch_size: u32) -> std::path::PathBuf {
+        std::fs::write(dir.join("c.param"), "{}").unwrap();
+        std::fs::write(dir.join("n.param"), "{}").unwrap();
+        let p = dir.join(format!("{output}.toml"));
+        let cell = |name: &str, trials: u32, t_stop: f64| {
+            format!(
+                "[[cell]]\nname = \"{name}\"\ncell_param = \"c.param\"\nnetwork_param = \"n.param\"\n\
+                 trials = {trials}\nt_stop_ms = {t_stop}\nmodel = \"synthetic-test-fixture\"\n"
+            )
+        };
+        let text = format!(
+            "output = \"{output}\"\nbase_seed = 11\nbatch_size = {batch_size}\n{}{}",
+            cell("small", 3, 20.0),
+            cell("large", 4, 35.0)
+        );
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn read_all(path: &Path) -> Vec<(String, Vec<u8>)> {
+        let f = hdf5::File::open(path).unwrap();
+        let mut out = Vec::new();
+        for cell in ["small", "large"] {
+            for ds in ["soma_vm", "sites/synthetic_site_mid"] {
+                let v: Vec<f32> = f
+                    .dataset(&format!("cells/{cell}/{ds}"))
+                    .unwrap()
+                    .read_raw()
+                    .unwrap();
+                out.push((
+                    format!("{cell}/{ds}"),
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ));
+            }
+            for ds in [
+                "synapse_activations/times_ms",
+                "presynaptic_spikes/times_ms",
+            ] {
+                let v: Vec<f64> = f
+                    .dataset(&format!("cells/{cell}/{ds}"))
+                    .unwrap()
+                    .read_raw()
+                    .unwrap();
+                out.push((
+                    format!("{cell}/{ds}"),
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ));
+            }
+        }
+        let seeds: Vec<u64> = f.dataset("trials/seed").unwrap().read_raw().unwrap();
+        out.push((
+            "seeds".into(),
+            seeds.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ));
+        out
+    }
+
+    #[test]
+    fn threads_and_batches_do_not_change_the_data_and_resume_of_a_complete_run_is_a_no_op() {
+        let d = tempfile::tempdir().unwrap();
+        let opts = |threads| RunOptions {
+            threads: Some(threads),
+            ..Default::default()
+        };
+        let a = run_config(&config(d.path(), "a.h5", 2), &opts(1), &SerialCommunicator).unwrap();
+        assert_eq!((a.trials_run, a.trials_total, a.batches_skipped), (7, 7, 0));
+        run_config(&config(d.path(), "b.h5", 5), &opts(2), &SerialCommunicator).unwrap();
+        let (da, db) = (
+            read_all(&d.path().join("a.h5")),
+            read_all(&d.path().join("b.h5")),
+        );
+        assert_eq!(da.len(), db.len());
+        for (x, y) in da.iter().zip(&db) {
+            assert!(
+                x == y,
+                "{} differs between 1 thread/batch 2 and 2 threads/batch 5",
+                x.0
+            );
+        }
+        // Cells of different length, 20 ms and 35 ms at dt 0.025: t = 0 plus 800 (1400) steps, plus
+        // the extra step NEURON takes because the accumulated t stays just below tStop (spec §5.1:
+        // 250 ms → 10,002 samples) → 802 and 1402 samples.
+        let f = hdf5::File::open(d.path().join("a.h5")).unwrap();
+        assert_eq!(
+            f.dataset("cells/small/soma_vm").unwrap().shape(),
+            vec![3, 802]
+        );
+        assert_eq!(
+            f.dataset("cells/large/soma_vm").unwrap().shape(),
+            vec![4, 1402]
+        );
+        drop(f);
+        let resume = RunOptions {
+            resume: true,
+            ..opts(1)
+        };
+        let r = run_config(&config(d.path(), "a.h5", 2), &resume, &SerialCommunicator).unwrap();
+        assert_eq!((r.trials_run, r.batches_skipped), (0, 4));
+    }
+}

@@ -13,10 +13,7 @@ pub mod replay;
 pub mod result;
 pub mod runner;
 
-pub use runner::{
-    detect_spikes, hoc_tstop, point_process_site, ActiveSynapse, CellSimulator, Receptor,
-    SynapseInputs,
-};
+pub use runner::{detect_spikes, hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The trial runner shared by network simulations and replay: active synapses → point processes
 //! and events on a shared [`CellModel`] → ISF's `while t < tstop` loop → traces and spikes.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -9,7 +10,8 @@ use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
 use crate::mechanisms::{Catalogue, Instances};
-use crate::solver::{CellModel, Probe, Simulation, SimulationBuilder};
+use crate::network::mapping::point_process_site;
+use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
 
 /// Somatic spike threshold (mV) of ISF's spike detection (§5.5).
 pub const SOMA_SPIKE_THRESHOLD_MV: f64 = 0.0;
@@ -88,24 +90,52 @@ impl SynapseInputs {
     pub fn release_count(&self) -> usize {
         self.synapses.iter().map(|s| s.releases.len()).sum()
     }
-}
 
-/// ISF's placement of a synapse's point process (§4.2): the relative position `x` of its 3-D
-/// point clamped to the first and last segment centres (never a section end), and the segment
-/// `min(floor(x·nseg), nseg−1)` holding it.
-pub fn point_process_site(x: f64, nseg: usize) -> (f64, usize) {
-    let n = nseg as f64;
-    let lo = 0.5 / n;
-    let hi = (n - 0.5) / n;
-    let xp = if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    };
-    let seg = ((xp * n).floor() as usize).min(nseg.saturating_sub(1));
-    (xp, seg)
+    /// The input of a drawn network trial (`isf simulate`): every population of `network`
+    /// with its receptors, the trial's active synapses at their mapped (section, point),
+    /// their release times and (possibly lognormal-drawn) weights.
+    pub fn from_network(
+        network: &crate::network::Network,
+        trial: &crate::network::TrialInput,
+    ) -> Self {
+        let pops = &network.model.populations;
+        SynapseInputs {
+            populations: pops.iter().map(|p| p.name.clone()).collect(),
+            receptors: pops
+                .iter()
+                .map(|p| {
+                    p.receptors
+                        .iter()
+                        .map(|r| Receptor {
+                            mechanism: r.name.clone(),
+                            parameters: r.parameters.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                            weight_count: r.weight.len(),
+                            delay_ms: r.delay_ms,
+                        })
+                        .collect()
+                })
+                .collect(),
+            synapses: trial
+                .synapses
+                .iter()
+                .map(|s| {
+                    let m = network
+                        .map
+                        .synapse(s.population as usize, s.synapse_id as usize);
+                    ActiveSynapse {
+                        population: s.population,
+                        synapse_id: s.synapse_id,
+                        section: m.section,
+                        pt_id: m.pt_id,
+                        releases: s.releases.clone(),
+                        weights: s.weights.clone(),
+                    }
+                })
+                .collect(),
+            release_times_ms: trial.release_times_ms.clone(),
+            weights: trial.weights.clone(),
+        }
+    }
 }
 
 /// The stop time NEURON actually compares against: ISF passes `tStop` to hoc through `"%g"`
@@ -130,6 +160,11 @@ pub struct CellSimulator {
     pub template: CellTemplate,
     /// The immutable solver model (matrix, density mechanisms, ions).
     pub model: CellModel,
+    /// Merge the point processes of synapses that sit on the same node and whose receptors
+    /// are identical and linear in their events (no depression or facilitation), as Arbor
+    /// coalesces synapses: the summed states, currents and Jacobian are the same up to
+    /// round-off, at a fraction of the cost. On by default.
+    pub coalesce_synapses: bool,
 }
 
 impl CellSimulator {
@@ -142,7 +177,11 @@ impl CellSimulator {
             )));
         }
         let model = CellModel::from_template_with_dt(&template, dt)?;
-        Ok(CellSimulator { template, model })
+        Ok(CellSimulator {
+            template,
+            model,
+            coalesce_synapses: true,
+        })
     }
 
     /// Time step [ms].
@@ -242,31 +281,47 @@ impl CellSimulator {
     pub fn build(&self, inputs: &SynapseInputs) -> Result<Simulation<'_>, TrialError> {
         self.check_inputs(inputs)?;
         let dt = self.dt_ms();
-        // NetCon weight slots of every receptor, and its parameters as borrowed pairs.
-        let slots: Vec<Vec<usize>> = inputs
-            .receptors
-            .iter()
-            .map(|rs| {
-                rs.iter()
-                    .map(|r| receptor_weight_slots(r, dt, self.template.celsius))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()?;
-        let params: Vec<Vec<Vec<(&str, f64)>>> = inputs
-            .receptors
-            .iter()
-            .map(|rs| {
-                rs.iter()
-                    .map(|r| r.parameters.iter().map(|(k, v)| (k.as_str(), *v)).collect())
-                    .collect()
-            })
-            .collect();
+        // Per population and receptor: NetCon weight slots, parameters as borrowed pairs, and
+        // the receptor class (mechanism + all parameter values) if its synapses may be merged.
+        let mut classes: HashMap<(&str, Vec<u64>), usize> = HashMap::new();
+        let mut slots: Vec<Vec<usize>> = Vec::with_capacity(inputs.receptors.len());
+        let mut params: Vec<Vec<Vec<(&str, f64)>>> = Vec::with_capacity(inputs.receptors.len());
+        let mut class: Vec<Vec<Option<usize>>> = Vec::with_capacity(inputs.receptors.len());
+        for rs in &inputs.receptors {
+            let mut sl = Vec::with_capacity(rs.len());
+            let mut pa = Vec::with_capacity(rs.len());
+            let mut cl = Vec::with_capacity(rs.len());
+            for r in rs {
+                sl.push(receptor_weight_slots(r, dt, self.template.celsius)?);
+                pa.push(
+                    r.parameters
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), *v))
+                        .collect::<Vec<_>>(),
+                );
+                let values = full_parameters(r)?;
+                cl.push(
+                    (self.coalesce_synapses && linear_receive(&r.mechanism, &values)).then(|| {
+                        let key = (
+                            r.mechanism.as_str(),
+                            values.iter().map(|(_, v)| v.to_bits()).collect(),
+                        );
+                        let next = classes.len();
+                        *classes.entry(key).or_insert(next)
+                    }),
+                );
+            }
+            slots.push(sl);
+            params.push(pa);
+            class.push(cl);
+        }
 
         let mut b = SimulationBuilder::new(&self.model);
         b.record(Probe::Voltage(self.template.soma_node));
         for site in &self.template.recording_sites {
             b.record(Probe::Voltage(site.node));
         }
+        let mut merged: HashMap<(usize, usize), PointHandle> = HashMap::new();
         let mut w = Vec::new();
         let mut times = Vec::new();
         for s in &inputs.synapses {
@@ -275,7 +330,17 @@ impl CellSimulator {
             let release = &inputs.release_times_ms[s.releases.clone()];
             let mut at = s.weights.start;
             for (k, r) in inputs.receptors[p].iter().enumerate() {
-                let h = b.add_point(&r.mechanism, node, &params[p][k])?;
+                let h = match class[p][k] {
+                    Some(c) => match merged.get(&(node, c)) {
+                        Some(&h) => h,
+                        None => {
+                            let h = b.add_point(&r.mechanism, node, &params[p][k])?;
+                            merged.insert((node, c), h);
+                            h
+                        }
+                    },
+                    None => b.add_point(&r.mechanism, node, &params[p][k])?,
+                };
                 w.clear();
                 w.extend_from_slice(&inputs.weights[at..at + r.weight_count]);
                 w.resize(slots[p][k], 0.0);
@@ -372,6 +437,44 @@ fn receptor_weight_slots(r: &Receptor, dt_ms: f64, celsius: f64) -> Result<usize
     Ok(slots)
 }
 
+/// Every parameter of a receptor's mechanism (catalogue order): the given value or the default.
+fn full_parameters(r: &Receptor) -> Result<Vec<(&'static str, f64)>, TrialError> {
+    let entry = Catalogue
+        .get(&r.mechanism)
+        .map_err(crate::solver::SolverError::from)?;
+    Ok(entry
+        .params
+        .iter()
+        .map(|&(name, default)| {
+            let v = r
+                .parameters
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map_or(default, |(_, v)| *v);
+            (name, v)
+        })
+        .collect())
+}
+
+/// Whether a receptor's state is a linear function of its events, so that instances on one
+/// node can share one state: ISF's synapses without depression (decay factor 1) and without
+/// facilitation (increment 0) — their NET_RECEIVE then adds `factor·weight` to linear ODEs.
+fn linear_receive(mechanism: &str, values: &[(&str, f64)]) -> bool {
+    let get = |name: &str| values.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let is = |name: &str, x: f64| get(name) == Some(x);
+    match mechanism {
+        "glutamate_syn" => {
+            is("decayampa", 1.0)
+                && is("decaynmda", 1.0)
+                && is("facilampa", 0.0)
+                && is("facilnmda", 0.0)
+        }
+        "gaba_syn" => is("decaygaba", 1.0) && is("facilgaba", 0.0),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,13 +493,5 @@ mod tests {
         assert_eq!(hoc_tstop(345.0), 345.0);
         // "%g" % 1234.5678 == "1234.57"
         assert_eq!(hoc_tstop(1234.5678), 1234.57);
-    }
-
-    #[test]
-    fn point_processes_stay_inside_the_end_segments() {
-        assert_eq!(point_process_site(0.0, 3), (0.5 / 3.0, 0));
-        assert_eq!(point_process_site(1.0, 3), (2.5 / 3.0, 2));
-        assert_eq!(point_process_site(0.5, 1), (0.5, 0));
-        assert_eq!(point_process_site(0.4, 5), (0.4, 2));
     }
 }

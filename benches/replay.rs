@@ -1,0 +1,70 @@
+//! Replay of ISF's network trial (seed 1234; 3867 synapses, 4624 releases) on cell 86 for
+//! 300 ms: the simulation alone (point processes, events, 12001 steps of 1142 segments) and end
+//! to end (`isf replay`: read params, build the cell, read the synapse file, simulate, write the
+//! output folder). Prints ns per segment-step. NEURON 9.0.2 needs 4.6 s for this trial.
+//! Needs the shared reference data (`../shared`); prints a notice and measures nothing without it.
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use isf::cell::CellTemplate;
+use isf::cli::replay::{replay, ReplayArgs};
+use isf::param::{CellParams, NetworkParams};
+use isf::testing::shared_path;
+use isf::trial::replay::ReplayTrial;
+use isf::trial::CellSimulator;
+
+const TSTOP_MS: f64 = 300.0;
+
+fn bench(c: &mut Criterion) {
+    let (Some(cell), Some(net), Some(syn)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+        shared_path(
+            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
+        ),
+    ) else {
+        return;
+    };
+    let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();
+    let sim = CellSimulator::new(template, None).unwrap();
+    let trial = ReplayTrial::read(&sim, &NetworkParams::read(&net).unwrap(), &syn).unwrap();
+
+    // One timed run for the per-segment-step figure.
+    let t0 = Instant::now();
+    let result = sim.run(&trial.inputs, TSTOP_MS).unwrap();
+    let wall = t0.elapsed().as_secs_f64();
+    let segments = sim.model.n_segments();
+    let steps = result.t_ms.len() - 1;
+    println!(
+        "replay simulation: {segments} segments x {steps} steps in {wall:.3} s = {:.1} ns per segment-step",
+        wall * 1e9 / (segments * steps) as f64
+    );
+
+    let mut g = c.benchmark_group("replay network_trial_seed1234 300 ms");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("simulation", |b| {
+        b.iter(|| sim.run(&trial.inputs, TSTOP_MS).unwrap())
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    g.bench_function("end to end (isf replay)", |b| {
+        b.iter(|| {
+            n += 1;
+            let args = ReplayArgs {
+                cell: cell.clone(),
+                network: net.clone(),
+                synapses: syn.clone(),
+                tstop: Some(TSTOP_MS),
+                dt: None,
+                out: tmp.path().join(format!("run{n}")),
+                prefix: Some("bench".into()),
+            };
+            replay(&args).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
