@@ -114,6 +114,105 @@ fn main() {
         all[chosen].len()
     );
     println!("total (prepare + 50 realizations): {:.2} s", prep + real);
+    if std::env::var_os("ISF_BENCH_MAPPER_FILES").is_some() {
+        end_to_end(&model, &hoc);
+    }
+}
+
+/// With `ISF_BENCH_MAPPER_FILES=1`: writes the model in ISF's layout (AmiraMesh ASCII) to a
+/// temporary folder and times `isf map-inputs` end to end (reading included).
+fn end_to_end(model: &InMemoryModel, hoc: &std::path::Path) {
+    use rayon::prelude::*;
+    use std::fmt::Write as _;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("barrel_cortex");
+    let t = Instant::now();
+    std::fs::create_dir_all(root.join("PST")).expect("mkdir");
+    let c = &model.counts;
+    let mut nr = format!("CELL TYPE\t{}\n", c.columns.join("\t"));
+    for (ti, ty) in c.types.iter().enumerate() {
+        let row: Vec<String> = (0..c.columns.len())
+            .map(|ci| c.count(ci, ti).to_string())
+            .collect();
+        let _ = writeln!(nr, "{ty}\t{}", row.join("\t"));
+    }
+    std::fs::write(root.join("nrCells.csv"), nr).expect("write");
+    let e = model.pst_table.excitatory["L5tt"];
+    let i = model.pst_table.inhibitory["L5tt"];
+    let row = |d: PstDensities| {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            d.soma_length,
+            d.apical_length,
+            d.basal_length,
+            d.soma_area,
+            d.apical_area,
+            d.basal_area
+        )
+    };
+    std::fs::write(
+        root.join("ConnectionsV8.csv"),
+        format!(
+            "PRESYNAPTIC_CELLTYPE\tPOSTSYNAPTIC_CELLTYPE\tLS\tLA\tLB\tAS\tAA\tAB\nALL_EXCITATORY\tL5tt\t{}\nALL_INHIBITORY\tL5tt\t{}\n",
+            row(e),
+            row(i)
+        ),
+    )
+    .expect("write");
+    model
+        .exc_pst
+        .write(&root.join("PST/EXNormalizationPSTs.am"))
+        .expect("write");
+    model
+        .inh_pst
+        .write(&root.join("PST/INHNormalizationPSTs.am"))
+        .expect("write");
+    let broot = root.join("singleaxon_boutons_ascii");
+    let broot = &broot;
+    let jobs: Vec<(std::path::PathBuf, &ScalarField)> = c
+        .columns
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, col)| {
+            c.types.iter().enumerate().flat_map(move |(ti, ty)| {
+                model.boutons[ci][ti].iter().enumerate().map(move |(k, f)| {
+                    (
+                        broot
+                            .join(col)
+                            .join(ty)
+                            .join(format!("{col}_{ty}_axon{k}.am")),
+                        f,
+                    )
+                })
+            })
+        })
+        .collect();
+    jobs.par_iter().for_each(|(p, f)| {
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        f.write(p).expect("write");
+    });
+    println!(
+        "wrote the model as AmiraMesh ASCII in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let opts = isf::mapper::MapOptions {
+        hoc: hoc.to_path_buf(),
+        model: root.clone(),
+        postsynaptic_type: "L5tt".into(),
+        realizations: 50,
+        seed: 1,
+        out: tmp.path().join("out"),
+        tag: "bench".into(),
+        classes: model.classes.clone(),
+    };
+    let rep = isf::mapper::map_inputs(&opts).expect("map-inputs");
+    println!(
+        "isf map-inputs end to end (read {} bouton files, 50 realizations, write): {:.2} s, {} synapses written",
+        jobs.len(),
+        t.elapsed().as_secs_f64(),
+        rep.synapses
+    );
 }
 
 /// Generates the synthetic model around a cell whose C2 column is centred on `soma`.
