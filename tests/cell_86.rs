@@ -51,6 +51,28 @@ fn cell_86_matches_neuron_segments_table() {
         .enumerate()
         .all(|(i, &p)| p == usize::MAX || p < i));
 
+    // mechanisms live on segment nodes only, in ascending node order, one value per node
+    for m in &cell.mechanisms {
+        assert!(m.nodes.windows(2).all(|w| w[0] < w[1]), "{}", m.name);
+        assert!(
+            m.nodes.iter().all(|&n| cell.cable.area_um2[n] > 0.0),
+            "{}",
+            m.name
+        );
+        assert!(
+            m.params.values().all(|v| v.len() == m.nodes.len()),
+            "{}",
+            m.name
+        );
+    }
+    let zero_area = cell.cable.area_um2.iter().filter(|&&a| a == 0.0).count();
+    assert_eq!(
+        zero_area,
+        170 + 1,
+        "one 1-end node per section plus the soma root node"
+    );
+    assert_eq!(cell.cable.len(), 1142 + 171);
+
     let (header, ref_rows) = read_reference(&reference);
     let table = cell.segments_table();
     assert_eq!(table.rows.len(), ref_rows.len());

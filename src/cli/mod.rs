@@ -3,10 +3,12 @@
 use clap::{Parser, Subcommand};
 
 pub mod cell_info;
+pub mod db;
 pub mod example;
 pub mod map_inputs;
 pub mod network_param;
 pub mod protocol;
+pub mod reduce;
 pub mod replay;
 pub mod simulate;
 
@@ -38,6 +40,10 @@ pub enum Command {
     MapInputs(map_inputs::MapInputsArgs),
     /// Build a network parameter file from activity templates.
     NetworkParam(network_param::NetworkParamArgs),
+    /// Results database: build from results (`init`, `init-isf`), bin, list and show keys.
+    Db(db::DbArgs),
+    /// Reduced (LDA) model: fit from a database, predict spike probabilities.
+    Reduce(reduce::ReduceArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -63,6 +69,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::MapInputs(a) => map_inputs::run(a),
         Command::NetworkParam(a) => network_param::run(a),
+        Command::Db(a) => db::run(a),
+        Command::Reduce(a) => reduce::run(a),
     }
 }
 

@@ -1,0 +1,27 @@
+//! Analysis of simulation results: spike and burst detection, PSTHs, temporal and spatio-temporal
+//! binning, and the grouped synapse-activation binning that feeds the reduced model.
+
+pub mod binning;
+pub mod burst;
+pub mod spikes;
+
+pub use binning::{
+    bin_synapse_activations, binned_key_prefix, classify_ei_by_name, classify_ei_by_receptors,
+    histogram, spatiotemporal_binning, store_synapse_activation_binned, temporal_binning, GroupBy,
+    GroupedBins,
+};
+pub use burst::{detect_bursts, Burst};
+pub use spikes::{psth, spike_in_interval, upward_crossings, upward_crossings_interpolated};
+
+/// Errors of the analysis functions (bad parameters).
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("invalid parameter {name} = {value}: {why}")]
+    Param {
+        name: &'static str,
+        value: String,
+        why: &'static str,
+    },
+    #[error("unknown group-by column `{0}` (use celltype, presynaptic_column, EI, proximal, binned_somadist)")]
+    UnknownGroupBy(String),
+}

@@ -1,0 +1,128 @@
+//! `isf db …`: build, list and inspect a results database (the `isf-post` crate; format in
+//! `isf-post/README.md`).
+
+use anyhow::Context;
+use isf_post::analysis::{store_synapse_activation_binned, GroupBy};
+use isf_post::db::Database;
+use isf_post::import::{self, ImportOptions};
+use std::path::PathBuf;
+
+/// Arguments of `isf db`.
+#[derive(clap::Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+/// The database subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum DbCommand {
+    /// List the keys of a database.
+    Ls {
+        /// Database folder.
+        db: PathBuf,
+        /// Descend into sub-databases.
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Show a key (`a/b/c` for nested keys): metadata and summary, or one trial's data.
+    Show {
+        /// Database folder.
+        db: PathBuf,
+        /// Key.
+        key: String,
+        /// Print the data of this trial (`sim_trial_index` value).
+        #[arg(long)]
+        trial: Option<String>,
+    },
+    /// Build a database from ISF output folders (`*_vm_all_traces.csv`, `simulation_run*_synapses.csv`, …).
+    InitIsf {
+        /// Result folders (searched recursively), then the database folder to create.
+        #[arg(num_args = 2.., value_name = "DIR… DB")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        opts: InitOpts,
+    },
+    /// Bin synapse activations per trial and group into `synapse_activation_binned/t<bin>/<groupby>/…`.
+    Bin {
+        /// Database folder.
+        db: PathBuf,
+        /// Group-by columns, comma separated: celltype, presynaptic_column, EI, proximal, binned_somadist.
+        #[arg(long, default_value = "EI", value_delimiter = ',')]
+        groupby: Vec<String>,
+        /// Bin width [ms].
+        #[arg(long, default_value_t = 1.0)]
+        bin_ms: f64,
+        /// End of the last bin [ms].
+        #[arg(long, default_value_t = 400.0)]
+        max_time_ms: f64,
+    },
+}
+
+/// Options shared by the importers.
+#[derive(clap::Args, Debug)]
+pub struct InitOpts {
+    /// Replace an existing database (only after the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Somatic spike threshold [mV].
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub soma_threshold_mv: f64,
+    /// Dendritic spike threshold [mV].
+    #[arg(long, default_value_t = -30.0, allow_hyphen_values = true)]
+    pub dendritic_threshold_mv: f64,
+}
+
+impl InitOpts {
+    fn options(&self) -> ImportOptions {
+        ImportOptions {
+            overwrite: self.overwrite,
+            soma_threshold_mv: self.soma_threshold_mv,
+            dendritic_threshold_mv: self.dendritic_threshold_mv,
+        }
+    }
+}
+
+/// Runs `isf db …`.
+pub fn run(args: DbArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match args.command {
+        DbCommand::Ls { db, recursive } => {
+            let db = Database::open(&db)?;
+            isf_post::show::ls(&db, recursive, &mut out)?;
+        }
+        DbCommand::Show { db, key, trial } => {
+            let db = Database::open(&db)?;
+            isf_post::show::show(&db, &key, trial.as_deref(), &mut out)?;
+        }
+        DbCommand::InitIsf { mut paths, opts } => {
+            let db = paths
+                .pop()
+                .context("give at least one result folder and the database folder")?;
+            let s = import::init_isf(&paths, &db, &opts.options())
+                .with_context(|| format!("cannot build {}", db.display()))?;
+            println!(
+                "{}: {} trials; keys {}",
+                db.display(),
+                s.n_trials,
+                s.keys.join(", ")
+            );
+        }
+        DbCommand::Bin {
+            db,
+            groupby,
+            bin_ms,
+            max_time_ms,
+        } => {
+            let db = Database::open(&db)?;
+            let gb = groupby
+                .iter()
+                .map(|g| g.parse())
+                .collect::<Result<Vec<GroupBy>, _>>()?;
+            for k in store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms)? {
+                println!("{k}");
+            }
+        }
+    }
+    Ok(())
+}
