@@ -179,3 +179,108 @@ fn run_config_loads() {
     assert_eq!(cfg.cells[0].network_param, dir.join(NETWORK_PARAM_FILE));
     assert_eq!(cfg.output, dir.join(isf::example_model::RESULTS_FILE));
 }
+
+/// The network realization of the example, read back by the network module: every population
+/// finds its synapses and connections, and they map onto the built cell.
+#[test]
+fn network_realization_reads_the_synapse_files() {
+    use isf::cell::CellTemplate;
+    use isf::network::model::NetworkModel;
+    use isf::network::Network;
+    let (tmp, model) = written();
+    let dir = tmp.path().join("model");
+    let cell =
+        CellTemplate::from_params(&CellParams::read(&dir.join(CELL_PARAM_FILE)).unwrap()).unwrap();
+    let params = NetworkParams::read(&dir.join(NETWORK_PARAM_FILE)).unwrap();
+    let net = NetworkModel::from_params(&params, cell.tstop_ms).unwrap();
+    for (name, count) in &model.summary.synapses {
+        let p = &net.populations[net.population_index(name).unwrap()];
+        assert_eq!(p.synapses.len(), *count, "{name}");
+        assert_eq!(p.connections.len(), *count, "{name}");
+    }
+    let network = Network::new(net, &cell).unwrap();
+    // Mapped synapses land on the sections and labels the generator chose.
+    for (pi, pop) in network.map.populations.iter().enumerate() {
+        let placed: Vec<_> = model
+            .synapses
+            .iter()
+            .filter(|s| s.population == pi)
+            .collect();
+        for (m, s) in pop.iter().zip(placed) {
+            assert_eq!(m.section, s.section);
+            assert!((m.x - s.x).abs() < 1e-6);
+        }
+    }
+}
+
+/// Draws ISF-style trials of the example network (numpy stream of one seed, sweeps in sequence)
+/// and simulates them with the trial runner: the cell must fire.
+#[test]
+fn example_trials_fire_somatic_spikes() {
+    use isf::cell::CellTemplate;
+    use isf::network::model::{NetworkModel, TrialScratch};
+    use isf::network::rng::RandomState;
+    use isf::network::Network;
+    use isf::trial::{ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
+    let (tmp, _) = written();
+    let dir = tmp.path().join("model");
+    let cell =
+        CellTemplate::from_params(&CellParams::read(&dir.join(CELL_PARAM_FILE)).unwrap()).unwrap();
+    let tstop = cell.tstop_ms;
+    let params = NetworkParams::read(&dir.join(NETWORK_PARAM_FILE)).unwrap();
+    let network = Network::new(NetworkModel::from_params(&params, tstop).unwrap(), &cell).unwrap();
+    let sim = CellSimulator::new(cell, None).unwrap();
+    let populations: Vec<String> = params.populations.iter().map(|p| p.name.clone()).collect();
+    let receptors: Vec<Vec<Receptor>> = params
+        .populations
+        .iter()
+        .map(|p| {
+            p.synapses
+                .receptors
+                .iter()
+                .map(Receptor::from_spec)
+                .collect()
+        })
+        .collect();
+
+    let mut rng = RandomState::new(1234);
+    let mut scratch = TrialScratch::default();
+    let mut spikes = Vec::new();
+    for sweep in 0..2 {
+        let trial = network.draw_trial(&mut rng, &mut scratch).unwrap();
+        let inputs = SynapseInputs {
+            populations: populations.clone(),
+            receptors: receptors.clone(),
+            synapses: trial
+                .synapses
+                .iter()
+                .map(|s| {
+                    let m = network
+                        .map
+                        .synapse(s.population as usize, s.synapse_id as usize);
+                    ActiveSynapse {
+                        population: s.population,
+                        synapse_id: s.synapse_id,
+                        section: m.section,
+                        pt_id: m.pt_id,
+                        releases: s.releases.clone(),
+                        weights: s.weights.clone(),
+                    }
+                })
+                .collect(),
+            release_times_ms: trial.release_times_ms.clone(),
+            weights: trial.weights.clone(),
+        };
+        let result = sim.run(&inputs, tstop).unwrap();
+        eprintln!(
+            "example sweep {sweep}: {} active synapses, {} releases, soma spikes at {:?} ms, {:.2} s",
+            inputs.synapses.len(),
+            inputs.release_count(),
+            result.soma_spikes_ms,
+            result.wall_time_s
+        );
+        assert!(result.soma_vm_mv.iter().all(|v| v.is_finite()));
+        spikes.extend(result.soma_spikes_ms);
+    }
+    assert!(!spikes.is_empty(), "the example cell never fired");
+}

@@ -35,6 +35,15 @@ pub enum DbCommand {
         #[arg(long)]
         trial: Option<String>,
     },
+    /// Build a database from isf's SPMD results file (`isf simulate` output).
+    Init {
+        /// Results file.
+        results: PathBuf,
+        /// Database folder to create.
+        db: PathBuf,
+        #[command(flatten)]
+        opts: InitOpts,
+    },
     /// Build a database from ISF output folders (`*_vm_all_traces.csv`, `simulation_run*_synapses.csv`, …).
     InitIsf {
         /// Result folders (searched recursively), then the database folder to create.
@@ -94,6 +103,17 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
         DbCommand::Show { db, key, trial } => {
             let db = Database::open(&db)?;
             isf_post::show::show(&db, &key, trial.as_deref(), &mut out)?;
+        }
+        DbCommand::Init { results, db, opts } => {
+            let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
+                format!("cannot build {} from {}", db.display(), results.display())
+            })?;
+            println!(
+                "{}: {} trials; keys {}",
+                db.display(),
+                s.n_trials,
+                s.keys.join(", ")
+            );
         }
         DbCommand::InitIsf { mut paths, opts } => {
             let db = paths

@@ -75,12 +75,21 @@ impl PointProcess for GabaSyn {
         fg.fill(1.0);
         g.fill(0.0);
         i.fill(0.0);
+        vars[6 * n..].fill(0.0);
+    }
+    fn scratch_len(&self) -> usize {
+        self.nodes.len()
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
+        let (vars, active) = vars.split_at_mut(6 * n);
         let [r, d, _, _, g_out, i_out] = columns::<6>(vars, n);
         for j in 0..n {
+            // Never-activated synapses contribute exactly ±0: skipped.
+            if active[j] == 0.0 {
+                continue;
+            }
             let node = self.nodes[j];
             let vn = v[node];
             let g = d[j] - r[j];
@@ -96,8 +105,12 @@ impl PointProcess for GabaSyn {
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
+        let (vars, active) = vars.split_at_mut(6 * n);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
         for j in 0..n {
+            if active[j] == 0.0 {
+                continue;
+            }
             r[j] += self.relax_r[j] * (-r[j]);
             d[j] += self.relax_d[j] * (-d[j]);
             // cnexp of x' = (1 − x)/tau (the emitted −(1/tau)/(−1/tau) is exactly 1).
@@ -108,6 +121,7 @@ impl PointProcess for GabaSyn {
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let w = weights.first().copied().unwrap_or(0.0);
+        vars[6 * n + j] = 1.0;
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
         let jump = self.factor[j] * w * dg[j] * fg[j];
         r[j] += jump;

@@ -115,15 +115,20 @@ impl PointProcess for GlutamateSyn {
         vars[8 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        2 * self.block_keys.len()
+        3 * self.block_keys.len() + self.nodes.len()
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let nk = self.block_keys.len();
-        let (den_hi, den) = scratch.split_at_mut(nk);
+        let (den_hi, rest) = scratch.split_at_mut(nk);
+        let (den, rest) = rest.split_at_mut(nk);
+        let (key_active, active) = rest.split_at_mut(nk);
         for (k, &(node, nn, gama)) in self.block_keys.iter().enumerate() {
+            if key_active[k] == 0.0 {
+                continue;
+            }
             let vn = v[node];
             den_hi[k] = 1.0 + nn * hoc_exp(-gama * (vn + 0.001));
             den[k] = 1.0 + nn * hoc_exp(-gama * vn);
@@ -131,6 +136,11 @@ impl PointProcess for GlutamateSyn {
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
         let e = &self.p[E];
         for j in 0..n {
+            // A synapse that has never received an event has all conductance states exactly 0:
+            // its current and slope are ±0 and leave rhs and d unchanged, so it is skipped.
+            if active[j] == 0.0 {
+                continue;
+            }
             let node = self.nodes[j];
             let vn = v[node];
             let k = self.block_of[j];
@@ -155,10 +165,16 @@ impl PointProcess for GlutamateSyn {
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
+        let (vars, scratch) = vars.split_at_mut(12 * n);
+        let active = &scratch[3 * self.block_keys.len()..];
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
         let [r0, r1, r2, r3] = &self.relax_abcd;
         let [q0, q1, q2, q3] = &self.relax_df;
         for j in 0..n {
+            // Silent synapses sit exactly at rest (0 states, factors 1): nothing changes.
+            if active[j] == 0.0 {
+                continue;
+            }
             a[j] += r0[j] * (-a[j]);
             b[j] += r1[j] * (-b[j]);
             c[j] += r2[j] * (-c[j]);
@@ -173,6 +189,9 @@ impl PointProcess for GlutamateSyn {
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
+        let nk = self.block_keys.len();
+        vars[12 * n + 2 * nk + self.block_of[j]] = 1.0;
+        vars[12 * n + 3 * nk + j] = 1.0;
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
