@@ -10,6 +10,7 @@ pub mod comm;
 pub mod config;
 pub mod decompose;
 pub mod driver;
+pub mod isf_model;
 pub mod isf_task;
 pub mod model;
 pub mod seeds;

@@ -41,9 +41,8 @@ pub fn build_model(
         ModelKind::SyntheticTestFixture => Ok(Box::new(
             super::synthetic_fixture::SyntheticTestFixture::new(cell, record),
         )),
-        ModelKind::Isf => anyhow::bail!(
-            "cell `{}`: the isf trial model is not wired into the run layer in this build",
-            cell.name
-        ),
+        ModelKind::Isf => Ok(Box::new(super::isf_model::IsfTrialModel::new(
+            cell, record,
+        )?)),
     }
 }

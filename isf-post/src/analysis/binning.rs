@@ -538,4 +538,28 @@ mod tests {
         let names: Vec<String> = g.groups.keys().map(|k| k.join("/")).collect();
         assert_eq!(names, vec!["100to150", "600to650", "700to750"]);
     }
+
+    #[test]
+    fn grouped_binning_agrees_with_numpy_histogram() {
+        // Times on and between 0.1-ms edges (which are not exactly representable): the fast
+        // arithmetic bin guess must agree with the edge-based rule for every value.
+        let mut a = toy();
+        a.times_ms = (0..5).map(|i| i as f64 * 0.1).collect();
+        a.times_ms
+            .extend([0.30000000000000004, 0.29999999999999993, 0.2, 0.7, 0.5]);
+        a.time_offsets = vec![0, 4, 5, 10];
+        let g = bin_synapse_activations(&a, &[GroupBy::BinnedSomaDist], 0.1, 0.5).unwrap();
+        for trial in 0..2 {
+            let all: Vec<f64> = a
+                .trial_rows(trial)
+                .flat_map(|r| a.row_times(r).to_vec())
+                .collect();
+            let want = histogram(all.into_iter(), &g.edges_ms);
+            let mut got = vec![0.0; want.len()];
+            for c in g.groups.values() {
+                got.iter_mut().zip(c.row(trial)).for_each(|(x, y)| *x += y);
+            }
+            assert_eq!(got, want, "trial {trial}");
+        }
+    }
 }
