@@ -66,3 +66,43 @@ fn example_command_is_deterministic_and_safe() {
     assert!(out.status.success());
     assert_ne!(files(&a), fa);
 }
+
+/// The README's main job in small: `isf example` then `isf simulate` on it with the default
+/// seed and sweeps; the soma trace written by simulate must hold at least one spike.
+#[test]
+fn example_then_simulate_fires() {
+    use isf::output::isf_files::TraceTable;
+    use isf::trial::detect_spikes;
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model");
+    let results = tmp.path().join("results");
+    assert!(isf(&["example".as_ref(), model.as_os_str()])
+        .status
+        .success());
+    let out = isf(&[
+        "simulate".as_ref(),
+        model.join("cell.param").as_os_str(),
+        model.join("network.param").as_os_str(),
+        "--out".as_ref(),
+        results.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let traces = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_vm_all_traces.csv"))
+        .expect("a soma trace file");
+    let table = TraceTable::read(&traces).unwrap();
+    assert!(!table.runs_mv().is_empty());
+    let spikes: usize = table
+        .runs_mv()
+        .iter()
+        .map(|v| detect_spikes(table.t_ms(), v, 0.0).len())
+        .sum();
+    eprintln!("isf example + isf simulate: {spikes} soma spikes");
+    assert!(spikes >= 1);
+}

@@ -179,3 +179,36 @@ fn run_config_loads() {
     assert_eq!(cfg.cells[0].network_param, dir.join(NETWORK_PARAM_FILE));
     assert_eq!(cfg.output, dir.join(isf::example_model::RESULTS_FILE));
 }
+
+/// The network realization of the example, read back by the network module: every population
+/// finds its synapses and connections, and they map onto the built cell.
+#[test]
+fn network_realization_reads_the_synapse_files() {
+    use isf::cell::CellTemplate;
+    use isf::network::model::NetworkModel;
+    use isf::network::Network;
+    let (tmp, model) = written();
+    let dir = tmp.path().join("model");
+    let cell =
+        CellTemplate::from_params(&CellParams::read(&dir.join(CELL_PARAM_FILE)).unwrap()).unwrap();
+    let params = NetworkParams::read(&dir.join(NETWORK_PARAM_FILE)).unwrap();
+    let net = NetworkModel::from_params(&params, cell.tstop_ms).unwrap();
+    for (name, count) in &model.summary.synapses {
+        let p = &net.populations[net.population_index(name).unwrap()];
+        assert_eq!(p.synapses.len(), *count, "{name}");
+        assert_eq!(p.connections.len(), *count, "{name}");
+    }
+    let network = Network::new(net, &cell).unwrap();
+    // Mapped synapses land on the sections and labels the generator chose.
+    for (pi, pop) in network.map.populations.iter().enumerate() {
+        let placed: Vec<_> = model
+            .synapses
+            .iter()
+            .filter(|s| s.population == pi)
+            .collect();
+        for (m, s) in pop.iter().zip(placed) {
+            assert_eq!(m.section, s.section);
+            assert!((m.x - s.x).abs() < 1e-6);
+        }
+    }
+}

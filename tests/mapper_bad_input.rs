@@ -156,3 +156,29 @@ fn morphology_outside_the_field_is_an_error() {
         .to_string();
     assert!(e.contains("far.hoc") && e.contains("not inside"), "{e}");
 }
+
+#[test]
+fn axon_before_dendrites_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, _) = model(tmp.path());
+    let hoc = tmp.path().join("axon_first.hoc");
+    // soma, axon, dendrite: the dendrite is section 2 for the simulator, 1 for ISF's mapper.
+    let (soma, dend) = HOC.split_at(HOC.find("{create dend_1}").unwrap());
+    let axon = "{create axon_0}\n{connect axon_0(0), soma(0.5)}\n{access axon_0}\n{nseg = 1}\n{pt3dclear()}\n{pt3dadd(5.0,2.0,3.0,1.0)}\n{pt3dadd(5.0,2.0,-20.0,1.0)}\n\n";
+    std::fs::write(&hoc, format!("{soma}{axon}{dend}")).unwrap();
+    let out = tmp.path().join("out");
+    let rep = map_inputs(&opts(m, hoc, out.clone())).unwrap();
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("precedes dendritic sections")),
+        "{:?}",
+        rep.warnings
+    );
+    // Synapses name the simulator's ids: 0 (soma) or 2 (dendrite), never the axon's 1.
+    let syn = std::fs::read_to_string(out.join("axon_first_synapses_t.syn")).unwrap();
+    for l in syn.lines().skip(4) {
+        let sec = l.split('\t').nth(1).unwrap();
+        assert!(sec == "0" || sec == "2", "{l}");
+    }
+}

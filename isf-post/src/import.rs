@@ -371,15 +371,25 @@ pub(crate) fn assemble_activations(
 /// `EXC`/`INH` per population from a network parameter file's receptors (see
 /// [`classify_ei_by_receptors`]). Unreadable files give an empty map (names are used instead).
 pub(crate) fn ei_from_network_param(path: &Path) -> HashMap<String, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let m = ei_from_network_text(&text);
+            if m.is_empty() {
+                tracing::warn!(
+                    "{}: no network populations read; classifying EXC/INH by cell-type name",
+                    path.display()
+                );
+            }
+            m
+        }
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// As [`ei_from_network_param`] for the JSON text of a network parameter file.
+pub(crate) fn ei_from_network_text(text: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let Ok(text) = fs::read_to_string(path) else {
-        return out;
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        tracing::warn!(
-            "{}: not JSON; classifying EXC/INH by cell-type name",
-            path.display()
-        );
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
         return out;
     };
     if let Some(net) = v.get("network").and_then(|n| n.as_object()) {
@@ -987,4 +997,9 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
         write_derived(db, opts)?;
         Ok(n)
     })
+}
+
+/// Builds a database from isf's SPMD results file (see [`crate::import_results`]).
+pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
+    crate::import_results::init_results(results, db_path, opts)
 }

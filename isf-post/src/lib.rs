@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod db;
 pub mod import;
+pub mod import_results;
 pub mod lda;
 pub mod progress;
 pub mod show;

@@ -35,6 +35,15 @@ pub enum DbCommand {
         #[arg(long)]
         trial: Option<String>,
     },
+    /// Build a database from isf's SPMD results file (`isf simulate` output).
+    Init {
+        /// Results file.
+        results: PathBuf,
+        /// Database folder to create.
+        db: PathBuf,
+        #[command(flatten)]
+        opts: InitOpts,
+    },
     /// Build a database from ISF output folders (`*_vm_all_traces.csv`, `simulation_run*_synapses.csv`, …).
     InitIsf {
         /// Result folders (searched recursively), then the database folder to create.
@@ -89,11 +98,22 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
     match args.command {
         DbCommand::Ls { db, recursive } => {
             let db = Database::open(&db)?;
-            isf_post::show::ls(&db, recursive, &mut out)?;
+            quiet_broken_pipe(isf_post::show::ls(&db, recursive, &mut out))?;
         }
         DbCommand::Show { db, key, trial } => {
             let db = Database::open(&db)?;
-            isf_post::show::show(&db, &key, trial.as_deref(), &mut out)?;
+            quiet_broken_pipe(isf_post::show::show(&db, &key, trial.as_deref(), &mut out))?;
+        }
+        DbCommand::Init { results, db, opts } => {
+            let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
+                format!("cannot build {} from {}", db.display(), results.display())
+            })?;
+            println!(
+                "{}: {} trials; keys {}",
+                db.display(),
+                s.n_trials,
+                s.keys.join(", ")
+            );
         }
         DbCommand::InitIsf { mut paths, opts } => {
             let db = paths
@@ -125,4 +145,16 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A closed pipe (`isf db show … | head`) ends the output quietly instead of as an error.
+fn quiet_broken_pipe(r: isf_post::db::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(isf_post::db::DbError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        r => Ok(r?),
+    }
 }

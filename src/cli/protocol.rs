@@ -13,7 +13,7 @@ use std::path::PathBuf;
 pub struct ProtocolArgs {
     /// Cell parameter file (ISF `.param`).
     pub cell_param: PathBuf,
-    /// Protocol file (TOML: tstop, dt, [[iclamp]], [[epsp]], [[record]]).
+    /// Protocol file (TOML: `tstop`, `dt`, `[[iclamp]]`, `[[epsp]]`, `[[record]]`).
     pub protocol: PathBuf,
     /// Output folder (created if missing); `vm.csv` is written into it atomically.
     #[arg(long, value_name = "DIR")]

@@ -90,6 +90,17 @@ pub fn map_inputs(opts: &MapOptions) -> Result<MapReport, MapperError> {
                 e => e,
             })?;
     let mut warnings = emb.warnings.clone();
+    let mapped = |l: &str| matches!(l, "Soma" | "Dendrite" | "ApicalDendrite");
+    let last_mapped = morph.sections.iter().rposition(|s| mapped(&s.label));
+    if let Some(first_other) = morph.sections.iter().position(|s| !mapped(&s.label)) {
+        if last_mapped.is_some_and(|l| first_other < l) {
+            warnings.push(format!(
+                "{}: section {first_other} ({}) precedes dendritic sections; the .syn uses the simulator's section ids, which ISF's own mapper would number differently",
+                opts.hoc.display(),
+                morph.sections[first_other].label
+            ));
+        }
+    }
     if emb
         .densities
         .iter()

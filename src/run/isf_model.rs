@@ -1,209 +1,179 @@
-//! The isf simulator as a [`TrialModel`]: the cell template, its solver model and the network
-//! (placed on the cell) built once per rank; a trial draws its network realization from a numpy
-//! stream seeded with the trial's seed — sweeps of one seed continue the same stream, as ISF's
-//! simrun tasks do — and simulates it with the trial runner.
+//! The isf trial model of the run layer: a cell (template + solver model) and its network,
+//! built once per rank; a trial draws its network activity from its numpy seed (continuing the
+//! task's stream through the earlier sweeps, as ISF's `nSweeps` do) and simulates it.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use anyhow::Context as _;
 
 use super::config::{CellConfig, RecordConfig, TrialSpec};
 use super::model::{CellDescription, TrialModel};
-use crate::cell::CellTemplate;
-use crate::network::model::{NetworkModel, TrialScratch};
-use crate::network::rng::RandomState;
-use crate::network::{Network, TrialInput};
-use crate::param::{CellParams, NetworkParams};
+use crate::cell::{CellTemplate, RecordingSite};
+use crate::network::{Network, NetworkModel, RandomState, TrialScratch};
+use crate::param::cell_params::CellParams;
+use crate::param::network_params::NetworkParams;
 use crate::trial::result::{PresynapticSpikes, TrialResult};
-use crate::trial::{hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
+use crate::trial::{hoc_tstop, CellSimulator};
 
-/// A cell in its network, ready for trials.
-pub struct IsfModel {
+/// Streams kept for continuing a seed's sweeps (bounded; a miss only costs redrawing).
+const STREAM_CACHE: usize = 64;
+
+/// A cell with its network, ready for any trial.
+pub struct IsfTrialModel {
+    desc: CellDescription,
     sim: CellSimulator,
     network: Network,
-    receptors: Vec<Vec<Receptor>>,
-    t_stop_ms: f64,
-    record_sites: bool,
-    desc: CellDescription,
+    tstop_ms: f64,
+    /// Per seed: the stream positioned before sweep `.0`.
+    streams: Mutex<HashMap<u64, (u32, RandomState)>>,
 }
 
-/// Samples of ISF's loop `while t < tstop: t += dt/2; t += dt/2` plus the one at t = 0.
-fn n_samples(t_stop_ms: f64, dt_ms: f64) -> usize {
-    let stop = hoc_tstop(t_stop_ms);
-    let (mut t, mut n) = (0.0f64, 1usize);
-    while t < stop {
-        t += 0.5 * dt_ms;
-        t += 0.5 * dt_ms;
-        n += 1;
-    }
-    n
-}
-
-impl IsfModel {
-    /// Reads the params, builds the template, the solver model and the network of `cell`.
+impl IsfTrialModel {
+    /// Builds the cell of `cell.cell_param` (with the config's tStop/dt overrides) and its
+    /// network (with the embedding override, if any).
     pub fn new(cell: &CellConfig, record: &RecordConfig) -> anyhow::Result<Self> {
-        if !record.segments.is_empty() {
-            anyhow::bail!(
-                "key `record.segments`: recording arbitrary segments is not supported by the isf \
-                 model yet (record the soma and the cell's recording sites)"
-            );
-        }
-        let params = CellParams::read(&cell.cell_param)?;
-        let template = CellTemplate::from_params(&params)
+        let cell_params = CellParams::read(&cell.cell_param)?;
+        let mut template = CellTemplate::from_params(&cell_params)
             .with_context(|| format!("building the cell of {}", cell.cell_param.display()))?;
-        let t_stop_ms = cell.t_stop_ms.unwrap_or(template.tstop_ms);
-        let mut net_params = NetworkParams::read(&cell.network_param)?;
-        if let Some(con) = &cell.embedding {
-            override_embedding(&mut net_params, con)?;
+        let tstop_ms = cell.t_stop_ms.unwrap_or(template.tstop_ms);
+        if !record.sites {
+            template.recording_sites.clear();
         }
-        let net_model = NetworkModel::from_params(&net_params, t_stop_ms)
-            .with_context(|| format!("network of {}", cell.network_param.display()))?;
-        let network = Network::new(net_model, &template)
-            .with_context(|| format!("placing the synapses of {}", cell.network_param.display()))?;
+        for s in &record.segments {
+            let section = s.section as usize;
+            let Some(sec) = template.sections.get(section) else {
+                anyhow::bail!(
+                    "cell `{}`: recorded segment on section {} but the cell has {} sections",
+                    cell.name,
+                    section,
+                    template.sections.len()
+                );
+            };
+            if !(0.0..=1.0).contains(&s.x) {
+                anyhow::bail!(
+                    "cell `{}`: recorded segment x = {} is outside [0, 1]",
+                    cell.name,
+                    s.x
+                );
+            }
+            let segment = template.segment_index(section, s.x);
+            let x = sec.segx(segment);
+            let node = sec.segment_node(segment);
+            template.recording_sites.push(RecordingSite {
+                label: format!("segment_sec_{:03}_x_{:.3}", section, s.x),
+                section,
+                segment,
+                x,
+                node,
+            });
+        }
         let sim = CellSimulator::new(template, cell.dt_ms)?;
-        let receptors: Vec<Vec<Receptor>> = net_params
-            .populations
-            .iter()
-            .map(|p| {
-                p.synapses
-                    .receptors
-                    .iter()
-                    .map(Receptor::from_spec)
-                    .collect()
-            })
-            .collect();
-        let dt_ms = sim.dt_ms();
-        let samples = n_samples(t_stop_ms, dt_ms);
-        // Cost: segments × steps × (1 + density mechanisms), plus the synapses' event handling.
-        let synapses: usize = network
-            .model
-            .populations
-            .iter()
-            .map(|p| p.connections.len())
-            .sum();
-        let estimated_cost = (sim.model.n_segments() * samples) as f64
-            * (1 + sim.model.mechanism_names().len()) as f64
-            + (synapses * samples) as f64 / 100.0;
+
+        let mut network_params = NetworkParams::read(&cell.network_param)?;
+        if let Some(con) = &cell.embedding {
+            let syn = con.with_extension("syn");
+            for p in &mut network_params.populations {
+                p.synapses.connection_file = con.clone();
+                p.synapses.distribution_file = syn.clone();
+            }
+        }
+        let model = NetworkModel::from_params(&network_params, tstop_ms)?;
+        let network = Network::new(model, &sim.template)?;
+
+        // NEURON's accumulated time column (t += dt/2 twice per step while t < tStop).
+        let dt = sim.dt_ms();
+        let stop = hoc_tstop(tstop_ms);
+        let (mut t, mut n_samples) = (0.0f64, 1usize);
+        while t < stop {
+            t += 0.5 * dt;
+            t += 0.5 * dt;
+            n_samples += 1;
+        }
         let desc = CellDescription {
-            n_samples: samples,
+            n_samples,
             t0_ms: 0.0,
-            dt_ms,
-            site_labels: if record.sites {
-                sim.site_labels()
-            } else {
-                Vec::new()
-            },
+            dt_ms: dt,
+            site_labels: sim.site_labels(),
             population_names: network
                 .model
                 .populations
                 .iter()
                 .map(|p| p.name.clone())
                 .collect(),
-            estimated_cost,
-            model: format!("isf {}", env!("CARGO_PKG_VERSION")),
+            estimated_cost: (n_samples * sim.model.n_nodes()) as f64,
+            model: "isf".into(),
         };
-        Ok(Self {
+        Ok(IsfTrialModel {
+            desc,
             sim,
             network,
-            receptors,
-            t_stop_ms,
-            record_sites: record.sites,
-            desc,
+            tstop_ms,
+            streams: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The trial runner's input for a drawn network realization.
-    fn inputs(&self, trial: &TrialInput) -> SynapseInputs {
-        SynapseInputs {
-            populations: self.desc.population_names.clone(),
-            receptors: self.receptors.clone(),
-            synapses: trial
-                .synapses
-                .iter()
-                .map(|s| {
-                    let m = self
-                        .network
-                        .map
-                        .synapse(s.population as usize, s.synapse_id as usize);
-                    ActiveSynapse {
-                        population: s.population,
-                        synapse_id: s.synapse_id,
-                        section: m.section,
-                        pt_id: m.pt_id,
-                        releases: s.releases.clone(),
-                        weights: s.weights.clone(),
-                    }
-                })
-                .collect(),
-            release_times_ms: trial.release_times_ms.clone(),
-            weights: trial.weights.clone(),
+    /// The stream of `seed` positioned before `sweep` (cached, or redrawn from the seed).
+    fn stream(
+        &self,
+        seed: u64,
+        sweep: u32,
+        scratch: &mut TrialScratch,
+    ) -> anyhow::Result<RandomState> {
+        let seed32 = u32::try_from(seed)
+            .map_err(|_| anyhow::anyhow!("seed {seed} does not fit numpy's 32-bit seeding"))?;
+        let cached = self
+            .streams
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&seed))
+            .filter(|(next, _)| *next <= sweep);
+        let (mut next, mut rng) = cached.unwrap_or((0, RandomState::new(seed32)));
+        while next < sweep {
+            self.network.draw_trial(&mut rng, scratch)?;
+            next += 1;
         }
+        Ok(rng)
     }
 }
 
-/// Points every population at the `.con` file `con` and the `.syn` file beside it.
-fn override_embedding(params: &mut NetworkParams, con: &Path) -> anyhow::Result<()> {
-    let syn = con.with_extension("syn");
-    if !syn.is_file() {
-        anyhow::bail!(
-            "key `embedding`: {} needs its synapse realization {} beside it",
-            con.display(),
-            syn.display()
-        );
-    }
-    for p in &mut params.populations {
-        p.synapses.connection_file = con.to_owned();
-        p.synapses.distribution_file = syn.clone();
-    }
-    Ok(())
-}
-
-impl TrialModel for IsfModel {
+impl TrialModel for IsfTrialModel {
     fn description(&self) -> &CellDescription {
         &self.desc
     }
 
-    fn run_trial(&self, spec: &TrialSpec) -> anyhow::Result<TrialResult> {
-        let seed = u32::try_from(spec.seed).context("trial seed must be below 2^32")?;
-        let mut rng = RandomState::new(seed);
+    fn run_trial(&self, trial: &TrialSpec) -> anyhow::Result<TrialResult> {
+        let start = Instant::now();
         let mut scratch = TrialScratch::default();
-        // Earlier sweeps of the seed only advance the stream.
-        let mut trial = self.network.draw_trial(&mut rng, &mut scratch)?;
-        for _ in 0..spec.sweep {
-            trial = self.network.draw_trial(&mut rng, &mut scratch)?;
+        let mut rng = self.stream(trial.seed, trial.sweep, &mut scratch)?;
+        let drawn = self.network.draw_trial(&mut rng, &mut scratch)?;
+        if let Ok(mut m) = self.streams.lock() {
+            if m.len() >= STREAM_CACHE {
+                m.clear();
+            }
+            m.insert(trial.seed, (trial.sweep + 1, rng));
         }
-        let mut r = self.sim.run(&self.inputs(&trial), self.t_stop_ms)?;
-        if !self.record_sites {
-            r.site_vm_mv.clear();
-        }
-        r.presynaptic_spikes = trial
-            .presynaptic
-            .iter()
-            .enumerate()
-            .flat_map(|(p, spikes)| {
-                (0..spikes.cells())
-                    .filter(|&c| !spikes.cell(c).is_empty())
-                    .map(move |c| PresynapticSpikes {
+        let inputs = self.network.synapse_inputs(&drawn);
+        let mut result = self.sim.run(&inputs, self.tstop_ms)?;
+        let mut presynaptic = Vec::new();
+        for (p, spikes) in drawn.presynaptic.iter().enumerate() {
+            for c in 0..spikes.cells() {
+                if !spikes.cell(c).is_empty() {
+                    presynaptic.push(PresynapticSpikes {
                         population: p as u32,
                         cell_id: c as u32,
                         times_ms: spikes.cell(c).to_vec(),
-                    })
-            })
-            .collect();
-        r.trial_id = spec.trial_id;
-        r.cell_id = spec.cell_id;
-        r.seed = spec.seed;
-        r.sweep = spec.sweep;
-        Ok(r)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sample_count_follows_neuron_accumulated_time() {
-        // Spec §5.1: tStop 345 ms, dt 0.025 ms → 13,802 samples; 250 ms → 10,002.
-        assert_eq!(super::n_samples(345.0, 0.025), 13_802);
-        assert_eq!(super::n_samples(250.0, 0.025), 10_002);
+                    });
+                }
+            }
+        }
+        result.trial_id = trial.trial_id;
+        result.cell_id = trial.cell_id;
+        result.seed = trial.seed;
+        result.sweep = trial.sweep;
+        result.presynaptic_spikes = presynaptic;
+        result.wall_time_s = start.elapsed().as_secs_f64();
+        Ok(result)
     }
 }

@@ -41,6 +41,8 @@ pub fn build_model(
         ModelKind::SyntheticTestFixture => Ok(Box::new(
             super::synthetic_fixture::SyntheticTestFixture::new(cell, record),
         )),
-        ModelKind::Isf => Ok(Box::new(super::isf_model::IsfModel::new(cell, record)?)),
+        ModelKind::Isf => Ok(Box::new(super::isf_model::IsfTrialModel::new(
+            cell, record,
+        )?)),
     }
 }

@@ -270,49 +270,78 @@ pub fn bin_synapse_activations(
         };
         (z << 1) | prox
     };
-    let key_of = |r: usize| -> u64 {
-        (u64::from(pop_part[a.population_code[r] as usize]) << 32)
-            | u64::from(if uses_prox || uses_zbin {
-                dist_part(a.soma_distance_um[r])
+    // Dense (population part × distance part) cells → group id; the distance part is bounded by
+    // the largest soma distance, so the table stays small and lookups are plain indexing.
+    let n_pp = pop_part_ids.len().max(1);
+    let max_dist = if uses_prox || uses_zbin {
+        a.soma_distance_um
+            .iter()
+            .copied()
+            .filter(|d| d.is_finite())
+            .fold(0.0, f64::max)
+    } else {
+        0.0
+    };
+    let n_dp = dist_part(max_dist) as usize + 2;
+    let cell_of = |r: usize| -> usize {
+        let dp = if uses_prox || uses_zbin {
+            let d = a.soma_distance_um[r];
+            if d.is_finite() {
+                dist_part(d) as usize
             } else {
                 0
-            })
+            }
+        } else {
+            0
+        };
+        pop_part[a.population_code[r] as usize] as usize * n_dp + dp
     };
-    // Dense group ids over all rows.
-    let mut keys: Vec<u64> = (0..a.n_rows())
+    let used: Vec<bool> = (0..a.n_rows())
         .into_par_iter()
-        .fold(Vec::new, |mut v, r| {
-            v.push(key_of(r));
-            v
-        })
-        .map(|mut v| {
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .reduce(Vec::new, |mut x, y| {
-            x.extend(y);
-            x.sort_unstable();
-            x.dedup();
-            x
-        });
-    keys.sort_unstable();
-    let gid: HashMap<u64, usize> = keys.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+        .fold(
+            || vec![false; n_pp * n_dp],
+            |mut v, r| {
+                v[cell_of(r)] = true;
+                v
+            },
+        )
+        .reduce(
+            || vec![false; n_pp * n_dp],
+            |mut x, y| {
+                x.iter_mut().zip(y).for_each(|(a, b)| *a |= b);
+                x
+            },
+        );
+    let mut gid = vec![usize::MAX; n_pp * n_dp];
+    let mut keys: Vec<u64> = Vec::new();
+    for (c, _) in used.iter().enumerate().filter(|(_, &u)| u) {
+        gid[c] = keys.len();
+        keys.push((((c / n_dp) as u64) << 32) | (c % n_dp) as u64);
+    }
     let ng = keys.len();
     let n_trials = a.trial_ids.len();
     let stride = ng * nb;
     let mut flat = vec![0.0f64; n_trials * stride];
+    let (e0, e_last) = (edges[0], edges[nb]);
     if stride > 0 {
         flat.par_chunks_mut(stride)
             .enumerate()
             .for_each(|(trial, out)| {
                 for r in a.trial_rows(trial) {
-                    let g = gid[&key_of(r)];
-                    let base = g * nb;
+                    let base = gid[cell_of(r)] * nb;
                     for &t in a.row_times(r) {
-                        if let Some(i) = bin_index(t, &edges) {
-                            out[base + i] += 1.0;
+                        if !(t >= e0 && t <= e_last) {
+                            continue;
                         }
+                        // Arithmetic guess, corrected against the edges (numpy's rule).
+                        let mut i = (((t - e0) / bin_ms) as usize).min(nb - 1);
+                        while i > 0 && t < edges[i] {
+                            i -= 1;
+                        }
+                        while i + 1 < nb && t >= edges[i + 1] {
+                            i += 1;
+                        }
+                        out[base + i] += 1.0;
                     }
                 }
             });
@@ -508,5 +537,29 @@ mod tests {
         let g = bin_synapse_activations(&a, &[GroupBy::BinnedSomaDist], 1.0, 2.0).unwrap();
         let names: Vec<String> = g.groups.keys().map(|k| k.join("/")).collect();
         assert_eq!(names, vec!["100to150", "600to650", "700to750"]);
+    }
+
+    #[test]
+    fn grouped_binning_agrees_with_numpy_histogram() {
+        // Times on and between 0.1-ms edges (which are not exactly representable): the fast
+        // arithmetic bin guess must agree with the edge-based rule for every value.
+        let mut a = toy();
+        a.times_ms = (0..5).map(|i| i as f64 * 0.1).collect();
+        a.times_ms
+            .extend([0.30000000000000004, 0.29999999999999993, 0.2, 0.7, 0.5]);
+        a.time_offsets = vec![0, 4, 5, 10];
+        let g = bin_synapse_activations(&a, &[GroupBy::BinnedSomaDist], 0.1, 0.5).unwrap();
+        for trial in 0..2 {
+            let all: Vec<f64> = a
+                .trial_rows(trial)
+                .flat_map(|r| a.row_times(r).to_vec())
+                .collect();
+            let want = histogram(all.into_iter(), &g.edges_ms);
+            let mut got = vec![0.0; want.len()];
+            for c in g.groups.values() {
+                got.iter_mut().zip(c.row(trial)).for_each(|(x, y)| *x += y);
+            }
+            assert_eq!(got, want, "trial {trial}");
+        }
     }
 }

@@ -1,0 +1,425 @@
+//! `isf db init RESULTS.h5 DB`: a database from isf's SPMD results file (layout: the "Results
+//! file" section of the top-level README, format `isf-results` version 1).
+//!
+//! Trial ids are `<cell group name>/<trial index within the cell, 6 digits>`, which equals the id
+//! `isf db init-isf` gives to trial `simulation_runNNNN` of an ISF output folder named like the
+//! cell, so both importers give the same keys for the same trials. Only rows below the file's
+//! `commit_state` are read (a killed run keeps its complete batches). Traces are stored as f32 in
+//! the results file and widened exactly to f64 here.
+//!
+//! The results file does not carry synapse positions: `soma_distance_um` is NaN, `section_id` and
+//! `section_pt_id` are −1 and the dendrite label is `unknown` in `synapse_activation` built from it.
+//! EXC/INH labels come from the receptors of a network parameter file stored in `/provenance/files`
+//! (else from cell-type names, see [`crate::analysis::binning`]).
+
+use crate::db::payload::write_trace_rows;
+use crate::db::{
+    h5, h5_err, key, ActivationsKind, Column, Database, DbError, KeyMeta, Source, Strings, Table,
+    Traces,
+};
+use crate::import::{
+    assemble_activations, build_atomically, ei_from_network_text, write_derived, ActivationRows,
+    ImportError, ImportOptions, ImportSummary, Result,
+};
+use crate::progress;
+use hdf5::types::VarLenUnicode;
+use hdf5::{File, Group};
+use ndarray::{s, Array2};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Per-cell committed sizes in `commit_state`, after the two global counters.
+const CELL_FIELDS: usize = 6;
+
+fn bad(path: &Path, msg: impl Into<String>) -> ImportError {
+    ImportError::Results {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+struct CellInfo {
+    name: String,
+    group: Group,
+    n_trace_rows: usize,
+    n_syn_rows: usize,
+    n_syn_times: usize,
+    n_pre_rows: usize,
+    n_pre_times: usize,
+    populations: Vec<String>,
+    sites: Vec<String>,
+}
+
+fn attr_strings(g: &Group, name: &str) -> hdf5::Result<Vec<String>> {
+    let v: Vec<VarLenUnicode> = g.attr(name)?.read_raw()?;
+    Ok(v.into_iter().map(|s| s.as_str().to_string()).collect())
+}
+
+/// Reads one ragged activation group of a cell: rows of each committed trial, sorted as ISF
+/// writes them (population name by code point, then ID). The committed sizes are
+/// (trials, rows, times).
+fn read_ragged(
+    path: &Path,
+    g: &Group,
+    id_name: &str,
+    (n_trials, n_rows, n_times): (usize, usize, usize),
+    populations: &[String],
+    kind: ActivationsKind,
+) -> Result<Vec<ActivationRows>> {
+    let e = |source| DbError::Hdf5 {
+        path: path.to_path_buf(),
+        source,
+    };
+    let rd = |name: &str, n: usize| -> Result<Vec<u64>> {
+        let ds = g.dataset(name).map_err(e)?;
+        if ds.size() < n {
+            return Err(bad(
+                path,
+                format!(
+                    "{}/{name} has {} rows, commit_state says {n}",
+                    g.name(),
+                    ds.size()
+                ),
+            ));
+        }
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        Ok(ds.read_slice_1d::<u64, _>(s![..n]).map_err(e)?.to_vec())
+    };
+    let trial_start = rd("trial_start", n_trials)?;
+    let trial_count = rd("trial_count", n_trials)?;
+    let times_start = rd("times_start", n_rows)?;
+    let times_count = rd("times_count", n_rows)?;
+    let rd32 = |name: &str| -> Result<Vec<u32>> {
+        let ds = g.dataset(name).map_err(e)?;
+        if ds.size() < n_rows {
+            return Err(bad(
+                path,
+                format!("{}/{name} shorter than commit_state", g.name()),
+            ));
+        }
+        if n_rows == 0 {
+            return Ok(vec![]);
+        }
+        Ok(ds
+            .read_slice_1d::<u32, _>(s![..n_rows])
+            .map_err(e)?
+            .to_vec())
+    };
+    let pop = rd32("population")?;
+    let ids = rd32(id_name)?;
+    let times: Vec<f64> = if n_times == 0 {
+        vec![]
+    } else {
+        g.dataset("times_ms")
+            .and_then(|d| d.read_slice_1d::<f64, _>(s![..n_times]))
+            .map_err(e)?
+            .to_vec()
+    };
+    let mut out = Vec::with_capacity(n_trials);
+    for t in 0..n_trials {
+        let (r0, n) = (trial_start[t] as usize, trial_count[t] as usize);
+        if r0 + n > n_rows {
+            return Err(bad(
+                path,
+                format!(
+                    "{}: trial {t} rows {r0}+{n} beyond the committed {n_rows}",
+                    g.name()
+                ),
+            ));
+        }
+        let mut rows: Vec<usize> = (r0..r0 + n).collect();
+        for &r in &rows {
+            if pop[r] as usize >= populations.len() {
+                return Err(bad(
+                    path,
+                    format!("{}: population index {} out of range", g.name(), pop[r]),
+                ));
+            }
+            if (times_start[r] + times_count[r]) as usize > n_times {
+                return Err(bad(
+                    path,
+                    format!(
+                        "{}: times of row {r} beyond the committed {n_times}",
+                        g.name()
+                    ),
+                ));
+            }
+        }
+        rows.sort_by(|&a, &b| {
+            populations[pop[a] as usize]
+                .cmp(&populations[pop[b] as usize])
+                .then(ids[a].cmp(&ids[b]))
+        });
+        let mut ar = ActivationRows {
+            pop: vec![],
+            id: vec![],
+            soma_distance_um: vec![],
+            section_id: vec![],
+            section_pt_id: vec![],
+            label: vec![],
+            times: vec![],
+        };
+        for r in rows {
+            ar.pop.push(populations[pop[r] as usize].clone());
+            ar.id.push(i64::from(ids[r]));
+            if kind == ActivationsKind::Synapse {
+                ar.soma_distance_um.push(f64::NAN);
+                ar.section_id.push(-1);
+                ar.section_pt_id.push(-1);
+                ar.label.push("unknown".into());
+            }
+            let (a, n) = (times_start[r] as usize, times_count[r] as usize);
+            ar.times.push(times[a..a + n].to_vec());
+        }
+        out.push(ar);
+    }
+    Ok(out)
+}
+
+/// Builds a database from a results file. See the module docs.
+pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
+    let f = File::open(results).map_err(h5_err(results))?;
+    let e = |source| DbError::Hdf5 {
+        path: results.to_path_buf(),
+        source,
+    };
+    let format: String = f
+        .attr("format")
+        .and_then(|a| a.read_scalar::<VarLenUnicode>())
+        .map(|s| s.as_str().to_string())
+        .map_err(|_| bad(results, "not an isf results file (no `format` attribute)"))?;
+    let version: u32 = f
+        .attr("format_version")
+        .and_then(|a| a.read_scalar())
+        .map_err(e)?;
+    if format != "isf-results" || version > 1 {
+        return Err(bad(
+            results,
+            format!(
+                "format `{format}` version {version} is not supported (expected isf-results ≤ 1)"
+            ),
+        ));
+    }
+    let commit: Vec<u64> = f
+        .attr("commit_state")
+        .and_then(|a| a.read_raw())
+        .map_err(e)?;
+    let cells_g = f.group("cells").map_err(e)?;
+    let mut cells = Vec::new();
+    for name in cells_g.member_names().map_err(e)? {
+        let g = cells_g.group(&name).map_err(e)?;
+        let cell_id: u32 = g.attr("cell_id").and_then(|a| a.read_scalar()).map_err(e)?;
+        let base = 2 + CELL_FIELDS * cell_id as usize;
+        let c = commit.get(base..base + CELL_FIELDS).ok_or_else(|| {
+            bad(
+                results,
+                format!("commit_state has no entry for cell {cell_id} ({name})"),
+            )
+        })?;
+        cells.push((
+            cell_id,
+            CellInfo {
+                populations: attr_strings(&g, "population_names").map_err(e)?,
+                sites: attr_strings(&g, "site_labels").map_err(e)?,
+                name,
+                group: g,
+                n_trace_rows: c[0] as usize,
+                n_syn_rows: c[1] as usize,
+                n_syn_times: c[2] as usize,
+                n_pre_rows: c[3] as usize,
+                n_pre_times: c[4] as usize,
+            },
+        ));
+    }
+    cells.sort_by_key(|(id, _)| *id);
+    let cells: Vec<CellInfo> = cells.into_iter().map(|(_, c)| c).collect();
+    if cells.is_empty() {
+        return Err(bad(results, "no cells"));
+    }
+    // One time axis for the whole database (as for ISF folders).
+    let t_ms: Vec<f64> = h5::read_1d(&cells[0].group, "t_ms").map_err(e)?;
+    for c in &cells[1..] {
+        let t: Vec<f64> = h5::read_1d(&c.group, "t_ms").map_err(e)?;
+        if t != t_ms {
+            return Err(bad(
+                results,
+                format!(
+                    "cell {} has a different time axis; import cells separately",
+                    c.name
+                ),
+            ));
+        }
+    }
+    let trial_ids: Vec<String> = cells
+        .iter()
+        .flat_map(|c| (0..c.n_trace_rows).map(move |i| format!("{}/{i:06}", c.name)))
+        .collect();
+    let n = trial_ids.len();
+    let source = Source::of_file(results)?;
+    // EXC/INH from a network parameter file kept in the provenance.
+    let mut ei = HashMap::new();
+    if let Ok(files) = f.group("provenance/files") {
+        for m in files.member_names().unwrap_or_default() {
+            if let Ok(bytes) = files.dataset(&m).and_then(|d| d.read_raw::<u8>()) {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    for (k, v) in ei_from_network_text(text) {
+                        ei.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+    }
+
+    build_atomically(db_path, opts.overwrite, |db: &Database| {
+        let meta = |desc: &str| KeyMeta::new("", desc).with_sources(vec![source.clone()]);
+        db.set(
+            &key(&["simresult_path"]),
+            &Strings {
+                values: vec![source.path.clone()],
+            },
+            meta("the results file this database was built from"),
+        )?;
+        db.set(
+            &key(&["sim_trial_index"]),
+            &Strings {
+                values: trial_ids.clone(),
+            },
+            meta("trial ids `<cell>/<trial index within the cell, 6 digits>`"),
+        )?;
+        let col = |f: &dyn Fn(&CellInfo, usize) -> String| {
+            Column::Str(
+                cells
+                    .iter()
+                    .flat_map(|c| (0..c.n_trace_rows).map(move |i| f(c, i)))
+                    .collect(),
+            )
+        };
+        let fname = results
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let table = Table {
+            columns: vec![
+                ("sim_trial_index".into(), Column::Str(trial_ids.clone())),
+                ("path".into(), col(&|c, _| c.name.clone())),
+                ("trialnr".into(), col(&|_, i| format!("{i:06}"))),
+                (
+                    "voltage_traces_file_name".into(),
+                    col(&|_, _| fname.clone()),
+                ),
+                ("synapses_file_name".into(), col(&|_, _| String::new())),
+                ("cells_file_name".into(), col(&|_, _| String::new())),
+            ],
+        };
+        db.set(
+            &key(&["metadata"]),
+            &table,
+            meta("per-trial origin: cell group, trial index, results file"),
+        )?;
+
+        // Traces: soma, then each recording site present in every cell.
+        let write_traces = |target: &Database, k: &str, desc: &str, ds_path: &str| -> Result<()> {
+            let pb = progress::bar(n as u64, k);
+            let m = KeyMeta {
+                kind: <Traces as crate::db::Payload>::KIND.into(),
+                ..meta(desc).param("units", "mV")
+            };
+            target.write_with(k, &m, |out| {
+                let ds =
+                    Traces::create_streaming(out, &trial_ids, &t_ms).map_err(h5_err(results))?;
+                let mut row = 0;
+                for c in &cells {
+                    let src = c.group.dataset(ds_path).map_err(h5_err(results))?;
+                    let shape = src.shape();
+                    if shape.len() != 2 || shape[0] < c.n_trace_rows || shape[1] != t_ms.len() {
+                        return Err(DbError::Malformed {
+                            path: results.to_path_buf(),
+                            msg: format!(
+                                "{}/{ds_path}: shape {shape:?}, expected ≥{} × {}",
+                                c.name,
+                                c.n_trace_rows,
+                                t_ms.len()
+                            ),
+                        });
+                    }
+                    for r0 in (0..c.n_trace_rows).step_by(256) {
+                        let r1 = (r0 + 256).min(c.n_trace_rows);
+                        let block: Array2<f32> =
+                            src.read_slice_2d(s![r0..r1, ..]).map_err(h5_err(results))?;
+                        write_trace_rows(&ds, row, &block.mapv(f64::from))
+                            .map_err(h5_err(results))?;
+                        row += r1 - r0;
+                        pb.inc((r1 - r0) as u64);
+                    }
+                }
+                Ok(())
+            })?;
+            pb.finish_and_clear();
+            Ok(())
+        };
+        write_traces(
+            db,
+            "voltage_traces",
+            "somatic membrane potential per trial [mV]",
+            "soma_vm",
+        )?;
+        let common_sites: Vec<&String> = cells[0]
+            .sites
+            .iter()
+            .filter(|s| cells.iter().all(|c| c.sites.contains(s)))
+            .collect();
+        if !common_sites.is_empty() {
+            let sub = db.create_sub_db("dendritic_recordings")?;
+            for label in common_sites {
+                crate::db::validate_key_element(label)?;
+                write_traces(
+                    &sub,
+                    label,
+                    &format!("membrane potential at recording site {label} [mV]"),
+                    &format!("sites/{label}"),
+                )?;
+            }
+        }
+
+        for (kind, k, grp, id_name, desc) in [
+            (
+                ActivationsKind::Synapse,
+                "synapse_activation",
+                "synapse_activations",
+                "synapse_id",
+                "synapse release times per active synapse and trial [ms]",
+            ),
+            (
+                ActivationsKind::Cell,
+                "cell_activation",
+                "presynaptic_spikes",
+                "cell_id",
+                "presynaptic spike times per spiking cell and trial [ms]",
+            ),
+        ] {
+            let mut rows = Vec::with_capacity(n);
+            for c in &cells {
+                let g = c.group.group(grp).map_err(e)?;
+                let (nr, nt) = match kind {
+                    ActivationsKind::Synapse => (c.n_syn_rows, c.n_syn_times),
+                    ActivationsKind::Cell => (c.n_pre_rows, c.n_pre_times),
+                };
+                rows.extend(read_ragged(
+                    results,
+                    &g,
+                    id_name,
+                    (c.n_trace_rows, nr, nt),
+                    &c.populations,
+                    kind,
+                )?);
+            }
+            let a = assemble_activations(kind, trial_ids.clone(), rows, &ei);
+            db.set(&key(&[k]), &a, meta(desc).param("synapse_positions", "not in the results file: soma_distance_um NaN, section ids −1, label `unknown`"))?;
+        }
+        write_derived(db, opts)?;
+        Ok(n)
+    })
+}

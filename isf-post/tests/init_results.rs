@@ -1,0 +1,303 @@
+//! `init_results` (SPMD results file, README "Results file" layout) and `init_isf` give the same
+//! database for the same trials; uncommitted rows are ignored; bad files give clear errors.
+
+use hdf5::types::VarLenUnicode;
+use isf_post::db::{key, Activations, Database, SpikeTimes, Strings, Traces};
+use isf_post::import::{init_isf, init_results, ImportOptions};
+use std::path::Path;
+
+const NT: usize = 21;
+
+fn t_ms() -> Vec<f64> {
+    (0..NT).map(|i| i as f64 * 0.5).collect()
+}
+
+/// Voltage of trial `k` at sample `i`: f32-exact values; trial 1 crosses 0 mV at samples 5 and 15,
+/// the site trace crosses −30 mV once for every trial.
+fn soma(k: usize, i: usize) -> f64 {
+    if k == 1 && (i == 5 || i == 15) {
+        10.5
+    } else {
+        -70.0 + k as f64 * 0.25 + (i % 3) as f64 * 0.5
+    }
+}
+fn site(k: usize, i: usize) -> f64 {
+    if i == 8 + k {
+        -20.0
+    } else {
+        -60.0 - k as f64
+    }
+}
+
+/// (population, id, extra columns for the ISF file, times) per trial.
+type Row = (&'static str, u32, &'static str, Vec<f64>);
+fn synapse_rows() -> Vec<Vec<Row>> {
+    vec![
+        vec![
+            ("L1_C2", 3, "100.5\t10\t2\tApicalDendrite", vec![1.5]),
+            ("L5tt_C2", 0, "20.25\t3\t0\tDendrite", vec![2.25, 7.0]),
+        ],
+        vec![("L5tt_C2", 4, "30.5\t4\t1\tDendrite", vec![3.0])],
+        vec![],
+    ]
+}
+fn cell_rows() -> Vec<Vec<Row>> {
+    vec![
+        vec![("L1_C2", 0, "", vec![0.5, 4.0])],
+        vec![("L1_C2", 1, "", vec![9.0]), ("VPM_C2", 2, "", vec![1.0])],
+        vec![("VPM_C2", 0, "", vec![2.0])],
+    ]
+}
+
+fn write_isf_folder(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let trace = |f: &dyn Fn(usize, usize) -> f64| {
+        let mut s = String::from("t\tVm run 00\tVm run 01\tVm run 02\n");
+        for (i, t) in t_ms().iter().enumerate() {
+            s += &format!("{t:?}\t{:?}\t{:?}\t{:?}\n", f(0, i), f(1, i), f(2, i));
+        }
+        s
+    };
+    std::fs::write(dir.join("seed1_pid1_vm_all_traces.csv"), trace(&soma)).unwrap();
+    std::fs::write(
+        dir.join("seed1_pid1_siteX_vm_dend_traces.csv"),
+        trace(&site),
+    )
+    .unwrap();
+    let times = |v: &[f64]| v.iter().map(|t| format!("{t:?},")).collect::<String>();
+    for (k, rows) in synapse_rows().iter().enumerate() {
+        let mut s = String::from("# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n");
+        for (p, id, extra, t) in rows {
+            s += &format!("{p}\t{id}\t{extra}\t{}\n", times(t));
+        }
+        std::fs::write(dir.join(format!("simulation_run{k:04}_synapses.csv")), s).unwrap();
+    }
+    for (k, rows) in cell_rows().iter().enumerate() {
+        let mut s = String::from("# presynaptic cell type\tcell ID\tspike times\n");
+        for (p, id, _, t) in rows {
+            s += &format!("{p}\t{id}\t{}\n", times(t));
+        }
+        std::fs::write(
+            dir.join(format!("simulation_run{k:04}_presynaptic_cells.csv")),
+            s,
+        )
+        .unwrap();
+    }
+}
+
+fn strs(v: &[&str]) -> Vec<VarLenUnicode> {
+    v.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+/// Writes the same trials as a results file. Rows are deliberately unsorted, and one extra
+/// (uncommitted) trace row and activation row lie beyond `commit_state`.
+fn write_results(path: &Path) {
+    let f = hdf5::File::create(path).unwrap();
+    f.new_attr::<VarLenUnicode>()
+        .create("format")
+        .unwrap()
+        .write_scalar(&"isf-results".parse::<VarLenUnicode>().unwrap())
+        .unwrap();
+    f.new_attr::<u32>()
+        .create("format_version")
+        .unwrap()
+        .write_scalar(&1)
+        .unwrap();
+    let pops = ["VPM_C2", "L5tt_C2", "L1_C2"];
+    let g = f
+        .create_group("cells")
+        .unwrap()
+        .create_group("cellA")
+        .unwrap();
+    g.new_attr::<u32>()
+        .create("cell_id")
+        .unwrap()
+        .write_scalar(&0)
+        .unwrap();
+    g.new_attr::<VarLenUnicode>()
+        .shape(3)
+        .create("population_names")
+        .unwrap()
+        .write(&strs(&pops))
+        .unwrap();
+    g.new_attr::<VarLenUnicode>()
+        .shape(1)
+        .create("site_labels")
+        .unwrap()
+        .write(&strs(&["siteX"]))
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&t_ms())
+        .create("t_ms")
+        .unwrap();
+    let trace = |f: &dyn Fn(usize, usize) -> f64| {
+        ndarray::Array2::from_shape_fn((4, NT), |(k, i)| if k < 3 { f(k, i) as f32 } else { 99.0 })
+    };
+    g.new_dataset_builder()
+        .with_data(&trace(&soma))
+        .create("soma_vm")
+        .unwrap();
+    g.create_group("sites")
+        .unwrap()
+        .new_dataset_builder()
+        .with_data(&trace(&site))
+        .create("siteX")
+        .unwrap();
+    let mut commit = vec![1u64, 3, 3];
+    for (grp, id_name, rows) in [
+        ("synapse_activations", "synapse_id", synapse_rows()),
+        ("presynaptic_spikes", "cell_id", cell_rows()),
+    ] {
+        let (mut ts, mut tc, mut pop, mut ids, mut s0, mut sc, mut times) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        for trial in &rows {
+            ts.push(pop.len() as u64);
+            tc.push(trial.len() as u64);
+            for (p, id, _, t) in trial.iter().rev() {
+                pop.push(pops.iter().position(|x| x == p).unwrap() as u32);
+                ids.push(*id);
+                s0.push(times.len() as u64);
+                sc.push(t.len() as u64);
+                times.extend(t);
+            }
+        }
+        commit.push(pop.len() as u64);
+        commit.push(times.len() as u64);
+        // Uncommitted leftovers of a killed batch.
+        pop.push(0);
+        ids.push(77);
+        s0.push(times.len() as u64);
+        sc.push(1);
+        times.push(123.0);
+        let a = g.create_group(grp).unwrap();
+        a.new_dataset_builder()
+            .with_data(&ts)
+            .create("trial_start")
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&tc)
+            .create("trial_count")
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&pop)
+            .create("population")
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&ids)
+            .create(id_name)
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&s0)
+            .create("times_start")
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&sc)
+            .create("times_count")
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&times)
+            .create("times_ms")
+            .unwrap();
+    }
+    commit.push(2);
+    f.new_attr::<u64>()
+        .shape(commit.len())
+        .create("commit_state")
+        .unwrap()
+        .write(&commit)
+        .unwrap();
+}
+
+#[test]
+fn both_importers_give_the_same_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_isf_folder(&tmp.path().join("isf/cellA"));
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    let opts = ImportOptions::default();
+    init_isf(&[tmp.path().join("isf")], &tmp.path().join("a.db"), &opts).unwrap();
+    init_results(&rf, &tmp.path().join("b.db"), &opts).unwrap();
+    let a = Database::open(&tmp.path().join("a.db")).unwrap();
+    let b = Database::open(&tmp.path().join("b.db")).unwrap();
+
+    let ids = |d: &Database| d.get::<Strings>(&key(&["sim_trial_index"])).unwrap().values;
+    assert_eq!(
+        ids(&a),
+        vec!["cellA/000000", "cellA/000001", "cellA/000002"]
+    );
+    assert_eq!(ids(&a), ids(&b));
+    for k in [
+        key(&["voltage_traces"]),
+        key(&["dendritic_recordings", "siteX"]),
+    ] {
+        assert_eq!(
+            a.get::<Traces>(&k).unwrap(),
+            b.get::<Traces>(&k).unwrap(),
+            "{k:?}"
+        );
+    }
+    for k in [
+        key(&["spike_times"]),
+        key(&["dendritic_spike_times", "siteX_-30.0"]),
+    ] {
+        assert_eq!(
+            a.get::<SpikeTimes>(&k).unwrap(),
+            b.get::<SpikeTimes>(&k).unwrap(),
+            "{k:?}"
+        );
+    }
+    let st = a.get::<SpikeTimes>(&key(&["spike_times"])).unwrap();
+    assert_eq!((st.row(0), st.row(1)), (&[][..], &[2.5, 7.5][..]));
+    assert_eq!(
+        a.get::<Activations>(&key(&["cell_activation"])).unwrap(),
+        b.get::<Activations>(&key(&["cell_activation"])).unwrap()
+    );
+    let (sa, sb) = (
+        a.get::<Activations>(&key(&["synapse_activation"])).unwrap(),
+        b.get::<Activations>(&key(&["synapse_activation"])).unwrap(),
+    );
+    // Everything but the synapse positions, which the results file does not carry.
+    assert_eq!(sa.trial_ids, sb.trial_ids);
+    assert_eq!(sa.trial_row_offsets, sb.trial_row_offsets);
+    assert_eq!(sa.populations, sb.populations);
+    assert_eq!(sa.population_ei, sb.population_ei);
+    assert_eq!(sa.population_code, sb.population_code);
+    assert_eq!(sa.id, sb.id);
+    assert_eq!(sa.time_offsets, sb.time_offsets);
+    assert_eq!(sa.times_ms, sb.times_ms);
+    assert!(sb.soma_distance_um.iter().all(|d| d.is_nan()));
+    assert_eq!(sa.soma_distance_um, vec![100.5, 20.25, 30.5]);
+}
+
+#[test]
+fn bad_results_files_give_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    let bytes = std::fs::read(&rf).unwrap();
+    let cut = tmp.path().join("cut.h5");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let db = tmp.path().join("db");
+    let err = init_results(&cut, &db, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cut.h5") && err.contains("truncated or corrupted"),
+        "{err}"
+    );
+    assert!(!db.exists());
+    let other = tmp.path().join("other.h5");
+    hdf5::File::create(&other).unwrap();
+    let err = init_results(&other, &db, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an isf results file"), "{err}");
+    let err = init_results(
+        &tmp.path().join("missing.h5"),
+        &db,
+        &ImportOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("missing.h5"), "{err}");
+}

@@ -1,0 +1,116 @@
+//! `isf replay` as a process: bad input gives `error: …`, a non-zero exit code and no output.
+
+use std::process::Command;
+
+use isf::testing::shared_path;
+
+#[test]
+fn bad_replay_input_exits_non_zero_with_an_error_line() {
+    let (Some(cell), Some(net)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let syn = tmp.path().join("synapses.csv");
+    std::fs::write(
+        &syn,
+        "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n\
+         L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_isf"))
+            .arg("replay")
+            .args([&cell, &net, &syn])
+            .args(["--tstop", "5", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--dt", "-0.025"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: --dt must be a positive number of ms, got -0.025"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    std::fs::remove_file(&syn).unwrap();
+    let o = run(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("synapses.csv"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn replay_writes_isf_files() {
+    let (Some(cell), Some(net)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let syn = tmp.path().join("synapses.csv");
+    // Two L1_B1 synapses (renumbered 0, 1) and one never-released synapse (no row written).
+    std::fs::write(
+        &syn,
+        "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n\
+         L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,1.0,\n\
+         L1_B1\t4\t1469.2\t73\t24\tApicalDendrite\t\n\
+         L1_B1\t9\t1469.2\t73\t24\tApicalDendrite\t3.0,\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_isf"))
+        .arg("replay")
+        .args([&cell, &net, &syn])
+        .args(["--tstop", "5", "--prefix", "p", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "p_apical_proximal_distal_rec_sites_ID_000_sec_038_seg_032_x_0.929_somaDist_920.7_vm_dend_traces.csv",
+            "p_network_model.param",
+            "p_neuron_model.param",
+            "p_vm_all_traces.csv",
+            "simulation_run0000000_presynaptic_cells.csv",
+            "simulation_run0000000_synapses.csv",
+        ]
+    );
+    let traces = std::fs::read_to_string(out.join("p_vm_all_traces.csv")).unwrap();
+    let mut lines = traces.lines();
+    assert_eq!(lines.next(), Some("t\tVm run 00"));
+    assert_eq!(lines.next(), Some("0.0\t-75.0"));
+    // while t < 5 with dt 0.025: 200 steps, or 201 when accumulated t stays below 5.
+    let rows = traces.lines().count() - 1;
+    assert!(rows == 201 || rows == 202, "{rows}");
+    let syn_out = std::fs::read_to_string(out.join("simulation_run0000000_synapses.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = syn_out
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0][1], rows[0][6]), ("0", "1.0,2.5,"));
+    assert_eq!((rows[1][1], rows[1][6]), ("2", "3.0,"));
+    let neuron = std::fs::read_to_string(out.join("p_neuron_model.param")).unwrap();
+    assert!(neuron.contains("\"tStop\": 5.0"), "{neuron}");
+}

@@ -1,0 +1,78 @@
+//! The run layer's isf model: a trial (seed, sweep) equals sweep `sweep` of the ISF task with that
+//! seed (`isf simulate CELL NETWORK --seed S --sweeps N`), on the embedded example.
+
+use isf::example_model::{ExampleModel, DEFAULT_SEED};
+use isf::output::isf_files::read_synapse_activation_file;
+use isf::output::TraceTable;
+use isf::run::config::{CellConfig, ModelKind, RecordConfig, SegmentConfig, TrialSpec};
+use isf::run::isf_task::{run_isf_task, IsfTask};
+use isf::run::model::build_model;
+
+#[test]
+fn trial_equals_task_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ex = tmp.path().join("ex");
+    ExampleModel::generate(DEFAULT_SEED)
+        .write(&ex, false)
+        .unwrap();
+    let (seed, tstop) = (5u32, 40.0);
+
+    let out = tmp.path().join("task");
+    run_isf_task(&IsfTask {
+        cell: ex.join("cell.param"),
+        network: ex.join("network.param"),
+        seed,
+        sweeps: 2,
+        tstop_ms: Some(tstop),
+        dt_ms: None,
+        out: out.clone(),
+        prefix: Some("task".into()),
+    })
+    .unwrap();
+
+    let cell = CellConfig {
+        index: 0,
+        name: "ex".into(),
+        cell_param: ex.join("cell.param"),
+        network_param: ex.join("network.param"),
+        embedding: None,
+        trials: 2,
+        sweeps_per_seed: 2,
+        t_stop_ms: Some(tstop),
+        dt_ms: None,
+        model: ModelKind::Isf,
+    };
+    let record = RecordConfig {
+        segments: vec![SegmentConfig { section: 0, x: 0.5 }],
+        ..RecordConfig::default()
+    };
+    let model = build_model(&cell, &record).unwrap();
+    let desc = model.description().clone();
+    assert_eq!(desc.site_labels.last().unwrap(), "segment_sec_000_x_0.500");
+    let spec = |sweep: u32| TrialSpec {
+        trial_id: sweep as u64,
+        cell_id: 0,
+        trial_in_cell: sweep as u64,
+        seed: seed as u64,
+        sweep,
+    };
+    // Sweep 1 first (redrawn from the seed), then sweep 0 (a fresh stream).
+    for sweep in [1u32, 0] {
+        let r = model.run_trial(&spec(sweep)).unwrap();
+        assert_eq!(r.t_ms.len(), desc.n_samples);
+        assert_eq!(r.site_vm_mv.len(), desc.site_labels.len());
+        // The soma is section 0's only segment: the extra segment records the soma trace.
+        assert_eq!(r.site_vm_mv.last().unwrap(), &r.soma_vm_mv);
+        let traces = TraceTable::read(&out.join("task_vm_all_traces.csv")).unwrap();
+        assert_eq!(r.t_ms, traces.t_ms());
+        assert_eq!(r.soma_vm_mv, traces.runs_mv()[sweep as usize]);
+        let rows = read_synapse_activation_file(
+            &out.join(format!("simulation_run{sweep:04}_synapses.csv")),
+        )
+        .unwrap();
+        let n_releases: usize = rows.iter().map(|r| r.times_ms.len()).sum();
+        assert_eq!(r.synapse_activations.len(), rows.len());
+        let got: usize = r.synapse_activations.iter().map(|a| a.times_ms.len()).sum();
+        assert_eq!(got, n_releases);
+    }
+}
