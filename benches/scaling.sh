@@ -28,7 +28,7 @@ run() { # ranks trials → seconds
   cat >"$cfg" <<TOML
 output = "out-$np-$trials.h5"
 base_seed = 7
-batch_size = $((np > 1 ? np : 1))
+batch_size = $((4 * np))
 [record]
 every_k_steps = ${ISF_BENCH_EVERY_K:-1}
 [[cell]]
@@ -40,7 +40,7 @@ model = "$model"
 TOML
   local t0 t1
   t0=$(date +%s.%N)
-  TMPDIR=$(mktemp -d -p "$work") mpirun -np "$np" --oversubscribe --bind-to none \
+  TMPDIR=$(mktemp -d -p "$work") mpirun -np "$np" --oversubscribe --bind-to none -x OMPI_MCA_mpi_yield_when_idle=1 \
     "$isf" simulate --no-progress --overwrite --threads 1 --config "$cfg" >/dev/null
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc -l

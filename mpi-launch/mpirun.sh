@@ -27,5 +27,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 hostfile=()
 [ -n "${ISF_HOSTFILE:-}" ] && hostfile=(--hostfile "$ISF_HOSTFILE")
-exec mpirun -np "$np" "${hostfile[@]}" "${binding[@]}" -x RAYON_NUM_THREADS="$threads" -x RUST_LOG \
+# Waiting ranks yield the core instead of spinning when cores are shared.
+envs=(-x RAYON_NUM_THREADS="$threads" -x OMPI_MCA_mpi_yield_when_idle="${ISF_OVERSUBSCRIBE:-0}")
+[ -n "${RUST_LOG:-}" ] && envs+=(-x RUST_LOG)
+exec mpirun -np "$np" "${hostfile[@]}" "${binding[@]}" "${envs[@]}" \
   "$isf" simulate --threads "$threads" --config "$config" "$@"
