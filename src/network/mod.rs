@@ -94,46 +94,7 @@ impl Network {
     /// The engine's view of `trial`: populations with their receptors, and every active synapse
     /// with its section, 3-D point, release times and NetCon weights (activation order).
     pub fn synapse_inputs(&self, trial: &TrialInput) -> crate::trial::SynapseInputs {
-        use crate::trial::{
-            ActiveSynapse as EngineSynapse, Receptor as EngineReceptor, SynapseInputs,
-        };
-        let pops = &self.model.populations;
-        SynapseInputs {
-            populations: pops.iter().map(|p| p.name.clone()).collect(),
-            receptors: pops
-                .iter()
-                .map(|p| {
-                    p.receptors
-                        .iter()
-                        .map(|r| EngineReceptor {
-                            mechanism: r.name.clone(),
-                            parameters: r.parameters.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-                            weight_count: r.weight.len(),
-                            delay_ms: r.delay_ms,
-                        })
-                        .collect()
-                })
-                .collect(),
-            synapses: trial
-                .synapses
-                .iter()
-                .map(|s| {
-                    let m = self
-                        .map
-                        .synapse(s.population as usize, s.synapse_id as usize);
-                    EngineSynapse {
-                        population: s.population,
-                        synapse_id: s.synapse_id,
-                        section: m.section,
-                        pt_id: m.pt_id,
-                        releases: s.releases.clone(),
-                        weights: s.weights.clone(),
-                    }
-                })
-                .collect(),
-            release_times_ms: trial.release_times_ms.clone(),
-            weights: trial.weights.clone(),
-        }
+        crate::trial::SynapseInputs::from_network(self, trial)
     }
 
     /// The rows of ISF's `simulation_runNNNN_synapses.csv` and `…_presynaptic_cells.csv` for
