@@ -22,6 +22,8 @@
 
 pub mod catalogue;
 pub mod density;
+pub mod exp;
+mod exp_table;
 pub mod ions;
 pub mod placement;
 pub mod point;

@@ -3,7 +3,9 @@
 use super::{GateChannel, Ion, Kinetics};
 use crate::mechanisms::catalogue::{Constructor, Entry};
 #[allow(unused_imports)]
-use crate::mechanisms::{hoc_exp, qt_isf};
+use crate::mechanisms::exp::{hoc_exp_with, Exp};
+#[allow(unused_imports)]
+use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Ca_LVAst`.
 #[derive(Debug)]
@@ -22,13 +24,14 @@ impl Kinetics for CaLvast {
     const VARS: &'static [&'static str] = &["m", "h", "gCa_LVAst", "ica"];
     const N_GATES: usize = 2;
     const ION: Ion = Ion::Ca;
-    fn rates(v: f64) -> [(f64, f64); 2] {
+    #[inline(always)]
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0000 / (1.0 + hoc_exp((v - -30.000) / -6.0));
-        let m_tau = (5.0000 + 20.0000 / (1.0 + hoc_exp((v - -25.000) / 5.0))) / qt;
-        let h_inf = 1.0000 / (1.0 + hoc_exp((v - -80.000) / 6.4));
-        let h_tau = (20.0000 + 50.0000 / (1.0 + hoc_exp((v - -40.000) / 7.0))) / qt;
+        let m_inf = 1.0000 / (1.0 + hoc_exp_with::<E>((v - -30.000) / -6.0));
+        let m_tau = (5.0000 + 20.0000 / (1.0 + hoc_exp_with::<E>((v - -25.000) / 5.0))) / qt;
+        let h_inf = 1.0000 / (1.0 + hoc_exp_with::<E>((v - -80.000) / 6.4));
+        let h_tau = (20.0000 + 50.0000 / (1.0 + hoc_exp_with::<E>((v - -40.000) / 7.0))) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

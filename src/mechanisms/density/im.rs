@@ -3,7 +3,9 @@
 use super::{GateChannel, Ion, Kinetics};
 use crate::mechanisms::catalogue::{Constructor, Entry};
 #[allow(unused_imports)]
-use crate::mechanisms::{hoc_exp, qt_isf};
+use crate::mechanisms::exp::{hoc_exp_with, Exp};
+#[allow(unused_imports)]
+use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Im`.
 #[derive(Debug)]
@@ -22,10 +24,11 @@ impl Kinetics for Im {
     const VARS: &'static [&'static str] = &["m", "gIm", "ik"];
     const N_GATES: usize = 1;
     const ION: Ion = Ion::K;
-    fn rates(v: f64) -> [(f64, f64); 2] {
+    #[inline(always)]
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
         let qt = qt_isf();
-        let m_alpha = 3.3e-3 * hoc_exp(2.5 * 0.04 * (v - -35.0));
-        let m_beta = 3.3e-3 * hoc_exp(-2.5 * 0.04 * (v - -35.0));
+        let m_alpha = 3.3e-3 * hoc_exp_with::<E>(2.5 * 0.04 * (v - -35.0));
+        let m_beta = 3.3e-3 * hoc_exp_with::<E>(-2.5 * 0.04 * (v - -35.0));
         let m_inf = m_alpha / (m_alpha + m_beta);
         let m_tau = (1.0 / (m_alpha + m_beta)) / qt;
         [(m_inf, m_tau), (0.0, 1.0)]

@@ -3,7 +3,9 @@
 use super::{GateChannel, Ion, Kinetics};
 use crate::mechanisms::catalogue::{Constructor, Entry};
 #[allow(unused_imports)]
-use crate::mechanisms::{hoc_exp, qt_isf};
+use crate::mechanisms::exp::{hoc_exp_with, Exp};
+#[allow(unused_imports)]
+use crate::mechanisms::qt_isf;
 
 /// Kinetics of `K_Pst`.
 #[derive(Debug)]
@@ -22,18 +24,20 @@ impl Kinetics for KPst {
     const VARS: &'static [&'static str] = &["m", "h", "gK_Pst", "ik"];
     const N_GATES: usize = 2;
     const ION: Ion = Ion::K;
-    fn rates(v: f64) -> [(f64, f64); 2] {
+    #[inline(always)]
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0 / (1.0 + hoc_exp(-(v + 1.0) / 12.0));
+        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 1.0) / 12.0));
         let m_tau = if v < -50.0 {
-            (1.25 + 175.03 * hoc_exp(-v * -0.026)) / qt
+            (1.25 + 175.03 * hoc_exp_with::<E>(-v * -0.026)) / qt
         } else {
-            (1.25 + 13.0 * hoc_exp(-v * 0.026)) / qt
+            (1.25 + 13.0 * hoc_exp_with::<E>(-v * 0.026)) / qt
         };
-        let h_inf = 1.0 / (1.0 + hoc_exp(-(v + 54.0) / -11.0));
-        let h_tau =
-            (360.0 + (1010.0 + 24.0 * (v + 55.0)) * hoc_exp(-((v + 75.0) / 48.0).powf(2.0))) / qt;
+        let h_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 54.0) / -11.0));
+        let h_tau = (360.0
+            + (1010.0 + 24.0 * (v + 55.0)) * hoc_exp_with::<E>(-((v + 75.0) / 48.0).powf(2.0)))
+            / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

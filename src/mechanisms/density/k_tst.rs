@@ -3,7 +3,9 @@
 use super::{GateChannel, Ion, Kinetics};
 use crate::mechanisms::catalogue::{Constructor, Entry};
 #[allow(unused_imports)]
-use crate::mechanisms::{hoc_exp, qt_isf};
+use crate::mechanisms::exp::{hoc_exp_with, Exp};
+#[allow(unused_imports)]
+use crate::mechanisms::qt_isf;
 
 /// Kinetics of `K_Tst`.
 #[derive(Debug)]
@@ -22,13 +24,14 @@ impl Kinetics for KTst {
     const VARS: &'static [&'static str] = &["m", "h", "gK_Tst", "ik"];
     const N_GATES: usize = 2;
     const ION: Ion = Ion::K;
-    fn rates(v: f64) -> [(f64, f64); 2] {
+    #[inline(always)]
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0 / (1.0 + hoc_exp(-(v + 0.0) / 19.0));
-        let m_tau = (0.34 + 0.92 * hoc_exp(-((v + 71.0) / 59.0).powf(2.0))) / qt;
-        let h_inf = 1.0 / (1.0 + hoc_exp(-(v + 66.0) / -10.0));
-        let h_tau = (8.0 + 49.0 * hoc_exp(-((v + 73.0) / 23.0).powf(2.0))) / qt;
+        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 0.0) / 19.0));
+        let m_tau = (0.34 + 0.92 * hoc_exp_with::<E>(-((v + 71.0) / 59.0).powf(2.0))) / qt;
+        let h_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 66.0) / -10.0));
+        let h_tau = (8.0 + 49.0 * hoc_exp_with::<E>(-((v + 73.0) / 23.0).powf(2.0))) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

@@ -17,7 +17,8 @@ pub mod sk_e2;
 pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
-use super::{cnexp_gate, DensityMechanism, Env, Instances, IonState, Matrix};
+use super::exp::{dispatch, hoc_exp_with, Exp, Kernel, LibmExp};
+use super::{DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +43,10 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
     const N_GATES: usize;
     /// Ion of the current.
     const ION: Ion;
-    /// `(inf, tau)` of each gate at `v` (mV), exactly as the mod file's `rates()` computes them.
-    fn rates(v: f64) -> [(f64, f64); 2];
+    /// `(inf, tau)` of each gate at `v` (mV), exactly as the mod file's `rates()` computes them,
+    /// with `E` as the exponential. Must be branch-free apart from selects and `#[inline(always)]`
+    /// so that the advance loop vectorises.
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2];
     /// Conductance (S/cm²) from `gbar` and the gates, in the mod file's operation order.
     fn conductance(gbar: f64, gates: [f64; 2]) -> f64;
 }
@@ -86,7 +89,7 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     fn initialize(&self, _env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let n = self.nodes.len();
         for (j, &node) in self.nodes.iter().enumerate() {
-            let r = K::rates(v[node]);
+            let r = K::rates::<LibmExp>(v[node]);
             for (k, &(inf, _)) in r.iter().enumerate().take(K::N_GATES) {
                 vars[k * n + j] = inf;
             }
@@ -131,15 +134,81 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         }
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
+        dispatch(AdvanceGates {
+            nodes: &self.nodes,
+            v,
+            dt: env.dt,
+            vars,
+            _k: std::marker::PhantomData::<K>,
+        })
+    }
+}
+
+/// Instances per block of the vectorised gate update (their voltages are gathered into a stack
+/// buffer first, so that the rate arithmetic runs over contiguous lanes).
+const BLOCK: usize = 64;
+
+/// The cnexp update of every gate of a [`GateChannel`], as a [`Kernel`] so that it is compiled
+/// for the widest vector unit available.
+struct AdvanceGates<'a, K> {
+    nodes: &'a [usize],
+    v: &'a [f64],
+    dt: f64,
+    vars: &'a mut [f64],
+    _k: std::marker::PhantomData<K>,
+}
+
+impl<K: Kinetics> Kernel for AdvanceGates<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
         let n = self.nodes.len();
-        for (j, &node) in self.nodes.iter().enumerate() {
-            let r = K::rates(v[node]);
-            for (k, &(inf, tau)) in r.iter().enumerate().take(K::N_GATES) {
-                let x = &mut vars[k * n + j];
-                *x = cnexp_gate(*x, inf, tau, env.dt);
+        let (x0, rest) = self.vars.split_at_mut(n);
+        let x1 = &mut rest[..if K::N_GATES == 2 { n } else { 0 }];
+        let mut vb = [0.0; BLOCK];
+        for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
+            let len = nodes.len();
+            for (x, &node) in vb.iter_mut().zip(nodes) {
+                *x = self.v[node];
+            }
+            let lanes = b * BLOCK..b * BLOCK + len;
+            if K::N_GATES == 2 {
+                advance_two::<K, E>(&vb[..len], &mut x0[lanes.clone()], &mut x1[lanes], self.dt);
+            } else {
+                advance_one::<K, E>(&vb[..len], &mut x0[lanes], self.dt);
             }
         }
     }
+}
+
+// Separate functions with slice parameters: their `noalias` guarantees survive inlining and
+// let the loops vectorise without run-time overlap checks.
+#[inline(always)]
+fn advance_two<K: Kinetics, E: Exp>(v: &[f64], x0: &mut [f64], x1: &mut [f64], dt: f64) {
+    let n = v.len().min(x0.len()).min(x1.len());
+    let (v, x0, x1) = (&v[..n], &mut x0[..n], &mut x1[..n]);
+    for j in 0..n {
+        let [(i0, t0), (i1, t1)] = K::rates::<E>(v[j]);
+        x0[j] = cnexp_gate_with::<E>(x0[j], i0, t0, dt);
+        x1[j] = cnexp_gate_with::<E>(x1[j], i1, t1, dt);
+    }
+}
+
+#[inline(always)]
+fn advance_one<K: Kinetics, E: Exp>(v: &[f64], x0: &mut [f64], dt: f64) {
+    let n = v.len().min(x0.len());
+    let (v, x0) = (&v[..n], &mut x0[..n]);
+    for j in 0..n {
+        let [(i0, t0), _] = K::rates::<E>(v[j]);
+        x0[j] = cnexp_gate_with::<E>(x0[j], i0, t0, dt);
+    }
+}
+
+/// [`super::cnexp_gate`] with `E` as the exponential.
+#[inline(always)]
+pub fn cnexp_gate_with<E: Exp>(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
+    let a = -1.0 / tau;
+    x + (1.0 - hoc_exp_with::<E>(dt * a)) * (-(inf / tau) / a - x)
 }
 
 /// The reversal-potential array (per node, or per instance for non-specific channels) and the

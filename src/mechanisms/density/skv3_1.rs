@@ -3,7 +3,9 @@
 use super::{GateChannel, Ion, Kinetics};
 use crate::mechanisms::catalogue::{Constructor, Entry};
 #[allow(unused_imports)]
-use crate::mechanisms::{hoc_exp, qt_isf};
+use crate::mechanisms::exp::{hoc_exp_with, Exp};
+#[allow(unused_imports)]
+use crate::mechanisms::qt_isf;
 
 /// Kinetics of `SKv3_1`.
 #[derive(Debug)]
@@ -22,9 +24,10 @@ impl Kinetics for Skv31 {
     const VARS: &'static [&'static str] = &["m", "gSKv3_1", "ik"];
     const N_GATES: usize = 1;
     const ION: Ion = Ion::K;
-    fn rates(v: f64) -> [(f64, f64); 2] {
-        let m_inf = 1.0 / (1.0 + hoc_exp((v - 18.700) / -9.700));
-        let m_tau = 0.2 * 20.000 / (1.0 + hoc_exp((v - -46.560) / -44.140));
+    #[inline(always)]
+    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>((v - 18.700) / -9.700));
+        let m_tau = 0.2 * 20.000 / (1.0 + hoc_exp_with::<E>((v - -46.560) / -44.140));
         [(m_inf, m_tau), (0.0, 1.0)]
     }
     #[inline(always)]
