@@ -4,7 +4,7 @@
 //! step (NEURON's mechanism order).
 
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{cnexp_gate, DensityMechanism, Env, Instances, IonState, Matrix};
+use crate::mechanisms::{hoc_exp, DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
 pub const ENTRY: Entry = Entry {
@@ -20,6 +20,10 @@ pub struct SkE2 {
     nodes: Vec<usize>,
     gbar: Vec<f64>,
     ztau: Vec<f64>,
+    /// cnexp constants of the fixed time constant: `−1/zTau` and `1 − exp(dt·(−1/zTau))`
+    /// (the same operations as the per-step form, done once).
+    neg_rate: Vec<f64>,
+    relax: Vec<f64>,
 }
 
 #[inline]
@@ -32,12 +36,18 @@ fn z_inf(cai: f64) -> f64 {
 }
 
 impl SkE2 {
-    fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
+    fn build(inst: Instances, env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
+        let gbar = v.next().unwrap_or_default();
+        let ztau: Vec<f64> = v.next().unwrap_or_default();
+        let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
+        let relax = neg_rate.iter().map(|&a| 1.0 - hoc_exp(env.dt * a)).collect();
         Box::new(SkE2 {
             nodes: inst.nodes,
-            gbar: v.next().unwrap_or_default(),
-            ztau: v.next().unwrap_or_default(),
+            gbar,
+            ztau,
+            neg_rate,
+            relax,
         })
     }
 }
@@ -83,10 +93,12 @@ impl DensityMechanism for SkE2 {
         }
     }
     #[inline]
-    fn advance(&self, env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+    fn advance(&self, _env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
         for j in 0..self.nodes.len() {
             let zi = z_inf(ions.cai[self.nodes[j]]);
-            vars[j] = cnexp_gate(vars[j], zi, self.ztau[j], env.dt);
+            // cnexp_gate(z, zi, zTau, dt) with its constant factors precomputed.
+            let x = vars[j];
+            vars[j] = x + self.relax[j] * (-(zi / self.ztau[j]) / self.neg_rate[j] - x);
         }
     }
 }

@@ -7,7 +7,8 @@
 
 use super::{area_scale, columns, peak_factor, relax};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{hoc_exp, Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel};
+use crate::mechanisms::{Env, Instances, Matrix, PointProcess};
 
 /// Catalogue entry (mod-file defaults; `n`, `gama` are the globals `n_glutamate_syn`, `gama_glutamate_syn`).
 pub const ENTRY: Entry = Entry {
@@ -49,6 +50,38 @@ pub struct GlutamateSyn {
     block_keys: Vec<(usize, f64, f64)>,
     /// Index into `block_keys` of every instance.
     block_of: Vec<usize>,
+    /// `n` and `gama` of every key, as arrays for the vectorised denominators.
+    key_n: Vec<f64>,
+    key_gama: Vec<f64>,
+}
+
+/// The Mg-block denominators `1 + n·exp(−gama·v)` at `v + 0.001` and `v` of every key;
+/// `v_den` holds the key's voltage on entry and the denominator at `v` on return.
+struct MgBlock<'a> {
+    n: &'a [f64],
+    gama: &'a [f64],
+    v_den: &'a mut [f64],
+    den_hi: &'a mut [f64],
+}
+
+impl Kernel for MgBlock<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        mg_block::<E>(self.n, self.gama, self.v_den, self.den_hi)
+    }
+}
+
+// Slice parameters keep their no-alias guarantee through inlining, so the loop vectorises.
+#[inline(always)]
+fn mg_block<E: Exp>(n: &[f64], gama: &[f64], v_den: &mut [f64], den_hi: &mut [f64]) {
+    let len = n.len().min(gama.len()).min(v_den.len()).min(den_hi.len());
+    let (n, gama, v_den, den_hi) = (&n[..len], &gama[..len], &mut v_den[..len], &mut den_hi[..len]);
+    for k in 0..len {
+        let vn = v_den[k];
+        den_hi[k] = 1.0 + n[k] * hoc_exp_with::<E>(-gama[k] * (vn + 0.001));
+        v_den[k] = 1.0 + n[k] * hoc_exp_with::<E>(-gama[k] * vn);
+    }
 }
 
 const E: usize = 4;
@@ -89,6 +122,8 @@ impl GlutamateSyn {
             relax_df,
             p,
             nodes: inst.nodes,
+            key_n: block_keys.iter().map(|k| k.1).collect(),
+            key_gama: block_keys.iter().map(|k| k.2).collect(),
             block_keys,
             block_of,
         })
@@ -115,7 +150,7 @@ impl PointProcess for GlutamateSyn {
         vars[8 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        3 * self.block_keys.len() + self.nodes.len()
+        2 * self.block_keys.len() + self.nodes.len()
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
@@ -123,16 +158,17 @@ impl PointProcess for GlutamateSyn {
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let nk = self.block_keys.len();
         let (den_hi, rest) = scratch.split_at_mut(nk);
-        let (den, rest) = rest.split_at_mut(nk);
-        let (key_active, active) = rest.split_at_mut(nk);
-        for (k, &(node, nn, gama)) in self.block_keys.iter().enumerate() {
-            if key_active[k] == 0.0 {
-                continue;
-            }
-            let vn = v[node];
-            den_hi[k] = 1.0 + nn * hoc_exp(-gama * (vn + 0.001));
-            den[k] = 1.0 + nn * hoc_exp(-gama * vn);
+        let (den, active) = rest.split_at_mut(nk);
+        for (d, &(node, _, _)) in den.iter_mut().zip(&self.block_keys) {
+            *d = v[node];
         }
+        // Every key, active or not (an unused denominator is harmless), so the loop vectorises.
+        dispatch(MgBlock {
+            n: &self.key_n,
+            gama: &self.key_gama,
+            v_den: den,
+            den_hi,
+        });
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
         let e = &self.p[E];
         for j in 0..n {
@@ -165,16 +201,13 @@ impl PointProcess for GlutamateSyn {
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
-        let (vars, scratch) = vars.split_at_mut(12 * n);
-        let active = &scratch[3 * self.block_keys.len()..];
-        let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
+        let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(&mut vars[..12 * n], n);
         let [r0, r1, r2, r3] = &self.relax_abcd;
         let [q0, q1, q2, q3] = &self.relax_df;
+        // Silent synapses sit exactly at rest (0 states, factors 1), which these updates leave
+        // bit-for-bit unchanged (0 + r·(−0) = 0, 1 + q·0 = 1), so every instance is updated
+        // without a branch and the loop vectorises.
         for j in 0..n {
-            // Silent synapses sit exactly at rest (0 states, factors 1): nothing changes.
-            if active[j] == 0.0 {
-                continue;
-            }
             a[j] += r0[j] * (-a[j]);
             b[j] += r1[j] * (-b[j]);
             c[j] += r2[j] * (-c[j]);
@@ -190,8 +223,7 @@ impl PointProcess for GlutamateSyn {
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let nk = self.block_keys.len();
-        vars[12 * n + 2 * nk + self.block_of[j]] = 1.0;
-        vars[12 * n + 3 * nk + j] = 1.0;
+        vars[12 * n + 2 * nk + j] = 1.0;
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
