@@ -253,6 +253,8 @@ pub fn run_config(
                     dt_ms: d.dt_ms,
                     site_labels: d.site_labels.clone(),
                     population_names: d.population_names.clone(),
+                    synapse_positions: d.synapse_positions.clone(),
+                    parameter_files: d.parameter_files.clone(),
                 };
                 first += c.trials;
                 l
