@@ -55,6 +55,9 @@ pub enum ImportError {
     Results { path: PathBuf, msg: String },
 }
 
+/// How both importers label populations EXC/INH (stored as the `EI_rule` parameter).
+pub(crate) const EI_RULE: &str = "receptor of the population in the network parameter file (glutamate_syn → EXC, gaba_syn → INH); cell-type name otherwise (L1 → INH)";
+
 /// Result alias of the importers.
 pub type Result<T> = std::result::Result<T, ImportError>;
 
@@ -999,7 +1002,7 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
             let (rows, sources): (Vec<_>, Vec<_>) = parsed.into_iter().unzip();
             let a = assemble_activations(kind, ids.clone(), rows, &ei);
             let meta = KeyMeta::new("", desc)
-                .param("EI_rule", "receptor of the population in the network parameter file (glutamate_syn → EXC, gaba_syn → INH); cell-type name otherwise (L1 → INH)")
+                .param("EI_rule", EI_RULE)
                 .with_sources(sources);
             db.set(&key(&[keyname]), &a, meta)?;
         }

@@ -386,6 +386,13 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             meta("the results file this database was built from"),
         )?;
         db.set(
+            &key(&["filelist"]),
+            &Strings {
+                values: vec![source.path.clone()],
+            },
+            meta("the results file, as `init-isf` lists the trace files it read"),
+        )?;
+        db.set(
             &key(&["sim_trial_index"]),
             &Strings {
                 values: trial_ids.clone(),
@@ -522,7 +529,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                 )?);
             }
             let a = assemble_activations(kind, trial_ids.clone(), rows, &ei);
-            let mut m = meta(desc);
+            let mut m = meta(desc).param("EI_rule", crate::import::EI_RULE);
             if kind == ActivationsKind::Synapse && cells.iter().any(|c| c.positions.is_none()) {
                 m = m.param(
                     "synapse_positions",

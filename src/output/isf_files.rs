@@ -199,6 +199,45 @@ pub fn write_trace_file(path: &Path, t_ms: &[f64], runs_mv: &[&[f64]]) -> Result
     write_atomic_with(path, |w| write_traces(w, t_ms, runs_mv))
 }
 
+/// Writes a trace file atomically from single-precision runs (each as long as `t_ms`), every value
+/// widened exactly to f64 and written as Python writes that f64 — so reading the file back gives
+/// the f32 values exactly.
+pub fn write_trace_file_f32(
+    path: &Path,
+    t_ms: &[f64],
+    runs_mv: &[&[f32]],
+) -> Result<(), OutputError> {
+    if let Some(bad) = runs_mv.iter().position(|r| r.len() != t_ms.len()) {
+        return Err(OutputError::io(
+            path,
+            "cannot write",
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "trace of run {bad} has {} samples but there are {} times",
+                    runs_mv[bad].len(),
+                    t_ms.len()
+                ),
+            ),
+        ));
+    }
+    write_atomic_with(path, |w| {
+        writeln!(w, "{}", trace_header(runs_mv.len()).join("\t"))?;
+        let mut line = String::with_capacity(24 * (1 + runs_mv.len()));
+        for (i, &t) in t_ms.iter().enumerate() {
+            line.clear();
+            write_py_repr(&mut line, t);
+            for run in runs_mv {
+                line.push('\t');
+                write_py_repr(&mut line, f64::from(run[i]));
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
 /// A trace file read back: the header names and the columns (`t` first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceTable {
