@@ -139,16 +139,16 @@ impl IsfExport {
     /// Writes one trial's activation files and trace fragment (any rank, any thread).
     pub fn write_trial(&self, r: &TrialResult) -> Result<(), OutputError> {
         let ci = r.cell_id as usize;
-        let c = self
-            .layout
-            .cells
-            .get(ci)
-            .ok_or_else(|| invalid(&self.root, format!("trial {}: no cell {ci}", r.trial_id)))?;
+        let c =
+            self.layout.cells.get(ci).ok_or_else(|| {
+                invalid(&self.root, format!("trial {}: no cell {ci}", r.trial_id))
+            })?;
         let k = r.trial_id - c.first_trial_id;
         let dir = self.staging_dir(ci);
-        let positions = c.synapse_positions.as_ref().ok_or_else(|| {
-            invalid(&dir, format!("cell `{}` has no synapse positions", c.name))
-        })?;
+        let positions = c
+            .synapse_positions
+            .as_ref()
+            .ok_or_else(|| invalid(&dir, format!("cell `{}` has no synapse positions", c.name)))?;
         let (syn, pre) = isf_rows(r, &c.population_names, positions)
             .map_err(|msg| invalid(&dir, format!("trial {}: {msg}", r.trial_id)))?;
         write_synapse_activation_file(&dir.join(synapse_activation_file_name(k as usize)), &syn)?;
