@@ -20,18 +20,22 @@
 //! Each rank writes the activation files of its own trials as soon as they are simulated (atomic
 //! writes, no coordination). ISF keeps all trials of a folder in one trace file, so each rank also
 //! writes its trials' traces as small binary fragments; after the last batch one rank per cell
-//! assembles the trace files from them. Everything is written into a hidden staging folder
+//! assembles the trace files from them, a block of samples at a time (bounded memory for any
+//! number of trials). Everything is written into a hidden staging folder
 //! `DIR/.<cell>.isf-partial` that `--resume` continues and that is renamed to `DIR/<cell>` only
 //! when complete. Traces are exported exactly as the results file stores them — thinned by
 //! `every_k_steps` and rounded to f32 (then written as the f64 value of that f32) — so the two
 //! outputs of one run carry the same numbers.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::atomic::{sync_file_system, write_atomic_unsynced_with};
 use super::isf_files::{
     presynaptic_cells_file_name, sort_presynaptic_rows, sort_synapse_rows,
-    synapse_activation_file_name, write_presynaptic_cells_file, write_synapse_activation_file,
-    write_trace_file_f32, PresynapticCellRow, SynapseActivationRow,
+    synapse_activation_file_name, write_presynaptic_cells, write_synapse_activations,
+    write_trace_file_f32_blocks, PresynapticCellRow, SynapseActivationRow,
 };
 use super::results_h5::ResultsLayout;
 use super::{write_atomic, OutputError};
@@ -151,8 +155,14 @@ impl IsfExport {
             .ok_or_else(|| invalid(&dir, format!("cell `{}` has no synapse positions", c.name)))?;
         let (syn, pre) = isf_rows(r, &c.population_names, positions)
             .map_err(|msg| invalid(&dir, format!("trial {}: {msg}", r.trial_id)))?;
-        write_synapse_activation_file(&dir.join(synapse_activation_file_name(k as usize)), &syn)?;
-        write_presynaptic_cells_file(&dir.join(presynaptic_cells_file_name(k as usize)), &pre)?;
+        // Not fsynced one by one: the driver syncs the file system once per batch (see
+        // [`Self::sync`]) before the batch is committed.
+        write_atomic_unsynced_with(&dir.join(synapse_activation_file_name(k as usize)), |w| {
+            write_synapse_activations(w, &syn)
+        })?;
+        write_atomic_unsynced_with(&dir.join(presynaptic_cells_file_name(k as usize)), |w| {
+            write_presynaptic_cells(w, &pre)
+        })?;
 
         // Fragment: thinned time column (f64), soma and site traces (f32), little-endian.
         let step = self.layout.every_k_steps;
@@ -171,7 +181,14 @@ impl IsfExport {
                 bytes.extend_from_slice(&(x as f32).to_le_bytes());
             }
         }
-        write_atomic(&fragment_path(&dir, k), &bytes)
+        write_atomic_unsynced_with(&fragment_path(&dir, k), |w| w.write_all(&bytes))
+    }
+
+    /// Makes this rank's trial files durable (one file-system sync instead of one `fsync` per
+    /// file); called before the batch that holds them is committed, so a committed batch's export
+    /// files survive a crash as its rows in the results file do.
+    pub fn sync(&self) -> Result<(), OutputError> {
+        sync_file_system(&self.root)
     }
 
     /// Assembles cell `ci`'s trace files and parameter copies from the staging folder and renames
@@ -186,22 +203,19 @@ impl IsfExport {
             return Ok(());
         }
         let n_sites = c.site_labels.len();
-        let n_trials = c.n_trials as usize;
         let n_out = c.n_samples.div_ceil(self.layout.every_k_steps);
-        let expected = n_out * 8 + (1 + n_sites) * n_out * 4;
-        // traces[0] = soma, traces[1 + s] = site s; each trials × samples.
-        let mut traces: Vec<Vec<Vec<f32>>> = vec![Vec::with_capacity(n_trials); 1 + n_sites];
+        let expected = (n_out * 8 + (1 + n_sites) * n_out * 4) as u64;
+        // Every fragment is complete and has trial 0's time column.
         let mut t_ms: Vec<f64> = Vec::new();
+        let mut tb = vec![0u8; n_out * 8];
         for k in 0..c.n_trials {
             let p = fragment_path(&dir, k);
-            let b = std::fs::read(&p).map_err(io(&p, "missing trace of a trial"))?;
-            if b.len() != expected {
-                return Err(invalid(
-                    &p,
-                    format!("{} bytes, expected {expected}", b.len()),
-                ));
+            let mut f = File::open(&p).map_err(io(&p, "missing trace of a trial"))?;
+            let len = f.metadata().map_err(io(&p, "cannot stat"))?.len();
+            if len != expected {
+                return Err(invalid(&p, format!("{len} bytes, expected {expected}")));
             }
-            let (tb, vb) = b.split_at(n_out * 8);
+            f.read_exact(&mut tb).map_err(io(&p, "cannot read"))?;
             let t: Vec<f64> = tb
                 .chunks_exact(8)
                 .map(|x| f64::from_le_bytes(x.try_into().unwrap_or_default()))
@@ -214,14 +228,6 @@ impl IsfExport {
                     "time column differs from trial 0's; all trials of a cell share one",
                 ));
             }
-            for (trace, chunk) in traces.iter_mut().zip(vb.chunks_exact(n_out * 4)) {
-                trace.push(
-                    chunk
-                        .chunks_exact(4)
-                        .map(|x| f32::from_le_bytes(x.try_into().unwrap_or_default()))
-                        .collect(),
-                );
-            }
         }
         let name = &c.name;
         let files = std::iter::once(format!("{name}_vm_all_traces.csv")).chain(
@@ -229,14 +235,29 @@ impl IsfExport {
                 .iter()
                 .map(|l| format!("{name}_{l}_vm_dend_traces.csv")),
         );
-        for (file, runs) in files.zip(&traces) {
+        // Samples per block: about 64 MB of f32 over all trials.
+        let n_trials = c.n_trials as usize;
+        let block = ((64 << 20) / (4 * n_trials.max(1))).max(1);
+        let mut bytes = Vec::new();
+        for (trace, file) in files.enumerate() {
             if file.contains(['/', '\\']) {
                 return Err(invalid(&dir, format!("`{file}` is not a file name")));
             }
-            let runs: Vec<&[f32]> = runs.iter().map(Vec::as_slice).collect();
-            write_trace_file_f32(&dir.join(file), &t_ms, &runs)?;
+            let base = (n_out * 8 + trace * n_out * 4) as u64;
+            write_trace_file_f32_blocks(&dir.join(file), &t_ms, n_trials, block, |s, out| {
+                let n = s.len();
+                bytes.resize(n * 4, 0);
+                for (k, run) in out.chunks_exact_mut(n).enumerate() {
+                    let mut f = File::open(fragment_path(&dir, k as u64))?;
+                    f.seek(SeekFrom::Start(base + 4 * s.start as u64))?;
+                    f.read_exact(&mut bytes)?;
+                    for (v, b) in run.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *v = f32::from_le_bytes(b.try_into().unwrap_or_default());
+                    }
+                }
+                Ok(())
+            })?;
         }
-        drop(traces);
         for (file, bytes) in &c.parameter_files {
             write_atomic(&dir.join(format!("{name}_{file}")), bytes)?;
         }

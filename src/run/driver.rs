@@ -401,8 +401,14 @@ pub fn run_config(
                 })
                 .collect()
         });
+        let mut results = results.into_iter().collect::<Result<Vec<_>, _>>();
+        if let (Some(x), Ok(_), Some(dir)) = (&export, &results, &cfg.isf_folder) {
+            if let Err(e) = x.sync() {
+                results = Err(export_err(dir)(e));
+            }
+        }
         let compute_s = t_batch.elapsed().as_secs_f64();
-        let results = agree(comm, results.into_iter().collect::<Result<Vec<_>, _>>())?;
+        let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
         writer.write_batch(comm, batch, &results)?;
         let write_s = t_batch.elapsed().as_secs_f64() - compute_s - wait_s;
