@@ -2,7 +2,8 @@
 //! seed (`isf simulate CELL NETWORK --seed S --sweeps N`), on the embedded example.
 
 use isf::example_model::{ExampleModel, DEFAULT_SEED};
-use isf::output::isf_files::read_synapse_activation_file;
+use isf::output::isf_export::isf_rows;
+use isf::output::isf_files::{read_presynaptic_cells_file, read_synapse_activation_file};
 use isf::output::TraceTable;
 use isf::run::config::{CellConfig, ModelKind, RecordConfig, SegmentConfig, TrialSpec};
 use isf::run::isf_task::{run_isf_task, IsfTask};
@@ -74,5 +75,24 @@ fn trial_equals_task_sweep() {
         assert_eq!(r.synapse_activations.len(), rows.len());
         let got: usize = r.synapse_activations.iter().map(|a| a.times_ms.len()).sum();
         assert_eq!(got, n_releases);
+        // The run layer's ISF-format export rows (result + the cell's synapse table) equal the
+        // task's file row for row: positions, labels and release times.
+        let positions = desc.synapse_positions.as_ref().unwrap();
+        let (syn, pre) = isf_rows(&r, &desc.population_names, positions).unwrap();
+        assert_eq!(syn, rows);
+        let pre_file = read_presynaptic_cells_file(
+            &out.join(format!("simulation_run{sweep:04}_presynaptic_cells.csv")),
+        )
+        .unwrap();
+        assert_eq!(pre, pre_file);
     }
+    // The parameter copies the results file stores are the task's copies, byte for byte.
+    for (name, bytes) in &desc.parameter_files {
+        assert_eq!(
+            &std::fs::read(out.join(format!("task_{name}"))).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(desc.parameter_files.len(), 2);
 }

@@ -55,6 +55,9 @@ pub enum ImportError {
     Results { path: PathBuf, msg: String },
 }
 
+/// How both importers label populations EXC/INH (stored as the `EI_rule` parameter).
+pub(crate) const EI_RULE: &str = "receptor of the population in the network parameter file (glutamate_syn → EXC, gaba_syn → INH); cell-type name otherwise (L1 → INH)";
+
 /// Result alias of the importers.
 pub type Result<T> = std::result::Result<T, ImportError>;
 
@@ -777,6 +780,104 @@ pub(crate) fn write_index_and_metadata(
     Ok(())
 }
 
+/// Parameter files of the trials: the files (source path, bytes) and per trial the indices of its
+/// neuron and network parameter file.
+#[derive(Debug, Default)]
+pub(crate) struct ParamFiles {
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    pub per_trial: Vec<(Option<usize>, Option<usize>)>,
+}
+
+/// Writes `parameterfiles_cell_folder` and `parameterfiles_network_folder` (unique files named by
+/// SHA-256) and the per-trial `parameterfiles` table (ISF's layout, spec §6.2).
+pub(crate) fn write_parameterfiles(db: &Database, ids: &[String], pf: &ParamFiles) -> Result<()> {
+    let sources: Vec<Source> = pf
+        .files
+        .iter()
+        .map(|(p, b)| Source::of_bytes(p, b))
+        .collect();
+    let hash = |i: Option<usize>| i.map(|i| sources[i].sha256.clone()).unwrap_or_default();
+    let hashes: Vec<(String, String)> = pf
+        .per_trial
+        .iter()
+        .map(|&(n, w)| (hash(n), hash(w)))
+        .collect();
+    for (k, pick) in [
+        (
+            "parameterfiles_cell_folder",
+            (|t: &(Option<usize>, Option<usize>)| t.0) as fn(&_) -> _,
+        ),
+        ("parameterfiles_network_folder", |t| t.1),
+    ] {
+        // hash → file index, unique and ordered by hash.
+        let files: BTreeMap<&str, usize> = pf
+            .per_trial
+            .iter()
+            .filter_map(pick)
+            .map(|i| (sources[i].sha256.as_str(), i))
+            .collect();
+        db.create_managed_folder(
+            k,
+            KeyMeta::new("", "unique parameter files, named <sha256>.param")
+                .with_sources(files.values().map(|&i| sources[i].clone()).collect()),
+            |dir| {
+                for (h, &i) in &files {
+                    let dest = dir.join(format!("{h}.param"));
+                    fs::write(&dest, &pf.files[i].1).map_err(io_err(&dest))?;
+                }
+                Ok(())
+            },
+        )?;
+    }
+    let path_of = |folder: &str, h: &str| {
+        if h.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/folder/{h}.param")
+        }
+    };
+    let table = Table {
+        columns: vec![
+            ("sim_trial_index".into(), Column::Str(ids.to_vec())),
+            (
+                "path_neuron".into(),
+                Column::Str(
+                    hashes
+                        .iter()
+                        .map(|(h, _)| path_of("parameterfiles_cell_folder", h))
+                        .collect(),
+                ),
+            ),
+            (
+                "path_network".into(),
+                Column::Str(
+                    hashes
+                        .iter()
+                        .map(|(_, h)| path_of("parameterfiles_network_folder", h))
+                        .collect(),
+                ),
+            ),
+            (
+                "hash_neuron".into(),
+                Column::Str(hashes.iter().map(|(h, _)| h.clone()).collect()),
+            ),
+            (
+                "hash_network".into(),
+                Column::Str(hashes.iter().map(|(_, h)| h.clone()).collect()),
+            ),
+        ],
+    };
+    db.set(
+        &key(&["parameterfiles"]),
+        &table,
+        KeyMeta::new(
+            "",
+            "parameter files per trial (paths relative to the database, SHA-256 hashes)",
+        ),
+    )?;
+    Ok(())
+}
+
 /// Builds a database from ISF output folders (spec §6.2). See the module docs for the keys.
 pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
     build_atomically(db_path, opts.overwrite, |db| {
@@ -901,98 +1002,28 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
             let (rows, sources): (Vec<_>, Vec<_>) = parsed.into_iter().unzip();
             let a = assemble_activations(kind, ids.clone(), rows, &ei);
             let meta = KeyMeta::new("", desc)
-                .param("EI_rule", "receptor of the population in the network parameter file (glutamate_syn → EXC, gaba_syn → INH); cell-type name otherwise (L1 → INH)")
+                .param("EI_rule", EI_RULE)
                 .with_sources(sources);
             db.set(&key(&[keyname]), &a, meta)?;
         }
 
         // Parameter files: unique copies named by SHA-256, and a per-trial table.
-        let mut cell_files: BTreeMap<String, PathBuf> = BTreeMap::new();
-        let mut net_files: BTreeMap<String, PathBuf> = BTreeMap::new();
-        let mut hashes: Vec<(String, String)> = Vec::new();
+        let mut pf = ParamFiles::default();
         for g in &groups {
-            let h =
-                |p: &Option<PathBuf>, store: &mut BTreeMap<String, PathBuf>| -> Result<String> {
-                    Ok(match p {
-                        Some(p) => {
-                            let s = Source::of_file(p)?;
-                            store.insert(s.sha256.clone(), p.clone());
-                            s.sha256
-                        }
-                        None => String::new(),
+            let mut add = |p: &Option<PathBuf>| -> Result<Option<usize>> {
+                p.as_ref()
+                    .map(|p| {
+                        let bytes = fs::read(p).map_err(io_err(p))?;
+                        pf.files.push((p.clone(), bytes));
+                        Ok(pf.files.len() - 1)
                     })
-                };
-            let hn = h(&g.neuron_param, &mut cell_files)?;
-            let hw = h(&g.network_param, &mut net_files)?;
-            hashes.extend(std::iter::repeat_n((hn, hw), g.trials.len()));
+                    .transpose()
+            };
+            let trial = (add(&g.neuron_param)?, add(&g.network_param)?);
+            pf.per_trial
+                .extend(std::iter::repeat_n(trial, g.trials.len()));
         }
-        for (k, files) in [
-            ("parameterfiles_cell_folder", &cell_files),
-            ("parameterfiles_network_folder", &net_files),
-        ] {
-            let sources = files
-                .values()
-                .map(|p| Source::of_file(p))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            db.create_managed_folder(
-                k,
-                KeyMeta::new("", "unique parameter files, named <sha256>.param")
-                    .with_sources(sources),
-                |dir| {
-                    for (h, p) in files {
-                        let dest = dir.join(format!("{h}.param"));
-                        fs::copy(p, &dest).map_err(io_err(&dest))?;
-                    }
-                    Ok(())
-                },
-            )?;
-        }
-        let path_of = |folder: &str, h: &str| {
-            if h.is_empty() {
-                String::new()
-            } else {
-                format!("{folder}/folder/{h}.param")
-            }
-        };
-        let table = Table {
-            columns: vec![
-                ("sim_trial_index".into(), Column::Str(ids.clone())),
-                (
-                    "path_neuron".into(),
-                    Column::Str(
-                        hashes
-                            .iter()
-                            .map(|(h, _)| path_of("parameterfiles_cell_folder", h))
-                            .collect(),
-                    ),
-                ),
-                (
-                    "path_network".into(),
-                    Column::Str(
-                        hashes
-                            .iter()
-                            .map(|(_, h)| path_of("parameterfiles_network_folder", h))
-                            .collect(),
-                    ),
-                ),
-                (
-                    "hash_neuron".into(),
-                    Column::Str(hashes.iter().map(|(h, _)| h.clone()).collect()),
-                ),
-                (
-                    "hash_network".into(),
-                    Column::Str(hashes.iter().map(|(_, h)| h.clone()).collect()),
-                ),
-            ],
-        };
-        db.set(
-            &key(&["parameterfiles"]),
-            &table,
-            KeyMeta::new(
-                "",
-                "parameter files per trial (paths relative to the database, SHA-256 hashes)",
-            ),
-        )?;
+        write_parameterfiles(db, &ids, &pf)?;
 
         write_derived(db, opts)?;
         Ok(n)

@@ -1,5 +1,5 @@
 //! `isf db init RESULTS.h5 DB`: a database from isf's SPMD results file (layout: the "Results
-//! file" section of the top-level README, format `isf-results` version 1).
+//! file" section of the top-level README, format `isf-results` versions 1 and 2).
 //!
 //! Trial ids are `<cell group name>/<trial index within the cell, 6 digits>`, which equals the id
 //! `isf db init-isf` gives to trial `simulation_runNNNN` of an ISF output folder named like the
@@ -7,9 +7,12 @@
 //! `commit_state` are read (a killed run keeps its complete batches). Traces are stored as f32 in
 //! the results file and widened exactly to f64 here.
 //!
-//! The results file does not carry synapse positions: `soma_distance_um` is NaN, `section_id` and
-//! `section_pt_id` are −1 and the dendrite label is `unknown` in `synapse_activation` built from it.
-//! EXC/INH labels come from the receptors of a network parameter file stored in `/provenance/files`
+//! Synapse positions (soma distance, section and point ids, dendrite label) come from the cell's
+//! synapse table `synapses/` (version 2), so `synapse_activation` equals the one `init-isf` reads
+//! from ISF's `simulation_runNNNN_synapses.csv`. A version-1 file has no table: there
+//! `soma_distance_um` is NaN, `section_id` and `section_pt_id` are −1 and the label is `unknown`.
+//! The simulated parameter files (`parameterfiles/`, version 2) give the `parameterfiles` key and
+//! its managed folders, as ISF's parameter copies do for `init-isf`. EXC/INH labels come from the receptors of a network parameter file stored in `/provenance/files`
 //! (else from cell-type names, see [`crate::analysis::binning`]).
 
 use crate::db::payload::write_trace_rows;
@@ -18,8 +21,9 @@ use crate::db::{
     Traces,
 };
 use crate::import::{
-    assemble_activations, build_atomically, ei_from_network_text, write_derived, ActivationRows,
-    ImportError, ImportOptions, ImportSummary, Result,
+    assemble_activations, build_atomically, ei_from_network_text, write_derived,
+    write_parameterfiles, ActivationRows, ImportError, ImportOptions, ImportSummary, ParamFiles,
+    Result,
 };
 use crate::progress;
 use hdf5::types::VarLenUnicode;
@@ -48,6 +52,70 @@ struct CellInfo {
     n_pre_times: usize,
     populations: Vec<String>,
     sites: Vec<String>,
+    positions: Option<Positions>,
+    /// (name, bytes) of `parameterfiles/`.
+    parameter_files: Vec<(String, Vec<u8>)>,
+}
+
+/// A cell's synapse table, indexed by (population code, synapse id).
+struct Positions {
+    row: HashMap<(u32, u32), usize>,
+    soma_distance_um: Vec<f64>,
+    section_id: Vec<u32>,
+    section_pt_id: Vec<u32>,
+    label: Vec<u32>,
+    label_names: Vec<String>,
+}
+
+impl Positions {
+    fn read(path: &Path, g: &Group) -> Result<Positions> {
+        let e = |source| DbError::Hdf5 {
+            path: path.to_path_buf(),
+            source,
+        };
+        let population: Vec<u32> = h5::read_1d(g, "population").map_err(e)?;
+        let synapse_id: Vec<u32> = h5::read_1d(g, "synapse_id").map_err(e)?;
+        let p = Positions {
+            row: population
+                .iter()
+                .zip(&synapse_id)
+                .enumerate()
+                .map(|(i, (&p, &s))| ((p, s), i))
+                .collect(),
+            soma_distance_um: h5::read_1d(g, "soma_distance_um").map_err(e)?,
+            section_id: h5::read_1d(g, "section_id").map_err(e)?,
+            section_pt_id: h5::read_1d(g, "section_pt_id").map_err(e)?,
+            label: h5::read_1d(g, "dendrite_label").map_err(e)?,
+            label_names: attr_strings(g, "label_names").map_err(e)?,
+        };
+        let n = population.len();
+        if [
+            synapse_id.len(),
+            p.soma_distance_um.len(),
+            p.section_id.len(),
+            p.section_pt_id.len(),
+            p.label.len(),
+        ]
+        .iter()
+        .any(|&m| m != n)
+            || p.row.len() != n
+        {
+            return Err(bad(
+                path,
+                format!(
+                    "{}: columns differ in length or a synapse appears twice",
+                    g.name()
+                ),
+            ));
+        }
+        if let Some(&l) = p.label.iter().find(|&&l| l as usize >= p.label_names.len()) {
+            return Err(bad(
+                path,
+                format!("{}: dendrite label index {l} out of range", g.name()),
+            ));
+        }
+        Ok(p)
+    }
 }
 
 fn attr_strings(g: &Group, name: &str) -> hdf5::Result<Vec<String>> {
@@ -65,6 +133,7 @@ fn read_ragged(
     (n_trials, n_rows, n_times): (usize, usize, usize),
     populations: &[String],
     kind: ActivationsKind,
+    positions: Option<&Positions>,
 ) -> Result<Vec<ActivationRows>> {
     let e = |source| DbError::Hdf5 {
         path: path.to_path_buf(),
@@ -165,10 +234,32 @@ fn read_ragged(
             ar.pop.push(populations[pop[r] as usize].clone());
             ar.id.push(i64::from(ids[r]));
             if kind == ActivationsKind::Synapse {
-                ar.soma_distance_um.push(f64::NAN);
-                ar.section_id.push(-1);
-                ar.section_pt_id.push(-1);
-                ar.label.push("unknown".into());
+                match positions {
+                    Some(p) => {
+                        let Some(&i) = p.row.get(&(pop[r], ids[r])) else {
+                            return Err(bad(
+                                path,
+                                format!(
+                                    "{}: synapse {} of population `{}` is not in the cell's \
+                                     synapse table",
+                                    g.name(),
+                                    ids[r],
+                                    populations[pop[r] as usize]
+                                ),
+                            ));
+                        };
+                        ar.soma_distance_um.push(p.soma_distance_um[i]);
+                        ar.section_id.push(i64::from(p.section_id[i]));
+                        ar.section_pt_id.push(i64::from(p.section_pt_id[i]));
+                        ar.label.push(p.label_names[p.label[i] as usize].clone());
+                    }
+                    None => {
+                        ar.soma_distance_um.push(f64::NAN);
+                        ar.section_id.push(-1);
+                        ar.section_pt_id.push(-1);
+                        ar.label.push("unknown".into());
+                    }
+                }
             }
             let (a, n) = (times_start[r] as usize, times_count[r] as usize);
             ar.times.push(times[a..a + n].to_vec());
@@ -194,11 +285,11 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
         .attr("format_version")
         .and_then(|a| a.read_scalar())
         .map_err(e)?;
-    if format != "isf-results" || version > 1 {
+    if format != "isf-results" || version > 2 {
         return Err(bad(
             results,
             format!(
-                "format `{format}` version {version} is not supported (expected isf-results ≤ 1)"
+                "format `{format}` version {version} is not supported (expected isf-results ≤ 2)"
             ),
         ));
     }
@@ -218,9 +309,22 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                 format!("commit_state has no entry for cell {cell_id} ({name})"),
             )
         })?;
+        let positions = match g.group("synapses") {
+            Ok(sg) => Some(Positions::read(results, &sg)?),
+            Err(_) => None,
+        };
+        let mut parameter_files = Vec::new();
+        if let Ok(pg) = g.group("parameterfiles") {
+            for m in pg.member_names().map_err(e)? {
+                let bytes: Vec<u8> = pg.dataset(&m).and_then(|d| d.read_raw()).map_err(e)?;
+                parameter_files.push((m, bytes));
+            }
+        }
         cells.push((
             cell_id,
             CellInfo {
+                positions,
+                parameter_files,
                 populations: attr_strings(&g, "population_names").map_err(e)?,
                 sites: attr_strings(&g, "site_labels").map_err(e)?,
                 name,
@@ -280,6 +384,13 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                 values: vec![source.path.clone()],
             },
             meta("the results file this database was built from"),
+        )?;
+        db.set(
+            &key(&["filelist"]),
+            &Strings {
+                values: vec![source.path.clone()],
+            },
+            meta("the results file, as `init-isf` lists the trace files it read"),
         )?;
         db.set(
             &key(&["sim_trial_index"]),
@@ -414,10 +525,43 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                     (c.n_trace_rows, nr, nt),
                     &c.populations,
                     kind,
+                    c.positions.as_ref(),
                 )?);
             }
             let a = assemble_activations(kind, trial_ids.clone(), rows, &ei);
-            db.set(&key(&[k]), &a, meta(desc).param("synapse_positions", "not in the results file: soma_distance_um NaN, section ids −1, label `unknown`"))?;
+            let mut m = meta(desc).param("EI_rule", crate::import::EI_RULE);
+            if kind == ActivationsKind::Synapse && cells.iter().any(|c| c.positions.is_none()) {
+                m = m.param(
+                    "synapse_positions",
+                    "not in the results file (format version 1): soma_distance_um NaN, section ids −1, label `unknown`",
+                );
+            }
+            db.set(&key(&[k]), &a, m)?;
+        }
+        // Parameter files, as ISF's copies give them to `init-isf`: one neuron and one network
+        // file per cell, shared by all its trials.
+        if cells.iter().all(|c| !c.parameter_files.is_empty()) {
+            let mut pf = ParamFiles::default();
+            for c in &cells {
+                let mut add = |name: &str| {
+                    c.parameter_files
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(n, bytes)| {
+                            let src = format!(
+                                "{}#/cells/{}/parameterfiles/{n}",
+                                results.display(),
+                                c.name
+                            );
+                            pf.files.push((src.into(), bytes.clone()));
+                            pf.files.len() - 1
+                        })
+                };
+                let trial = (add("neuron_model.param"), add("network_model.param"));
+                pf.per_trial
+                    .extend(std::iter::repeat_n(trial, c.n_trace_rows));
+            }
+            write_parameterfiles(db, &trial_ids, &pf)?;
         }
         write_derived(db, opts)?;
         Ok(n)

@@ -269,6 +269,82 @@ fn both_importers_give_the_same_database() {
     assert_eq!(sa.soma_distance_um, vec![100.5, 20.25, 30.5]);
 }
 
+/// Adds a version-2 synapse table to cell `cellA` of `path`: (population code, id, distance µm,
+/// section, point, label code) rows, labels `ApicalDendrite`, `Dendrite`.
+fn add_synapse_table(path: &Path, rows: &[(u32, u32, f64, u32, u32, u32)]) {
+    let f = hdf5::File::open_rw(path).unwrap();
+    f.attr("format_version")
+        .unwrap()
+        .write_scalar(&2u32)
+        .unwrap();
+    let g = f
+        .group("cells/cellA")
+        .unwrap()
+        .create_group("synapses")
+        .unwrap();
+    let col = |name: &str, v: Vec<u32>| {
+        g.new_dataset_builder().with_data(&v).create(name).unwrap();
+    };
+    col("population", rows.iter().map(|r| r.0).collect());
+    col("synapse_id", rows.iter().map(|r| r.1).collect());
+    col("section_id", rows.iter().map(|r| r.3).collect());
+    col("section_pt_id", rows.iter().map(|r| r.4).collect());
+    col("dendrite_label", rows.iter().map(|r| r.5).collect());
+    let d: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    g.new_dataset_builder()
+        .with_data(&d)
+        .create("soma_distance_um")
+        .unwrap();
+    g.new_attr::<VarLenUnicode>()
+        .shape(2)
+        .create("label_names")
+        .unwrap()
+        .write(&strs(&["ApicalDendrite", "Dendrite"]))
+        .unwrap();
+}
+
+#[test]
+fn synapse_table_gives_the_positions_of_the_isf_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_isf_folder(&tmp.path().join("isf/cellA"));
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    // Population codes as in write_results: VPM_C2 0, L5tt_C2 1, L1_C2 2; an unused synapse too.
+    let table = [
+        (2, 3, 100.5, 10, 2, 0),
+        (1, 0, 20.25, 3, 0, 1),
+        (1, 4, 30.5, 4, 1, 1),
+        (0, 9, 1.0, 1, 0, 1),
+    ];
+    add_synapse_table(&rf, &table);
+    let opts = ImportOptions::default();
+    init_isf(&[tmp.path().join("isf")], &tmp.path().join("a.db"), &opts).unwrap();
+    init_results(&rf, &tmp.path().join("b.db"), &opts).unwrap();
+    let get = |db: &str| {
+        Database::open(&tmp.path().join(db))
+            .unwrap()
+            .get::<Activations>(&key(&["synapse_activation"]))
+            .unwrap()
+    };
+    let (sa, sb) = (get("a.db"), get("b.db"));
+    assert_eq!(sb.soma_distance_um, vec![100.5, 20.25, 30.5]);
+    assert_eq!(sa, sb);
+
+    // A table without an activated synapse is an error naming it; no database is left.
+    let rf2 = tmp.path().join("results2.h5");
+    write_results(&rf2);
+    add_synapse_table(&rf2, &table[..2]);
+    let err = init_results(&rf2, &tmp.path().join("c.db"), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("results2.h5")
+            && err.contains("synapse 4 of population `L5tt_C2` is not in the cell's synapse table"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("c.db").exists());
+}
+
 #[test]
 fn bad_results_files_give_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();

@@ -199,6 +199,42 @@ pub fn write_trace_file(path: &Path, t_ms: &[f64], runs_mv: &[&[f64]]) -> Result
     write_atomic_with(path, |w| write_traces(w, t_ms, runs_mv))
 }
 
+/// Writes a trace file atomically from single-precision runs fetched block by block, so that no
+/// more than one block of samples of all runs is in memory: `fill(samples, out)` stores the values
+/// of every run at `samples` into `out` (run-major: `out[run * samples.len() + i]`). Each value is
+/// widened exactly to f64 and written as Python writes that f64, so reading the file back gives
+/// the f32 values exactly.
+pub fn write_trace_file_f32_blocks(
+    path: &Path,
+    t_ms: &[f64],
+    n_runs: usize,
+    block: usize,
+    mut fill: impl FnMut(std::ops::Range<usize>, &mut [f32]) -> io::Result<()>,
+) -> Result<(), OutputError> {
+    let block = block.max(1);
+    write_atomic_with(path, |w| {
+        writeln!(w, "{}", trace_header(n_runs).join("\t"))?;
+        let mut line = String::with_capacity(24 * (1 + n_runs));
+        let mut buf = vec![0f32; n_runs * block.min(t_ms.len())];
+        for s0 in (0..t_ms.len()).step_by(block) {
+            let s1 = (s0 + block).min(t_ms.len());
+            let n = s1 - s0;
+            fill(s0..s1, &mut buf[..n_runs * n])?;
+            for i in 0..n {
+                line.clear();
+                write_py_repr(&mut line, t_ms[s0 + i]);
+                for run in 0..n_runs {
+                    line.push('\t');
+                    write_py_repr(&mut line, f64::from(buf[run * n + i]));
+                }
+                line.push('\n');
+                w.write_all(line.as_bytes())?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// A trace file read back: the header names and the columns (`t` first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceTable {

@@ -1,6 +1,7 @@
 //! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file.
 
 pub mod atomic;
+pub mod isf_export;
 pub mod isf_files;
 pub mod results_h5;
 
@@ -27,6 +28,9 @@ pub enum OutputError {
         line: usize,
         message: String,
     },
+    /// Data that cannot be written in the requested form (names the file or folder).
+    #[error("{}: {msg}", path.display())]
+    Invalid { path: PathBuf, msg: String },
 }
 
 impl OutputError {

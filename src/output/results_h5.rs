@@ -13,6 +13,10 @@
 //!                         {population,synapse_id,times_start,times_count} per active synapse
 //!                         times_ms values
 //!     presynaptic_spikes/  same with cell_id instead of synapse_id
+//!     synapses/{population,synapse_id,soma_distance_um,section_id,section_pt_id,dendrite_label}
+//!                              one row per synapse of the cell (population, then id order);
+//!                              attr label_names (dendrite_label indexes it)          [version 2]
+//!     parameterfiles/<name>    u8 UTF-8: the parameter files as simulated          [version 2]
 //! /spikes/<cell>/{timestamps (f64, units "ms"), node_ids (u64 = trial index in the cell)}
 //!                        attr sorting (enum none/by_id/by_time) = by_id   (SONATA)
 //! /provenance            attrs: isf_version, git_commit, command_line, start/end time, ranks,
@@ -32,7 +36,7 @@ use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
 use hdf5_sys::h5i::hid_t;
 
 use crate::run::comm::Communicator;
-use crate::trial::result::TrialResult;
+use crate::trial::result::{SynapsePositions, TrialResult};
 
 /// Errors of the results file.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +71,9 @@ pub enum ResultsFileError {
 
 /// Format name stored in the root attribute `format`.
 pub const FORMAT: &str = "isf-results";
-/// Version of this layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of this layout. Version 2 added the per-cell synapse table (`synapses/`) and the
+/// simulated parameter files (`parameterfiles/`); everything of version 1 is unchanged.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Per-cell committed sizes, in `commit_state` order after the two global counters.
 const CELL_FIELDS: [&str; 6] = [
@@ -114,6 +119,10 @@ pub struct CellLayout {
     pub site_labels: Vec<String>,
     /// Presynaptic population names.
     pub population_names: Vec<String>,
+    /// Where every synapse sits (written once, as `synapses/`), if the model has anatomy.
+    pub synapse_positions: Option<SynapsePositions>,
+    /// Parameter files as simulated (name, bytes), written once as `parameterfiles/<name>`.
+    pub parameter_files: Vec<(String, Vec<u8>)>,
 }
 
 impl CellLayout {
@@ -417,6 +426,79 @@ fn read_attr_strs(loc: &Location, name: &str) -> hdf5::Result<Vec<String>> {
         .collect())
 }
 
+/// A fixed-size dataset of UTF-8 text, written collectively with rank 0's copy (every rank holds
+/// the same bytes).
+fn text_dataset(
+    g: &Group,
+    name: &str,
+    text: &[u8],
+    rank0: bool,
+    dxpl: &Dxpl,
+) -> hdf5::Result<Dataset> {
+    let d = g.new_dataset::<u8>().shape(text.len()).create(name)?;
+    let mut piece = Piece::new();
+    if rank0 {
+        piece.push(0, text.len() as u64, text);
+    }
+    write_rows(&d, 1, &piece, dxpl)?;
+    attr_str(&d, "encoding", "utf-8")?;
+    Ok(d)
+}
+
+/// A fixed-size 1-D dataset with `values`, written collectively with rank 0's copy.
+fn column<T: H5Type + Copy>(
+    g: &Group,
+    name: &str,
+    values: &[T],
+    rank0: bool,
+    dxpl: &Dxpl,
+) -> hdf5::Result<Dataset> {
+    let d = g.new_dataset::<T>().shape(values.len()).create(name)?;
+    let mut piece = Piece::new();
+    if rank0 {
+        piece.push(0, values.len() as u64, values);
+    }
+    write_rows(&d, 1, &piece, dxpl)?;
+    Ok(d)
+}
+
+/// The cell's synapse table: one row per synapse, population-major then by synapse id, with the
+/// position columns of ISF's synapse activation file. Identical on every rank, so rank 0 writes it.
+fn write_synapse_table(
+    g: &Group,
+    table: &SynapsePositions,
+    rank0: bool,
+    dxpl: &Dxpl,
+) -> hdf5::Result<()> {
+    let rows = table
+        .populations
+        .iter()
+        .enumerate()
+        .flat_map(|(p, syns)| syns.iter().enumerate().map(move |(i, s)| (p, i, s)));
+    let mut population = Vec::with_capacity(table.len());
+    let mut synapse_id = Vec::with_capacity(table.len());
+    let mut distance = Vec::with_capacity(table.len());
+    let mut section = Vec::with_capacity(table.len());
+    let mut pt = Vec::with_capacity(table.len());
+    let mut label = Vec::with_capacity(table.len());
+    for (p, i, s) in rows {
+        population.push(p as u32);
+        synapse_id.push(i as u32);
+        distance.push(s.soma_distance_um);
+        section.push(s.section_id);
+        pt.push(s.section_pt_id);
+        label.push(s.label);
+    }
+    column(g, "population", &population, rank0, dxpl)?;
+    column(g, "synapse_id", &synapse_id, rank0, dxpl)?;
+    let d = column(g, "soma_distance_um", &distance, rank0, dxpl)?;
+    attr_str(&d, "units", "um")?;
+    column(g, "section_id", &section, rank0, dxpl)?;
+    column(g, "section_pt_id", &pt, rank0, dxpl)?;
+    column(g, "dendrite_label", &label, rank0, dxpl)?;
+    attr_strs(g, "label_names", &table.labels)
+}
+
 /// Dataset name of a recording site (its label unless that is not a valid link name).
 fn site_dataset_name(i: usize, label: &str) -> String {
     if label.is_empty() || label.contains('/') || label == "." || label == ".." {
@@ -555,6 +637,7 @@ impl ResultsWriter {
         let file = open_file(path, comm, true).map_err(e("create"))?;
         let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
         let state = CommitState::empty(layout.cells.len());
+        let rank0 = comm.rank() == 0;
         (|| -> hdf5::Result<()> {
             attr_str(&file, "format", FORMAT)?;
             attr_scalar(&file, "format_version", FORMAT_VERSION)?;
@@ -607,6 +690,15 @@ impl ResultsWriter {
                     let d = ext2::<f32>(&sites, &site_dataset_name(i, label), n_out)?;
                     trace_attrs(&d)?;
                     attr_str(&d, "label", label)?;
+                }
+                if let Some(table) = &c.synapse_positions {
+                    write_synapse_table(&g.create_group("synapses")?, table, rank0, &dxpl)?;
+                }
+                if !c.parameter_files.is_empty() {
+                    let pf = g.create_group("parameterfiles")?;
+                    for (name, bytes) in &c.parameter_files {
+                        text_dataset(&pf, name, bytes, rank0, &dxpl)?;
+                    }
                 }
                 RaggedDatasets::create(&g.create_group("synapse_activations")?, "synapse_id")?;
                 RaggedDatasets::create(&g.create_group("presynaptic_spikes")?, "cell_id")?;
@@ -692,17 +784,6 @@ impl ResultsWriter {
             source,
         };
         let p = self.file.create_group("provenance").map_err(e)?;
-        let text_dataset =
-            |g: &Group, name: &str, text: &[u8], dxpl: &Dxpl| -> hdf5::Result<Dataset> {
-                let d = g.new_dataset::<u8>().shape(text.len()).create(name)?;
-                let mut piece = Piece::new();
-                if rank0 {
-                    piece.push(0, text.len() as u64, text);
-                }
-                write_rows(&d, 1, &piece, dxpl)?;
-                attr_str(&d, "encoding", "utf-8")?;
-                Ok(d)
-            };
         (|| -> hdf5::Result<()> {
             attr_str(&p, "isf_version", &prov.isf_version)?;
             attr_str(&p, "git_commit", &prov.git_commit)?;
@@ -721,10 +802,16 @@ impl ResultsWriter {
             let hashes: Vec<String> = prov.files.iter().map(|f| f.2.clone()).collect();
             attr_strs(&p, "input_files", &names)?;
             attr_strs(&p, "input_sha256", &hashes)?;
-            text_dataset(&p, "config_text", prov.config_text.as_bytes(), &self.dxpl)?;
+            text_dataset(
+                &p,
+                "config_text",
+                prov.config_text.as_bytes(),
+                rank0,
+                &self.dxpl,
+            )?;
             let files = p.create_group("files")?;
             for (i, (name, text, hash)) in prov.files.iter().enumerate() {
-                let d = text_dataset(&files, &format!("{i:03}"), text, &self.dxpl)?;
+                let d = text_dataset(&files, &format!("{i:03}"), text, rank0, &self.dxpl)?;
                 attr_str(&d, "path", name)?;
                 attr_str(&d, "sha256", hash)?;
             }
@@ -1064,32 +1151,33 @@ impl ResultsWriter {
         write_rows(&d.spike_times, 1, &times, &self.dxpl)?;
         write_rows(&d.spike_nodes, 1, &nodes, &self.dxpl)?;
 
-        let syn: Vec<_> = mine
-            .iter()
-            .map(|r| {
-                let o = offsets[(r.trial_id - batch_start) as usize];
-                let items: Vec<(u32, u32, &[f64])> = r
-                    .synapse_activations
-                    .iter()
-                    .map(|s| (s.population, s.synapse_id, &s.times_ms[..]))
-                    .collect();
-                (row(r), o[1], o[2], items)
-            })
-            .collect();
-        write_ragged(&d.syn, &syn, &self.dxpl)?;
-        let pre: Vec<_> = mine
-            .iter()
-            .map(|r| {
-                let o = offsets[(r.trial_id - batch_start) as usize];
-                let items: Vec<(u32, u32, &[f64])> = r
-                    .presynaptic_spikes
-                    .iter()
-                    .map(|s| (s.population, s.cell_id, &s.times_ms[..]))
-                    .collect();
-                (row(r), o[3], o[4], items)
-            })
-            .collect();
-        write_ragged(&d.pre, &pre, &self.dxpl)
+        // Ragged activations: (datasets, offset columns of its first row and time, its items).
+        type Items<'r> = Vec<(u32, u32, &'r [f64])>;
+        let ragged = |ds: &RaggedDatasets,
+                      (rows_at, times_at): (usize, usize),
+                      items: &dyn Fn(&TrialResult) -> Items<'_>|
+         -> hdf5::Result<()> {
+            let trials: Vec<RaggedTrial<'_>> = mine
+                .iter()
+                .map(|r| {
+                    let o = offsets[(r.trial_id - batch_start) as usize];
+                    (row(r), o[rows_at], o[times_at], items(r))
+                })
+                .collect();
+            write_ragged(ds, &trials, &self.dxpl)
+        };
+        ragged(&d.syn, (1, 2), &|r| {
+            r.synapse_activations
+                .iter()
+                .map(|s| (s.population, s.synapse_id, &s.times_ms[..]))
+                .collect()
+        })?;
+        ragged(&d.pre, (3, 4), &|r| {
+            r.presynaptic_spikes
+                .iter()
+                .map(|s| (s.population, s.cell_id, &s.times_ms[..]))
+                .collect()
+        })
     }
 
     /// Records the end time and closes the file.

@@ -13,6 +13,9 @@ use super::RunError;
 pub struct RunConfigFile {
     /// Results file (HDF5).
     pub output: PathBuf,
+    /// Also write every trial in ISF's output format, one folder per cell below this folder
+    /// (see [`crate::output::isf_export`]).
+    pub isf_folder: Option<PathBuf>,
     /// Base of every trial seed (see [`super::seeds`]).
     pub base_seed: u64,
     /// Trials per written batch (a batch is the unit of visibility and of `--resume`).
@@ -124,6 +127,8 @@ pub struct RunConfig {
     pub text: String,
     /// Results file.
     pub output: PathBuf,
+    /// ISF-format export folder (absolute), if any.
+    pub isf_folder: Option<PathBuf>,
     /// Base seed.
     pub base_seed: u64,
     /// Trials per batch (≥ 1).
@@ -286,6 +291,7 @@ impl RunConfig {
         Ok(Self {
             path: path.to_owned(),
             output: abs(&raw.output),
+            isf_folder: raw.isf_folder.as_ref().map(|p| abs(p)),
             base_seed: raw.base_seed,
             batch_size: raw.batch_size as u64,
             record: raw.record,

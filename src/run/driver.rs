@@ -13,6 +13,7 @@ use super::config::{RunConfig, TrialSpec};
 use super::decompose::assign_by_cost;
 use super::model::{build_model, TrialModel};
 use super::RunError;
+use crate::output::isf_export::IsfExport;
 use crate::output::results_h5::{sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter};
 use crate::trial::result::TrialResult;
 
@@ -55,6 +56,13 @@ fn agree<T>(comm: &dyn Communicator, local: Result<T, RunError>) -> Result<T, Ru
             Some(r) => Err(RunError::OtherRank { rank: r as u32 }),
             None => Ok(v),
         },
+    }
+}
+
+fn export_err(dir: &Path) -> impl Fn(crate::output::OutputError) -> RunError + '_ {
+    move |e| RunError::Output {
+        path: dir.to_path_buf(),
+        msg: format!("ISF-format export: {e}"),
     }
 }
 
@@ -253,6 +261,8 @@ pub fn run_config(
                     dt_ms: d.dt_ms,
                     site_labels: d.site_labels.clone(),
                     population_names: d.population_names.clone(),
+                    synapse_positions: d.synapse_positions.clone(),
+                    parameter_files: d.parameter_files.clone(),
                 };
                 first += c.trials;
                 l
@@ -277,6 +287,20 @@ pub fn run_config(
             .collect(),
     };
 
+    // The ISF-format export, if configured: checked on rank 0 before anything is written.
+    let export = match &cfg.isf_folder {
+        None => None,
+        Some(dir) => {
+            let e = IsfExport::new(dir, &layout).and_then(|x| {
+                if rank == 0 {
+                    x.check(mode != OutputMode::Create)?;
+                }
+                Ok(x)
+            });
+            Some(agree(comm, e.map_err(export_err(dir)))?)
+        }
+    };
+
     // Only now is anything on disk touched.
     let (mut writer, done) = match mode {
         OutputMode::Resume => ResultsWriter::resume(&cfg.output, comm, &layout, &prov)?,
@@ -291,6 +315,15 @@ pub fn run_config(
             (ResultsWriter::create(&cfg.output, comm, &layout, &prov)?, 0)
         }
     };
+    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
+        let r = if rank == 0 {
+            x.prepare(mode == OutputMode::Resume)
+                .map_err(export_err(dir))
+        } else {
+            Ok(())
+        };
+        agree(comm, r)?;
+    }
     let n_batches = layout.n_batches();
     info!(
         "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",
@@ -354,6 +387,10 @@ pub fn run_config(
                         ));
                     }
                     r.rank = rank;
+                    if let Some(x) = &export {
+                        x.write_trial(&r)
+                            .map_err(|e| fail(format!("ISF-format export: {e}")))?;
+                    }
                     if let Some(d) = test_delay {
                         std::thread::sleep(d);
                     }
@@ -364,8 +401,14 @@ pub fn run_config(
                 })
                 .collect()
         });
+        let mut results = results.into_iter().collect::<Result<Vec<_>, _>>();
+        if let (Some(x), Ok(_), Some(dir)) = (&export, &results, &cfg.isf_folder) {
+            if let Err(e) = x.sync() {
+                results = Err(export_err(dir)(e));
+            }
+        }
         let compute_s = t_batch.elapsed().as_secs_f64();
-        let results = agree(comm, results.into_iter().collect::<Result<Vec<_>, _>>())?;
+        let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
         writer.write_batch(comm, batch, &results)?;
         let write_s = t_batch.elapsed().as_secs_f64() - compute_s - wait_s;
@@ -383,6 +426,15 @@ pub fn run_config(
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    // Every rank wrote its trials' export files before the collective write of their batch, so
+    // after the last batch they are all on disk; one rank per cell assembles its trace files.
+    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
+        let r = (0..layout.cells.len())
+            .filter(|ci| *ci as u32 % comm.size() == rank)
+            .try_for_each(|ci| x.finish_cell(ci, mode != OutputMode::Create))
+            .map_err(export_err(dir));
+        agree(comm, r)?;
     }
     writer.finish(&utc_now_rfc3339())?;
     let wall_s = t0.elapsed().as_secs_f64();

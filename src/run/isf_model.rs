@@ -14,7 +14,8 @@ use crate::cell::{CellTemplate, RecordingSite};
 use crate::network::{Network, NetworkModel, RandomState, TrialScratch};
 use crate::param::cell_params::CellParams;
 use crate::param::network_params::NetworkParams;
-use crate::trial::result::{PresynapticSpikes, TrialResult};
+use crate::param::Value;
+use crate::trial::result::{PresynapticSpikes, SynapsePosition, SynapsePositions, TrialResult};
 use crate::trial::{hoc_tstop, CellSimulator};
 
 /// Streams kept for continuing a seed's sweeps (bounded; a miss only costs redrawing).
@@ -34,7 +35,7 @@ impl IsfTrialModel {
     /// Builds the cell of `cell.cell_param` (with the config's tStop/dt overrides) and its
     /// network (with the embedding override, if any).
     pub fn new(cell: &CellConfig, record: &RecordConfig) -> anyhow::Result<Self> {
-        let cell_params = CellParams::read(&cell.cell_param)?;
+        let mut cell_params = CellParams::read(&cell.cell_param)?;
         let mut template = CellTemplate::from_params(&cell_params)
             .with_context(|| format!("building the cell of {}", cell.cell_param.display()))?;
         let tstop_ms = cell.t_stop_ms.unwrap_or(template.tstop_ms);
@@ -81,6 +82,8 @@ impl IsfTrialModel {
         }
         let model = NetworkModel::from_params(&network_params, tstop_ms)?;
         let network = Network::new(model, &sim.template)?;
+        let parameter_files =
+            simulated_parameter_files(cell, &mut cell_params, &mut network_params, tstop_ms)?;
 
         // NEURON's accumulated time column (t += dt/2 twice per step while t < tStop).
         let dt = sim.dt_ms();
@@ -104,6 +107,8 @@ impl IsfTrialModel {
                 .collect(),
             estimated_cost: (n_samples * sim.model.n_nodes()) as f64,
             model: "isf".into(),
+            synapse_positions: Some(synapse_positions(&network)),
+            parameter_files,
         };
         Ok(IsfTrialModel {
             desc,
@@ -136,6 +141,81 @@ impl IsfTrialModel {
         }
         Ok(rng)
     }
+}
+
+/// The synapse table of `network`: per population and synapse id, the columns ISF writes to its
+/// synapse activation files (the same values as [`Network::isf_rows`]).
+fn synapse_positions(network: &Network) -> SynapsePositions {
+    let map = &network.map;
+    let mut labels: Vec<String> = Vec::new();
+    let section_label: Vec<u32> = map
+        .section_labels
+        .iter()
+        .map(|l| match labels.iter().position(|x| x == l) {
+            Some(i) => i as u32,
+            None => {
+                labels.push(l.clone());
+                (labels.len() - 1) as u32
+            }
+        })
+        .collect();
+    let populations = map
+        .populations
+        .iter()
+        .map(|syns| {
+            syns.iter()
+                .map(|m| SynapsePosition {
+                    soma_distance_um: m.soma_distance_um,
+                    section_id: m.section as u32,
+                    section_pt_id: m.pt_id as u32,
+                    label: section_label[m.section],
+                })
+                .collect()
+        })
+        .collect();
+    SynapsePositions {
+        populations,
+        labels,
+    }
+}
+
+/// The parameter files as this cell simulates them (ISF's copies beside its results): the cell
+/// param with the config's `tStop`/`dt` overrides, the network param with the embedding override.
+fn simulated_parameter_files(
+    cell: &CellConfig,
+    cell_params: &mut CellParams,
+    network_params: &mut NetworkParams,
+    tstop_ms: f64,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    if cell.t_stop_ms.is_some() {
+        cell_params
+            .file
+            .set_path("sim.tStop", Value::Float(tstop_ms))?;
+    }
+    if let Some(dt) = cell.dt_ms {
+        cell_params.file.set_path("sim.dt", Value::Float(dt))?;
+    }
+    if let Some(con) = &cell.embedding {
+        let syn = con.with_extension("syn");
+        for p in &network_params.populations {
+            for (k, f) in [("connectionFile", con), ("distributionFile", &syn)] {
+                network_params.file.set_path(
+                    &format!("network.{}.synapses.{k}", p.name),
+                    Value::Str(f.display().to_string()),
+                )?;
+            }
+        }
+    }
+    Ok(vec![
+        (
+            "neuron_model.param".into(),
+            cell_params.file.to_json_pretty().into_bytes(),
+        ),
+        (
+            "network_model.param".into(),
+            network_params.file.to_json_pretty().into_bytes(),
+        ),
+    ])
 }
 
 impl TrialModel for IsfTrialModel {

@@ -2,7 +2,7 @@
 //! (the immutable template), simulates any trial of that cell from its seed.
 
 use super::config::{CellConfig, ModelKind, RecordConfig, TrialSpec};
-use crate::trial::result::TrialResult;
+use crate::trial::result::{SynapsePositions, TrialResult};
 
 /// What the writer must know about a cell before any trial runs (identical on every rank).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,13 @@ pub struct CellDescription {
     pub estimated_cost: f64,
     /// Which simulator made the data (stored in the provenance).
     pub model: String,
+    /// Where every synapse sits (stored once per cell in the results file, and the position
+    /// columns of ISF's synapse activation files); `None` for a model without anatomy.
+    pub synapse_positions: Option<SynapsePositions>,
+    /// The parameter files as simulated (overrides applied), as ISF copies them next to its
+    /// results: (`neuron_model.param` | `network_model.param`, JSON bytes). Empty for a model
+    /// without parameter files.
+    pub parameter_files: Vec<(String, Vec<u8>)>,
 }
 
 /// A cell template that simulates trials. Shared immutably by the rayon workers of a rank; each

@@ -48,6 +48,8 @@ impl SyntheticTestFixture {
                 .collect(),
             estimated_cost: (n_samples * N_NODES) as f64,
             model: "synthetic-test-fixture".into(),
+            synapse_positions: None,
+            parameter_files: Vec::new(),
         };
         Self { desc, t_stop_ms }
     }

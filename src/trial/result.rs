@@ -50,3 +50,47 @@ pub struct PresynapticSpikes {
     /// Spike times [ms], ascending.
     pub times_ms: Vec<f64>,
 }
+
+/// Where one synapse sits on the cell: the position columns of ISF's synapse activation file
+/// (spec §5.3). Positions are fixed by the anatomical embedding, so they are the same in every
+/// trial of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SynapsePosition {
+    /// ISF's synaptic soma distance [µm].
+    pub soma_distance_um: f64,
+    /// Section index (hoc order).
+    pub section_id: u32,
+    /// Index of the section's 3-D point closest to the synapse.
+    pub section_pt_id: u32,
+    /// Index into [`SynapsePositions::labels`]: the section's structure label.
+    pub label: u32,
+}
+
+/// Every synapse of a cell, per population (index into the cell's population-name table) and
+/// synapse id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SynapsePositions {
+    /// `populations[p][id]`.
+    pub populations: Vec<Vec<SynapsePosition>>,
+    /// Dendrite labels (`Dendrite`, `ApicalDendrite`, …) referenced by [`SynapsePosition::label`].
+    pub labels: Vec<String>,
+}
+
+impl SynapsePositions {
+    /// The position of synapse `synapse_id` of population `population`, if the table has it.
+    pub fn get(&self, population: u32, synapse_id: u32) -> Option<&SynapsePosition> {
+        self.populations
+            .get(population as usize)?
+            .get(synapse_id as usize)
+    }
+
+    /// Number of synapses in the table.
+    pub fn len(&self) -> usize {
+        self.populations.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the table has no synapse.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

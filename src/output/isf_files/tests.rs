@@ -292,3 +292,45 @@ fn reader_errors_name_file_and_line() {
         .to_string();
     assert!(e.starts_with("/nonexistent/s.csv: cannot read"), "{e}");
 }
+
+#[test]
+fn block_trace_writer_equals_the_whole_trace_writer_for_any_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let t: Vec<f64> = (0..7).map(|i| f64::from(i) * 0.025).collect();
+    // Three runs of f32 values that are not exact decimals (their f64 repr has many digits).
+    let runs: Vec<Vec<f32>> = (0..3)
+        .map(|r| (0..7).map(|i| -65.0 + (r * 7 + i) as f32 / 3.0).collect())
+        .collect();
+    let wide: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|r| r.iter().map(|&x| f64::from(x)).collect())
+        .collect();
+    let whole = dir.path().join("whole.csv");
+    let slices: Vec<&[f64]> = wide.iter().map(Vec::as_slice).collect();
+    write_trace_file(&whole, &t, &slices).unwrap();
+    for block in [1, 3, 7, 100] {
+        let p = dir.path().join(format!("b{block}.csv"));
+        let mut calls = 0;
+        write_trace_file_f32_blocks(&p, &t, 3, block, |s, out| {
+            calls += 1;
+            for (r, run) in out.chunks_exact_mut(s.len()).enumerate() {
+                run.copy_from_slice(&runs[r][s.clone()]);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(calls, 7usize.div_ceil(block), "block {block}");
+        assert_same_text(
+            &std::fs::read(&p).unwrap(),
+            &std::fs::read(&whole).unwrap(),
+            &format!("block {block}"),
+        );
+    }
+    // Read back: the f32 values exactly.
+    let back = TraceTable::read(&whole).unwrap();
+    for (r, run) in back.runs_mv().iter().enumerate() {
+        let f: Vec<f32> = run.iter().map(|&x| x as f32).collect();
+        assert_eq!(f, runs[r]);
+        assert!(run.iter().zip(&wide[r]).all(|(a, b)| a == b));
+    }
+}

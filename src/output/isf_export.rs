@@ -1,0 +1,328 @@
+//! ISF-format export of an SPMD run (`isf_folder = "DIR"` in the run config): besides the results
+//! file, every trial is written as ISF writes it (spec §5.3), one folder per cell:
+//!
+//! ```text
+//! DIR/<cell>/simulation_runNNNN_synapses.csv            NNNN = trial index within the cell
+//!           simulation_runNNNN_presynaptic_cells.csv
+//!           <cell>_vm_all_traces.csv                    one column per trial ("Vm run NN")
+//!           <cell>_<site label>_vm_dend_traces.csv
+//!           <cell>_neuron_model.param, <cell>_network_model.param   (as simulated)
+//! ```
+//!
+//! so that `isf db init-isf DIR` gives the trial ids `<cell>/<NNNNNN>` that `isf db init` gives
+//! the results file, and both importers build the same database from one run.
+//!
+//! Why written from the trial results rather than converted from the results file afterwards: the
+//! two outputs then come from the same in-memory trial by two independent writers (collective
+//! HDF5 vs per-trial text files) and are read back by two independent importers, so comparing the
+//! databases tests both paths; a converter would only test the HDF5 reader against itself.
+//!
+//! Each rank writes the activation files of its own trials as soon as they are simulated (atomic
+//! writes, no coordination). ISF keeps all trials of a folder in one trace file, so each rank also
+//! writes its trials' traces as small binary fragments; after the last batch one rank per cell
+//! assembles the trace files from them, a block of samples at a time (bounded memory for any
+//! number of trials). Everything is written into a hidden staging folder
+//! `DIR/.<cell>.isf-partial` that `--resume` continues and that is renamed to `DIR/<cell>` only
+//! when complete. Traces are exported exactly as the results file stores them — thinned by
+//! `every_k_steps` and rounded to f32 (then written as the f64 value of that f32) — so the two
+//! outputs of one run carry the same numbers.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::atomic::{sync_file_system, write_atomic_unsynced_with};
+use super::isf_files::{
+    presynaptic_cells_file_name, sort_presynaptic_rows, sort_synapse_rows,
+    synapse_activation_file_name, write_presynaptic_cells, write_synapse_activations,
+    write_trace_file_f32_blocks, PresynapticCellRow, SynapseActivationRow,
+};
+use super::results_h5::ResultsLayout;
+use super::{write_atomic, OutputError};
+use crate::trial::result::{SynapsePositions, TrialResult};
+
+/// Sub-folder of the staging folder holding the per-trial trace fragments.
+const FRAGMENTS: &str = "traces.partial";
+
+fn invalid(path: &Path, msg: impl Into<String>) -> OutputError {
+    OutputError::Invalid {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+fn io<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> OutputError + 'a {
+    move |e| OutputError::io(path, what, e)
+}
+
+/// The ISF-format export of a run (identical on every rank).
+#[derive(Debug, Clone)]
+pub struct IsfExport {
+    root: PathBuf,
+    layout: ResultsLayout,
+}
+
+impl IsfExport {
+    /// The export of `layout` into folder `root`. Every cell needs its synapse table (the position
+    /// columns of ISF's synapse files) and the soma trace must be recorded (ISF's
+    /// `vm_all_traces` file names the trials).
+    pub fn new(root: &Path, layout: &ResultsLayout) -> Result<Self, OutputError> {
+        if !layout.record_soma {
+            return Err(invalid(
+                root,
+                "an ISF-format export needs the soma trace (`record.soma = true`)",
+            ));
+        }
+        if let Some(c) = layout.cells.iter().find(|c| c.synapse_positions.is_none()) {
+            return Err(invalid(
+                root,
+                format!(
+                    "cell `{}`: its model has no synapse positions, which ISF's synapse files need",
+                    c.name
+                ),
+            ));
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            layout: layout.clone(),
+        })
+    }
+
+    /// The finished folder of cell `ci`.
+    pub fn cell_dir(&self, ci: usize) -> PathBuf {
+        self.root.join(&self.layout.cells[ci].name)
+    }
+
+    /// The staging folder of cell `ci` (renamed to [`Self::cell_dir`] when complete).
+    pub fn staging_dir(&self, ci: usize) -> PathBuf {
+        self.root
+            .join(format!(".{}.isf-partial", self.layout.cells[ci].name))
+    }
+
+    /// Before anything is written (rank 0): refuses to replace a finished cell folder unless
+    /// `replace` (`--overwrite`, `--resume`).
+    pub fn check(&self, replace: bool) -> Result<(), OutputError> {
+        if self.root.exists() && !self.root.is_dir() {
+            return Err(invalid(&self.root, "exists and is not a folder"));
+        }
+        if !replace {
+            for ci in 0..self.layout.cells.len() {
+                let d = self.cell_dir(ci);
+                if d.exists() {
+                    return Err(invalid(
+                        &d,
+                        "ISF export folder already exists; pass --resume or --overwrite, or choose \
+                         another `isf_folder`",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the staging folders (rank 0, once, before the first trial). A new run starts from
+    /// empty staging folders; `resume` keeps what complete batches wrote. A cell already finished
+    /// by an earlier invocation (its folder exists, its staging folder does not) is left alone.
+    pub fn prepare(&self, resume: bool) -> Result<(), OutputError> {
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root, "cannot create folder"))?;
+        for ci in 0..self.layout.cells.len() {
+            let s = self.staging_dir(ci);
+            if !resume && s.exists() {
+                std::fs::remove_dir_all(&s)
+                    .map_err(io(&s, "cannot remove a stale staging folder"))?;
+            }
+            if resume && !s.exists() && self.cell_dir(ci).exists() {
+                continue;
+            }
+            let f = s.join(FRAGMENTS);
+            std::fs::create_dir_all(&f).map_err(io(&f, "cannot create folder"))?;
+        }
+        Ok(())
+    }
+
+    /// Writes one trial's activation files and trace fragment (any rank, any thread).
+    pub fn write_trial(&self, r: &TrialResult) -> Result<(), OutputError> {
+        let ci = r.cell_id as usize;
+        let c =
+            self.layout.cells.get(ci).ok_or_else(|| {
+                invalid(&self.root, format!("trial {}: no cell {ci}", r.trial_id))
+            })?;
+        let k = r.trial_id - c.first_trial_id;
+        let dir = self.staging_dir(ci);
+        let positions = c
+            .synapse_positions
+            .as_ref()
+            .ok_or_else(|| invalid(&dir, format!("cell `{}` has no synapse positions", c.name)))?;
+        let (syn, pre) = isf_rows(r, &c.population_names, positions)
+            .map_err(|msg| invalid(&dir, format!("trial {}: {msg}", r.trial_id)))?;
+        // Not fsynced one by one: the driver syncs the file system once per batch (see
+        // [`Self::sync`]) before the batch is committed.
+        write_atomic_unsynced_with(&dir.join(synapse_activation_file_name(k as usize)), |w| {
+            write_synapse_activations(w, &syn)
+        })?;
+        write_atomic_unsynced_with(&dir.join(presynaptic_cells_file_name(k as usize)), |w| {
+            write_presynaptic_cells(w, &pre)
+        })?;
+
+        // Fragment: thinned time column (f64), soma and site traces (f32), little-endian.
+        let step = self.layout.every_k_steps;
+        let mut bytes = Vec::new();
+        for t in r.t_ms.iter().step_by(step) {
+            bytes.extend_from_slice(&t.to_le_bytes());
+        }
+        for v in std::iter::once(&r.soma_vm_mv).chain(&r.site_vm_mv) {
+            if v.len() != r.t_ms.len() {
+                return Err(invalid(
+                    &dir,
+                    format!("trial {}: a trace differs in length from t", r.trial_id),
+                ));
+            }
+            for &x in v.iter().step_by(step) {
+                bytes.extend_from_slice(&(x as f32).to_le_bytes());
+            }
+        }
+        write_atomic_unsynced_with(&fragment_path(&dir, k), |w| w.write_all(&bytes))
+    }
+
+    /// Makes this rank's trial files durable (one file-system sync instead of one `fsync` per
+    /// file); called before the batch that holds them is committed, so a committed batch's export
+    /// files survive a crash as its rows in the results file do.
+    pub fn sync(&self) -> Result<(), OutputError> {
+        sync_file_system(&self.root)
+    }
+
+    /// Assembles cell `ci`'s trace files and parameter copies from the staging folder and renames
+    /// it into place (one rank per cell, after every trial's files are written). `replace` allows
+    /// replacing an existing finished folder (`--overwrite`, `--resume`). A cell finished earlier
+    /// (no staging folder) is left as it is.
+    pub fn finish_cell(&self, ci: usize, replace: bool) -> Result<(), OutputError> {
+        let c = &self.layout.cells[ci];
+        let dir = self.staging_dir(ci);
+        let dest = self.cell_dir(ci);
+        if !dir.exists() && dest.exists() {
+            return Ok(());
+        }
+        let n_sites = c.site_labels.len();
+        let n_out = c.n_samples.div_ceil(self.layout.every_k_steps);
+        let expected = (n_out * 8 + (1 + n_sites) * n_out * 4) as u64;
+        // Every fragment is complete and has trial 0's time column.
+        let mut t_ms: Vec<f64> = Vec::new();
+        let mut tb = vec![0u8; n_out * 8];
+        for k in 0..c.n_trials {
+            let p = fragment_path(&dir, k);
+            let mut f = File::open(&p).map_err(io(&p, "missing trace of a trial"))?;
+            let len = f.metadata().map_err(io(&p, "cannot stat"))?.len();
+            if len != expected {
+                return Err(invalid(&p, format!("{len} bytes, expected {expected}")));
+            }
+            f.read_exact(&mut tb).map_err(io(&p, "cannot read"))?;
+            let t: Vec<f64> = tb
+                .chunks_exact(8)
+                .map(|x| f64::from_le_bytes(x.try_into().unwrap_or_default()))
+                .collect();
+            if k == 0 {
+                t_ms = t;
+            } else if t != t_ms {
+                return Err(invalid(
+                    &p,
+                    "time column differs from trial 0's; all trials of a cell share one",
+                ));
+            }
+        }
+        let name = &c.name;
+        let files = std::iter::once(format!("{name}_vm_all_traces.csv")).chain(
+            c.site_labels
+                .iter()
+                .map(|l| format!("{name}_{l}_vm_dend_traces.csv")),
+        );
+        // Samples per block: about 64 MB of f32 over all trials.
+        let n_trials = c.n_trials as usize;
+        let block = ((64 << 20) / (4 * n_trials.max(1))).max(1);
+        let mut bytes = Vec::new();
+        for (trace, file) in files.enumerate() {
+            if file.contains(['/', '\\']) {
+                return Err(invalid(&dir, format!("`{file}` is not a file name")));
+            }
+            let base = (n_out * 8 + trace * n_out * 4) as u64;
+            write_trace_file_f32_blocks(&dir.join(file), &t_ms, n_trials, block, |s, out| {
+                let n = s.len();
+                bytes.resize(n * 4, 0);
+                for (k, run) in out.chunks_exact_mut(n).enumerate() {
+                    let mut f = File::open(fragment_path(&dir, k as u64))?;
+                    f.seek(SeekFrom::Start(base + 4 * s.start as u64))?;
+                    f.read_exact(&mut bytes)?;
+                    for (v, b) in run.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *v = f32::from_le_bytes(b.try_into().unwrap_or_default());
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        for (file, bytes) in &c.parameter_files {
+            write_atomic(&dir.join(format!("{name}_{file}")), bytes)?;
+        }
+        let f = dir.join(FRAGMENTS);
+        std::fs::remove_dir_all(&f).map_err(io(&f, "cannot remove"))?;
+        if dest.exists() {
+            if !replace {
+                return Err(invalid(&dest, "appeared during the run; not replaced"));
+            }
+            std::fs::remove_dir_all(&dest).map_err(io(&dest, "cannot replace"))?;
+        }
+        std::fs::rename(&dir, &dest).map_err(io(&dest, "cannot rename the staging folder"))
+    }
+}
+
+fn fragment_path(dir: &Path, k: u64) -> PathBuf {
+    dir.join(FRAGMENTS).join(format!("trial_{k:06}.bin"))
+}
+
+/// The rows of ISF's synapse activation and presynaptic cells files for trial result `r`, sorted
+/// as ISF writes them (population name by code point, then id). Fails if a synapse is not in
+/// `positions` or a population index is out of range.
+pub fn isf_rows(
+    r: &TrialResult,
+    population_names: &[String],
+    positions: &SynapsePositions,
+) -> Result<(Vec<SynapseActivationRow>, Vec<PresynapticCellRow>), String> {
+    let pop = |p: u32| {
+        population_names
+            .get(p as usize)
+            .cloned()
+            .ok_or_else(|| format!("population index {p} out of range"))
+    };
+    let mut syn = Vec::with_capacity(r.synapse_activations.len());
+    for a in &r.synapse_activations {
+        let population = pop(a.population)?;
+        let s = positions.get(a.population, a.synapse_id).ok_or_else(|| {
+            format!(
+                "synapse {} of `{population}` is not in the cell's synapse table",
+                a.synapse_id
+            )
+        })?;
+        let label = positions
+            .labels
+            .get(s.label as usize)
+            .ok_or_else(|| format!("dendrite label index {} out of range", s.label))?;
+        syn.push(SynapseActivationRow {
+            population,
+            synapse_id: a.synapse_id as usize,
+            soma_distance_um: s.soma_distance_um,
+            section_id: s.section_id as usize,
+            section_pt_id: s.section_pt_id as usize,
+            dendrite_label: label.clone(),
+            times_ms: a.times_ms.clone(),
+        });
+    }
+    sort_synapse_rows(&mut syn);
+    let mut pre = Vec::with_capacity(r.presynaptic_spikes.len());
+    for p in &r.presynaptic_spikes {
+        pre.push(PresynapticCellRow {
+            population: pop(p.population)?,
+            cell_id: p.cell_id as usize,
+            times_ms: p.times_ms.clone(),
+        });
+    }
+    sort_presynaptic_rows(&mut pre);
+    Ok((syn, pre))
+}

@@ -1,0 +1,149 @@
+//! The ISF-format export (`isf_folder`) of `isf simulate --config`: a killed run leaves only its
+//! hidden staging folder, `--resume` completes it to the same files as an uninterrupted run, and an
+//! existing export folder is not replaced without `--resume`/`--overwrite`. Serial runs of the
+//! embedded example, 20 ms trials (only the file handling is under test here; the equivalence of the
+//! exported data is `tests/db_init_equivalence.rs`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const ISF: &str = env!("CARGO_BIN_EXE_isf");
+
+fn isf(dir: &Path) -> Command {
+    let mut c = Command::new(ISF);
+    let tmp = tempfile::Builder::new()
+        .prefix("tmp")
+        .tempdir_in(dir)
+        .unwrap()
+        .keep();
+    c.current_dir(dir)
+        .env("TMPDIR", tmp)
+        .env("RAYON_NUM_THREADS", "1");
+    c
+}
+
+fn check(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn config(dir: &Path, name: &str, output: &str, isf_folder: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "output = \"{output}\"\nisf_folder = \"{isf_folder}\"\nbase_seed = 99\nbatch_size = 2\n\
+             [record]\nevery_k_steps = 2\n\
+             [[cell]]\nname = \"ex\"\ncell_param = \"example/cell.param\"\n\
+             network_param = \"example/network.param\"\ntrials = 6\nt_stop_ms = 20.0\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Every file below `dir`: relative path → bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            for (k, v) in files(&e.path()) {
+                out.insert(format!("{name}/{k}"), v);
+            }
+        } else {
+            out.insert(name, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn killed_export_resumes_to_the_uninterrupted_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    check(
+        isf(dir).args(["example", "example"]).output().unwrap(),
+        "isf example",
+    );
+    let full = config(dir, "full.toml", "full.h5", "isf_full");
+    check(
+        isf(dir)
+            .args(["simulate", "--no-progress", "--config"])
+            .arg(&full)
+            .output()
+            .unwrap(),
+        "uninterrupted run",
+    );
+    let expected = files(&dir.join("isf_full"));
+    // 6 trials × 2 activation files, soma + 2 site trace files, 2 parameter copies, one folder.
+    assert_eq!(expected.len(), 6 * 2 + 3 + 2, "{:?}", expected.keys());
+    assert!(expected.keys().all(|k| k.starts_with("ex/")));
+
+    // Kill the run (by its pid) while its second batch is being computed.
+    let cfg = config(dir, "killed.toml", "killed.h5", "isf_killed");
+    let mut child = isf(dir)
+        .args(["-v", "simulate", "--no-progress", "--config"])
+        .arg(&cfg)
+        .env("ISF_TEST_TRIAL_DELAY_MS", "1500")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let seen = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("committed batch 1/"));
+    assert!(seen, "the run never reported its first batch");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let staged = files(&dir.join("isf_killed"));
+    assert!(
+        staged.keys().all(|k| k.starts_with(".ex.isf-partial/")),
+        "only the staging folder exists: {:?}",
+        staged.keys()
+    );
+    assert!(staged.contains_key(".ex.isf-partial/simulation_run0001_synapses.csv"));
+
+    check(
+        isf(dir)
+            .args(["simulate", "--no-progress", "--resume", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap(),
+        "resumed run",
+    );
+    assert_eq!(files(&dir.join("isf_killed")), expected);
+
+    // A complete export is neither replaced by a new run nor touched by a no-op resume.
+    let again = config(dir, "again.toml", "again.h5", "isf_killed");
+    let out = isf(dir)
+        .args(["simulate", "--no-progress", "--config"])
+        .arg(&again)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("ISF export folder already exists"),
+        "{err}"
+    );
+    assert!(!dir.join("again.h5").exists(), "refused run wrote a file");
+    check(
+        isf(dir)
+            .args(["simulate", "--no-progress", "--resume", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap(),
+        "resume of a complete run",
+    );
+    assert_eq!(files(&dir.join("isf_killed")), expected);
+}
