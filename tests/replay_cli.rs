@@ -114,3 +114,58 @@ fn replay_writes_isf_files() {
     let neuron = std::fs::read_to_string(out.join("p_neuron_model.param")).unwrap();
     assert!(neuron.contains("\"tStop\": 5.0"), "{neuron}");
 }
+
+/// The vectorised kernels (inlined table `exp`, AVX2/FMA) and the scalar kernels (C library
+/// `exp`, selected by `ISF_NO_SIMD`) must write byte-identical output for the reference network
+/// trial: the fast path changes no bit of the simulation.
+#[test]
+fn vector_and_scalar_kernels_write_identical_files() {
+    let (Some(cell), Some(net), Some(syn)) = (
+        shared_path("isf-example/86_C2_center.param"),
+        shared_path("isf-example/network.param"),
+        shared_path(
+            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
+        ),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, scalar: bool| {
+        let out = tmp.path().join(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_isf"));
+        cmd.arg("replay")
+            .args([&cell, &net, &syn])
+            .args(["--tstop", "100", "--prefix", "p", "--out"])
+            .arg(&out);
+        if scalar {
+            cmd.env("ISF_NO_SIMD", "1");
+        } else {
+            cmd.env_remove("ISF_NO_SIMD");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut files: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let vector = run("vector", false);
+    let scalar = run("scalar", true);
+    assert!(vector
+        .iter()
+        .any(|(n, _)| n.to_string_lossy().ends_with("_vm_all_traces.csv")));
+    assert_eq!(vector.len(), scalar.len());
+    for ((name, a), (_, b)) in vector.iter().zip(&scalar) {
+        assert!(a == b, "{name:?} differs between vector and scalar kernels");
+    }
+}

@@ -41,7 +41,10 @@ impl SkE2 {
         let gbar = v.next().unwrap_or_default();
         let ztau: Vec<f64> = v.next().unwrap_or_default();
         let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
-        let relax = neg_rate.iter().map(|&a| 1.0 - hoc_exp(env.dt * a)).collect();
+        let relax = neg_rate
+            .iter()
+            .map(|&a| 1.0 - hoc_exp(env.dt * a))
+            .collect();
         Box::new(SkE2 {
             nodes: inst.nodes,
             gbar,

@@ -76,7 +76,12 @@ impl Kernel for MgBlock<'_> {
 #[inline(always)]
 fn mg_block<E: Exp>(n: &[f64], gama: &[f64], v_den: &mut [f64], den_hi: &mut [f64]) {
     let len = n.len().min(gama.len()).min(v_den.len()).min(den_hi.len());
-    let (n, gama, v_den, den_hi) = (&n[..len], &gama[..len], &mut v_den[..len], &mut den_hi[..len]);
+    let (n, gama, v_den, den_hi) = (
+        &n[..len],
+        &gama[..len],
+        &mut v_den[..len],
+        &mut den_hi[..len],
+    );
     for k in 0..len {
         let vn = v_den[k];
         den_hi[k] = 1.0 + n[k] * hoc_exp_with::<E>(-gama[k] * (vn + 0.001));
