@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use isf::cell::CellTemplate;
 use isf::cli::replay::{replay, ReplayArgs};
 use isf::param::{CellParams, NetworkParams};
-use isf::testing::shared_path;
+use isf::testing::reference_trial;
 use isf::trial::replay::ReplayTrial;
 use isf::trial::CellSimulator;
 
@@ -29,13 +29,7 @@ fn thread_cpu_seconds() -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let (Some(cell), Some(net), Some(syn)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-        shared_path(
-            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
-        ),
-    ) else {
+    let Some((cell, net, syn)) = reference_trial() else {
         return;
     };
     let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();

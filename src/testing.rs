@@ -31,3 +31,28 @@ pub fn shared_path(rel: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// The example cell's parameter file (cell 86 in the C2 column centre), inside the shared folder.
+pub const EXAMPLE_CELL_PARAM: &str = "isf-example/86_C2_center.param";
+/// The example's network parameter file, inside the shared folder.
+pub const EXAMPLE_NETWORK_PARAM: &str = "isf-example/network.param";
+/// ISF's network trial (seed 1234) on the example cell, simulated by NEURON 9.0.2.
+pub const REFERENCE_TRIAL_DIR: &str = "reference/neuron-9.0.2/network_trial_seed1234";
+
+/// The example's (cell param, network param) paths, or `None` as for [`shared_path`].
+pub fn example_params() -> Option<(PathBuf, PathBuf)> {
+    Some((
+        shared_path(EXAMPLE_CELL_PARAM)?,
+        shared_path(EXAMPLE_NETWORK_PARAM)?,
+    ))
+}
+
+/// The (cell param, network param, synapse activation file) paths of the reference network
+/// trial ([`REFERENCE_TRIAL_DIR`]), the input of a replay; `None` as for [`shared_path`].
+pub fn reference_trial() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (cell, network) = example_params()?;
+    let synapses = shared_path(&format!(
+        "{REFERENCE_TRIAL_DIR}/isf_output/simulation_run0000_synapses.csv"
+    ))?;
+    Some((cell, network, synapses))
+}

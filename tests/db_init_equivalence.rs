@@ -12,58 +12,26 @@
 //! `metadata`), since one database names a results file and the other CSV files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use isf_post::db::{key, Activations, Database, KeyMeta, SpikeTimes, Strings, Table, Traces};
 
-const ISF: &str = env!("CARGO_BIN_EXE_isf");
+mod common;
+
+use common::process::{check, isf};
+#[cfg(feature = "mpi")]
+use common::process::{has_mpirun, mpirun, ISF};
 const TRIALS: usize = 200;
-
-fn fresh_tmp(dir: &Path) -> PathBuf {
-    tempfile::Builder::new()
-        .prefix("tmp")
-        .tempdir_in(dir)
-        .unwrap()
-        .keep()
-}
-
-fn isf(dir: &Path) -> Command {
-    let mut c = Command::new(ISF);
-    c.current_dir(dir).env("TMPDIR", fresh_tmp(dir));
-    c
-}
-
-fn check(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// `isf simulate --config cfg` on 2 ranks if possible.
 fn simulate(dir: &Path, cfg: &Path) {
     #[cfg(feature = "mpi")]
     {
-        let has_mpirun = Command::new("mpirun")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if has_mpirun {
-            let out = Command::new("mpirun")
-                .current_dir(dir)
-                .args(["-np", "2", "--oversubscribe", "--bind-to", "none", ISF])
+        if has_mpirun() {
+            let out = mpirun(dir, 2, ISF)
                 .args(["simulate", "--config"])
                 .arg(cfg)
-                .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-                .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
                 .env("RAYON_NUM_THREADS", "1")
-                .env("TMPDIR", fresh_tmp(dir))
                 .output()
                 .unwrap();
             check(out, "mpirun -np 2 isf simulate --config");

@@ -5,33 +5,18 @@
 //! exported data is `tests/db_init_equivalence.rs`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-const ISF: &str = env!("CARGO_BIN_EXE_isf");
+mod common;
 
+use common::process::{check, spawn_until_stderr};
+
+/// `isf` in `dir` with a fresh TMPDIR, on one rayon thread.
 fn isf(dir: &Path) -> Command {
-    let mut c = Command::new(ISF);
-    let tmp = tempfile::Builder::new()
-        .prefix("tmp")
-        .tempdir_in(dir)
-        .unwrap()
-        .keep();
-    c.current_dir(dir)
-        .env("TMPDIR", tmp)
-        .env("RAYON_NUM_THREADS", "1");
+    let mut c = common::process::isf(dir);
+    c.env("RAYON_NUM_THREADS", "1");
     c
-}
-
-fn check(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn config(dir: &Path, name: &str, output: &str, isf_folder: &str) -> PathBuf {
@@ -90,20 +75,13 @@ fn killed_export_resumes_to_the_uninterrupted_files() {
 
     // Kill the run (by its pid) while its second batch is being computed.
     let cfg = config(dir, "killed.toml", "killed.h5", "isf_killed");
-    let mut child = isf(dir)
-        .args(["-v", "simulate", "--no-progress", "--config"])
-        .arg(&cfg)
-        .env("ISF_TEST_TRIAL_DELAY_MS", "1500")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let seen = BufReader::new(stderr)
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.contains("committed batch 1/"));
-    assert!(seen, "the run never reported its first batch");
+    let mut child = spawn_until_stderr(
+        isf(dir)
+            .args(["-v", "simulate", "--no-progress", "--config"])
+            .arg(&cfg)
+            .env("ISF_TEST_TRIAL_DELAY_MS", "1500"),
+        "committed batch 1/",
+    );
     child.kill().unwrap();
     let _ = child.wait();
     let staged = files(&dir.join("isf_killed"));

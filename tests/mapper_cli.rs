@@ -2,10 +2,25 @@
 //! evoked network parameter file from the result, and read it back with the simulator's typed
 //! network view.
 
+use std::path::Path;
 use std::process::Command;
 
 use isf::param::NetworkParams;
 use isf::testing::shared_path;
+
+/// `isf network-param` with the example's ongoing-activity template and the cell numbers of the
+/// embedding in `emb`; the caller adds the remaining arguments.
+fn network_param(example: &Path, emb: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_isf"));
+    c.arg("network-param")
+        .arg("--template")
+        .arg(example.join(
+            "ongoing_activity/ongoing_activity_celltype_template_exc_conductances_fitted.param",
+        ))
+        .arg("--cell-numbers")
+        .arg(emb.join("NumberOfConnectedCells.csv"));
+    c
+}
 
 #[test]
 fn map_inputs_then_network_param() {
@@ -17,8 +32,7 @@ fn map_inputs_then_network_param() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("emb");
-    let bin = env!("CARGO_BIN_EXE_isf");
-    let st = Command::new(bin)
+    let st = Command::new(env!("CARGO_BIN_EXE_isf"))
         .arg("map-inputs")
         .arg(fx.join("cell.hoc"))
         .arg("--model")
@@ -45,14 +59,7 @@ fn map_inputs_then_network_param() {
     assert!(syn.exists() && con.exists());
 
     let param = tmp.path().join("network.param");
-    let st = Command::new(bin)
-        .arg("network-param")
-        .arg("--template")
-        .arg(ex.join(
-            "ongoing_activity/ongoing_activity_celltype_template_exc_conductances_fitted.param",
-        ))
-        .arg("--cell-numbers")
-        .arg(out.join("NumberOfConnectedCells.csv"))
+    let st = network_param(&ex, &out)
         .arg("--syn")
         .arg(&syn)
         .arg("--con")
@@ -89,14 +96,7 @@ fn map_inputs_then_network_param() {
 
     // An unknown whisker is a clear error and writes nothing.
     let bad = tmp.path().join("bad.param");
-    let st = Command::new(bin)
-        .arg("network-param")
-        .arg("--template")
-        .arg(ex.join(
-            "ongoing_activity/ongoing_activity_celltype_template_exc_conductances_fitted.param",
-        ))
-        .arg("--cell-numbers")
-        .arg(out.join("NumberOfConnectedCells.csv"))
+    let st = network_param(&ex, &out)
         .args([
             "--syn",
             "a.syn",

@@ -2,7 +2,7 @@
 
 use isf::network::{Network, NetworkModel, RandomState, SynapseTarget, TrialScratch};
 use isf::param::NetworkParams;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const SYN: &str =
     "# Synapse distribution file\n# corresponding to cell: toy\n# Type - section - section.x\n\n\
@@ -22,7 +22,7 @@ fn population(name: &str, cell_nr: usize, celltype: &str, release: &str, recepto
 }
 
 /// Writes toy.syn/.con and a network param with the given populations; returns the param path.
-fn setup(dir: &Path, pops: &[String], extra: &str) -> std::path::PathBuf {
+fn setup(dir: &Path, pops: &[String], extra: &str) -> PathBuf {
     std::fs::write(dir.join("toy.syn"), SYN).unwrap();
     std::fs::write(dir.join("toy.con"), CON).unwrap();
     let text = format!("{{\n  \"network\": {{\n{}{extra}  }},\n}}\n", pops.concat());
@@ -37,6 +37,15 @@ fn build(path: &Path) -> Result<NetworkModel, String> {
 }
 
 const TRAIN: &str = "\"spiketrain\", \"interval\": 10.0";
+
+/// [`setup`] with one population `A` of `cell_nr` spike trains ([`TRAIN`]).
+fn spike_trains(dir: &Path, cell_nr: usize, release: &str, receptor: &str, extra: &str) -> PathBuf {
+    setup(
+        dir,
+        &[population("A", cell_nr, TRAIN, release, receptor)],
+        extra,
+    )
+}
 
 #[test]
 fn psth_length_mismatch_names_file_line_key() {
@@ -77,17 +86,7 @@ fn unknown_distribution_is_an_error() {
 fn con_cell_id_beyond_cell_nr_names_con_line() {
     let d = tempfile::tempdir().unwrap();
     // A's .con lines name cells 0 and 1, but cellNr is 1: line 6 (`A 1 1`) is wrong.
-    let p = setup(
-        d.path(),
-        &[population(
-            "A",
-            1,
-            TRAIN,
-            "\"releaseProb\": 0.5,",
-            "gaba_syn",
-        )],
-        "",
-    );
+    let p = spike_trains(d.path(), 1, "\"releaseProb\": 0.5,", "gaba_syn", "");
     let e = build(&p).unwrap_err();
     assert!(e.contains("toy.con:6"), "{e}");
     assert!(e.contains("cellNr = 1"), "{e}");
@@ -96,17 +95,7 @@ fn con_cell_id_beyond_cell_nr_names_con_line() {
 #[test]
 fn missing_syn_file_is_named() {
     let d = tempfile::tempdir().unwrap();
-    let p = setup(
-        d.path(),
-        &[population(
-            "A",
-            2,
-            TRAIN,
-            "\"releaseProb\": 0.5,",
-            "gaba_syn",
-        )],
-        "",
-    );
+    let p = spike_trains(d.path(), 2, "\"releaseProb\": 0.5,", "gaba_syn", "");
     std::fs::remove_file(d.path().join("toy.syn")).unwrap();
     let e = build(&p).unwrap_err();
     assert!(e.contains("toy.syn"), "{e}");
@@ -116,28 +105,14 @@ fn missing_syn_file_is_named() {
 #[test]
 fn dynamic_release_needs_a_stochastic_receptor() {
     let d = tempfile::tempdir().unwrap();
-    let p = setup(
-        d.path(),
-        &[population(
-            "A",
-            2,
-            TRAIN,
-            "\"releaseProb\": \"dynamic\",",
-            "gaba_syn",
-        )],
-        "",
-    );
+    let p = spike_trains(d.path(), 2, "\"releaseProb\": \"dynamic\",", "gaba_syn", "");
     let e = build(&p).unwrap_err();
     assert!(e.contains("network.A.synapses.releaseProb"), "{e}");
-    let p = setup(
+    let p = spike_trains(
         d.path(),
-        &[population(
-            "A",
-            2,
-            TRAIN,
-            "\"releaseProb\": \"dynamic\",",
-            "ProbAMPANMDA2",
-        )],
+        2,
+        "\"releaseProb\": \"dynamic\",",
+        "ProbAMPANMDA2",
         "",
     );
     build(&p).unwrap();
@@ -146,15 +121,11 @@ fn dynamic_release_needs_a_stochastic_receptor() {
 #[test]
 fn unknown_modify_function_is_an_error() {
     let d = tempfile::tempdir().unwrap();
-    let p = setup(
+    let p = spike_trains(
         d.path(),
-        &[population(
-            "A",
-            2,
-            TRAIN,
-            "\"releaseProb\": 0.5,",
-            "gaba_syn",
-        )],
+        2,
+        "\"releaseProb\": 0.5,",
+        "gaba_syn",
         "    \"network_modify_functions\": {\"make_it_spike\": {}},\n",
     );
     let e = build(&p).unwrap_err();

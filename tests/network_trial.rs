@@ -2,10 +2,10 @@
 //! ISF's own output files (`reference/neuron-9.0.2/network_trial_seed1234`), row by row and
 //! value by value.
 
-use isf::network::{NetworkModel, RandomState, TrialScratch};
+use isf::network::{NetworkModel, RandomState, TrialInput, TrialScratch};
 use isf::param::NetworkParams;
-use isf::testing::shared_path;
-use std::path::Path;
+use isf::testing::{example_params, shared_path, EXAMPLE_NETWORK_PARAM, REFERENCE_TRIAL_DIR};
+use std::path::{Path, PathBuf};
 
 /// `(population, cell or synapse ID, other columns…, times)` rows of an ISF CSV file.
 fn read_rows(path: &Path) -> Vec<Vec<String>> {
@@ -28,15 +28,14 @@ fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-#[test]
-fn presynaptic_cells_equal_isf() {
-    let Some(example) = shared_path("isf-example/network.param") else {
-        return;
-    };
-    let Some(reference) = shared_path(
-        "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_presynaptic_cells.csv",
+/// The example network drawn for ISF's seed-1234 trial (tStop 300 ms), and the path of the
+/// reference output file `file` of that trial; `None` when the reference data is absent.
+fn seed_1234_trial(file: &str) -> Option<(NetworkModel, TrialInput, PathBuf)> {
+    let (Some(example), Some(reference)) = (
+        shared_path(EXAMPLE_NETWORK_PARAM),
+        shared_path(&format!("{REFERENCE_TRIAL_DIR}/isf_output/{file}")),
     ) else {
-        return;
+        return None;
     };
     let params = NetworkParams::read(&example).unwrap();
     let model = NetworkModel::from_params(&params, 300.0).unwrap();
@@ -44,6 +43,16 @@ fn presynaptic_cells_equal_isf() {
     let trial = model
         .draw_trial(&mut rng, &mut TrialScratch::default())
         .unwrap();
+    Some((model, trial, reference))
+}
+
+#[test]
+fn presynaptic_cells_equal_isf() {
+    let Some((model, trial, reference)) =
+        seed_1234_trial("simulation_run0000_presynaptic_cells.csv")
+    else {
+        return;
+    };
 
     // ISF lists cells with ≥ 1 spike, populations in Python string order, cells ascending.
     let mut order: Vec<usize> = (0..model.populations.len()).collect();
@@ -78,20 +87,9 @@ fn presynaptic_cells_equal_isf() {
 
 #[test]
 fn synapse_release_times_equal_isf() {
-    let Some(example) = shared_path("isf-example/network.param") else {
+    let Some((model, trial, reference)) = seed_1234_trial("simulation_run0000_synapses.csv") else {
         return;
     };
-    let Some(reference) = shared_path(
-        "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
-    ) else {
-        return;
-    };
-    let params = NetworkParams::read(&example).unwrap();
-    let model = NetworkModel::from_params(&params, 300.0).unwrap();
-    let mut rng = RandomState::new(1234);
-    let trial = model
-        .draw_trial(&mut rng, &mut TrialScratch::default())
-        .unwrap();
 
     // ISF writes active synapses sorted by population name, then synapse ID.
     let mut idx: Vec<usize> = (0..trial.synapses.len()).collect();
@@ -133,10 +131,9 @@ fn full_trial_on_cell_86_equals_isf_files() {
         write_synapse_activations,
     };
     use isf::param::CellParams;
-    let (Some(net_param), Some(cell_param), Some(dir)) = (
-        shared_path("isf-example/network.param"),
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("reference/neuron-9.0.2/network_trial_seed1234/isf_output"),
+    let (Some((cell_param, net_param)), Some(dir)) = (
+        example_params(),
+        shared_path(&format!("{REFERENCE_TRIAL_DIR}/isf_output")),
     ) else {
         return;
     };

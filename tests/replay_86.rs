@@ -6,34 +6,22 @@ use std::path::{Path, PathBuf};
 use isf::cli::replay::{replay, ReplayArgs};
 use isf::output::isf_files::read_synapse_activation_file;
 use isf::output::TraceTable;
-use isf::testing::shared_path;
+use isf::testing::{example_params, reference_trial, shared_path, REFERENCE_TRIAL_DIR};
+
+mod common;
+use common::find;
 
 fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<ReplayArgs> {
+    let (cell, network) = example_params()?;
     Some(ReplayArgs {
-        cell: shared_path("isf-example/86_C2_center.param")?,
-        network: shared_path("isf-example/network.param")?,
+        cell,
+        network,
         synapses: synapses.to_path_buf(),
         tstop: Some(tstop),
         dt,
         out,
         prefix: Some("replay".into()),
     })
-}
-
-/// The single file in `dir` whose name ends with `suffix`.
-fn find(dir: &Path, suffix: &str) -> PathBuf {
-    let hits: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "files ending in {suffix} in {}",
-        dir.display()
-    );
-    hits.into_iter().next().unwrap()
 }
 
 /// Largest |a − b| over two equally long columns, and where it occurs.
@@ -48,7 +36,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> (f64, usize) {
 
 #[test]
 fn replay_of_network_trial_matches_neuron() {
-    let Some(ref_dir) = shared_path("reference/neuron-9.0.2/network_trial_seed1234") else {
+    let Some(ref_dir) = shared_path(REFERENCE_TRIAL_DIR) else {
         return;
     };
     let isf_out = ref_dir.join("isf_output");
@@ -220,13 +208,7 @@ fn coalesced_synapses_match_separate_instances() {
     use isf::param::CellParams;
     use isf::trial::replay::ReplayTrial;
     use isf::trial::CellSimulator;
-    let (Some(cell), Some(net), Some(syn)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-        shared_path(
-            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
-        ),
-    ) else {
+    let Some((cell, net, syn)) = reference_trial() else {
         return;
     };
     let template = CellTemplate::from_params(&CellParams::read(&cell).unwrap()).unwrap();
@@ -252,10 +234,9 @@ fn drawn_network_trial_through_the_runner_matches_neuron() {
     use isf::param::network_params::NetworkParams;
     use isf::param::CellParams;
     use isf::trial::{CellSimulator, SynapseInputs};
-    let (Some(cell), Some(net), Some(ref_dir)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-        shared_path("reference/neuron-9.0.2/network_trial_seed1234/isf_output"),
+    let (Some((cell, net)), Some(ref_dir)) = (
+        example_params(),
+        shared_path(&format!("{REFERENCE_TRIAL_DIR}/isf_output")),
     ) else {
         return;
     };

@@ -2,14 +2,11 @@
 
 use std::process::Command;
 
-use isf::testing::shared_path;
+use isf::testing::{example_params, reference_trial};
 
 #[test]
 fn bad_replay_input_exits_non_zero_with_an_error_line() {
-    let (Some(cell), Some(net)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-    ) else {
+    let Some((cell, net)) = example_params() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -53,10 +50,7 @@ fn bad_replay_input_exits_non_zero_with_an_error_line() {
 
 #[test]
 fn replay_writes_isf_files() {
-    let (Some(cell), Some(net)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-    ) else {
+    let Some((cell, net)) = example_params() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -120,13 +114,7 @@ fn replay_writes_isf_files() {
 /// trial: the fast path changes no bit of the simulation.
 #[test]
 fn vector_and_scalar_kernels_write_identical_files() {
-    let (Some(cell), Some(net), Some(syn)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-        shared_path(
-            "reference/neuron-9.0.2/network_trial_seed1234/isf_output/simulation_run0000_synapses.csv",
-        ),
-    ) else {
+    let Some((cell, net, syn)) = reference_trial() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

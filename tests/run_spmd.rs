@@ -2,12 +2,16 @@
 //! decompositions and the serial build, a killed-and-resumed run, SONATA/h5py readability and bad
 //! input. Processes are spawned (MPI can be initialised once per process), each with a fresh TMPDIR.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
+#[cfg(feature = "mpi")]
 use std::time::{Duration, Instant};
 
-const ISF: &str = env!("CARGO_BIN_EXE_isf");
+mod common;
+
+use common::process::{check, isf};
+#[cfg(feature = "mpi")]
+use common::process::{command_in, mpirun, spawn_until_stderr, ISF};
 
 /// Objects that must be identical between runs; rank, wall time and provenance legitimately differ.
 const COMPARED: &[&str] = &[
@@ -19,51 +23,6 @@ const COMPARED: &[&str] = &[
     "/trials/sweep",
     "/trials/n_soma_spikes",
 ];
-
-fn isf(dir: &Path) -> Command {
-    let mut c = Command::new(ISF);
-    c.current_dir(dir).env("TMPDIR", fresh_tmp(dir));
-    c
-}
-
-fn fresh_tmp(dir: &Path) -> PathBuf {
-    let t = tempfile::Builder::new()
-        .prefix("tmp")
-        .tempdir_in(dir)
-        .unwrap()
-        .keep();
-    t
-}
-
-#[cfg(feature = "mpi")]
-fn mpirun(dir: &Path, np: u32, bin: &str) -> Command {
-    let mut c = Command::new("mpirun");
-    c.current_dir(dir)
-        .args([
-            "-np",
-            &np.to_string(),
-            "--oversubscribe",
-            "--bind-to",
-            "none",
-            bin,
-        ])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .env("TMPDIR", fresh_tmp(dir));
-    c
-}
-
-fn check(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Writes the embedded example into `dir/example` and a run config for it.
 fn example_run(dir: &Path, trials: i64, batch_size: i64, output: &str) -> PathBuf {
@@ -173,10 +132,9 @@ fn results_do_not_depend_on_ranks_or_build() {
     match std::env::var_os("ISF_SERIAL_BIN") {
         Some(bin) => {
             let cfg = example_run(dir, 8, 4, "serial.h5");
-            let mut c = Command::new(bin);
-            c.current_dir(dir).env("TMPDIR", fresh_tmp(dir));
             check(
-                c.args(["simulate", "--no-progress", "--config"])
+                command_in(dir, bin)
+                    .args(["simulate", "--no-progress", "--config"])
                     .arg(&cfg)
                     .output()
                     .unwrap(),
@@ -271,25 +229,14 @@ fn killed_run_keeps_complete_batches_and_resumes_to_the_same_file() {
     );
     let cfg = example_run(dir, 8, 2, "killed.h5");
     let marker = cfg.to_string_lossy().into_owned();
-    let mut child = mpirun(dir, 2, ISF)
-        .args(["-v", "simulate", "--no-progress", "--config"])
-        .arg(&cfg)
-        // Long enough trials that the kill lands while batch 2 is being computed, not written.
-        .env("ISF_TEST_TRIAL_DELAY_MS", "1500")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = false;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if line.contains("committed batch 1/") {
-            seen = true;
-            break;
-        }
-    }
-    assert!(seen, "the run never reported its first batch");
+    let mut child = spawn_until_stderr(
+        mpirun(dir, 2, ISF)
+            .args(["-v", "simulate", "--no-progress", "--config"])
+            .arg(&cfg)
+            // Long enough trials that the kill lands while batch 2 is being computed, not written.
+            .env("ISF_TEST_TRIAL_DELAY_MS", "1500"),
+        "committed batch 1/",
+    );
     child.kill().unwrap(); // SIGKILL to mpirun
     let _ = child.wait();
     kill_by_marker(&marker); // its ranks, orphaned

@@ -4,8 +4,11 @@
 use isf::example_model::{ExampleModel, DEFAULT_SEED};
 use isf::output::TraceTable;
 use isf::run::isf_task::{run_isf_task, IsfTask};
-use isf::testing::shared_path;
+use isf::testing::{example_params, shared_path, REFERENCE_TRIAL_DIR};
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::find;
 
 fn task(cell: PathBuf, network: PathBuf, seed: u32, tstop: Option<f64>, out: PathBuf) -> IsfTask {
     IsfTask {
@@ -20,28 +23,10 @@ fn task(cell: PathBuf, network: PathBuf, seed: u32, tstop: Option<f64>, out: Pat
     }
 }
 
-fn find(dir: &Path, suffix: &str) -> PathBuf {
-    let hits: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "files ending in {suffix} in {}",
-        dir.display()
-    );
-    hits.into_iter().next().unwrap()
-}
-
 #[test]
 fn seed_1234_task_reproduces_isf_output_folder() {
-    let (Some(cell), Some(net), Some(ref_dir)) = (
-        shared_path("isf-example/86_C2_center.param"),
-        shared_path("isf-example/network.param"),
-        shared_path("reference/neuron-9.0.2/network_trial_seed1234"),
-    ) else {
+    let (Some((cell, net)), Some(ref_dir)) = (example_params(), shared_path(REFERENCE_TRIAL_DIR))
+    else {
         return;
     };
     let isf_out = ref_dir.join("isf_output");

@@ -1,6 +1,9 @@
 //! Helpers shared by the reference tests: reading NEURON's CSV outputs and comparing columns.
 #![allow(dead_code)]
 
+pub mod passive_cells;
+pub mod process;
+
 use std::path::Path;
 
 /// A CSV table: header names and columns of numbers.
@@ -51,4 +54,20 @@ pub fn max_abs_diff(ours: &[f64], reference: &[f64]) -> f64 {
 /// Largest |value| of a column.
 pub fn max_abs(x: &[f64]) -> f64 {
     x.iter().map(|v| v.abs()).fold(0.0, f64::max)
+}
+
+/// The single file in `dir` whose name ends with `suffix`.
+pub fn find(dir: &Path, suffix: &str) -> std::path::PathBuf {
+    let hits: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "files ending in {suffix} in {}",
+        dir.display()
+    );
+    hits.into_iter().next().unwrap()
 }
