@@ -2,9 +2,9 @@
 //! `i = −amp·((1 − e^{−(t−onset)/tau0}) − (1 − e^{−(t−onset)/tau1}))` for `t ≥ onset`, with
 //! `amp = imax` scaled so the waveform peaks at `imax` (nA). Positive `imax` depolarises.
 
-use super::area_scale;
+use super::{CurrentSign, CurrentSource, Waveform};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{hoc_exp, Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::{hoc_exp, Instances, PointProcess};
 
 /// Catalogue entry (ms, ms, ms, nA).
 pub const ENTRY: Entry = Entry {
@@ -23,15 +23,13 @@ fn myexp(x: f64) -> f64 {
     }
 }
 
-/// All `epsp` instances of a trial.
+/// The waveforms of all `epsp` instances of a trial.
 #[derive(Debug)]
 pub struct Epsp {
-    nodes: Vec<usize>,
     onset: Vec<f64>,
     tau0: Vec<f64>,
     tau1: Vec<f64>,
     amp: Vec<f64>,
-    scale: Vec<f64>,
 }
 
 impl Epsp {
@@ -49,44 +47,26 @@ impl Epsp {
                 adjust * imax[j]
             })
             .collect();
-        Box::new(Epsp {
-            scale: area_scale(&inst.area_um2),
-            nodes: inst.nodes,
+        let waveforms = Epsp {
             onset,
             tau0,
             tau1,
             amp,
-        })
+        };
+        CurrentSource::boxed(inst.nodes, &inst.area_um2, waveforms)
     }
 }
 
-impl PointProcess for Epsp {
-    fn name(&self) -> &'static str {
-        "epsp"
-    }
-    fn nodes(&self) -> &[usize] {
-        &self.nodes
-    }
-    fn variables(&self) -> &'static [&'static str] {
-        &["i"]
-    }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
-        vars.fill(0.0);
-    }
-    fn current(&self, env: &Env, _v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
-        let t = env.t;
-        for j in 0..self.nodes.len() {
-            let i = if t < self.onset[j] {
-                0.0
-            } else {
-                let x = t - self.onset[j];
-                -self.amp[j] * ((1.0 - myexp(-x / self.tau0[j])) - (1.0 - myexp(-x / self.tau1[j])))
-            };
-            let node = self.nodes[j];
-            m.rhs[node] -= i * self.scale[j];
-            vars[j] = i;
+impl Waveform for Epsp {
+    const NAME: &'static str = "epsp";
+    const SIGN: CurrentSign = CurrentSign::Membrane;
+    #[inline]
+    fn current_na(&self, j: usize, t_ms: f64) -> f64 {
+        if t_ms < self.onset[j] {
+            0.0
+        } else {
+            let x = t_ms - self.onset[j];
+            -self.amp[j] * ((1.0 - myexp(-x / self.tau0[j])) - (1.0 - myexp(-x / self.tau1[j])))
         }
     }
-    fn advance(&self, _env: &Env, _v: &[f64], _vars: &mut [f64]) {}
-    fn receive(&self, _instance: usize, _weights: &[f64], _vars: &mut [f64]) {}
 }

@@ -7,7 +7,7 @@ pub mod glutamate_syn;
 pub mod iclamp;
 pub mod seclamp;
 
-use crate::mechanisms::hoc_exp;
+use crate::mechanisms::{hoc_exp, Env, Matrix, PointProcess};
 
 /// `1 − exp(dt·(−1/tau))`: the cnexp relaxation fraction of one step.
 #[inline]
@@ -36,6 +36,76 @@ pub fn columns<const K: usize>(vars: &mut [f64], n: usize) -> [&mut [f64]; K] {
         rest = b;
         a
     })
+}
+
+/// Which way a current source's `i` enters its node's equation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentSign {
+    /// An electrode current (`IClamp`): positive `i` flows into the cell.
+    Electrode,
+    /// A nonspecific membrane current (`epsp`): positive `i` flows out of the cell.
+    Membrane,
+}
+
+/// A prescribed current waveform: the time course of a point process without state that does
+/// not depend on v (an electrode or a current template).
+pub trait Waveform: Send + Sync + std::fmt::Debug + 'static {
+    /// NEURON name.
+    const NAME: &'static str;
+    /// Sign convention of [`Waveform::current_na`].
+    const SIGN: CurrentSign;
+    /// Current of instance `j` at time `t_ms` (nA).
+    fn current_na(&self, j: usize, t_ms: f64) -> f64;
+}
+
+/// The instances of a [`Waveform`] point process: each injects its current at its node and
+/// records it as the variable `i`. It has no state and receives no events, and since the current
+/// does not depend on v, it adds nothing to the matrix diagonal.
+#[derive(Debug)]
+pub struct CurrentSource<W> {
+    nodes: Vec<usize>,
+    scale: Vec<f64>,
+    waveform: W,
+}
+
+impl<W: Waveform> CurrentSource<W> {
+    /// Instances at `nodes` (node areas `area_um2`) with per-instance waveform parameters.
+    pub fn boxed(nodes: Vec<usize>, area_um2: &[f64], waveform: W) -> Box<dyn PointProcess> {
+        Box::new(CurrentSource {
+            scale: area_scale(area_um2),
+            nodes,
+            waveform,
+        })
+    }
+}
+
+impl<W: Waveform> PointProcess for CurrentSource<W> {
+    fn name(&self) -> &'static str {
+        W::NAME
+    }
+    fn nodes(&self) -> &[usize] {
+        &self.nodes
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        &["i"]
+    }
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+        vars.fill(0.0);
+    }
+    fn current(&self, env: &Env, _v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+        let t = env.t;
+        for j in 0..self.nodes.len() {
+            let i = self.waveform.current_na(j, t);
+            let node = self.nodes[j];
+            match W::SIGN {
+                CurrentSign::Electrode => m.rhs[node] += i * self.scale[j],
+                CurrentSign::Membrane => m.rhs[node] -= i * self.scale[j],
+            }
+            vars[j] = i;
+        }
+    }
+    fn advance(&self, _env: &Env, _v: &[f64], _vars: &mut [f64]) {}
+    fn receive(&self, _instance: usize, _weights: &[f64], _vars: &mut [f64]) {}
 }
 
 #[cfg(test)]
