@@ -224,6 +224,7 @@ pub(crate) fn parse_trace_csv(path: &Path) -> Result<TraceCsv> {
 }
 
 /// One parsed activation file.
+#[derive(Default)]
 pub(crate) struct ActivationRows {
     pub pop: Vec<String>,
     pub id: Vec<i64>,
@@ -243,15 +244,7 @@ pub(crate) fn parse_activation_csv(
     let source = Source::of_bytes(path, &bytes);
     let text =
         std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
-    let mut r = ActivationRows {
-        pop: vec![],
-        id: vec![],
-        soma_distance_um: vec![],
-        section_id: vec![],
-        section_pt_id: vec![],
-        label: vec![],
-        times: vec![],
-    };
+    let mut r = ActivationRows::default();
     let n_fixed = match kind {
         ActivationsKind::Synapse => 6,
         ActivationsKind::Cell => 2,

@@ -221,15 +221,7 @@ fn read_ragged(
                 .cmp(&populations[pop[b] as usize])
                 .then(ids[a].cmp(&ids[b]))
         });
-        let mut ar = ActivationRows {
-            pop: vec![],
-            id: vec![],
-            soma_distance_um: vec![],
-            section_id: vec![],
-            section_pt_id: vec![],
-            label: vec![],
-            times: vec![],
-        };
+        let mut ar = ActivationRows::default();
         for r in rows {
             ar.pop.push(populations[pop[r] as usize].clone());
             ar.id.push(i64::from(ids[r]));

@@ -178,21 +178,16 @@ impl Embedding {
 
     /// Expected synapses of block `b` per realization: nCells · mean over files of Λ_f.
     pub fn expected_synapses(&self, b: usize) -> f64 {
-        let blk = &self.blocks[b];
-        if blk.files.is_empty() {
-            return 0.0;
-        }
-        let mean = blk
-            .files
-            .iter()
-            .map(|&f| self.densities[f as usize].as_ref().map_or(0.0, |d| d.total))
-            .sum::<f64>()
-            / blk.files.len() as f64;
-        blk.n_cells as f64 * mean
+        self.cells_times_mean_over_files(b, |d| d.total)
     }
 
     /// Expected connected cells of block `b`: nCells · mean over files of 1 − exp(−Λ_f).
     pub fn expected_connected(&self, b: usize) -> f64 {
+        self.cells_times_mean_over_files(b, |d| d.connection_probability())
+    }
+
+    /// nCells · mean over the files of block `b` of `per_file` (0 for a file without overlap).
+    fn cells_times_mean_over_files(&self, b: usize, per_file: impl Fn(&AxonDensity) -> f64) -> f64 {
         let blk = &self.blocks[b];
         if blk.files.is_empty() {
             return 0.0;
@@ -200,11 +195,7 @@ impl Embedding {
         let mean = blk
             .files
             .iter()
-            .map(|&f| {
-                self.densities[f as usize]
-                    .as_ref()
-                    .map_or(0.0, |d| d.connection_probability())
-            })
+            .map(|&f| self.densities[f as usize].as_ref().map_or(0.0, &per_file))
             .sum::<f64>()
             / blk.files.len() as f64;
         blk.n_cells as f64 * mean

@@ -172,6 +172,14 @@ impl Scratch {
     }
 }
 
+/// One spike per cell of `active`, at `time_ms()` drawn in order, floored at 0.1 ms as ISF does.
+fn one_spike_each(out: &mut Vec<(u32, f64)>, active: &[usize], mut time_ms: impl FnMut() -> f64) {
+    for &c in active {
+        let t = time_ms();
+        out.push((c as u32, if t < 0.1 { 0.1 } else { t }));
+    }
+}
+
 /// `cells` that draw `U < p`, in increasing index (numpy `np.where(uniform(size=n) < p)`).
 fn draw_active(rng: &mut RandomState, n_cells: usize, p: f64, s: &mut Scratch) {
     s.active.clear();
@@ -457,10 +465,7 @@ impl ActivityGenerator {
             } => {
                 draw_active(rng, n_cells, *active_frac, s);
                 let base = offset_ms + spike_t_ms;
-                for &c in &s.active {
-                    let t = base + spike_width_ms * rng.gauss();
-                    out.push((c as u32, if t < 0.1 { 0.1 } else { t }));
-                }
+                one_spike_each(out, &s.active, || base + spike_width_ms * rng.gauss());
             }
             ActivityGenerator::Uniform {
                 active_frac,
@@ -468,10 +473,9 @@ impl ActivityGenerator {
                 offset_ms,
             } => {
                 draw_active(rng, n_cells, *active_frac, s);
-                for &c in &s.active {
-                    let t = offset_ms + window_ms * rng.random_sample();
-                    out.push((c as u32, if t < 0.1 { 0.1 } else { t }));
-                }
+                one_spike_each(out, &s.active, || {
+                    offset_ms + window_ms * rng.random_sample()
+                });
             }
             ActivityGenerator::Lognormal {
                 active_frac,
@@ -480,10 +484,7 @@ impl ActivityGenerator {
                 offset_ms,
             } => {
                 draw_active(rng, n_cells, *active_frac, s);
-                for &c in &s.active {
-                    let t = offset_ms + rng.lognormal(*mu, *sigma);
-                    out.push((c as u32, if t < 0.1 { 0.1 } else { t }));
-                }
+                one_spike_each(out, &s.active, || offset_ms + rng.lognormal(*mu, *sigma));
             }
             ActivityGenerator::PsthPoissonTrain {
                 intervals_ms,

@@ -435,12 +435,7 @@ fn text_dataset(
     rank0: bool,
     dxpl: &Dxpl,
 ) -> hdf5::Result<Dataset> {
-    let d = g.new_dataset::<u8>().shape(text.len()).create(name)?;
-    let mut piece = Piece::new();
-    if rank0 {
-        piece.push(0, text.len() as u64, text);
-    }
-    write_rows(&d, 1, &piece, dxpl)?;
+    let d = column(g, name, text, rank0, dxpl)?;
     attr_str(&d, "encoding", "utf-8")?;
     Ok(d)
 }

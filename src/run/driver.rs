@@ -471,41 +471,31 @@ mod tests {
         p
     }
 
+    /// Dataset `name` as little-endian bytes, labelled with its name.
+    fn raw<T: hdf5::H5Type, const N: usize>(
+        f: &hdf5::File,
+        name: &str,
+        le: fn(T) -> [u8; N],
+    ) -> (String, Vec<u8>) {
+        let v: Vec<T> = f.dataset(name).unwrap().read_raw().unwrap();
+        (name.to_string(), v.into_iter().flat_map(le).collect())
+    }
+
     fn read_all(path: &Path) -> Vec<(String, Vec<u8>)> {
         let f = hdf5::File::open(path).unwrap();
         let mut out = Vec::new();
         for cell in ["small", "large"] {
             for ds in ["soma_vm", "sites/synthetic_site_mid"] {
-                let v: Vec<f32> = f
-                    .dataset(&format!("cells/{cell}/{ds}"))
-                    .unwrap()
-                    .read_raw()
-                    .unwrap();
-                out.push((
-                    format!("{cell}/{ds}"),
-                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                ));
+                out.push(raw(&f, &format!("cells/{cell}/{ds}"), f32::to_le_bytes));
             }
             for ds in [
                 "synapse_activations/times_ms",
                 "presynaptic_spikes/times_ms",
             ] {
-                let v: Vec<f64> = f
-                    .dataset(&format!("cells/{cell}/{ds}"))
-                    .unwrap()
-                    .read_raw()
-                    .unwrap();
-                out.push((
-                    format!("{cell}/{ds}"),
-                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                ));
+                out.push(raw(&f, &format!("cells/{cell}/{ds}"), f64::to_le_bytes));
             }
         }
-        let seeds: Vec<u64> = f.dataset("trials/seed").unwrap().read_raw().unwrap();
-        out.push((
-            "seeds".into(),
-            seeds.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ));
+        out.push(raw(&f, "trials/seed", u64::to_le_bytes));
         out
     }
 
