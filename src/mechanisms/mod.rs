@@ -160,6 +160,20 @@ pub struct Matrix<'a> {
     pub d: &'a mut [f64],
 }
 
+impl Matrix<'_> {
+    /// Adds an ohmic density current `g·(v − e)` at `node` as NEURON's BREAKPOINT does: the
+    /// current at `v` to the right-hand side and the slope from the current at `v + 0.001` to
+    /// the diagonal. Returns the current at `v` (mA/cm²).
+    #[inline(always)]
+    pub fn add_ohmic(&mut self, node: usize, g: f64, v: f64, e: f64) -> f64 {
+        let i_hi = g * ((v + 0.001) - e);
+        let i = g * (v - e);
+        self.rhs[node] -= i;
+        self.d[node] += (i_hi - i) / 0.001;
+        i
+    }
+}
+
 /// A distributed (density) mechanism block: all instances of one mechanism in a cell.
 pub trait DensityMechanism: Send + Sync + std::fmt::Debug {
     /// NEURON suffix (e.g. `NaTa_t`).

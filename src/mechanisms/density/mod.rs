@@ -122,10 +122,7 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
                 erev[node]
             };
             let g = K::conductance(self.gbar[j], [g0[j], g1[j]]);
-            let i_hi = g * ((vn + 0.001) - e);
-            let i = g * (vn - e);
-            m.rhs[node] -= i;
-            m.d[node] += (i_hi - i) / 0.001;
+            let i = m.add_ohmic(node, g, vn, e);
             if let Some(a) = acc.as_deref_mut() {
                 a[node] += i;
             }

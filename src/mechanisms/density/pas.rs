@@ -53,10 +53,7 @@ impl DensityMechanism for Pas {
         for j in 0..self.nodes.len() {
             let node = self.nodes[j];
             let (g, e, vn) = (self.g[j], self.e[j], v[node]);
-            let i_hi = g * ((vn + 0.001) - e);
-            let i = g * (vn - e);
-            m.rhs[node] -= i;
-            m.d[node] += (i_hi - i) / 0.001;
+            let i = m.add_ohmic(node, g, vn, e);
             vars[j] = i;
         }
     }

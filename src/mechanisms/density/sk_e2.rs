@@ -86,10 +86,7 @@ impl DensityMechanism for SkE2 {
             let node = self.nodes[j];
             let (vn, e) = (v[node], ions.ek[node]);
             let g = self.gbar[j] * z[j];
-            let i_hi = g * ((vn + 0.001) - e);
-            let i = g * (vn - e);
-            m.rhs[node] -= i;
-            m.d[node] += (i_hi - i) / 0.001;
+            let i = m.add_ohmic(node, g, vn, e);
             ions.ik[node] += i;
             g_out[j] = g;
             i_out[j] = i;
