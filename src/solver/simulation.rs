@@ -507,30 +507,27 @@ impl Simulation<'_> {
         }
     }
 
-    /// Hines elimination and back substitution; leaves the voltage change in `rhs`.
+    /// Hines elimination and back substitution; leaves the voltage change in `rhs`. Nodes are
+    /// visited in the model's elimination order (bit-identical to NEURON's descending order).
     fn solve(&mut self) {
         let model = self.model;
         let st = &mut self.state;
         let n = st.v.len();
         let (rhs, d) = (&mut st.rhs[..n], &mut st.d[..n]);
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
-        for i in (1..n).rev() {
+        for &i in &model.elim_order {
             let p = parent[i];
-            if p == usize::MAX {
-                continue;
-            }
             let f = a[i] / d[i];
             d[p] -= f * b[i];
             rhs[p] -= f * rhs[i];
         }
-        rhs[0] /= d[0];
-        for i in 1..n {
-            let p = parent[i];
-            if p == usize::MAX {
+        for i in 0..n {
+            if parent[i] == usize::MAX {
                 rhs[i] /= d[i];
-                continue;
             }
-            rhs[i] -= b[i] * rhs[p];
+        }
+        for &i in model.elim_order.iter().rev() {
+            rhs[i] -= b[i] * rhs[parent[i]];
             rhs[i] /= d[i];
         }
     }
