@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 mod common;
 
@@ -17,6 +17,16 @@ fn isf(dir: &Path) -> Command {
     let mut c = common::process::isf(dir);
     c.env("RAYON_NUM_THREADS", "1");
     c
+}
+
+/// `isf simulate --config cfg` (with `--resume` if `resume`) in `dir`.
+fn simulate(dir: &Path, cfg: &Path, resume: bool) -> Output {
+    let mut c = isf(dir);
+    c.args(["simulate", "--no-progress"]);
+    if resume {
+        c.arg("--resume");
+    }
+    c.arg("--config").arg(cfg).output().unwrap()
 }
 
 fn config(dir: &Path, name: &str, output: &str, isf_folder: &str) -> PathBuf {
@@ -60,14 +70,7 @@ fn killed_export_resumes_to_the_uninterrupted_files() {
         "isf example",
     );
     let full = config(dir, "full.toml", "full.h5", "isf_full");
-    check(
-        isf(dir)
-            .args(["simulate", "--no-progress", "--config"])
-            .arg(&full)
-            .output()
-            .unwrap(),
-        "uninterrupted run",
-    );
+    check(simulate(dir, &full, false), "uninterrupted run");
     let expected = files(&dir.join("isf_full"));
     // 6 trials × 2 activation files, soma + 2 site trace files, 2 parameter copies, one folder.
     assert_eq!(expected.len(), 6 * 2 + 3 + 2, "{:?}", expected.keys());
@@ -92,36 +95,18 @@ fn killed_export_resumes_to_the_uninterrupted_files() {
     );
     assert!(staged.contains_key(".ex.isf-partial/simulation_run0001_synapses.csv"));
 
-    check(
-        isf(dir)
-            .args(["simulate", "--no-progress", "--resume", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap(),
-        "resumed run",
-    );
+    check(simulate(dir, &cfg, true), "resumed run");
     assert_eq!(files(&dir.join("isf_killed")), expected);
 
     // A complete export is neither replaced by a new run nor touched by a no-op resume.
     let again = config(dir, "again.toml", "again.h5", "isf_killed");
-    let out = isf(dir)
-        .args(["simulate", "--no-progress", "--config"])
-        .arg(&again)
-        .output()
-        .unwrap();
+    let out = simulate(dir, &again, false);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("ISF export folder already exists"),
         "{err}"
     );
     assert!(!dir.join("again.h5").exists(), "refused run wrote a file");
-    check(
-        isf(dir)
-            .args(["simulate", "--no-progress", "--resume", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap(),
-        "resume of a complete run",
-    );
+    check(simulate(dir, &cfg, true), "resume of a complete run");
     assert_eq!(files(&dir.join("isf_killed")), expected);
 }

@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use isf::param::NetworkParams;
+
+mod common;
+use common::process::check;
 use isf::testing::shared_path;
 
 /// `isf network-param` with the example's ongoing-activity template and the cell numbers of the
@@ -49,11 +52,7 @@ fn map_inputs_then_network_param() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    check(st, "isf map-inputs");
     let syn = out.join("cell_synapses_seed3.syn");
     let con = out.join("cell_synapses_seed3.con");
     assert!(syn.exists() && con.exists());
@@ -70,11 +69,7 @@ fn map_inputs_then_network_param() {
         .arg(&param)
         .output()
         .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    check(st, "isf network-param");
     let net = NetworkParams::read(&param).unwrap();
     // One population per connected (column, type) of the embedding.
     let ncc = std::fs::read_to_string(out.join("NumberOfConnectedCells.csv")).unwrap();

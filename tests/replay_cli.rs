@@ -1,8 +1,18 @@
 //! `isf replay` as a process: bad input gives `error: …`, a non-zero exit code and no output.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use isf::testing::{example_params, reference_trial};
+
+/// `dir/synapses.csv`: an ISF synapse activation file with the header and `rows`.
+fn synapse_file(dir: &Path, rows: &str) -> PathBuf {
+    let path = dir.join("synapses.csv");
+    let header = "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\t\
+                  dendrite label\tactivation times\n";
+    std::fs::write(&path, format!("{header}{rows}")).unwrap();
+    path
+}
 
 #[test]
 fn bad_replay_input_exits_non_zero_with_an_error_line() {
@@ -10,13 +20,10 @@ fn bad_replay_input_exits_non_zero_with_an_error_line() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let syn = tmp.path().join("synapses.csv");
-    std::fs::write(
-        &syn,
-        "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n\
-         L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,\n",
-    )
-    .unwrap();
+    let syn = synapse_file(
+        tmp.path(),
+        "L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,\n",
+    );
     let out = tmp.path().join("out");
     let run = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_isf"))
@@ -54,16 +61,13 @@ fn replay_writes_isf_files() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let syn = tmp.path().join("synapses.csv");
     // Two L1_B1 synapses (renumbered 0, 1) and one never-released synapse (no row written).
-    std::fs::write(
-        &syn,
-        "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n\
-         L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,1.0,\n\
+    let syn = synapse_file(
+        tmp.path(),
+        "L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t2.5,1.0,\n\
          L1_B1\t4\t1469.2\t73\t24\tApicalDendrite\t\n\
          L1_B1\t9\t1469.2\t73\t24\tApicalDendrite\t3.0,\n",
-    )
-    .unwrap();
+    );
     let out = tmp.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_isf"))
         .arg("replay")

@@ -1,6 +1,8 @@
 //! The run layer end to end: `isf simulate --config` on the embedded example under several MPI
 //! decompositions and the serial build, a killed-and-resumed run, SONATA/h5py readability and bad
 //! input. Processes are spawned (MPI can be initialised once per process), each with a fresh TMPDIR.
+// The serial build (`--no-default-features`) runs only the tests that need no mpirun.
+#![cfg_attr(not(feature = "mpi"), allow(dead_code))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

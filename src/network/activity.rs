@@ -208,19 +208,19 @@ fn spike_train<S: MtStream>(
         }
     };
     let lead = interval * (1.0 - noise);
+    // The first spike: one interval after `start`, less the interval's fixed part, not before 0.
+    let first = |p: &mut S| {
+        let t = start + next(p) - lead;
+        if t < 0.0 {
+            0.0
+        } else {
+            t
+        }
+    };
     if let Some(n) = nspikes {
         let mut last = 0.0;
         for i in 0..n {
-            let t = if i == 0 {
-                let t = start + next(p) - lead;
-                if t < 0.0 {
-                    0.0
-                } else {
-                    t
-                }
-            } else {
-                last + next(p)
-            };
+            let t = if i == 0 { first(p) } else { last + next(p) };
             out.push((cell, t));
             last = t;
         }
@@ -229,12 +229,7 @@ fn spike_train<S: MtStream>(
         let mut count = 0usize;
         loop {
             let t = if last == 0.0 {
-                let t = start + next(p) - lead;
-                if t < 0.0 {
-                    0.0
-                } else {
-                    t
-                }
+                first(p)
             } else {
                 last + next(p)
             };

@@ -613,6 +613,16 @@ fn open_file(path: &Path, comm: &dyn Communicator, create: bool) -> hdf5::Result
     }
 }
 
+/// A `map_err` adapter: an HDF5 error while doing `context` on the results file `path`.
+fn hdf5_error(path: &Path, context: impl Into<String>) -> impl Fn(hdf5::Error) -> ResultsFileError {
+    let (path, context) = (path.to_path_buf(), context.into());
+    move |source| ResultsFileError::Hdf5 {
+        path: path.clone(),
+        context: context.clone(),
+        source,
+    }
+}
+
 impl ResultsWriter {
     /// Creates a new results file (it must not exist) with every group, dataset and attribute.
     pub fn create(
@@ -621,14 +631,7 @@ impl ResultsWriter {
         layout: &ResultsLayout,
         prov: &Provenance,
     ) -> Result<Self, ResultsFileError> {
-        let e = |context: &str| {
-            let context = context.to_string();
-            move |source| ResultsFileError::Hdf5 {
-                path: path.to_owned(),
-                context,
-                source,
-            }
-        };
+        let e = |context: &str| hdf5_error(path, context.to_string());
         let file = open_file(path, comm, true).map_err(e("create"))?;
         let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
         let state = CommitState::empty(layout.cells.len());
@@ -772,13 +775,8 @@ impl ResultsWriter {
         prov: &Provenance,
     ) -> Result<(), ResultsFileError> {
         let rank0 = comm.rank() == 0;
-        let path = self.path.clone();
-        let e = |source| ResultsFileError::Hdf5 {
-            path: path.clone(),
-            context: "write provenance".into(),
-            source,
-        };
-        let p = self.file.create_group("provenance").map_err(e)?;
+        let e = hdf5_error(&self.path, "write provenance");
+        let p = self.file.create_group("provenance").map_err(&e)?;
         (|| -> hdf5::Result<()> {
             attr_str(&p, "isf_version", &prov.isf_version)?;
             attr_str(&p, "git_commit", &prov.git_commit)?;
@@ -812,7 +810,7 @@ impl ResultsWriter {
             }
             Ok(())
         })()
-        .map_err(e)
+        .map_err(&e)
     }
 
     /// Reopens a results file to continue a run: checks that it belongs to the same config and
@@ -823,14 +821,7 @@ impl ResultsWriter {
         layout: &ResultsLayout,
         prov: &Provenance,
     ) -> Result<(Self, u64), ResultsFileError> {
-        let e = |context: &str| {
-            let context = context.to_string();
-            move |source| ResultsFileError::Hdf5 {
-                path: path.to_owned(),
-                context,
-                source,
-            }
-        };
+        let e = |context: &str| hdf5_error(path, context.to_string());
         let mismatch = |msg: String| ResultsFileError::Mismatch {
             path: path.to_owned(),
             msg,
@@ -1014,14 +1005,7 @@ impl ResultsWriter {
         let mut order: Vec<&TrialResult> = local.iter().collect();
         order.sort_by_key(|r| r.trial_id);
         let path = self.path.clone();
-        let e = |context: String| {
-            let path = path.clone();
-            move |source| ResultsFileError::Hdf5 {
-                path,
-                context,
-                source,
-            }
-        };
+        let e = |context: String| hdf5_error(&path, context);
         let t0 = std::time::Instant::now();
         self.resize_to(&next)
             .map_err(e(format!("extend datasets for batch {batch}")))?;
@@ -1177,15 +1161,10 @@ impl ResultsWriter {
 
     /// Records the end time and closes the file.
     pub fn finish(self, end_time: &str) -> Result<(), ResultsFileError> {
-        let path = self.path.clone();
-        let e = |source| ResultsFileError::Hdf5 {
-            path: path.clone(),
-            context: "finish".into(),
-            source,
-        };
-        let p = self.file.group("provenance").map_err(e)?;
-        attr_str(&p, "end_time", end_time).map_err(e)?;
-        self.file.flush().map_err(e)
+        let e = hdf5_error(&self.path, "finish");
+        let p = self.file.group("provenance").map_err(&e)?;
+        attr_str(&p, "end_time", end_time).map_err(&e)?;
+        self.file.flush().map_err(&e)
         // Dropping the writer closes every dataset and then the file (collectively).
     }
 }

@@ -218,9 +218,13 @@ impl KeyMeta {
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn utc_now_iso() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    utc_iso(std::time::SystemTime::now(), true)
+}
+
+/// `t` in UTC as RFC 3339: `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DDTHH:MM:SS.mmmZ` with `millis`.
+/// Times before 1970 give the epoch.
+pub fn utc_iso(t: std::time::SystemTime, millis: bool) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -233,12 +237,16 @@ pub fn utc_now_iso() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    let fraction = if millis {
+        format!(".{:03}", d.subsec_millis())
+    } else {
+        String::new()
+    };
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{fraction}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        d.subsec_millis()
     )
 }
 
@@ -834,6 +842,18 @@ pub fn key(parts: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_timestamps_are_civil_dates() {
+        // 2000-02-29T13:04:05.250Z is 951829445.25 s after the epoch (Python's datetime).
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(951_829_445_250);
+        assert_eq!(utc_iso(t, true), "2000-02-29T13:04:05.250Z");
+        assert_eq!(utc_iso(t, false), "2000-02-29T13:04:05Z");
+        assert_eq!(
+            utc_iso(std::time::UNIX_EPOCH, false),
+            "1970-01-01T00:00:00Z"
+        );
+    }
 
     #[test]
     fn keys_are_validated() {
