@@ -33,6 +33,7 @@ fn reference_spikes(root: &Path) -> (Vec<f64>, Vec<f64>) {
 
 #[test]
 fn reference_trial_database_matches_files() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some((root, dbp)) = build(tmp.path()) else {
         return;
@@ -150,6 +151,7 @@ fn reference_trial_database_matches_files() {
 
 #[test]
 fn database_is_readable_with_h5py_only() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some((root, dbp)) = build(tmp.path()) else {
         return;
@@ -192,6 +194,7 @@ print('ok', len(t), float(v[1]), len(code))
 
 #[test]
 fn failed_import_leaves_existing_database_untouched() {
+    let _serial = common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some((root, dbp)) = build(tmp.path()) else {
         return;

@@ -64,3 +64,16 @@ pub fn run_python(script: &str, modules: &[&str], args: &[&str]) -> Option<Strin
     );
     Some(stdout)
 }
+
+/// Runs the tests of one binary one at a time (hold the guard for the whole test).
+///
+/// Tests of one binary are threads of one process. HDF5 `flock`s every file it opens and opens
+/// without close-on-exec, so a child process spawned by one test (python3, the `isf` binary)
+/// inherits the descriptors of files another test has open at that moment and keeps their locks
+/// for its whole life; the other test's next open of its own file then fails with
+/// "unable to lock file, errno = 11". Serialising the tests that open HDF5 files and spawn
+/// processes removes that race without turning HDF5's locking off.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
