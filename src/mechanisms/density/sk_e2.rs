@@ -94,11 +94,36 @@ impl DensityMechanism for SkE2 {
     }
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        for j in 0..self.nodes.len() {
-            let zi = z_inf(ions.cai[self.nodes[j]]);
-            // cnexp_gate(z, zi, zTau, dt) with its constant factors precomputed.
-            let x = vars[j];
-            vars[j] = x + self.relax[j] * (-(zi / self.ztau[j]) / self.neg_rate[j] - x);
+        // First every z∞ (each a call of the C library's `pow`), then the cnexp updates in a
+        // separate loop that has no calls and so vectorises.
+        let mut zi = [0.0; BLOCK];
+        for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
+            let zi = &mut zi[..nodes.len()];
+            for (z, &node) in zi.iter_mut().zip(nodes) {
+                *z = z_inf(ions.cai[node]);
+            }
+            let lanes = b * BLOCK..b * BLOCK + nodes.len();
+            relax_towards(
+                &mut vars[lanes.clone()],
+                zi,
+                &self.ztau[lanes.clone()],
+                &self.neg_rate[lanes.clone()],
+                &self.relax[lanes],
+            );
         }
+    }
+}
+
+/// Instances per block of [`SkE2::advance`].
+const BLOCK: usize = 64;
+
+/// `cnexp_gate(z, z∞, zTau, dt)` with its constant factors precomputed, for a block of instances.
+#[inline]
+fn relax_towards(z: &mut [f64], zi: &[f64], ztau: &[f64], neg_rate: &[f64], relax: &[f64]) {
+    let n = z.len();
+    let (zi, ztau, neg_rate, relax) = (&zi[..n], &ztau[..n], &neg_rate[..n], &relax[..n]);
+    for j in 0..n {
+        let x = z[j];
+        z[j] = x + relax[j] * (-(zi[j] / ztau[j]) / neg_rate[j] - x);
     }
 }

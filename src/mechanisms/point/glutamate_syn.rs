@@ -211,18 +211,14 @@ impl PointProcess for GlutamateSyn {
         let [q0, q1, q2, q3] = &self.relax_df;
         // Silent synapses sit exactly at rest (0 states, factors 1), which these updates leave
         // bit-for-bit unchanged (0 + r·(−0) = 0, 1 + q·0 = 1), so every instance is updated
-        // without a branch and the loop vectorises.
-        for j in 0..n {
-            a[j] += r0[j] * (-a[j]);
-            b[j] += r1[j] * (-b[j]);
-            c[j] += r2[j] * (-c[j]);
-            d[j] += r3[j] * (-d[j]);
-            // cnexp of x' = (1 − x)/tau: x + (1 − e^{−dt/tau})·(1 − x) (the emitted
-            // −(1/tau)/(−1/tau) is exactly 1).
-            dampa[j] += q0[j] * (1.0 - dampa[j]);
-            dnmda[j] += q1[j] * (1.0 - dnmda[j]);
-            fampa[j] += q2[j] * (1.0 - fampa[j]);
-            fnmda[j] += q3[j] * (1.0 - fnmda[j]);
+        // without a branch, one state at a time, in loops that vectorise.
+        for (x, r) in [(a, r0), (b, r1), (c, r2), (d, r3)] {
+            decay_to_zero(x, r);
+        }
+        // cnexp of x' = (1 − x)/tau: x + (1 − e^{−dt/tau})·(1 − x) (the emitted
+        // −(1/tau)/(−1/tau) is exactly 1).
+        for (x, q) in [(dampa, q0), (dnmda, q1), (fampa, q2), (fnmda, q3)] {
+            relax_to_one(x, q);
         }
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
@@ -245,5 +241,23 @@ impl PointProcess for GlutamateSyn {
     }
     fn n_weights(&self) -> usize {
         2
+    }
+}
+
+/// `x += r·(−x)`: cnexp of `x' = −x/tau` with `r = 1 − e^{−dt/tau}`.
+#[inline]
+fn decay_to_zero(x: &mut [f64], r: &[f64]) {
+    let r = &r[..x.len()];
+    for j in 0..x.len() {
+        x[j] += r[j] * (-x[j]);
+    }
+}
+
+/// `x += q·(1 − x)`: cnexp of `x' = (1 − x)/tau` with `q = 1 − e^{−dt/tau}`.
+#[inline]
+fn relax_to_one(x: &mut [f64], q: &[f64]) {
+    let q = &q[..x.len()];
+    for j in 0..x.len() {
+        x[j] += q[j] * (1.0 - x[j]);
     }
 }
