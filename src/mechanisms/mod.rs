@@ -41,16 +41,11 @@ pub fn qt_isf() -> f64 {
     2.3_f64.powf((34.0 - 21.0) / 10.0)
 }
 
-/// NEURON's `hoc_Exp`: exponent clamped to ±700 (below −700 gives exactly 0).
+/// NEURON's `hoc_Exp` with the C library's `exp`: exponent clamped to ±700 (below −700 gives
+/// exactly 0). See [`exp::hoc_exp_with`] for other implementations of `exp`.
 #[inline(always)]
 pub fn hoc_exp(x: f64) -> f64 {
-    if x < -700.0 {
-        0.0
-    } else if x > 700.0 {
-        libm_exp(700.0)
-    } else {
-        libm_exp(x)
-    }
+    exp::hoc_exp_with::<exp::LibmExp>(x)
 }
 
 /// The C library's `exp` (the function NEURON's compiled mechanisms call), without glibc's
@@ -137,8 +132,14 @@ mod exp_tests {
 /// runaway cases).
 #[inline(always)]
 pub fn cnexp_gate(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
+    cnexp_gate_with::<exp::LibmExp>(x, inf, tau, dt)
+}
+
+/// [`cnexp_gate`] with `E` as the exponential (for the vectorised kernels).
+#[inline(always)]
+pub fn cnexp_gate_with<E: exp::Exp>(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
     let a = -1.0 / tau;
-    x + (1.0 - hoc_exp(dt * a)) * (-(inf / tau) / a - x)
+    x + (1.0 - exp::hoc_exp_with::<E>(dt * a)) * (-(inf / tau) / a - x)
 }
 
 /// Time and temperature seen by mechanisms during one phase of a step.

@@ -35,12 +35,15 @@
 //! Every operation is the one NEURON 9 performs, in its order (density and point mechanisms
 //! interleaved in NEURON's type order, nocmodl's cnexp form, `hoc_Exp`, the `v + 0.001` slope), so
 //! the single-compartment, synapse and passive references are reproduced bit for bit and cell 86
-//! within 3e-8 mV over 3 s. `benches/engine.rs` (cell 86, 300 ms, 3867 synapses, ~4600 events)
-//! measured 3.4 s CPU per trial (≈ 250 ns per segment-step; NEURON: 4.6 s) on a loaded 2-core
-//! machine. About 30 % of it is the C library's `exp`, kept because any other exp changes the
-//! round-off; the next speed-ups are a bit-identical inlined/vectorised exp (glibc's table
-//! algorithm with its FMA contractions), SIMD rate kernels across instances, and batching trials
-//! of one cell into SIMD lanes.
+//! within 3e-8 mV over 3 s. Exactness is required, not cosmetic: in the calcium-runaway
+//! references one differently rounded operation per step grows into thousands of mV. Speed
+//! therefore comes only from doing the same operations faster: the gate-channel and Mg-block
+//! loops vectorise around a bit-identical inlined `exp` ([`crate::mechanisms::exp`]), and Hines
+//! elimination visits nodes in an order that interleaves independent branches without changing
+//! any sum (`model::elimination_order`). `benches/replay.rs` (ISF's reference network trial,
+//! 300 ms) measured 1.93 s CPU, 141 ns per segment-step (NEURON: 4.6 s). The next steps are a
+//! bit-identical vectorised `pow`/`log` (SK_E2, Nernst) and batching trials of one cell into SIMD
+//! lanes.
 
 pub mod cable;
 pub mod model;

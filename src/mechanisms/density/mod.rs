@@ -17,8 +17,8 @@ pub mod sk_e2;
 pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
-use super::exp::{dispatch, hoc_exp_with, Exp, Kernel, LibmExp};
-use super::{DensityMechanism, Env, Instances, IonState, Matrix};
+use super::exp::{dispatch, Exp, Kernel, LibmExp};
+use super::{cnexp_gate_with, DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,13 +199,6 @@ fn advance_one<K: Kinetics, E: Exp>(v: &[f64], x0: &mut [f64], dt: f64) {
         let [(i0, t0), _] = K::rates::<E>(v[j]);
         x0[j] = cnexp_gate_with::<E>(x0[j], i0, t0, dt);
     }
-}
-
-/// [`super::cnexp_gate`] with `E` as the exponential.
-#[inline(always)]
-pub fn cnexp_gate_with<E: Exp>(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
-    let a = -1.0 / tau;
-    x + (1.0 - hoc_exp_with::<E>(dt * a)) * (-(inf / tau) / a - x)
 }
 
 /// The reversal-potential array (per node, or per instance for non-specific channels) and the

@@ -3,6 +3,7 @@
 //! `z` relaxes toward `z∞(cai)` with the calcium already updated by `CaDynamics_E2` in the same
 //! step (NEURON's mechanism order).
 
+use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{hoc_exp, DensityMechanism, Env, Instances, IonState, Matrix};
 
@@ -113,9 +114,6 @@ impl DensityMechanism for SkE2 {
         }
     }
 }
-
-/// Instances per block of [`SkE2::advance`].
-const BLOCK: usize = 64;
 
 /// `cnexp_gate(z, z∞, zTau, dt)` with its constant factors precomputed, for a block of instances.
 #[inline]

@@ -45,14 +45,14 @@ pub struct GlutamateSyn {
     /// cnexp fractions of dampa, dnmda, fampa, fnmda (constant time constants).
     relax_df: [Vec<f64>; 4],
     scale: Vec<f64>,
-    /// Distinct (node, n, gama) of the instances: the Mg-block denominators are computed once
-    /// per distinct key and step (bit-identical to per-instance evaluation).
-    block_keys: Vec<(usize, f64, f64)>,
-    /// Index into `block_keys` of every instance.
-    block_of: Vec<usize>,
-    /// `n` and `gama` of every key, as arrays for the vectorised denominators.
+    /// Node, `n` and `gama` of every distinct (node, n, gama) key among the instances: the
+    /// Mg-block denominators are computed once per key and step (bit-identical to per-instance
+    /// evaluation), in arrays for the vectorised loop.
+    key_node: Vec<usize>,
     key_n: Vec<f64>,
     key_gama: Vec<f64>,
+    /// Key of every instance.
+    block_of: Vec<usize>,
 }
 
 /// The Mg-block denominators `1 + n·exp(−gama·v)` at `v + 0.001` and `v` of every key;
@@ -108,14 +108,16 @@ impl GlutamateSyn {
         let relax_abcd = std::array::from_fn(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
         let relax_df = [TAUDAMPA, TAUDNMDA, TAUFAMPA, TAUFNMDA]
             .map(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
-        let mut block_keys: Vec<(usize, f64, f64)> = Vec::new();
+        let (mut key_node, mut key_n, mut key_gama) = (Vec::new(), Vec::new(), Vec::new());
         let mut index = std::collections::HashMap::new();
         let block_of = (0..n)
             .map(|j| {
                 let key = (inst.nodes[j], p[N][j].to_bits(), p[GAMA][j].to_bits());
                 *index.entry(key).or_insert_with(|| {
-                    block_keys.push((inst.nodes[j], p[N][j], p[GAMA][j]));
-                    block_keys.len() - 1
+                    key_node.push(inst.nodes[j]);
+                    key_n.push(p[N][j]);
+                    key_gama.push(p[GAMA][j]);
+                    key_node.len() - 1
                 })
             })
             .collect();
@@ -127,9 +129,9 @@ impl GlutamateSyn {
             relax_df,
             p,
             nodes: inst.nodes,
-            key_n: block_keys.iter().map(|k| k.1).collect(),
-            key_gama: block_keys.iter().map(|k| k.2).collect(),
-            block_keys,
+            key_node,
+            key_n,
+            key_gama,
             block_of,
         })
     }
@@ -155,16 +157,16 @@ impl PointProcess for GlutamateSyn {
         vars[8 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        2 * self.block_keys.len() + self.nodes.len()
+        2 * self.key_node.len() + self.nodes.len()
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
         let (vars, scratch) = vars.split_at_mut(12 * n);
-        let nk = self.block_keys.len();
+        let nk = self.key_node.len();
         let (den_hi, rest) = scratch.split_at_mut(nk);
         let (den, active) = rest.split_at_mut(nk);
-        for (d, &(node, _, _)) in den.iter_mut().zip(&self.block_keys) {
+        for (d, &node) in den.iter_mut().zip(&self.key_node) {
             *d = v[node];
         }
         // Every key, active or not (an unused denominator is harmless), so the loop vectorises.
@@ -223,7 +225,7 @@ impl PointProcess for GlutamateSyn {
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
-        let nk = self.block_keys.len();
+        let nk = self.key_node.len();
         vars[12 * n + 2 * nk + j] = 1.0;
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
