@@ -190,6 +190,19 @@ pub struct KeyMeta {
 }
 
 impl KeyMeta {
+    /// This metadata if key `key` holds a value of kind `kind`, else [`DbError::WrongKind`].
+    pub fn expect_kind(self, key: &str, kind: &str) -> Result<KeyMeta> {
+        if self.kind == kind {
+            Ok(self)
+        } else {
+            Err(DbError::WrongKind {
+                key: key.into(),
+                found: self.kind,
+                expected: kind.into(),
+            })
+        }
+    }
+
     /// Metadata for a new value of `kind`, stamped with the current time and build.
     pub fn new(kind: &str, description: impl Into<String>) -> KeyMeta {
         KeyMeta {
@@ -589,14 +602,7 @@ impl Database {
 
     /// Opens the sub-database stored at key `k`.
     pub fn sub_db(&self, k: &str) -> Result<Database> {
-        let meta = self.meta(k)?;
-        if meta.kind != KIND_SUB_DB {
-            return Err(DbError::WrongKind {
-                key: k.into(),
-                found: meta.kind,
-                expected: KIND_SUB_DB.into(),
-            });
-        }
+        self.meta(k)?.expect_kind(k, KIND_SUB_DB)?;
         Database::open(&self.key_dir(k).join("db"))
     }
 
@@ -655,14 +661,7 @@ impl Database {
 
     /// The folder of a managed-folder key.
     pub fn managed_folder(&self, k: &str) -> Result<PathBuf> {
-        let meta = self.meta(k)?;
-        if meta.kind != KIND_MANAGED_FOLDER {
-            return Err(DbError::WrongKind {
-                key: k.into(),
-                found: meta.kind,
-                expected: KIND_MANAGED_FOLDER.into(),
-            });
-        }
+        self.meta(k)?.expect_kind(k, KIND_MANAGED_FOLDER)?;
         Ok(self.key_dir(k).join("folder"))
     }
 
@@ -723,15 +722,9 @@ impl Database {
         expected_kind: Option<&str>,
     ) -> Result<(KeyMeta, hdf5::File, PathBuf)> {
         let (db, k) = self.resolve(key)?;
-        let meta = db.meta(&k)?;
+        let mut meta = db.meta(&k)?;
         if let Some(exp) = expected_kind {
-            if meta.kind != exp {
-                return Err(DbError::WrongKind {
-                    key: key.join("/"),
-                    found: meta.kind,
-                    expected: exp.into(),
-                });
-            }
+            meta = meta.expect_kind(&key.join("/"), exp)?;
         }
         let path = db.key_dir(&k).join(DATA_FILE);
         if !path.is_file() {
