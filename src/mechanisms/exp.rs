@@ -22,6 +22,11 @@ use super::exp_table::EXP_TABLE;
 pub trait Exp {
     /// `e^x` for `x` in [−700, 700] (arguments [`super::hoc_exp`] passes on) or NaN.
     fn exp(x: f64) -> f64;
+    /// `e^x` for `x` in (−512, 700] or NaN: the same value as [`Exp::exp`], possibly faster.
+    #[inline(always)]
+    fn exp_above_m512(x: f64) -> f64 {
+        Self::exp(x)
+    }
 }
 
 /// The C library's `exp` (see [`super::libm_exp`]).
@@ -58,9 +63,11 @@ const C5: f64 = f64::from_bits(0x3f81111167a4d017);
 const TWO_M1022: f64 = f64::from_bits(0x0010000000000000);
 const EXP_1022: u64 = 1022 << 52;
 
-impl Exp for TableFmaExp {
+impl TableFmaExp {
+    /// The reduction shared by both of glibc's paths: `(sbits, tmp)` with
+    /// `e^x = asdouble(sbits)·(1 + tmp)` in glibc's evaluation.
     #[inline(always)]
-    fn exp(x: f64) -> f64 {
+    fn reduce(x: f64) -> (u64, f64) {
         let kd = x.mul_add(INV_LN2_N, SHIFT);
         let ki = kd.to_bits();
         let kd = kd - SHIFT;
@@ -70,6 +77,14 @@ impl Exp for TableFmaExp {
         let sbits = EXP_TABLE[idx + 1].wrapping_add(ki << 45);
         let r2 = r * r;
         let tmp = (r2 * r2).mul_add(r.mul_add(C5, C4), r2.mul_add(r.mul_add(C3, C2), tail + r));
+        (sbits, tmp)
+    }
+}
+
+impl Exp for TableFmaExp {
+    #[inline(always)]
+    fn exp(x: f64) -> f64 {
+        let (sbits, tmp) = Self::reduce(x);
         let scale = f64::from_bits(sbits);
         let y = scale.mul_add(tmp, scale);
         // glibc takes a separate path for |x| ≥ 512; above it is the same fused form scaled by
@@ -82,6 +97,12 @@ impl Exp for TableFmaExp {
         } else {
             y
         }
+    }
+    #[inline(always)]
+    fn exp_above_m512(x: f64) -> f64 {
+        let (sbits, tmp) = Self::reduce(x);
+        let scale = f64::from_bits(sbits);
+        scale.mul_add(tmp, scale)
     }
 }
 
@@ -96,6 +117,24 @@ pub fn hoc_exp_with<E: Exp>(x: f64) -> f64 {
         0.0
     } else {
         y
+    }
+}
+
+/// [`hoc_exp_with`] in place over a row of arguments. Arguments at or below −512 are rare (they
+/// need voltages far outside any physiological range), so a row without them skips glibc's
+/// underflow-side path.
+#[inline(always)]
+pub fn hoc_exp_row<E: Exp>(xs: &mut [f64]) {
+    let lowest = xs.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+    if lowest > -512.0 {
+        // `clamp` keeps a NaN argument NaN (which `min` above skipped).
+        for x in xs {
+            *x = E::exp_above_m512(x.clamp(-700.0, 700.0));
+        }
+    } else {
+        for x in xs {
+            *x = hoc_exp_with::<E>(*x);
+        }
     }
 }
 

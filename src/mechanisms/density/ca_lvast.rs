@@ -1,10 +1,7 @@
 //! `Ca_LVAst` (low-voltage-activated Ca, Avery & Johnston 1996, shifted −10 mV).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Ca_LVAst`.
@@ -23,15 +20,16 @@ impl Kinetics for CaLvast {
     const NAME: &'static str = "Ca_LVAst";
     const VARS: &'static [&'static str] = &["m", "h", "gCa_LVAst", "ica"];
     const N_GATES: usize = 2;
+    const N_EXP: usize = 4;
     const ION: Ion = Ion::Ca;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0000 / (1.0 + hoc_exp_with::<E>((v - -30.000) / -6.0));
-        let m_tau = (5.0000 + 20.0000 / (1.0 + hoc_exp_with::<E>((v - -25.000) / 5.0))) / qt;
-        let h_inf = 1.0000 / (1.0 + hoc_exp_with::<E>((v - -80.000) / 6.4));
-        let h_tau = (20.0000 + 50.0000 / (1.0 + hoc_exp_with::<E>((v - -40.000) / 7.0))) / qt;
+        let m_inf = 1.0000 / (1.0 + ex.exp((v - -30.000) / -6.0));
+        let m_tau = (5.0000 + 20.0000 / (1.0 + ex.exp((v - -25.000) / 5.0))) / qt;
+        let h_inf = 1.0000 / (1.0 + ex.exp((v - -80.000) / 6.4));
+        let h_tau = (20.0000 + 50.0000 / (1.0 + ex.exp((v - -40.000) / 7.0))) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

@@ -1,11 +1,7 @@
 //! `Ih` (HCN, Kole 2006; `ehcn` is the global `ehcn_Ih`).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
-use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Ih`.
 #[derive(Debug)]
@@ -23,15 +19,16 @@ impl Kinetics for Ih {
     const NAME: &'static str = "Ih";
     const VARS: &'static [&'static str] = &["m", "gIh", "ihcn"];
     const N_GATES: usize = 1;
+    const N_EXP: usize = 2;
     const ION: Ion = Ion::NonSpecific;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let mut v = v;
         if v == -154.9 {
             v += 0.0001;
         }
-        let m_alpha = 0.001 * 6.43 * (v + 154.9) / (hoc_exp_with::<E>((v + 154.9) / 11.9) - 1.0);
-        let m_beta = 0.001 * 193.0 * hoc_exp_with::<E>(v / 33.1);
+        let m_alpha = 0.001 * 6.43 * (v + 154.9) / (ex.exp((v + 154.9) / 11.9) - 1.0);
+        let m_beta = 0.001 * 193.0 * ex.exp(v / 33.1);
         let m_inf = m_alpha / (m_alpha + m_beta);
         let m_tau = 1.0 / (m_alpha + m_beta);
         [(m_inf, m_tau), (0.0, 1.0)]

@@ -1,10 +1,7 @@
 //! `Im` (M-current, Adams 1982).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Im`.
@@ -23,12 +20,13 @@ impl Kinetics for Im {
     const NAME: &'static str = "Im";
     const VARS: &'static [&'static str] = &["m", "gIm", "ik"];
     const N_GATES: usize = 1;
+    const N_EXP: usize = 2;
     const ION: Ion = Ion::K;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
-        let m_alpha = 3.3e-3 * hoc_exp_with::<E>(2.5 * 0.04 * (v - -35.0));
-        let m_beta = 3.3e-3 * hoc_exp_with::<E>(-2.5 * 0.04 * (v - -35.0));
+        let m_alpha = 3.3e-3 * ex.exp(2.5 * 0.04 * (v - -35.0));
+        let m_beta = 3.3e-3 * ex.exp(-2.5 * 0.04 * (v - -35.0));
         let m_inf = m_alpha / (m_alpha + m_beta);
         let m_tau = (1.0 / (m_alpha + m_beta)) / qt;
         [(m_inf, m_tau), (0.0, 1.0)]

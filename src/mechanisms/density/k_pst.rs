@@ -1,10 +1,7 @@
 //! `K_Pst` (persistent K, Korngreen & Sakmann 2000, shifted −10 mV).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `K_Pst`.
@@ -23,21 +20,24 @@ impl Kinetics for KPst {
     const NAME: &'static str = "K_Pst";
     const VARS: &'static [&'static str] = &["m", "h", "gK_Pst", "ik"];
     const N_GATES: usize = 2;
+    const N_EXP: usize = 4;
     const ION: Ion = Ion::K;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 1.0) / 12.0));
-        let m_tau = if v < -50.0 {
-            (1.25 + 175.03 * hoc_exp_with::<E>(-v * -0.026)) / qt
+        let m_inf = 1.0 / (1.0 + ex.exp(-(v + 1.0) / 12.0));
+        // The mod file's two branches differ only in two constants; selecting them keeps one
+        // exponential per call (see `RateExp`) and the same operations.
+        let (c, k) = if v < -50.0 {
+            (175.03, -0.026)
         } else {
-            (1.25 + 13.0 * hoc_exp_with::<E>(-v * 0.026)) / qt
+            (13.0, 0.026)
         };
-        let h_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 54.0) / -11.0));
-        let h_tau = (360.0
-            + (1010.0 + 24.0 * (v + 55.0)) * hoc_exp_with::<E>(-((v + 75.0) / 48.0).powf(2.0)))
-            / qt;
+        let m_tau = (1.25 + c * ex.exp(-v * k)) / qt;
+        let h_inf = 1.0 / (1.0 + ex.exp(-(v + 54.0) / -11.0));
+        let h_tau =
+            (360.0 + (1010.0 + 24.0 * (v + 55.0)) * ex.exp(-((v + 75.0) / 48.0).powf(2.0))) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

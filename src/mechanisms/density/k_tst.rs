@@ -1,10 +1,7 @@
 //! `K_Tst` (transient K, shifted −10 mV).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `K_Tst`.
@@ -23,15 +20,16 @@ impl Kinetics for KTst {
     const NAME: &'static str = "K_Tst";
     const VARS: &'static [&'static str] = &["m", "h", "gK_Tst", "ik"];
     const N_GATES: usize = 2;
+    const N_EXP: usize = 4;
     const ION: Ion = Ion::K;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
-        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 0.0) / 19.0));
-        let m_tau = (0.34 + 0.92 * hoc_exp_with::<E>(-((v + 71.0) / 59.0).powf(2.0))) / qt;
-        let h_inf = 1.0 / (1.0 + hoc_exp_with::<E>(-(v + 66.0) / -10.0));
-        let h_tau = (8.0 + 49.0 * hoc_exp_with::<E>(-((v + 73.0) / 23.0).powf(2.0))) / qt;
+        let m_inf = 1.0 / (1.0 + ex.exp(-(v + 0.0) / 19.0));
+        let m_tau = (0.34 + 0.92 * ex.exp(-((v + 71.0) / 59.0).powf(2.0))) / qt;
+        let h_inf = 1.0 / (1.0 + ex.exp(-(v + 66.0) / -10.0));
+        let h_tau = (8.0 + 49.0 * ex.exp(-((v + 73.0) / 23.0).powf(2.0))) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }
     #[inline(always)]

@@ -1,10 +1,7 @@
 //! `Nap_Et2` (persistent Na, Magistretti & Alonso 1999).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `Nap_Et2`.
@@ -23,17 +20,18 @@ impl Kinetics for NapEt2 {
     const NAME: &'static str = "Nap_Et2";
     const VARS: &'static [&'static str] = &["m", "h", "gNap_Et2", "ina"];
     const N_GATES: usize = 2;
+    const N_EXP: usize = 6;
     const ION: Ion = Ion::Na;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let mut v = v;
-        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>((v - -52.6) / -4.6));
+        let m_inf = 1.0 / (1.0 + ex.exp((v - -52.6) / -4.6));
         if v == -38.0 {
             v += 0.0001;
         }
-        let m_alpha = (0.182 * (v - -38.0)) / (1.0 - hoc_exp_with::<E>(-(v - -38.0) / 6.0));
-        let m_beta = (0.124 * (-v - 38.0)) / (1.0 - hoc_exp_with::<E>(-(-v - 38.0) / 6.0));
+        let m_alpha = (0.182 * (v - -38.0)) / (1.0 - ex.exp(-(v - -38.0) / 6.0));
+        let m_beta = (0.124 * (-v - 38.0)) / (1.0 - ex.exp(-(-v - 38.0) / 6.0));
         let m_tau = 6.0 * (1.0 / (m_alpha + m_beta)) / qt;
         if v == -17.0 {
             v += 0.0001;
@@ -41,9 +39,9 @@ impl Kinetics for NapEt2 {
         if v == -64.4 {
             v += 0.0001;
         }
-        let h_inf = 1.0 / (1.0 + hoc_exp_with::<E>((v - -48.8) / 10.0));
-        let h_alpha = -2.88e-6 * (v + 17.0) / (1.0 - hoc_exp_with::<E>((v + 17.0) / 4.63));
-        let h_beta = 6.94e-6 * (v + 64.4) / (1.0 - hoc_exp_with::<E>(-(v + 64.4) / 2.63));
+        let h_inf = 1.0 / (1.0 + ex.exp((v - -48.8) / 10.0));
+        let h_alpha = -2.88e-6 * (v + 17.0) / (1.0 - ex.exp((v + 17.0) / 4.63));
+        let h_beta = 6.94e-6 * (v + 64.4) / (1.0 - ex.exp(-(v + 64.4) / 2.63));
         let h_tau = (1.0 / (h_alpha + h_beta)) / qt;
         [(m_inf, m_tau), (h_inf, h_tau)]
     }

@@ -1,10 +1,7 @@
 //! `NaTa_t` (transient Na, Colbert & Pan 2002).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
 use crate::mechanisms::qt_isf;
 
 /// Kinetics of `NaTa_t`.
@@ -23,23 +20,24 @@ impl Kinetics for NaTaT {
     const NAME: &'static str = "NaTa_t";
     const VARS: &'static [&'static str] = &["m", "h", "gNaTa_t", "ina"];
     const N_GATES: usize = 2;
+    const N_EXP: usize = 4;
     const ION: Ion = Ion::Na;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let mut v = v;
         if v == -38.0 {
             v += 0.0001;
         }
-        let m_alpha = (0.182 * (v - -38.0)) / (1.0 - hoc_exp_with::<E>(-(v - -38.0) / 6.0));
-        let m_beta = (0.124 * (-v - 38.0)) / (1.0 - hoc_exp_with::<E>(-(-v - 38.0) / 6.0));
+        let m_alpha = (0.182 * (v - -38.0)) / (1.0 - ex.exp(-(v - -38.0) / 6.0));
+        let m_beta = (0.124 * (-v - 38.0)) / (1.0 - ex.exp(-(-v - 38.0) / 6.0));
         let m_tau = (1.0 / (m_alpha + m_beta)) / qt;
         let m_inf = m_alpha / (m_alpha + m_beta);
         if v == -66.0 {
             v += 0.0001;
         }
-        let h_alpha = (-0.015 * (v - -66.0)) / (1.0 - hoc_exp_with::<E>((v - -66.0) / 6.0));
-        let h_beta = (-0.015 * (-v - 66.0)) / (1.0 - hoc_exp_with::<E>((-v - 66.0) / 6.0));
+        let h_alpha = (-0.015 * (v - -66.0)) / (1.0 - ex.exp((v - -66.0) / 6.0));
+        let h_beta = (-0.015 * (-v - 66.0)) / (1.0 - ex.exp((-v - 66.0) / 6.0));
         let h_tau = (1.0 / (h_alpha + h_beta)) / qt;
         let h_inf = h_alpha / (h_alpha + h_beta);
         [(m_inf, m_tau), (h_inf, h_tau)]

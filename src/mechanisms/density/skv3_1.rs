@@ -1,11 +1,7 @@
 //! `SKv3_1` (Kv3.1).
 
-use super::{GateChannel, Ion, Kinetics};
+use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-#[allow(unused_imports)]
-use crate::mechanisms::exp::{hoc_exp_with, Exp};
-#[allow(unused_imports)]
-use crate::mechanisms::qt_isf;
 
 /// Kinetics of `SKv3_1`.
 #[derive(Debug)]
@@ -23,11 +19,12 @@ impl Kinetics for Skv31 {
     const NAME: &'static str = "SKv3_1";
     const VARS: &'static [&'static str] = &["m", "gSKv3_1", "ik"];
     const N_GATES: usize = 1;
+    const N_EXP: usize = 2;
     const ION: Ion = Ion::K;
     #[inline(always)]
-    fn rates<E: Exp>(v: f64) -> [(f64, f64); 2] {
-        let m_inf = 1.0 / (1.0 + hoc_exp_with::<E>((v - 18.700) / -9.700));
-        let m_tau = 0.2 * 20.000 / (1.0 + hoc_exp_with::<E>((v - -46.560) / -44.140));
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        let m_inf = 1.0 / (1.0 + ex.exp((v - 18.700) / -9.700));
+        let m_tau = 0.2 * 20.000 / (1.0 + ex.exp((v - -46.560) / -44.140));
         [(m_inf, m_tau), (0.0, 1.0)]
     }
     #[inline(always)]
