@@ -120,24 +120,6 @@ pub fn hoc_exp_with<E: Exp>(x: f64) -> f64 {
     }
 }
 
-/// [`hoc_exp_with`] in place over a row of arguments. Arguments at or below −512 are rare (they
-/// need voltages far outside any physiological range), so a row without them skips glibc's
-/// underflow-side path.
-#[inline(always)]
-pub fn hoc_exp_row<E: Exp>(xs: &mut [f64]) {
-    let lowest = xs.iter().fold(f64::INFINITY, |m, &x| m.min(x));
-    if lowest > -512.0 {
-        // `clamp` keeps a NaN argument NaN (which `min` above skipped).
-        for x in xs {
-            *x = E::exp_above_m512(x.clamp(-700.0, 700.0));
-        }
-    } else {
-        for x in xs {
-            *x = hoc_exp_with::<E>(*x);
-        }
-    }
-}
-
 /// Whether the vectorised kernels can run: x86-64 with AVX2 and FMA (the same condition under
 /// which glibc selects its FMA `exp`), unless `ISF_NO_SIMD` is set in the environment (then the
 /// scalar kernels with the C library's `exp` run everywhere, which is handy for comparisons).
