@@ -111,7 +111,7 @@ impl IonState {
             } else if co <= 0.0 {
                 -1e6
             } else {
-                ktf_half * (co / ci).ln()
+                ktf_half * super::libm_log(co / ci)
             };
         }
     }

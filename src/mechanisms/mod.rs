@@ -57,7 +57,7 @@ pub fn hoc_exp(x: f64) -> f64 {
 pub fn libm_exp(x: f64) -> f64 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        (fast_exp::get())(x)
+        (finite::exp())(x)
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
@@ -65,44 +65,97 @@ pub fn libm_exp(x: f64) -> f64 {
     }
 }
 
+/// The C library's `pow` without glibc's `errno` wrapper (`__pow_finite`, same bits; see
+/// [`libm_exp`]), for the mechanisms whose mod files call `pow` with finite, positive bases.
+#[inline(always)]
+pub fn libm_pow(x: f64, y: f64) -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        (finite::pow())(x, y)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        x.powf(y)
+    }
+}
+
+/// The C library's `log` without glibc's `errno` wrapper (`__log_finite`, same bits; see
+/// [`libm_exp`]), for the Nernst potential of positive concentrations.
+#[inline(always)]
+pub fn libm_log(x: f64) -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        (finite::log())(x)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        x.ln()
+    }
+}
+
+/// glibc's `__exp_finite`, `__pow_finite` and `__log_finite`, looked up once (the standard
+/// functions where they are missing).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod fast_exp {
+mod finite {
+    use std::ffi::{c_char, c_void, CStr};
     use std::sync::OnceLock;
 
-    type ExpFn = extern "C" fn(f64) -> f64;
-    static EXP: OnceLock<ExpFn> = OnceLock::new();
+    type Unary = extern "C" fn(f64) -> f64;
+    type Binary = extern "C" fn(f64, f64) -> f64;
 
     extern "C" {
         fn dlvsym(
-            handle: *mut std::ffi::c_void,
-            symbol: *const std::ffi::c_char,
-            version: *const std::ffi::c_char,
-        ) -> *mut std::ffi::c_void;
+            handle: *mut c_void,
+            symbol: *const c_char,
+            version: *const c_char,
+        ) -> *mut c_void;
+    }
+
+    /// The address of glibc's `name` (version GLIBC_2.15) among the loaded libraries, or null.
+    fn lookup(name: &CStr) -> *mut c_void {
+        // RTLD_DEFAULT (null handle): search the libraries already loaded (libm is).
+        // SAFETY: dlvsym only reads the two NUL-terminated names.
+        unsafe { dlvsym(std::ptr::null_mut(), name.as_ptr(), c"GLIBC_2.15".as_ptr()) }
     }
 
     extern "C" fn std_exp(x: f64) -> f64 {
         x.exp()
     }
+    extern "C" fn std_log(x: f64) -> f64 {
+        x.ln()
+    }
+    extern "C" fn std_pow(x: f64, y: f64) -> f64 {
+        x.powf(y)
+    }
 
     #[inline(always)]
-    pub(super) fn get() -> ExpFn {
-        *EXP.get_or_init(|| {
-            // RTLD_DEFAULT (null handle): search the libraries already loaded (libm is).
-            // SAFETY: dlvsym only reads the two NUL-terminated names; a non-null result is the
-            // address of glibc's `double __exp_finite(double)`, whose ABI matches `ExpFn`.
-            let p = unsafe {
-                dlvsym(
-                    std::ptr::null_mut(),
-                    c"__exp_finite".as_ptr(),
-                    c"GLIBC_2.15".as_ptr(),
-                )
-            };
-            if p.is_null() {
-                std_exp
-            } else {
-                // SAFETY: see above; function and data pointers have the same size here.
-                unsafe { std::mem::transmute::<*mut std::ffi::c_void, ExpFn>(p) }
-            }
+    pub(super) fn exp() -> Unary {
+        static F: OnceLock<Unary> = OnceLock::new();
+        *F.get_or_init(|| match lookup(c"__exp_finite") {
+            p if p.is_null() => std_exp,
+            // SAFETY: a non-null result is glibc's `double __exp_finite(double)`; function and
+            // data pointers have the same size here.
+            p => unsafe { std::mem::transmute::<*mut c_void, Unary>(p) },
+        })
+    }
+
+    #[inline(always)]
+    pub(super) fn log() -> Unary {
+        static F: OnceLock<Unary> = OnceLock::new();
+        *F.get_or_init(|| match lookup(c"__log_finite") {
+            p if p.is_null() => std_log,
+            // SAFETY: as in `exp`, for `double __log_finite(double)`.
+            p => unsafe { std::mem::transmute::<*mut c_void, Unary>(p) },
+        })
+    }
+
+    #[inline(always)]
+    pub(super) fn pow() -> Binary {
+        static F: OnceLock<Binary> = OnceLock::new();
+        *F.get_or_init(|| match lookup(c"__pow_finite") {
+            p if p.is_null() => std_pow,
+            // SAFETY: as in `exp`, for `double __pow_finite(double, double)`.
+            p => unsafe { std::mem::transmute::<*mut c_void, Binary>(p) },
         })
     }
 }
@@ -112,7 +165,7 @@ mod exp_tests {
     use super::*;
 
     #[test]
-    fn libm_exp_is_bit_identical_to_std_exp() {
+    fn libm_functions_are_bit_identical_to_std() {
         // Deterministic sweep over the clamped range plus awkward points.
         let mut x = -700.0f64;
         while x <= 700.0 {
@@ -121,6 +174,18 @@ mod exp_tests {
         }
         for x in [0.0, -0.0, 1e-300, -1e-300, 0.5, -38.0 / 6.0, 709.0] {
             assert_eq!(libm_exp(x).to_bits(), x.exp().to_bits(), "x = {x}");
+        }
+        // pow and log over the ranges SK_E2 (bases 0.00043/cai, exponent 4.8) and the Nernst
+        // potential (concentration ratios) use.
+        let mut x = 1e-6f64;
+        while x < 1e6 {
+            assert_eq!(
+                libm_pow(x, 4.8).to_bits(),
+                x.powf(4.8).to_bits(),
+                "pow({x}, 4.8)"
+            );
+            assert_eq!(libm_log(x).to_bits(), x.ln().to_bits(), "log({x})");
+            x *= 1.000_123_4;
         }
         assert_eq!(hoc_exp(-701.0), 0.0);
         assert_eq!(hoc_exp(800.0), 700f64.exp());

@@ -5,7 +5,7 @@
 
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{hoc_exp, DensityMechanism, Env, Instances, IonState, Matrix};
+use crate::mechanisms::{hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
 pub const ENTRY: Entry = Entry {
@@ -33,7 +33,7 @@ fn z_inf(cai: f64) -> f64 {
     if ca < 1e-7 {
         ca += 1e-7;
     }
-    1.0 / (1.0 + (0.00043 / ca).powf(4.8))
+    1.0 / (1.0 + libm_pow(0.00043 / ca, 4.8))
 }
 
 impl SkE2 {
