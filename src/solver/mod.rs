@@ -38,12 +38,15 @@
 //! within 3e-8 mV over 3 s. Exactness is required, not cosmetic: in the calcium-runaway
 //! references one differently rounded operation per step grows into thousands of mV. Speed
 //! therefore comes only from doing the same operations faster: the gate-channel and Mg-block
-//! loops vectorise around a bit-identical inlined `exp` ([`crate::mechanisms::exp`]), and Hines
-//! elimination visits nodes in an order that interleaves independent branches without changing
-//! any sum (`model::elimination_order`). `benches/replay.rs` (ISF's reference network trial,
-//! 300 ms) measured 1.93 s CPU, 141 ns per segment-step (NEURON: 4.6 s). The next steps are a
-//! bit-identical vectorised `pow`/`log` (SK_E2, Nernst) and batching trials of one cell into SIMD
-//! lanes.
+//! loops vectorise around a bit-identical inlined `exp` ([`crate::mechanisms::exp`]); each gate
+//! channel's update runs as short loops per block of instances (one per rate exponential, one
+//! for the rest of the rates and the cnexp updates) because one long loop body ran at the latency
+//! of its exp → division → exp chain; Hines elimination visits nodes in an order that interleaves
+//! independent branches without changing any sum (`model::elimination_order`).
+//! `benches/replay.rs` (ISF's reference network trial, 300 ms) measured 1.37 s CPU, 100 ns per
+//! segment-step (NEURON: 4.6 s). What remains is mostly the exact arithmetic itself — about
+//! 18,600 `exp` and 50,000 divisions per step for the gate channels, which cost about 0.5 s at
+//! this CPU's vector throughput — plus glibc's scalar `pow`/`log` (SK_E2, Nernst).
 
 pub mod cable;
 pub mod model;

@@ -211,7 +211,7 @@ impl RateExp for ReplayExp {
 /// argument and its value), then one for the rest of the rates and the cnexp updates — whose
 /// iterations are independent and overlap. Every value is computed by the same operations as
 /// in the one-loop form, so the results are identical to the bit (tested below against that
-/// form with the C library's `exp`). Measured on the reference replay: 1.93 → 1.43 s CPU
+/// form with the C library's `exp`). Measured on the reference replay: 1.93 → 1.43 s CPU,
 /// together with skipping glibc's underflow-side path where it cannot matter.
 struct AdvanceGates<'a, K> {
     nodes: &'a [usize],
