@@ -396,23 +396,31 @@ mod tests {
         }
 
         let nodes: Vec<usize> = (0..n).collect();
-        let mut vars = x_init.clone();
-        vars.resize((K::N_GATES + 2) * n, 0.0);
-        dispatch(AdvanceGates {
-            nodes: &nodes,
-            v: &v,
-            dt,
-            vars: &mut vars,
-            _k: std::marker::PhantomData::<K>,
-        });
-        for (i, (&got, &w)) in vars.iter().zip(&want).enumerate() {
-            assert!(
-                got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()),
-                "{} gate {} at v = {}: {got:e} vs {w:e}",
-                K::NAME,
-                i / n,
-                v[i % n]
-            );
+        // The vector kernels where the CPU has them, and the scalar ones everywhere.
+        for vector in [true, false] {
+            let mut vars = x_init.clone();
+            vars.resize((K::N_GATES + 2) * n, 0.0);
+            let kernel = AdvanceGates {
+                nodes: &nodes,
+                v: &v,
+                dt,
+                vars: &mut vars,
+                _k: std::marker::PhantomData::<K>,
+            };
+            if vector {
+                dispatch(kernel);
+            } else {
+                kernel.run::<LibmExp>();
+            }
+            for (i, (&got, &w)) in vars.iter().zip(&want).enumerate() {
+                assert!(
+                    got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()),
+                    "{} gate {} at v = {} (vector {vector}): {got:e} vs {w:e}",
+                    K::NAME,
+                    i / n,
+                    v[i % n]
+                );
+            }
         }
     }
 
