@@ -120,6 +120,14 @@ pub fn hoc_exp_with<E: Exp>(x: f64) -> f64 {
     }
 }
 
+/// [`hoc_exp_with`] for arguments above −512 or NaN (larger ones are clamped to 700 as
+/// `hoc_Exp` does), through [`Exp::exp_above_m512`].
+#[inline(always)]
+pub fn hoc_exp_above_m512<E: Exp>(x: f64) -> f64 {
+    // `clamp` keeps a NaN argument NaN.
+    E::exp_above_m512(x.clamp(-700.0, 700.0))
+}
+
 /// Whether the vectorised kernels can run: x86-64 with AVX2 and FMA (the same condition under
 /// which glibc selects its FMA `exp`), unless `ISF_NO_SIMD` is set in the environment (then the
 /// scalar kernels with the C library's `exp` run everywhere, which is handy for comparisons).

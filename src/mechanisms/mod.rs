@@ -118,45 +118,47 @@ mod finite {
         unsafe { dlvsym(std::ptr::null_mut(), name.as_ptr(), c"GLIBC_2.15".as_ptr()) }
     }
 
-    extern "C" fn std_exp(x: f64) -> f64 {
-        x.exp()
-    }
-    extern "C" fn std_log(x: f64) -> f64 {
-        x.ln()
-    }
-    extern "C" fn std_pow(x: f64, y: f64) -> f64 {
-        x.powf(y)
+    /// `name` from glibc once, kept in `cell`; `fallback` where glibc does not have it.
+    /// `F` must be the `extern "C" fn` type of that symbol.
+    #[inline(always)]
+    fn resolve<F: Copy>(cell: &OnceLock<F>, name: &CStr, fallback: F) -> F {
+        *cell.get_or_init(|| match lookup(name) {
+            p if p.is_null() => fallback,
+            // SAFETY: a non-null result is the address of glibc's function `name`, whose ABI
+            // is `F` (the callers below pass each symbol's C signature); function and data
+            // pointers have the same size here.
+            p => unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) },
+        })
     }
 
+    /// `double __exp_finite(double)`.
     #[inline(always)]
     pub(super) fn exp() -> Unary {
+        extern "C" fn std_exp(x: f64) -> f64 {
+            x.exp()
+        }
         static F: OnceLock<Unary> = OnceLock::new();
-        *F.get_or_init(|| match lookup(c"__exp_finite") {
-            p if p.is_null() => std_exp,
-            // SAFETY: a non-null result is glibc's `double __exp_finite(double)`; function and
-            // data pointers have the same size here.
-            p => unsafe { std::mem::transmute::<*mut c_void, Unary>(p) },
-        })
+        resolve(&F, c"__exp_finite", std_exp)
     }
 
+    /// `double __log_finite(double)`.
     #[inline(always)]
     pub(super) fn log() -> Unary {
+        extern "C" fn std_log(x: f64) -> f64 {
+            x.ln()
+        }
         static F: OnceLock<Unary> = OnceLock::new();
-        *F.get_or_init(|| match lookup(c"__log_finite") {
-            p if p.is_null() => std_log,
-            // SAFETY: as in `exp`, for `double __log_finite(double)`.
-            p => unsafe { std::mem::transmute::<*mut c_void, Unary>(p) },
-        })
+        resolve(&F, c"__log_finite", std_log)
     }
 
+    /// `double __pow_finite(double, double)`.
     #[inline(always)]
     pub(super) fn pow() -> Binary {
+        extern "C" fn std_pow(x: f64, y: f64) -> f64 {
+            x.powf(y)
+        }
         static F: OnceLock<Binary> = OnceLock::new();
-        *F.get_or_init(|| match lookup(c"__pow_finite") {
-            p if p.is_null() => std_pow,
-            // SAFETY: as in `exp`, for `double __pow_finite(double, double)`.
-            p => unsafe { std::mem::transmute::<*mut c_void, Binary>(p) },
-        })
+        resolve(&F, c"__pow_finite", std_pow)
     }
 }
 
@@ -197,14 +199,15 @@ mod exp_tests {
 /// runaway cases).
 #[inline(always)]
 pub fn cnexp_gate(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
-    cnexp_gate_with::<exp::LibmExp>(x, inf, tau, dt)
+    cnexp_gate_by(x, inf, tau, dt, hoc_exp)
 }
 
-/// [`cnexp_gate`] with `E` as the exponential (for the vectorised kernels).
+/// [`cnexp_gate`] with `hoc_exp` as the `hoc_Exp` it calls (the vectorised kernels pass their
+/// inlined exponential).
 #[inline(always)]
-pub fn cnexp_gate_with<E: exp::Exp>(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
+pub fn cnexp_gate_by(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
     let a = -1.0 / tau;
-    x + (1.0 - exp::hoc_exp_with::<E>(dt * a)) * (-(inf / tau) / a - x)
+    x + (1.0 - hoc_exp(dt * a)) * (-(inf / tau) / a - x)
 }
 
 /// Time and temperature seen by mechanisms during one phase of a step.

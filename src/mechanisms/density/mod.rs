@@ -17,8 +17,8 @@ pub mod sk_e2;
 pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
-use super::exp::{dispatch, hoc_exp_with, Exp, Kernel, LibmExp};
-use super::{DensityMechanism, Env, Instances, IonState, Matrix};
+use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
+use super::{cnexp_gate_by, DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,8 +194,7 @@ struct ReplayExp {
 
 impl RateExp for ReplayExp {
     #[inline(always)]
-    fn exp(&mut self, x: f64) -> f64 {
-        let _ = x;
+    fn exp(&mut self, _x: f64) -> f64 {
         self.k += 1;
         self.values[self.k - 1]
     }
@@ -276,8 +275,7 @@ fn rate_exponential<K: Kinetics, E: Exp, const W: usize>(v: &[f64], out: &mut [f
     for (o, &vj) in out[..n].iter_mut().zip(&v[..n]) {
         let x = arg(vj);
         low += u32::from(x <= -512.0);
-        // `clamp` keeps a NaN argument NaN.
-        *o = E::exp_above_m512(x.clamp(-700.0, 700.0));
+        *o = hoc_exp_above_m512::<E>(x);
     }
     if low > 0 {
         for (o, &vj) in out[..n].iter_mut().zip(&v[..n]) {
@@ -314,20 +312,11 @@ fn cnexp_update<K: Kinetics, E: Exp>(
             rep.values[k] = ex[k][j];
         }
         let [(inf0, tau0), (inf1, tau1)] = K::rates(v[j], &mut rep);
-        x0[j] = cnexp::<E>(x0[j], inf0, tau0, dt);
+        x0[j] = cnexp_gate_by(x0[j], inf0, tau0, dt, hoc_exp_above_m512::<E>);
         if K::N_GATES == 2 {
-            x1[j] = cnexp::<E>(x1[j], inf1, tau1, dt);
+            x1[j] = cnexp_gate_by(x1[j], inf1, tau1, dt, hoc_exp_above_m512::<E>);
         }
     }
-}
-
-/// One cnexp update with the exponential of [`cnexp_update`].
-#[inline(always)]
-fn cnexp<E: Exp>(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
-    let a = -1.0 / tau;
-    // `clamp` keeps a NaN argument NaN.
-    let e = E::exp_above_m512((dt * a).clamp(-700.0, 700.0));
-    x + (1.0 - e) * (-(inf / tau) / a - x)
 }
 
 /// The reversal-potential array (per node, or per instance for non-specific channels) and the
@@ -367,14 +356,8 @@ mod tests {
     fn check<K: Kinetics>() {
         let mut v: Vec<f64> = (0..300).map(|i| -120.0 + 0.61 * i as f64).collect();
         v.extend([
-            -38.0,
-            -66.0,
-            -27.0,
-            -154.9,
-            -17.0,
-            -64.4,
-            -52.6,
-            -50.0 - 10.0,
+            -38.0, -66.0, -27.0, -154.9, -17.0, -64.4, -52.6,
+            -60.0, // K_Pst's branch point (v + 10 = −50)
         ]);
         v.extend([1e6, -1e6, f64::NAN, 3.0]);
         // Exponent arguments through (−700, −512] and below for every rate's scale.
