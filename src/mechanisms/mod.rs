@@ -207,7 +207,14 @@ pub fn cnexp_gate(x: f64, inf: f64, tau: f64, dt: f64) -> f64 {
 #[inline(always)]
 pub fn cnexp_gate_by(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
     let a = -1.0 / tau;
-    x + (1.0 - hoc_exp(dt * a)) * (-(inf / tau) / a - x)
+    cnexp_step(x, inf, tau, a, 1.0 - hoc_exp(dt * a))
+}
+
+/// The last part of [`cnexp_gate`], given `a = −1/tau` and `relax = 1 − exp(dt·a)` (which a
+/// mechanism with a constant `tau` computes once).
+#[inline(always)]
+pub fn cnexp_step(x: f64, inf: f64, tau: f64, a: f64, relax: f64) -> f64 {
+    x + relax * (-(inf / tau) / a - x)
 }
 
 /// Time and temperature seen by mechanisms during one phase of a step.

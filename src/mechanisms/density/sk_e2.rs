@@ -5,7 +5,9 @@
 
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
+use crate::mechanisms::{
+    cnexp_step, hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix,
+};
 
 /// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
 pub const ENTRY: Entry = Entry {
@@ -115,13 +117,13 @@ impl DensityMechanism for SkE2 {
     }
 }
 
-/// `cnexp_gate(z, z∞, zTau, dt)` with its constant factors precomputed, for a block of instances.
+/// `cnexp_gate(z, z∞, zTau, dt)` with its constant factors precomputed ([`cnexp_step`]), for a
+/// block of instances.
 #[inline]
 fn relax_towards(z: &mut [f64], zi: &[f64], ztau: &[f64], neg_rate: &[f64], relax: &[f64]) {
     let n = z.len();
     let (zi, ztau, neg_rate, relax) = (&zi[..n], &ztau[..n], &neg_rate[..n], &relax[..n]);
     for j in 0..n {
-        let x = z[j];
-        z[j] = x + relax[j] * (-(zi[j] / ztau[j]) / neg_rate[j] - x);
+        z[j] = cnexp_step(z[j], zi[j], ztau[j], neg_rate[j], relax[j]);
     }
 }
