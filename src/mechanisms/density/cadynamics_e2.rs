@@ -25,10 +25,12 @@ pub const ENTRY: Entry = Entry {
 pub struct CaDynamicsE2 {
     nodes: Vec<usize>,
     gamma: Vec<f64>,
-    decay: Vec<f64>,
-    depth: Vec<f64>,
-    min_cai: Vec<f64>,
-    /// `1 − exp(dt·(−1/decay))`, precomputed.
+    /// Per-instance constants of the update, each computed once by the operations the per-step
+    /// form would repeat (so the same bits): `−1/decay`, `2·F·depth`, `minCai/decay` and
+    /// `1 − exp(dt·(−1/decay))`.
+    neg_rate: Vec<f64>,
+    two_f_depth: Vec<f64>,
+    min_over_decay: Vec<f64>,
     relax: Vec<f64>,
 }
 
@@ -37,17 +39,19 @@ impl CaDynamicsE2 {
         let mut v = inst.values.into_iter();
         let gamma = v.next().unwrap_or_default();
         let decay: Vec<f64> = v.next().unwrap_or_default();
-        let relax = decay
-            .iter()
-            .map(|&d| 1.0 - hoc_exp(env.dt * (-1.0 / d)))
-            .collect();
+        let depth: Vec<f64> = v.next().unwrap_or_default();
+        let min_cai: Vec<f64> = v.next().unwrap_or_default();
+        let neg_rate: Vec<f64> = decay.iter().map(|&d| -1.0 / d).collect();
         Box::new(CaDynamicsE2 {
+            relax: neg_rate
+                .iter()
+                .map(|&a| 1.0 - hoc_exp(env.dt * a))
+                .collect(),
+            two_f_depth: depth.iter().map(|&d| 2.0 * FARADAY * d).collect(),
+            min_over_decay: min_cai.iter().zip(&decay).map(|(&m, &d)| m / d).collect(),
+            neg_rate,
             nodes: inst.nodes,
             gamma,
-            decay,
-            depth: v.next().unwrap_or_default(),
-            min_cai: v.next().unwrap_or_default(),
-            relax,
         })
     }
 }
@@ -74,11 +78,65 @@ impl DensityMechanism for CaDynamicsE2 {
             let node = self.nodes[j];
             let ica = ions.ica[node];
             let cai = ions.cai[node];
-            let decay = self.decay[j];
-            let a = -1.0 / decay;
-            let b = -10000.0 * (ica * self.gamma[j] / (2.0 * FARADAY * self.depth[j]))
-                + self.min_cai[j] / decay;
+            let a = self.neg_rate[j];
+            let b = -10000.0 * (ica * self.gamma[j] / self.two_f_depth[j]) + self.min_over_decay[j];
             ions.cai[node] = cai + self.relax[j] * (-b / a - cai);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanisms::Ions;
+
+    /// The precomputed constants give the bits of the mod file's per-step cnexp form.
+    #[test]
+    fn advance_equals_mod_file_form() {
+        let n = 40;
+        let dt = 0.025;
+        let p = |j: usize| {
+            let x = j as f64;
+            (
+                0.0005 + 0.001 * x,
+                20.0 + 37.0 * x,
+                0.1 + 0.01 * x,
+                1e-4 * (1.0 + x),
+            )
+        };
+        let inst = Instances {
+            nodes: (0..n).collect(),
+            values: vec![
+                (0..n).map(|j| p(j).0).collect(),
+                (0..n).map(|j| p(j).1).collect(),
+                (0..n).map(|j| p(j).2).collect(),
+                (0..n).map(|j| p(j).3).collect(),
+            ],
+            area_um2: vec![100.0; n],
+        };
+        let m = CaDynamicsE2::build(inst, &BuildEnv { dt, celsius: 34.0 });
+        let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
+        for j in 0..n {
+            ions.ica[j] = (j as f64 - 20.0) * 1.3e-3;
+            ions.cai[j] = 1e-5 * (1.0 + (j % 9) as f64);
+        }
+        let want: Vec<f64> = (0..n)
+            .map(|j| {
+                let (gamma, decay, depth, min_cai) = p(j);
+                let (ica, cai) = (ions.ica[j], ions.cai[j]);
+                let a = -1.0 / decay;
+                let b = -10000.0 * (ica * gamma / (2.0 * FARADAY * depth)) + min_cai / decay;
+                cai + (1.0 - hoc_exp(dt * a)) * (-b / a - cai)
+            })
+            .collect();
+        let env = Env {
+            dt,
+            t: 0.0,
+            celsius: 34.0,
+        };
+        m.advance(&env, &vec![-70.0; n], &mut ions, &mut []);
+        for j in 0..n {
+            assert_eq!(ions.cai[j].to_bits(), want[j].to_bits(), "instance {j}");
         }
     }
 }
