@@ -189,6 +189,15 @@ mod exp_tests {
             assert_eq!(libm_log(x).to_bits(), x.ln().to_bits(), "log({x})");
             x *= 1.000_123_4;
         }
+        // pow(m, 4) of K_Tst's conductance: gate values in [0, 1].
+        for k in 0..=100_000 {
+            let m = k as f64 / 100_000.0;
+            assert_eq!(
+                libm_pow(m, 4.0).to_bits(),
+                m.powf(4.0).to_bits(),
+                "pow({m}, 4)"
+            );
+        }
         assert_eq!(hoc_exp(-701.0), 0.0);
         assert_eq!(hoc_exp(800.0), 700f64.exp());
     }

@@ -2,7 +2,7 @@
 
 use super::{GateChannel, Ion, Kinetics, RateExp};
 use crate::mechanisms::catalogue::{Constructor, Entry};
-use crate::mechanisms::qt_isf;
+use crate::mechanisms::{libm_pow, qt_isf};
 
 /// Kinetics of `K_Tst`.
 #[derive(Debug)]
@@ -34,6 +34,6 @@ impl Kinetics for KTst {
     }
     #[inline(always)]
     fn conductance(gbar: f64, [m, h]: [f64; 2]) -> f64 {
-        gbar * m.powf(4.0) * h
+        gbar * libm_pow(m, 4.0) * h
     }
 }
