@@ -43,10 +43,11 @@
 //! for the rest of the rates and the cnexp updates) because one long loop body ran at the latency
 //! of its exp → division → exp chain; Hines elimination visits nodes in an order that interleaves
 //! independent branches without changing any sum (`model::elimination_order`).
-//! `benches/replay.rs` (ISF's reference network trial, 300 ms) measured 1.37 s CPU, 100 ns per
+//! `benches/replay.rs` (ISF's reference network trial, 300 ms) measured 1.32 s CPU, 96 ns per
 //! segment-step (NEURON: 4.6 s). What remains is mostly the exact arithmetic itself — about
 //! 18,600 `exp` and 50,000 divisions per step for the gate channels, which cost about 0.5 s at
-//! this CPU's vector throughput — plus glibc's scalar `pow`/`log` (SK_E2, Nernst).
+//! this CPU's vector throughput (the table look-ups of the exact `exp` and the divider bound them;
+//! `benches/mechanisms.rs` times each kernel) — plus glibc's scalar `pow`/`log` (SK_E2, Nernst).
 
 pub mod cable;
 pub mod model;
