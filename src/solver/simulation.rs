@@ -485,11 +485,15 @@ impl Simulation<'_> {
         let (rhs, d, v) = (&mut st.rhs[..], &mut st.d[..], &st.v[..]);
         let n = v.len();
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
+        let (rhs, d) = (&mut rhs[..n], &mut d[..n]);
+        // A parent precedes its node (checked when the model is built), so `p.min(i)` is `p`;
+        // written so, the index's range is visible and the loops need no bounds checks.
         for i in 1..n {
             let p = parent[i];
             if p == usize::MAX {
                 continue;
             }
+            let p = p.min(i);
             let dv = v[p] - v[i];
             rhs[i] -= b[i] * dv;
             rhs[p] += a[i] * dv;
@@ -502,6 +506,7 @@ impl Simulation<'_> {
             if p == usize::MAX {
                 continue;
             }
+            let p = p.min(i);
             d[i] -= b[i];
             d[p] -= a[i];
         }
@@ -515,8 +520,13 @@ impl Simulation<'_> {
         let n = st.v.len();
         let (rhs, d) = (&mut st.rhs[..n], &mut st.d[..n]);
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
+        // Nodes of the elimination order are below n and have a parent, which precedes them
+        // (checked when the model is built): the clamps are no-ops that make the indices'
+        // ranges visible, so the loops need no bounds checks.
+        let last = n - 1;
         for &i in &model.elim_order {
-            let p = parent[i];
+            let i = i.min(last);
+            let p = parent[i].min(i);
             let f = a[i] / d[i];
             d[p] -= f * b[i];
             rhs[p] -= f * rhs[i];
@@ -527,7 +537,9 @@ impl Simulation<'_> {
             }
         }
         for &i in model.elim_order.iter().rev() {
-            rhs[i] -= b[i] * rhs[parent[i]];
+            let i = i.min(last);
+            let p = parent[i].min(i);
+            rhs[i] -= b[i] * rhs[p];
             rhs[i] /= d[i];
         }
     }

@@ -18,7 +18,9 @@ pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
 use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
-use super::{cnexp_gate_by, DensityMechanism, Env, Instances, IonState, Matrix};
+use super::{
+    cnexp_gate_by, common_len, DensityMechanism, Env, Instances, IonState, Matrix, NodeList,
+};
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +60,7 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
 /// only) the reversal potential.
 #[derive(Debug)]
 pub struct GateChannel<K: Kinetics> {
-    nodes: Vec<usize>,
+    nodes: NodeList,
     gbar: Vec<f64>,
     erev: Vec<f64>,
     _k: std::marker::PhantomData<K>,
@@ -71,7 +73,7 @@ impl<K: Kinetics> GateChannel<K> {
         let gbar = values.next().unwrap_or_default();
         let erev = values.next().unwrap_or_default();
         Box::new(GateChannel::<K> {
-            nodes: inst.nodes,
+            nodes: NodeList::new(inst.nodes),
             gbar,
             erev,
             _k: std::marker::PhantomData,
@@ -84,14 +86,14 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         K::NAME
     }
     fn nodes(&self) -> &[usize] {
-        &self.nodes
+        self.nodes.as_slice()
     }
     fn variables(&self) -> &'static [&'static str] {
         K::VARS
     }
     fn initialize(&self, _env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let n = self.nodes.len();
-        for (j, &node) in self.nodes.iter().enumerate() {
+        for (j, &node) in self.nodes.as_slice().iter().enumerate() {
             let r = K::rates(v[node], &mut DirectExp::<LibmExp>(std::marker::PhantomData));
             for (k, &(inf, _)) in r.iter().enumerate().take(K::N_GATES) {
                 vars[k * n + j] = inf;
@@ -115,16 +117,25 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         } else {
             (&gates[..], &gates[..])
         };
-        let (erev, mut acc) = split_ion(ions, K::ION, &self.erev);
-        for j in 0..n {
-            let node = self.nodes[j];
+        let (erev, acc) = split_ion(ions, K::ION, &self.erev);
+        let nonspecific = K::ION == Ion::NonSpecific;
+        // Node arrays cut to one common length, below which `within` clamps the indices.
+        let len = common_len(&[
+            v.len(),
+            m.rhs.len(),
+            m.d.len(),
+            if nonspecific { usize::MAX } else { erev.len() },
+            acc.as_deref().map_or(usize::MAX, <[f64]>::len),
+        ]);
+        let (v, mut m, mut acc) = (&v[..len], m.cut(len), acc.map(|a| &mut a[..len]));
+        // The reversal potential per node, or per instance for a non-specific current.
+        let erev = &erev[..if nonspecific { n } else { len }];
+        let (gbar, g0, g1) = (&self.gbar[..n], &g0[..n], &g1[..n]);
+        let (g_out, i_out) = (&mut g_out[..n], &mut i_out[..n]);
+        for (j, node) in self.nodes.within(len).enumerate() {
             let vn = v[node];
-            let e = if K::ION == Ion::NonSpecific {
-                erev[j]
-            } else {
-                erev[node]
-            };
-            let g = K::conductance(self.gbar[j], [g0[j], g1[j]]);
+            let e = if nonspecific { erev[j] } else { erev[node] };
+            let g = K::conductance(gbar[j], [g0[j], g1[j]]);
             let i = m.add_ohmic(node, g, vn, e);
             if let Some(a) = acc.as_deref_mut() {
                 a[node] += i;
@@ -135,7 +146,7 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         dispatch(AdvanceGates {
-            nodes: &self.nodes,
+            nodes: self.nodes.as_slice(),
             v,
             dt: env.dt,
             vars,

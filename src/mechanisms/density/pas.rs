@@ -1,7 +1,7 @@
 //! `pas` (NEURON built-in leak): `i = g·(v − e)`.
 
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{DensityMechanism, Env, Instances, IonState, Matrix};
+use crate::mechanisms::{common_len, DensityMechanism, Env, Instances, IonState, Matrix, NodeList};
 
 /// Catalogue entry (defaults g 0.001 S/cm², e −70 mV).
 pub const ENTRY: Entry = Entry {
@@ -14,7 +14,7 @@ pub const ENTRY: Entry = Entry {
 /// All `pas` instances of a cell.
 #[derive(Debug)]
 pub struct Pas {
-    nodes: Vec<usize>,
+    nodes: NodeList,
     g: Vec<f64>,
     e: Vec<f64>,
 }
@@ -23,7 +23,7 @@ impl Pas {
     fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
         Box::new(Pas {
-            nodes: inst.nodes,
+            nodes: NodeList::new(inst.nodes),
             g: v.next().unwrap_or_default(),
             e: v.next().unwrap_or_default(),
         })
@@ -35,7 +35,7 @@ impl DensityMechanism for Pas {
         "pas"
     }
     fn nodes(&self) -> &[usize] {
-        &self.nodes
+        self.nodes.as_slice()
     }
     fn variables(&self) -> &'static [&'static str] {
         &["i"]
@@ -50,11 +50,12 @@ impl DensityMechanism for Pas {
         m: &mut Matrix,
         vars: &mut [f64],
     ) {
-        for j in 0..self.nodes.len() {
-            let node = self.nodes[j];
-            let (g, e, vn) = (self.g[j], self.e[j], v[node]);
-            let i = m.add_ohmic(node, g, vn, e);
-            vars[j] = i;
+        let n = self.nodes.len();
+        let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
+        let (v, mut m) = (&v[..len], m.cut(len));
+        let (g, e, i_out) = (&self.g[..n], &self.e[..n], &mut vars[..n]);
+        for (j, node) in self.nodes.within(len).enumerate() {
+            i_out[j] = m.add_ohmic(node, g[j], v[node], e[j]);
         }
     }
     fn advance(&self, _env: &Env, _v: &[f64], _ions: &mut IonState, _vars: &mut [f64]) {}

@@ -6,7 +6,8 @@
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{
-    cnexp_step, hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix,
+    cnexp_step, common_len, hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix,
+    NodeList,
 };
 
 /// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
@@ -20,7 +21,7 @@ pub const ENTRY: Entry = Entry {
 /// All `SK_E2` instances of a cell.
 #[derive(Debug)]
 pub struct SkE2 {
-    nodes: Vec<usize>,
+    nodes: NodeList,
     gbar: Vec<f64>,
     ztau: Vec<f64>,
     /// cnexp constants of the fixed time constant: `−1/zTau` and `1 − exp(dt·(−1/zTau))`
@@ -55,7 +56,7 @@ impl SkE2 {
             .map(|&a| 1.0 - hoc_exp(env.dt * a))
             .collect();
         Box::new(SkE2 {
-            nodes: inst.nodes,
+            nodes: NodeList::new(inst.nodes),
             gbar,
             ztau,
             neg_rate,
@@ -69,13 +70,13 @@ impl DensityMechanism for SkE2 {
         "SK_E2"
     }
     fn nodes(&self) -> &[usize] {
-        &self.nodes
+        self.nodes.as_slice()
     }
     fn variables(&self) -> &'static [&'static str] {
         &["z", "gSK_E2", "ik"]
     }
     fn initialize(&self, _env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        for (j, &node) in self.nodes.iter().enumerate() {
+        for (j, &node) in self.nodes.as_slice().iter().enumerate() {
             vars[j] = z_inf(ions.cai[node]);
         }
     }
@@ -91,12 +92,20 @@ impl DensityMechanism for SkE2 {
         let n = self.nodes.len();
         let (z, rest) = vars.split_at_mut(n);
         let (g_out, i_out) = rest.split_at_mut(n);
-        for j in 0..n {
-            let node = self.nodes[j];
-            let (vn, e) = (v[node], ions.ek[node]);
-            let g = self.gbar[j] * z[j];
-            let i = m.add_ohmic(node, g, vn, e);
-            ions.ik[node] += i;
+        let len = common_len(&[
+            v.len(),
+            m.rhs.len(),
+            m.d.len(),
+            ions.ek.len(),
+            ions.ik.len(),
+        ]);
+        let (v, mut m) = (&v[..len], m.cut(len));
+        let (ek, ik) = (&ions.ek[..len], &mut ions.ik[..len]);
+        let (gbar, z, g_out, i_out) = (&self.gbar[..n], &z[..n], &mut g_out[..n], &mut i_out[..n]);
+        for (j, node) in self.nodes.within(len).enumerate() {
+            let g = gbar[j] * z[j];
+            let i = m.add_ohmic(node, g, v[node], ek[node]);
+            ik[node] += i;
             g_out[j] = g;
             i_out[j] = i;
         }
@@ -107,7 +116,7 @@ impl DensityMechanism for SkE2 {
         // back to back (nothing else waits between them), then z∞ and the cnexp updates
         // (vectorised). The operations of `z_inf` and `cnexp_gate`, so the same bits.
         let mut x = [0.0; BLOCK];
-        for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
+        for (b, nodes) in self.nodes.as_slice().chunks(BLOCK).enumerate() {
             let x = &mut x[..nodes.len()];
             for (x, &node) in x.iter_mut().zip(nodes) {
                 *x = ions.cai[node];

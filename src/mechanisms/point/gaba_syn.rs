@@ -4,7 +4,7 @@
 
 use super::{area_scale, columns, peak_factor, relax};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
 
 /// Catalogue entry (mod-file defaults).
 pub const ENTRY: Entry = Entry {
@@ -25,7 +25,7 @@ pub const ENTRY: Entry = Entry {
 /// All `gaba_syn` instances of a trial.
 #[derive(Debug)]
 pub struct GabaSyn {
-    nodes: Vec<usize>,
+    nodes: NodeList,
     e: Vec<f64>,
     decaygaba: Vec<f64>,
     facilgaba: Vec<f64>,
@@ -51,7 +51,7 @@ impl GabaSyn {
             decaygaba: p[4].clone(),
             relax_fg: p[5].iter().map(|&t| relax(env.dt, t)).collect(),
             facilgaba: p[6].clone(),
-            nodes: inst.nodes,
+            nodes: NodeList::new(inst.nodes),
         })
     }
 }
@@ -61,7 +61,7 @@ impl PointProcess for GabaSyn {
         "gaba_syn"
     }
     fn nodes(&self) -> &[usize] {
-        &self.nodes
+        self.nodes.as_slice()
     }
     fn variables(&self) -> &'static [&'static str] {
         &["R", "D", "dgaba", "fgaba", "ggaba", "i"]
@@ -85,17 +85,19 @@ impl PointProcess for GabaSyn {
         let n = self.nodes.len();
         let (vars, active) = vars.split_at_mut(6 * n);
         let [r, d, _, _, g_out, i_out] = columns::<6>(vars, n);
-        for j in 0..n {
+        let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
+        let (v, m) = (&v[..len], m.cut(len));
+        let (active, e, scale) = (&active[..n], &self.e[..n], &self.scale[..n]);
+        for (j, node) in self.nodes.within(len).enumerate() {
             // Never-activated synapses contribute exactly ±0: skipped.
             if active[j] == 0.0 {
                 continue;
             }
-            let node = self.nodes[j];
             let vn = v[node];
             let g = d[j] - r[j];
-            let i_hi = 1e-3 * g * ((vn + 0.001) - self.e[j]);
-            let i = 1e-3 * g * (vn - self.e[j]);
-            let s = self.scale[j];
+            let i_hi = 1e-3 * g * ((vn + 0.001) - e[j]);
+            let i = 1e-3 * g * (vn - e[j]);
+            let s = scale[j];
             m.rhs[node] -= i * s;
             m.d[node] += ((i_hi - i) / 0.001) * s;
             g_out[j] = g;

@@ -8,7 +8,7 @@
 use super::{area_scale, columns, peak_factor, relax};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel};
-use crate::mechanisms::{Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
 
 /// Catalogue entry (mod-file defaults; `n`, `gama` are the globals `n_glutamate_syn`, `gama_glutamate_syn`).
 pub const ENTRY: Entry = Entry {
@@ -37,7 +37,7 @@ pub const ENTRY: Entry = Entry {
 /// All `glutamate_syn` instances of a trial.
 #[derive(Debug)]
 pub struct GlutamateSyn {
-    nodes: Vec<usize>,
+    nodes: NodeList,
     p: Vec<Vec<f64>>,
     factor1: Vec<f64>,
     factor2: Vec<f64>,
@@ -128,7 +128,7 @@ impl GlutamateSyn {
             relax_abcd,
             relax_df,
             p,
-            nodes: inst.nodes,
+            nodes: NodeList::new(inst.nodes),
             key_node,
             key_n,
             key_gama,
@@ -142,7 +142,7 @@ impl PointProcess for GlutamateSyn {
         "glutamate_syn"
     }
     fn nodes(&self) -> &[usize] {
-        &self.nodes
+        self.nodes.as_slice()
     }
     fn variables(&self) -> &'static [&'static str] {
         &[
@@ -177,14 +177,15 @@ impl PointProcess for GlutamateSyn {
             den_hi,
         });
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
-        let e = &self.p[E];
-        for j in 0..n {
+        let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
+        let (v, m) = (&v[..len], m.cut(len));
+        let (e, scale, active) = (&self.p[E][..n], &self.scale[..n], &active[..n]);
+        for (j, node) in self.nodes.within(len).enumerate() {
             // A synapse that has never received an event has all conductance states exactly 0:
             // its current and slope are ±0 and leave rhs and d unchanged, so it is skipped.
             if active[j] == 0.0 {
                 continue;
             }
-            let node = self.nodes[j];
             let vn = v[node];
             let k = self.block_of[j];
             let (ej, ab, cd) = (e[j], a[j] - b[j], c[j] - d[j]);
@@ -196,7 +197,7 @@ impl PointProcess for GlutamateSyn {
             let inmda = 1e-3 * gnmda * (vn - ej);
             let iampa = 1e-3 * gampa * (vn - ej);
             let i = inmda + iampa;
-            let s = self.scale[j];
+            let s = scale[j];
             m.rhs[node] -= i * s;
             m.d[node] += ((i_hi - i) / 0.001) * s;
             gampa_o[j] = gampa;
