@@ -25,13 +25,19 @@ pub fn default_eca() -> f64 {
 /// (`ci ≤ 0` → +1e6 mV, `co ≤ 0` → −1e6 mV).
 #[inline]
 pub fn nernst(ci: f64, co: f64, z: f64, celsius: f64) -> f64 {
+    let ktf = 1000.0 * GAS_CONSTANT * (celsius + 273.15) / FARADAY;
+    nernst_guards(ci, co, ktf / z * (co / ci).ln())
+}
+
+/// NEURON's guards around the Nernst potential `e` of concentrations `ci`, `co`.
+#[inline(always)]
+fn nernst_guards(ci: f64, co: f64, e: f64) -> f64 {
     if ci <= 0.0 {
         1e6
     } else if co <= 0.0 {
         -1e6
     } else {
-        let ktf = 1000.0 * GAS_CONSTANT * (celsius + 273.15) / FARADAY;
-        ktf / z * (co / ci).ln()
+        e
     }
 }
 
@@ -116,14 +122,7 @@ impl IonState {
                 *r = super::libm_log(*r);
             }
             for (&r, &i) in ratio.iter().zip(block) {
-                let (ci, co) = (self.cai[i], self.cao[i]);
-                self.eca[i] = if ci <= 0.0 {
-                    1e6
-                } else if co <= 0.0 {
-                    -1e6
-                } else {
-                    ktf_half * r
-                };
+                self.eca[i] = nernst_guards(self.cai[i], self.cao[i], ktf_half * r);
             }
         }
     }

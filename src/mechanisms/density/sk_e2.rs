@@ -32,7 +32,13 @@ pub struct SkE2 {
 
 #[inline]
 fn z_inf(cai: f64) -> f64 {
-    1.0 / (1.0 + libm_pow(pow_base(cai), 4.8))
+    z_inf_of_power(libm_pow(pow_base(cai), 4.8))
+}
+
+/// z∞ from the power `(0.00043/ca)^4.8`.
+#[inline(always)]
+fn z_inf_of_power(p: f64) -> f64 {
+    1.0 / (1.0 + p)
 }
 
 /// The base `0.00043/ca` of z∞'s power, with the mod file's nudge of tiny concentrations.
@@ -139,15 +145,14 @@ impl DensityMechanism for SkE2 {
     }
 }
 
-/// `cnexp_gate(z, z∞, zTau, dt)` with `z∞ = 1/(1 + p)` from the powers `p` and the constant
+/// `cnexp_gate(z, z∞, zTau, dt)` with z∞ from the powers `p` and the constant
 /// factors precomputed ([`cnexp_step`]), for a block of instances.
 #[inline]
 fn relax_towards(z: &mut [f64], p: &[f64], ztau: &[f64], neg_rate: &[f64], relax: &[f64]) {
     let n = z.len();
     let (p, ztau, neg_rate, relax) = (&p[..n], &ztau[..n], &neg_rate[..n], &relax[..n]);
     for j in 0..n {
-        let zi = 1.0 / (1.0 + p[j]);
-        z[j] = cnexp_step(z[j], zi, ztau[j], neg_rate[j], relax[j]);
+        z[j] = cnexp_step(z[j], z_inf_of_power(p[j]), ztau[j], neg_rate[j], relax[j]);
     }
 }
 
