@@ -482,10 +482,9 @@ impl Simulation<'_> {
                 }
             }
         }
-        let (rhs, d, v) = (&mut st.rhs[..], &mut st.d[..], &st.v[..]);
-        let n = v.len();
+        let n = st.v.len();
+        let (rhs, d, v) = (&mut st.rhs[..n], &mut st.d[..n], &st.v[..]);
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
-        let (rhs, d) = (&mut rhs[..n], &mut d[..n]);
         // A parent precedes its node (checked when the model is built), so `p.min(i)` is `p`;
         // written so, the index's range is visible and the loops need no bounds checks.
         for i in 1..n {

@@ -5,7 +5,7 @@
 //! evaluation; the update runs before the other mechanisms' (NEURON's mechanism order).
 
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{hoc_exp, DensityMechanism, Env, Instances, IonState, Matrix, FARADAY};
+use crate::mechanisms::{relax, DensityMechanism, Env, Instances, IonState, Matrix, FARADAY};
 
 /// Catalogue entry.
 pub const ENTRY: Entry = Entry {
@@ -43,10 +43,7 @@ impl CaDynamicsE2 {
         let min_cai: Vec<f64> = v.next().unwrap_or_default();
         let neg_rate: Vec<f64> = decay.iter().map(|&d| -1.0 / d).collect();
         Box::new(CaDynamicsE2 {
-            relax: neg_rate
-                .iter()
-                .map(|&a| 1.0 - hoc_exp(env.dt * a))
-                .collect(),
+            relax: decay.iter().map(|&d| relax(env.dt, d)).collect(),
             two_f_depth: depth.iter().map(|&d| 2.0 * FARADAY * d).collect(),
             min_over_decay: min_cai.iter().zip(&decay).map(|(&m, &d)| m / d).collect(),
             neg_rate,
@@ -88,7 +85,7 @@ impl DensityMechanism for CaDynamicsE2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mechanisms::Ions;
+    use crate::mechanisms::{hoc_exp, Ions};
 
     /// The precomputed constants give the bits of the mod file's per-step cnexp form.
     #[test]

@@ -157,7 +157,7 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
 
 /// Instances per block of the vectorised gate update (their voltages are gathered into a stack
 /// buffer first, so that the rate arithmetic runs over contiguous lanes).
-pub(super) const BLOCK: usize = 64;
+const BLOCK: usize = 64;
 
 /// Most exponentials any [`Kinetics::rates`] evaluates.
 pub const MAX_EXP: usize = 6;

@@ -6,7 +6,7 @@
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{
-    cnexp_step, common_len, hoc_exp, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix,
+    cnexp_step, common_len, libm_pow, relax, DensityMechanism, Env, Instances, IonState, Matrix,
     NodeList,
 };
 
@@ -57,10 +57,7 @@ impl SkE2 {
         let gbar = v.next().unwrap_or_default();
         let ztau: Vec<f64> = v.next().unwrap_or_default();
         let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
-        let relax = neg_rate
-            .iter()
-            .map(|&a| 1.0 - hoc_exp(env.dt * a))
-            .collect();
+        let relax = ztau.iter().map(|&t| relax(env.dt, t)).collect();
         Box::new(SkE2 {
             nodes: NodeList::new(inst.nodes),
             gbar,

@@ -9,11 +9,7 @@ pub mod seclamp;
 
 use crate::mechanisms::{hoc_exp, Env, Matrix, PointProcess};
 
-/// `1 − exp(dt·(−1/tau))`: the cnexp relaxation fraction of one step.
-#[inline]
-pub fn relax(dt: f64, tau: f64) -> f64 {
-    1.0 - hoc_exp(dt * (-1.0 / tau))
-}
+pub use crate::mechanisms::relax;
 
 /// `100/area` for every instance (NEURON's `1.e2/(_nd_area)`).
 pub fn area_scale(area_um2: &[f64]) -> Vec<f64> {
