@@ -5,10 +5,11 @@
 //! mechanism (best of 5), so that a change to one kernel can be measured without the noise of a
 //! whole replay.
 //!
-//! `cargo bench --bench mechanisms [NAME...]` (synthetic; needs no reference data).
+//! `cargo bench --bench mechanisms [exact] [NAME...]` (synthetic; needs no reference data;
+//! `exact` times [`Numerics::Exact`], else [`Numerics::Fast`]).
 
 use isf::mechanisms::catalogue::{BuildEnv, Constructor};
-use isf::mechanisms::{Catalogue, Env, Instances, IonState, Ions, Matrix};
+use isf::mechanisms::{Catalogue, Env, Instances, IonState, Ions, Matrix, Numerics};
 use std::time::Instant;
 
 const INSTANCES: usize = 638;
@@ -34,9 +35,17 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
+    // `exact` among the arguments selects NEURON's operation order (`Numerics::Exact`).
+    let numerics = if only.iter().any(|a| a == "exact") {
+        Numerics::Exact
+    } else {
+        Numerics::Fast
+    };
+    let only: Vec<String> = only.into_iter().filter(|a| a != "exact").collect();
     let build = BuildEnv {
         dt: DT,
         celsius: CELSIUS,
+        numerics,
     };
     let env = Env {
         dt: DT,
@@ -44,7 +53,7 @@ fn main() {
         celsius: CELSIUS,
     };
     let per = |s: f64| s * 1e9 / (STEPS * INSTANCES) as f64;
-    println!("{INSTANCES} instances on {NODES} nodes, {STEPS} steps; ns per instance-step (ms per trial)");
+    println!("{INSTANCES} instances on {NODES} nodes, {STEPS} steps, {numerics:?} numerics; ns per instance-step (ms per trial)");
     println!("{:<14} {:>22} {:>22}", "mechanism", "advance", "current");
     for entry in Catalogue.entries() {
         let Constructor::Density(ctor) = entry.ctor else {

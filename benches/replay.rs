@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use isf::cell::CellTemplate;
 use isf::cli::replay::{replay, ReplayArgs};
+use isf::mechanisms::Numerics;
 use isf::param::{CellParams, NetworkParams};
 use isf::testing::reference_trial;
 use isf::trial::replay::ReplayTrial;
@@ -71,6 +72,7 @@ fn bench(c: &mut Criterion) {
                 synapses: syn.clone(),
                 tstop: Some(TSTOP_MS),
                 dt: None,
+                numerics: Numerics::Fast,
                 out: tmp.path().join(format!("run{n}")),
                 prefix: Some("bench".into()),
             };

@@ -1,21 +1,35 @@
 //! Single-compartment current- and voltage-clamp tests of every channel against NEURON 9.0.2
 //! (`reference/neuron-9.0.2/mechanisms/*`): v within 1e-6 mV at every row, every other recorded
 //! column within 1e-6 of that column's largest magnitude.
+//!
+//! Every file runs with both numerics. [`Numerics::Exact`] must hold at every row of every file.
+//! [`Numerics::Fast`] differs from NEURON in round-off only, which NEURON's own runaway cases
+//! amplify without bound: where `cai` crosses 0, NEURON's Nernst guard sets `eca = 1e6 mV` and
+//! whether, when and how hard that happens hangs on the last bit. Already on the way there, with
+//! V past 190 mV and `cai` falling towards 0, a difference grows about a thousandfold every six
+//! steps: from the first visible one (1e-9 mV) to 1e-6 mV in 6 steps, 7–8 steps before `cai`
+//! reaches 0 in every such file. For those files the fast numerics must hold up to
+//! [`RUNAWAY_ROWS`] rows before the row where NEURON's `cai` first reaches 0.
 
 mod common;
 
 use common::{max_abs, max_abs_diff, Table};
 use indexmap::IndexMap;
-use isf::mechanisms::{Ions, MechanismPlacement};
+use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
 use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder};
 use serde_json::Value;
 use std::path::Path;
 
 const SOMA: usize = 1;
 
+/// Rows (1.25 ms) before NEURON's `cai` first reaches 0 from which the runaway is left out of
+/// the fast numerics' comparison: at the growth rate above, room for seven more orders of
+/// magnitude.
+const RUNAWAY_ROWS: usize = 50;
+
 /// Runs the protocol described by one `_meta/<file>.json` and compares with `<file>.csv`.
-/// Returns (max |Δv| mV, worst relative column error, worst column name).
-fn check_file(folder: &Path, file: &str) -> (f64, f64, String) {
+/// Returns (max |Δv| mV, worst relative column error, worst column name, rows compared).
+fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, String, usize) {
     let meta: Value = serde_json::from_str(
         &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
     )
@@ -70,6 +84,7 @@ fn check_file(folder: &Path, file: &str) -> (f64, f64, String) {
         dt_ms: meta["dt"].as_f64().unwrap(),
         celsius: meta["celsius"].as_f64().unwrap(),
         vinit_mv: meta["v_init"].as_f64().unwrap(),
+        numerics,
     };
     let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
     let mut b = SimulationBuilder::new(&model);
@@ -153,11 +168,20 @@ fn check_file(folder: &Path, file: &str) -> (f64, f64, String) {
     let mut sim = b.build().unwrap();
     let traces = sim.run_steps(meta["nsteps"].as_u64().unwrap() as usize);
     assert_eq!(max_abs_diff(&traces.t, table.column("t")), 0.0, "{file}: t");
+    let rows = match (numerics, table.has_column("cai")) {
+        (Numerics::Fast, true) => {
+            let cai = table.column("cai");
+            cai.iter()
+                .position(|&c| c <= 0.0)
+                .map_or(cai.len(), |r| r.saturating_sub(RUNAWAY_ROWS))
+        }
+        _ => traces.t.len(),
+    };
     let mut dv = 0.0;
     let mut worst = (0.0, String::new());
     for (name, c) in cols {
-        let reference = table.column(&name);
-        let diff = max_abs_diff(&traces.columns[c], reference);
+        let reference = &table.column(&name)[..rows];
+        let diff = max_abs_diff(&traces.columns[c][..rows], reference);
         if name == "v" {
             dv = diff;
         } else {
@@ -168,7 +192,7 @@ fn check_file(folder: &Path, file: &str) -> (f64, f64, String) {
             }
         }
     }
-    (dv, worst.0, worst.1)
+    (dv, worst.0, worst.1, rows)
 }
 
 fn check_folder(mech: &str) {
@@ -193,10 +217,14 @@ fn check_folder(mech: &str) {
                 continue;
             }
         }
-        let (dv, rel, col) = check_file(&folder, f);
-        println!("{mech}/{f}: max|dv| = {dv:.3e} mV, worst column {col} rel {rel:.3e}");
-        if !(dv <= 1e-6 && rel <= 1e-6) {
-            failures.push(format!("{f}: dv {dv:e}, {col} rel {rel:e}"));
+        for numerics in [Numerics::Exact, Numerics::Fast] {
+            let (dv, rel, col, rows) = check_file(&folder, f, numerics);
+            println!(
+                "{mech}/{f} ({numerics:?}, {rows} rows): max|dv| = {dv:.3e} mV, worst column {col} rel {rel:.3e}"
+            );
+            if !(dv <= 1e-6 && rel <= 1e-6) {
+                failures.push(format!("{f} ({numerics:?}): dv {dv:e}, {col} rel {rel:e}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{mech}: {failures:#?}");

@@ -30,6 +30,7 @@ fn passive_cells_match_neuron_voltages() {
             dt_ms: 0.025,
             celsius: 34.0,
             vinit_mv: -65.0,
+            numerics: Default::default(),
         };
         let model = CellModel::new(cable, &[pas], Ions::defaults(cable.len()), settings).unwrap();
         let table = Table::read(&dir.join("v.csv"));

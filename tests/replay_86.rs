@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use isf::cli::replay::{replay, ReplayArgs};
+use isf::mechanisms::Numerics;
 use isf::output::isf_files::read_synapse_activation_file;
 use isf::output::TraceTable;
 use isf::testing::{example_params, reference_trial, shared_path, REFERENCE_TRIAL_DIR};
@@ -19,6 +20,7 @@ fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<Re
         synapses: synapses.to_path_buf(),
         tstop: Some(tstop),
         dt,
+        numerics: Numerics::Fast,
         out,
         prefix: Some("replay".into()),
     })

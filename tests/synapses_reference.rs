@@ -5,7 +5,7 @@
 mod common;
 
 use common::{max_abs, max_abs_diff, Table};
-use isf::mechanisms::{Ions, MechanismPlacement};
+use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
 use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder};
 use serde_json::Value;
 
@@ -37,6 +37,7 @@ fn check_case(case: &str) {
         dt_ms: f(&meta["dt"]),
         celsius: f(&meta["celsius"]),
         vinit_mv: f(&meta["v_init"]),
+        numerics: Numerics::Fast,
     };
     let model = CellModel::new(&tree, &[pas], Ions::defaults(tree.len()), settings).unwrap();
     let mut b = SimulationBuilder::new(&model);

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::cell::CellTemplate;
+use crate::mechanisms::Numerics;
 use crate::output::StagedDir;
 use crate::param::cell_params::CellParams;
 use crate::param::network_params::NetworkParams;
@@ -32,6 +33,10 @@ pub struct ReplayArgs {
     /// Time step [ms] (default: the cell parameter file's `sim.dt`).
     #[arg(long, value_name = "DT", allow_negative_numbers = true)]
     pub dt: Option<f64>,
+    /// `fast` (default): the channels' rate equations rearranged for speed, NEURON's results to
+    /// round-off; `exact`: NEURON's operation order, NEURON's results to the bit.
+    #[arg(long, value_name = "fast|exact", default_value = "fast")]
+    pub numerics: Numerics,
     /// Output folder to create (must not exist).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -121,7 +126,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
     let template = CellTemplate::from_params(&cell_params)
         .with_context(|| format!("building the cell of {}", args.cell.display()))?;
     let tstop = args.tstop.unwrap_or(template.tstop_ms);
-    let sim = CellSimulator::new(template, args.dt)?;
+    let sim = CellSimulator::with_numerics(template, args.dt, args.numerics)?;
     let trial = ReplayTrial::read(&sim, &network, &args.synapses)?;
 
     // The parameter copies record what was simulated (ISF writes the overridden tStop).

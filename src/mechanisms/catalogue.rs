@@ -21,6 +21,8 @@ pub struct BuildEnv {
     pub dt: f64,
     /// Temperature, °C.
     pub celsius: f64,
+    /// How the kernels evaluate the mechanisms' equations.
+    pub numerics: super::Numerics,
 }
 
 type DensityCtor = fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism>;

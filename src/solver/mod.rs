@@ -9,7 +9,12 @@
 //! let tree = CableTree::single_compartment(1256.6370614359173, 1.0, 0.03183098861837907);
 //! let pas = MechanismPlacement { name: "pas".into(), nodes: vec![1],
 //!     params: [("g".to_string(), vec![3e-5]), ("e".to_string(), vec![-90.0])].into_iter().collect() };
-//! let settings = SimSettings { dt_ms: 0.025, celsius: 34.0, vinit_mv: -75.0 };
+//! let settings = SimSettings {
+//!     dt_ms: 0.025,
+//!     celsius: 34.0,
+//!     vinit_mv: -75.0,
+//!     numerics: Default::default(),
+//! };
 //! let model = CellModel::new(&tree, &[pas], Ions::defaults(tree.len()), settings)?;
 //! // 2. A trial: point processes, events, recordings (cheap; many trials share one model).
 //! let mut b = SimulationBuilder::new(&model);
@@ -102,6 +107,7 @@ mod tests {
             dt_ms: 0.025,
             celsius: 34.0,
             vinit_mv: -65.0,
+            numerics: Default::default(),
         }
     }
 

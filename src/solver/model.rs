@@ -2,7 +2,9 @@
 
 use super::{CableTree, SolverError};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
-use crate::mechanisms::{Catalogue, DensityMechanism, Ions, MechanismKind, MechanismPlacement};
+use crate::mechanisms::{
+    Catalogue, DensityMechanism, Ions, MechanismKind, MechanismPlacement, Numerics,
+};
 
 /// Global simulation settings of a cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -13,6 +15,8 @@ pub struct SimSettings {
     pub celsius: f64,
     /// Initial membrane potential, mV.
     pub vinit_mv: f64,
+    /// How the mechanism kernels evaluate their equations.
+    pub numerics: Numerics,
 }
 
 /// Everything about a cell that does not change during or between trials: the matrix
@@ -196,6 +200,7 @@ impl CellModel {
         let env = BuildEnv {
             dt: settings.dt_ms,
             celsius: settings.celsius,
+            numerics: settings.numerics,
         };
         let mut blocks: Vec<(u32, Box<dyn DensityMechanism>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -275,13 +280,14 @@ impl CellModel {
     /// The model of a built cell: its node tree, mechanism placements, ion settings and the
     /// simulation settings of its parameter file (`dt`, `T`, `Vinit`).
     pub fn from_template(cell: &crate::cell::CellTemplate) -> Result<Self, SolverError> {
-        Self::from_template_with_dt(cell, cell.dt_ms)
+        Self::from_template_with(cell, cell.dt_ms, Numerics::default())
     }
 
-    /// As [`CellModel::from_template`] with another time step (ms).
-    pub fn from_template_with_dt(
+    /// As [`CellModel::from_template`] with another time step (ms) and the given numerics.
+    pub fn from_template_with(
         cell: &crate::cell::CellTemplate,
         dt_ms: f64,
+        numerics: Numerics,
     ) -> Result<Self, SolverError> {
         if let Some((name, _)) = cell
             .ions
@@ -301,6 +307,7 @@ impl CellModel {
             dt_ms,
             celsius: cell.celsius,
             vinit_mv: cell.vinit_mv,
+            numerics,
         };
         CellModel::new(&cell.cable, &cell.mechanisms, ions, settings)
     }

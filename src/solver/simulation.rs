@@ -233,6 +233,7 @@ impl<'m> SimulationBuilder<'m> {
         let env = BuildEnv {
             dt: model.settings.dt_ms,
             celsius: model.settings.celsius,
+            numerics: model.settings.numerics,
         };
         // Blocks in NEURON's mechanism order.
         let mut order: Vec<usize> = (0..self.groups.len()).collect();

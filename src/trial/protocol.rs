@@ -4,6 +4,7 @@
 //! ```toml
 //! tstop = 3000.0        # ms, optional (default: the cell parameter file's sim.tStop)
 //! dt = 0.025            # ms, optional (default: the cell parameter file's sim.dt)
+//! numerics = "exact"    # optional: "fast" (default) or "exact" (NEURON's operation order)
 //! [[iclamp]]
 //! section = 0           # ISF section ID (0 is the soma)
 //! x = 0.5
@@ -23,6 +24,7 @@
 //! ```
 
 use crate::cell::CellTemplate;
+use crate::mechanisms::Numerics;
 use crate::solver::{CellModel, Probe, SimulationBuilder, SolverError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,9 @@ pub struct Protocol {
     pub tstop: Option<f64>,
     /// Time step, ms (default: the cell's).
     pub dt: Option<f64>,
+    /// `"fast"` (default) or `"exact"` (NEURON's operation order, see [`Numerics`]).
+    #[serde(default)]
+    pub numerics: Numerics,
     /// Current steps.
     #[serde(default)]
     pub iclamp: Vec<IClampSpec>,
@@ -215,7 +220,8 @@ impl Protocol {
                 })
             }
         };
-        let model = CellModel::from_template_with_dt(cell, self.dt.unwrap_or(cell.dt_ms))?;
+        let dt = self.dt.unwrap_or(cell.dt_ms);
+        let model = CellModel::from_template_with(cell, dt, self.numerics)?;
         let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
             section_ok(format!("iclamp[{i}].section"), c.section)?;

@@ -9,7 +9,7 @@ use super::result::{SynapseActivation, TrialResult};
 use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
-use crate::mechanisms::{Catalogue, Instances};
+use crate::mechanisms::{Catalogue, Instances, Numerics};
 use crate::network::mapping::point_process_site;
 use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
 
@@ -170,13 +170,22 @@ pub struct CellSimulator {
 impl CellSimulator {
     /// Builds the solver model of `template` with its own dt, or `dt_ms` if given.
     pub fn new(template: CellTemplate, dt_ms: Option<f64>) -> Result<Self, TrialError> {
+        Self::with_numerics(template, dt_ms, Numerics::default())
+    }
+
+    /// As [`CellSimulator::new`], with the given numerics.
+    pub fn with_numerics(
+        template: CellTemplate,
+        dt_ms: Option<f64>,
+        numerics: Numerics,
+    ) -> Result<Self, TrialError> {
         let dt = dt_ms.unwrap_or(template.dt_ms);
         if !(dt.is_finite() && dt > 0.0) {
             return Err(TrialError::Setting(format!(
                 "dt must be a positive number of ms, got {dt}"
             )));
         }
-        let model = CellModel::from_template_with_dt(&template, dt)?;
+        let model = CellModel::from_template_with(&template, dt, numerics)?;
         Ok(CellSimulator {
             template,
             model,
@@ -427,7 +436,12 @@ fn receptor_weight_slots(r: &Receptor, dt_ms: f64, celsius: f64) -> Result<usize
         values: entry.params.iter().map(|_| Vec::new()).collect(),
         area_um2: Vec::new(),
     };
-    let slots = ctor(empty, &BuildEnv { dt: dt_ms, celsius }).n_weights();
+    let env = BuildEnv {
+        dt: dt_ms,
+        celsius,
+        numerics: Numerics::default(),
+    };
+    let slots = ctor(empty, &env).n_weights();
     if slots == 0 || r.weight_count > slots {
         return Err(TrialError::Setting(format!(
             "receptor `{}` takes {slots} NetCon weights, {} given",

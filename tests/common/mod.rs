@@ -32,6 +32,10 @@ impl Table {
         Table { names, columns }
     }
 
+    pub fn has_column(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
     pub fn column(&self, name: &str) -> &[f64] {
         let i = self
             .names

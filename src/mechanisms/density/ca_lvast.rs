@@ -21,9 +21,24 @@ impl Kinetics for CaLvast {
     const VARS: &'static [&'static str] = &["m", "h", "gCa_LVAst", "ica"];
     const N_GATES: usize = 2;
     const N_EXP: usize = 4;
+    const N_EXP_MOD: usize = 4;
     const ION: Ion = Ion::Ca;
     #[inline(always)]
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        let qt = qt_isf();
+        let v = v + 10.0;
+        let m_inf = 1.0 / (1.0 + ex.exp((v - -30.000) * (-1.0 / 6.0)));
+        // τ = 5 + 20/(1 + e) = (25 + 5e)/(1 + e).
+        let e = ex.exp((v - -25.000) * 0.2);
+        let m_rate = qt * ((1.0 + e) / (25.0 + 5.0 * e));
+        let h_inf = 1.0 / (1.0 + ex.exp((v - -80.000) * (1.0 / 6.4)));
+        // τ = 20 + 50/(1 + e) = (70 + 20e)/(1 + e).
+        let e = ex.exp((v - -40.000) * (1.0 / 7.0));
+        let h_rate = qt * ((1.0 + e) / (70.0 + 20.0 * e));
+        [(m_inf, m_rate), (h_inf, h_rate)]
+    }
+    #[inline(always)]
+    fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
         let m_inf = 1.0000 / (1.0 + ex.exp((v - -30.000) / -6.0));

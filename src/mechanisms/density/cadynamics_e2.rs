@@ -111,7 +111,14 @@ mod tests {
             ],
             area_um2: vec![100.0; n],
         };
-        let m = CaDynamicsE2::build(inst, &BuildEnv { dt, celsius: 34.0 });
+        let m = CaDynamicsE2::build(
+            inst,
+            &BuildEnv {
+                dt,
+                celsius: 34.0,
+                numerics: Default::default(),
+            },
+        );
         let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
         for j in 0..n {
             ions.ica[j] = (j as f64 - 20.0) * 1.3e-3;

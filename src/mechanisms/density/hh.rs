@@ -185,6 +185,7 @@ mod tests {
         let env = BuildEnv {
             dt: 0.025,
             celsius: 6.3,
+            numerics: Default::default(),
         };
         let hh = Hh::build(inst, &env);
         let dbg = format!("{hh:?}");

@@ -21,9 +21,18 @@ impl Kinetics for Im {
     const VARS: &'static [&'static str] = &["m", "gIm", "ik"];
     const N_GATES: usize = 1;
     const N_EXP: usize = 2;
+    const N_EXP_MOD: usize = 2;
     const ION: Ion = Ion::K;
     #[inline(always)]
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        let qt = qt_isf();
+        // α = 3.3e-3·a, β = 3.3e-3·b.
+        let a = ex.exp(2.5 * 0.04 * (v - -35.0));
+        let b = ex.exp(-2.5 * 0.04 * (v - -35.0));
+        [(a / (a + b), qt * (3.3e-3 * (a + b))), (0.0, 1.0)]
+    }
+    #[inline(always)]
+    fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let m_alpha = 3.3e-3 * ex.exp(2.5 * 0.04 * (v - -35.0));
         let m_beta = 3.3e-3 * ex.exp(-2.5 * 0.04 * (v - -35.0));

@@ -21,9 +21,22 @@ impl Kinetics for KTst {
     const VARS: &'static [&'static str] = &["m", "h", "gK_Tst", "ik"];
     const N_GATES: usize = 2;
     const N_EXP: usize = 4;
+    const N_EXP_MOD: usize = 4;
     const ION: Ion = Ion::K;
     #[inline(always)]
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        let qt = qt_isf();
+        let v = v + 10.0;
+        let m_inf = 1.0 / (1.0 + ex.exp((v + 0.0) * (-1.0 / 19.0)));
+        let w = (v + 71.0) * (1.0 / 59.0);
+        let m_rate = qt / (0.34 + 0.92 * ex.exp(-(w * w)));
+        let h_inf = 1.0 / (1.0 + ex.exp((v + 66.0) * 0.1));
+        let w = (v + 73.0) * (1.0 / 23.0);
+        let h_rate = qt / (8.0 + 49.0 * ex.exp(-(w * w)));
+        [(m_inf, m_rate), (h_inf, h_rate)]
+    }
+    #[inline(always)]
+    fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let v = v + 10.0;
         let m_inf = 1.0 / (1.0 + ex.exp(-(v + 0.0) / 19.0));

@@ -19,7 +19,8 @@ pub mod skv3_1;
 use super::catalogue::BuildEnv;
 use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
 use super::{
-    cnexp_gate_by, common_len, DensityMechanism, Env, Instances, IonState, Matrix, NodeList,
+    cnexp_gate_by, cnexp_rate_by, common_len, DensityMechanism, Env, Instances, IonState, Matrix,
+    NodeList, Numerics,
 };
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
@@ -47,11 +48,23 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
     const ION: Ion;
     /// Number of exponentials `rates` evaluates (at most [`MAX_EXP`]).
     const N_EXP: usize;
-    /// `(inf, tau)` of each gate at `v` (mV), exactly as the mod file's `rates()` computes them,
-    /// with `ex` providing NEURON's `hoc_Exp`. Must call `ex.exp` exactly [`Kinetics::N_EXP`]
-    /// times whatever `v` is, be branch-free apart from selects and be `#[inline(always)]`, so
-    /// that the staged update of [`AdvanceGates`] can split it around its exponentials.
+    /// Number of exponentials `mod_rates` evaluates (at most [`MAX_EXP`]).
+    const N_EXP_MOD: usize;
+    /// `(inf, rate)` of each gate at `v` (mV) for [`Numerics::Fast`]: its steady state and
+    /// `rate = 1/τ` (1/ms). The values of the mod file's `rates()` ([`Kinetics::mod_rates`]),
+    /// rearranged to spend fewer divisions and exponentials: the gate updates are bound by the
+    /// divider, and the mod files' form with nocmodl's cnexp update spends about ten divisions
+    /// per gate (τ, then −1/τ and −(inf/τ)/(−1/τ)) where two or three do. The two forms agree to
+    /// a few units in the last place (tested below).
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
+    /// `(inf, tau)` of each gate at `v` exactly as the mod file's `rates()` computes them, for
+    /// [`Numerics::Exact`].
+    ///
+    /// Both rate functions take NEURON's `hoc_Exp` from `ex`, must call it exactly
+    /// [`Kinetics::N_EXP`] (or [`Kinetics::N_EXP_MOD`]) times whatever `v` is, be branch-free
+    /// apart from selects and be `#[inline(always)]`, so that the staged update of
+    /// [`AdvanceGates`] can split them around their exponentials.
+    fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
     /// Conductance (S/cm²) from `gbar` and the gates, in the mod file's operation order.
     fn conductance(gbar: f64, gates: [f64; 2]) -> f64;
 }
@@ -61,6 +74,7 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug)]
 pub struct GateChannel<K: Kinetics> {
     nodes: NodeList,
+    numerics: Numerics,
     gbar: Vec<f64>,
     erev: Vec<f64>,
     _k: std::marker::PhantomData<K>,
@@ -68,12 +82,13 @@ pub struct GateChannel<K: Kinetics> {
 
 impl<K: Kinetics> GateChannel<K> {
     /// Builds the block (catalogue constructor).
-    pub fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
+    pub fn build(inst: Instances, env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut values = inst.values.into_iter();
         let gbar = values.next().unwrap_or_default();
         let erev = values.next().unwrap_or_default();
         Box::new(GateChannel::<K> {
             nodes: NodeList::new(inst.nodes),
+            numerics: env.numerics,
             gbar,
             erev,
             _k: std::marker::PhantomData,
@@ -94,7 +109,11 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     fn initialize(&self, _env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let n = self.nodes.len();
         for (j, &node) in self.nodes.as_slice().iter().enumerate() {
-            let r = K::rates(v[node], &mut DirectExp::<LibmExp>(std::marker::PhantomData));
+            let mut ex = DirectExp::<LibmExp>(std::marker::PhantomData);
+            let r = match self.numerics {
+                Numerics::Fast => K::rates(v[node], &mut ex),
+                Numerics::Exact => K::mod_rates(v[node], &mut ex),
+            };
             for (k, &(inf, _)) in r.iter().enumerate().take(K::N_GATES) {
                 vars[k * n + j] = inf;
             }
@@ -145,13 +164,11 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         }
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
-        dispatch(AdvanceGates {
-            nodes: self.nodes.as_slice(),
-            v,
-            dt: env.dt,
-            vars,
-            _k: std::marker::PhantomData::<K>,
-        })
+        let nodes = self.nodes.as_slice();
+        match self.numerics {
+            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(nodes, v, env.dt, vars)),
+            Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(nodes, v, env.dt, vars)),
+        }
     }
 }
 
@@ -167,6 +184,46 @@ pub const MAX_EXP: usize = 6;
 pub trait RateExp {
     /// `hoc_Exp(x)` (or, while recording, a placeholder).
     fn exp(&mut self, x: f64) -> f64;
+}
+
+/// One of a channel's two rate forms and the cnexp update that goes with it.
+trait Form<K: Kinetics> {
+    /// Exponentials per rates call.
+    const N_EXP: usize;
+    /// `(inf, r)` of each gate.
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
+    /// The cnexp update of gate `x` from its `(inf, r)`.
+    fn update(x: f64, inf: f64, r: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64;
+}
+
+/// [`Numerics::Fast`]: [`Kinetics::rates`], `r` = 1/τ.
+struct Fast;
+
+impl<K: Kinetics> Form<K> for Fast {
+    const N_EXP: usize = K::N_EXP;
+    #[inline(always)]
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        K::rates(v, ex)
+    }
+    #[inline(always)]
+    fn update(x: f64, inf: f64, rate: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
+        cnexp_rate_by(x, inf, rate, dt, hoc_exp)
+    }
+}
+
+/// [`Numerics::Exact`]: [`Kinetics::mod_rates`], `r` = τ, nocmodl's cnexp form.
+struct ModFile;
+
+impl<K: Kinetics> Form<K> for ModFile {
+    const N_EXP: usize = K::N_EXP_MOD;
+    #[inline(always)]
+    fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        K::mod_rates(v, ex)
+    }
+    #[inline(always)]
+    fn update(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
+        cnexp_gate_by(x, inf, tau, dt, hoc_exp)
+    }
 }
 
 /// Evaluates each exponential when asked.
@@ -223,15 +280,27 @@ impl RateExp for ReplayExp {
 /// in the one-loop form, so the results are identical to the bit (tested below against that
 /// form with the C library's `exp`). Measured on the reference replay: 1.93 → 1.43 s CPU,
 /// together with skipping glibc's underflow-side path where it cannot matter.
-struct AdvanceGates<'a, K> {
+struct AdvanceGates<'a, K, F> {
     nodes: &'a [usize],
     v: &'a [f64],
     dt: f64,
     vars: &'a mut [f64],
-    _k: std::marker::PhantomData<K>,
+    _k: std::marker::PhantomData<(K, F)>,
 }
 
-impl<K: Kinetics> Kernel for AdvanceGates<'_, K> {
+impl<'a, K, F> AdvanceGates<'a, K, F> {
+    fn new(nodes: &'a [usize], v: &'a [f64], dt: f64, vars: &'a mut [f64]) -> Self {
+        AdvanceGates {
+            nodes,
+            v,
+            dt,
+            vars,
+            _k: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
     type Output = ();
     #[inline(always)]
     fn run<E: Exp>(self) {
@@ -246,40 +315,43 @@ impl<K: Kinetics> Kernel for AdvanceGates<'_, K> {
                 *x = self.v[node];
             }
             let lanes = b * BLOCK..b * BLOCK + len;
-            rate_exponentials::<K, E>(&vb[..len], &mut ex);
+            rate_exponentials::<K, F, E>(&vb[..len], &mut ex);
             let x1 = if K::N_GATES == 2 {
                 &mut x1[lanes.clone()]
             } else {
                 &mut []
             };
-            cnexp_update::<K, E>(&vb[..len], &ex, self.dt, &mut x0[lanes], x1);
+            cnexp_update::<K, F, E>(&vb[..len], &ex, self.dt, &mut x0[lanes], x1);
         }
     }
 }
 
 /// Stages 1 and 2: `ex[k][j]` = the `k`-th exponential of the rates at `v[j]`.
 #[inline(always)]
-fn rate_exponentials<K: Kinetics, E: Exp>(v: &[f64], ex: &mut [[f64; BLOCK]; MAX_EXP]) {
+fn rate_exponentials<K: Kinetics, F: Form<K>, E: Exp>(v: &[f64], ex: &mut [[f64; BLOCK]; MAX_EXP]) {
     let [e0, e1, e2, e3, e4, e5] = ex;
-    rate_exponential::<K, E, 0>(v, e0);
-    rate_exponential::<K, E, 1>(v, e1);
-    rate_exponential::<K, E, 2>(v, e2);
-    rate_exponential::<K, E, 3>(v, e3);
-    rate_exponential::<K, E, 4>(v, e4);
-    rate_exponential::<K, E, 5>(v, e5);
+    rate_exponential::<K, F, E, 0>(v, e0);
+    rate_exponential::<K, F, E, 1>(v, e1);
+    rate_exponential::<K, F, E, 2>(v, e2);
+    rate_exponential::<K, F, E, 3>(v, e3);
+    rate_exponential::<K, F, E, 4>(v, e4);
+    rate_exponential::<K, F, E, 5>(v, e5);
 }
 
 /// `out[j]` = the `W`-th exponential of the rates at `v[j]`, its argument and the exponential in
 /// one short loop (the argument's division and the exponential's arithmetic overlap).
 #[inline(always)]
-fn rate_exponential<K: Kinetics, E: Exp, const W: usize>(v: &[f64], out: &mut [f64; BLOCK]) {
-    if W >= K::N_EXP {
+fn rate_exponential<K: Kinetics, F: Form<K>, E: Exp, const W: usize>(
+    v: &[f64],
+    out: &mut [f64; BLOCK],
+) {
+    if W >= F::N_EXP {
         return;
     }
     let n = v.len().min(BLOCK);
     let arg = |vj: f64| {
         let mut rec = RecordExp::<W> { k: 0, arg: 0.0 };
-        K::rates(vj, &mut rec);
+        F::rates(vj, &mut rec);
         rec.arg
     };
     let mut low = 0u32;
@@ -295,15 +367,14 @@ fn rate_exponential<K: Kinetics, E: Exp, const W: usize>(v: &[f64], out: &mut [f
     }
 }
 
-/// Stage 3: the rest of the rates from the exponentials and the cnexp update of each gate,
-/// `x ← x + (1 − hoc_Exp(dt·a))·(c − x)` with `a = −1/τ` and `c = −(inf/τ)/a`, as NEURON's
-/// generated code computes it.
+/// Stage 3: the rest of the rates from the exponentials and the cnexp update of each gate
+/// ([`Form::update`]).
 ///
 /// The exponential skips glibc's underflow-side path for arguments at or below −512: there
 /// both paths give a positive number below 2^−54 (0 below −700), so `1 − e` is exactly 1 either
 /// way and the update has the same bits.
 #[inline(always)]
-fn cnexp_update<K: Kinetics, E: Exp>(
+fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     v: &[f64],
     ex: &[[f64; BLOCK]; MAX_EXP],
     dt: f64,
@@ -319,13 +390,13 @@ fn cnexp_update<K: Kinetics, E: Exp>(
             values: [0.0; MAX_EXP],
             k: 0,
         };
-        for k in 0..K::N_EXP {
+        for k in 0..F::N_EXP {
             rep.values[k] = ex[k][j];
         }
-        let [(inf0, tau0), (inf1, tau1)] = K::rates(v[j], &mut rep);
-        x0[j] = cnexp_gate_by(x0[j], inf0, tau0, dt, hoc_exp_above_m512::<E>);
+        let [(inf0, r0), (inf1, r1)] = F::rates(v[j], &mut rep);
+        x0[j] = F::update(x0[j], inf0, r0, dt, hoc_exp_above_m512::<E>);
         if K::N_GATES == 2 {
-            x1[j] = cnexp_gate_by(x1[j], inf1, tau1, dt, hoc_exp_above_m512::<E>);
+            x1[j] = F::update(x1[j], inf1, r1, dt, hoc_exp_above_m512::<E>);
         }
     }
 }
@@ -349,7 +420,7 @@ pub fn split_ion<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mechanisms::cnexp_gate;
+    use crate::mechanisms::hoc_exp;
 
     /// Counts the exponentials a rates function asks for.
     struct CountExp(usize);
@@ -362,9 +433,9 @@ mod tests {
     }
 
     /// The staged, vectorised update must give exactly the bits of the one-loop form with the C
-    /// library's `exp` (NEURON's code), also where the staging takes its rare paths: exponent
+    /// library's `exp`, also where the staging takes its rare paths: exponent
     /// arguments at or below −512 and below −700, NaN, and the singular points of the rates.
-    fn check<K: Kinetics>() {
+    fn check<K: Kinetics, F: Form<K>>() {
         let mut v: Vec<f64> = (0..300).map(|i| -120.0 + 0.61 * i as f64).collect();
         v.extend([
             -38.0, -66.0, -27.0, -154.9, -17.0, -64.4, -52.6,
@@ -382,10 +453,10 @@ mod tests {
         let mut want = x_init.clone();
         for (j, &vj) in v.iter().enumerate() {
             let mut count = CountExp(0);
-            let r = K::rates(vj, &mut count);
-            assert_eq!(count.0, K::N_EXP, "{}: N_EXP at v = {vj}", K::NAME);
-            for (g, &(inf, tau)) in r.iter().enumerate().take(K::N_GATES) {
-                want[g * n + j] = cnexp_gate(want[g * n + j], inf, tau, dt);
+            let r = F::rates(vj, &mut count);
+            assert_eq!(count.0, F::N_EXP, "{}: N_EXP at v = {vj}", K::NAME);
+            for (g, &(inf, r)) in r.iter().enumerate().take(K::N_GATES) {
+                want[g * n + j] = F::update(want[g * n + j], inf, r, dt, hoc_exp);
             }
         }
 
@@ -394,13 +465,7 @@ mod tests {
         for vector in [true, false] {
             let mut vars = x_init.clone();
             vars.resize((K::N_GATES + 2) * n, 0.0);
-            let kernel = AdvanceGates {
-                nodes: &nodes,
-                v: &v,
-                dt,
-                vars: &mut vars,
-                _k: std::marker::PhantomData::<K>,
-            };
+            let kernel = AdvanceGates::<K, F>::new(&nodes, &v, dt, &mut vars);
             if vector {
                 dispatch(kernel);
             } else {
@@ -418,16 +483,78 @@ mod tests {
         }
     }
 
+    /// The rearranged rates must agree with the mod file's: `inf` within 4.5e-16 (it lies in
+    /// [0, 1]) and `rate` with `1/tau` within 2e-15 relative, over the voltages a cell reaches.
+    /// Near a singular point that the mod files step around (`x/(1 − e^x)` forms) both forms
+    /// cancel in `1 − e`, NEURON's twice and independently, so there they agree only to that
+    /// cancellation's round-off, which grows as 1/|x|: the tolerance grows likewise within 1 mV
+    /// of those points (checked down to |x| = 1e-9).
+    fn check_against_mod_file<K: Kinetics>() {
+        const SINGULAR: [f64; 7] = [-38.0, -66.0, -27.0, -154.9, -17.0, -64.4, -60.0];
+        let grid = (0..=40_000).map(|i| -150.0 + 0.005 * i as f64);
+        let near = SINGULAR
+            .into_iter()
+            .flat_map(|s| [s, s + 1e-9, s - 1e-9, s + 1e-4]);
+        let cancellation = |v: f64| {
+            let d = SINGULAR.iter().map(|s| (v - s).abs()).fold(1.0, f64::min);
+            if d == 0.0 {
+                1e4 // the mod files' step of 1e-4 mV
+            } else {
+                1.0 / d
+            }
+        };
+        let (mut worst_inf, mut worst_rate) = (0.0f64, 0.0f64);
+        for vj in grid.chain(near) {
+            let (tol_inf, tol_rate) = (4.5e-16 * cancellation(vj), 2e-15 * cancellation(vj));
+            let fast = K::rates(vj, &mut CountExp(0));
+            let slow = K::mod_rates(vj, &mut CountExp(0));
+            for g in 0..K::N_GATES {
+                let (inf, rate) = fast[g];
+                let (inf_m, tau_m) = slow[g];
+                let d_inf = (inf - inf_m).abs();
+                let d_rate = (rate * tau_m - 1.0).abs();
+                worst_inf = worst_inf.max(d_inf / cancellation(vj));
+                worst_rate = worst_rate.max(d_rate / cancellation(vj));
+                assert!(
+                    d_inf <= tol_inf && d_rate <= tol_rate,
+                    "{} gate {g} at v = {vj}: inf {inf:e} vs {inf_m:e}, rate {rate:e} vs 1/{tau_m:e}",
+                    K::NAME
+                );
+            }
+        }
+        eprintln!(
+            "{}: |Δinf| ≤ {worst_inf:.1e}, |rate·τ − 1| ≤ {worst_rate:.1e} (times 1 mV/distance near singular points)",
+            K::NAME
+        );
+    }
+
+    #[test]
+    fn rates_equal_mod_file_rates() {
+        check_against_mod_file::<ca_hva::CaHva>();
+        check_against_mod_file::<ca_lvast::CaLvast>();
+        check_against_mod_file::<ih::Ih>();
+        check_against_mod_file::<im::Im>();
+        check_against_mod_file::<k_pst::KPst>();
+        check_against_mod_file::<k_tst::KTst>();
+        check_against_mod_file::<nap_et2::NapEt2>();
+        check_against_mod_file::<nata_t::NaTaT>();
+        check_against_mod_file::<skv3_1::Skv31>();
+    }
+
     #[test]
     fn staged_gate_update_equals_one_loop_form() {
-        check::<ca_hva::CaHva>();
-        check::<ca_lvast::CaLvast>();
-        check::<ih::Ih>();
-        check::<im::Im>();
-        check::<k_pst::KPst>();
-        check::<k_tst::KTst>();
-        check::<nap_et2::NapEt2>();
-        check::<nata_t::NaTaT>();
-        check::<skv3_1::Skv31>();
+        fn both<K: Kinetics>() {
+            check::<K, Fast>();
+            check::<K, ModFile>();
+        }
+        both::<ca_hva::CaHva>();
+        both::<ca_lvast::CaLvast>();
+        both::<ih::Ih>();
+        both::<im::Im>();
+        both::<k_pst::KPst>();
+        both::<k_tst::KTst>();
+        both::<nap_et2::NapEt2>();
+        both::<nata_t::NaTaT>();
+        both::<skv3_1::Skv31>();
     }
 }

@@ -20,10 +20,32 @@ impl Kinetics for NaTaT {
     const NAME: &'static str = "NaTa_t";
     const VARS: &'static [&'static str] = &["m", "h", "gNaTa_t", "ina"];
     const N_GATES: usize = 2;
-    const N_EXP: usize = 4;
+    const N_EXP: usize = 2;
+    const N_EXP_MOD: usize = 4;
     const ION: Ion = Ion::Na;
     #[inline(always)]
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
+        let qt = qt_isf();
+        let mut v = v;
+        if v == -38.0 {
+            v += 0.0001;
+        }
+        // α = 0.182·x/(1 − e), β = 0.124·x·e/(1 − e), x = v + 38, e = exp(−x/6).
+        let x = v - -38.0;
+        let e = ex.exp(x * (-1.0 / 6.0));
+        let s = 0.182 + 0.124 * e;
+        let m = (0.182 / s, qt * x * (s / (1.0 - e)));
+        if v == -66.0 {
+            v += 0.0001;
+        }
+        // α = 0.015·y/(e − 1), β = 0.015·y·e/(e − 1), y = v + 66, e = exp(y/6).
+        let y = v - -66.0;
+        let e = ex.exp(y * (1.0 / 6.0));
+        let h = (1.0 / (1.0 + e), qt * 0.015 * y * ((1.0 + e) / (e - 1.0)));
+        [m, h]
+    }
+    #[inline(always)]
+    fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2] {
         let qt = qt_isf();
         let mut v = v;
         if v == -38.0 {

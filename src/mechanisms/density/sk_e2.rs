@@ -171,7 +171,14 @@ mod tests {
             values: vec![vec![1e-3; n], (0..n).map(|j| 0.5 + j as f64).collect()],
             area_um2: vec![100.0; n],
         };
-        let m = SkE2::build(inst, &BuildEnv { dt, celsius: 34.0 });
+        let m = SkE2::build(
+            inst,
+            &BuildEnv {
+                dt,
+                celsius: 34.0,
+                numerics: Default::default(),
+            },
+        );
         let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
         ions.cai.clone_from(&cai);
         let mut vars: Vec<f64> = (0..3 * n).map(|i| (i % 7) as f64 / 6.0).collect();
