@@ -18,8 +18,11 @@
 
 use super::exp_table::EXP_TABLE;
 
-/// An implementation of `exp` for the mechanism kernels.
+/// An implementation of `exp` (and `ln`) for the mechanism kernels.
 pub trait Exp {
+    /// The natural logarithm for [`super::Numerics::Fast`] kernels: within an ulp or two of
+    /// the C library's `log` (NaN below 0, −∞ at 0).
+    fn ln(x: f64) -> f64;
     /// `e^x` for `x` in [−700, 700] (arguments [`super::hoc_exp`] passes on) or NaN.
     fn exp(x: f64) -> f64;
     /// `e^x` for `x` in (−512, 700] or NaN: the same value as [`Exp::exp`], possibly faster.
@@ -34,6 +37,10 @@ pub trait Exp {
 pub struct LibmExp;
 
 impl Exp for LibmExp {
+    #[inline(always)]
+    fn ln(x: f64) -> f64 {
+        super::libm_log(x)
+    }
     #[inline(always)]
     fn exp(x: f64) -> f64 {
         super::libm_exp(x)
@@ -83,6 +90,10 @@ impl TableFmaExp {
 
 impl Exp for TableFmaExp {
     #[inline(always)]
+    fn ln(x: f64) -> f64 {
+        poly_ln(x)
+    }
+    #[inline(always)]
     fn exp(x: f64) -> f64 {
         let (sbits, tmp) = Self::reduce(x);
         let scale = f64::from_bits(sbits);
@@ -103,6 +114,58 @@ impl Exp for TableFmaExp {
         let (sbits, tmp) = Self::reduce(x);
         let scale = f64::from_bits(sbits);
         scale.mul_add(tmp, scale)
+    }
+}
+
+/// ln 2, high part (trailing zeros make `k·hi` exact for |k| < 2^11) and low part.
+const LN2_HI: f64 = f64::from_bits(0x3fe62e42fee00000);
+const LN2_LO: f64 = f64::from_bits(0x3dea39ef35793c76);
+
+/// `ln x` without tables or branches (selects only), so that loops calling it vectorise; within
+/// about an ulp of the correctly rounded value for positive normal `x` (tested against the C
+/// library), NaN for negative `x` or NaN, −∞ at 0, +∞ at +∞. Subnormal `x` (never a
+/// concentration) gives a finite but inaccurate value.
+///
+/// `x = 2^k·m` with `m` in [√½, √2); with `f = m − 1` and `s = f/(2 + f)`,
+/// `ln m = 2·atanh s = f − (f²/2 − s·(f²/2 + R))`, where `R = 2s²/3 + 2s⁴/5 + …` is summed to
+/// s²² (|s| ≤ 0.1716, so the next term is below 2^−60 of the result).
+#[inline(always)]
+pub fn poly_ln(x: f64) -> f64 {
+    // √½ = 2^−1·(1 + FRAC/2^52). kb = k + 1023 ≥ 0 for positive x: only logical shifts and
+    // 64-bit adds, which AVX2 has (an arithmetic shift or an integer-to-float conversion of
+    // 64-bit lanes would make the compiler fall back to scalar code).
+    const FRAC: u64 = 0x0006a09e667f3bcd;
+    let bits = x.to_bits();
+    let kb = bits.wrapping_add((1 << 52) - FRAC) >> 52;
+    let m = f64::from_bits(bits.wrapping_sub(kb << 52).wrapping_add(1023 << 52));
+    let k = f64::from_bits(0x4330_0000_0000_0000 | kb) - (4_503_599_627_370_496.0 + 1023.0);
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    // R = z·(2/3 + 2z/5 + 2z²/7 + …), Estrin's scheme in z.
+    let c = |i: u32| 2.0 / f64::from(2 * i + 1);
+    let p01 = z.mul_add(c(2), c(1));
+    let p23 = z.mul_add(c(4), c(3));
+    let p45 = z.mul_add(c(6), c(5));
+    let p67 = z.mul_add(c(8), c(7));
+    let p89 = z.mul_add(c(10), c(9));
+    let p03 = w.mul_add(p23, p01);
+    let p47 = w.mul_add(p67, p45);
+    let w2 = w * w;
+    let p07 = w2.mul_add(p47, p03);
+    let p = (w2 * w2).mul_add(p89, p07);
+    let r = z * p;
+    let hfsq = 0.5 * f * f;
+    let y = k.mul_add(LN2_HI, f - (hfsq - s.mul_add(hfsq + r, k * LN2_LO)));
+    if x > 0.0 && x < f64::INFINITY {
+        y
+    } else if x == 0.0 {
+        f64::NEG_INFINITY
+    } else if x == f64::INFINITY {
+        x
+    } else {
+        f64::NAN
     }
 }
 
@@ -188,6 +251,69 @@ mod tests {
         for (o, &x) in out.iter_mut().zip(xs) {
             *o = hoc_exp_with::<TableFmaExp>(x);
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn poly_ln_slice(xs: &[f64], out: &mut [f64]) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = poly_ln(x);
+        }
+    }
+
+    /// `poly_ln` within 1 ulp of the C library's `log` (which is within half an ulp or so of
+    /// the exact value) over positive normal numbers, and its special values.
+    #[test]
+    fn poly_ln_within_an_ulp_of_libm() {
+        let mut xs: Vec<f64> = Vec::new();
+        let mut s: u64 = 0x2545f4914f6cdd1d;
+        for _ in 0..2_000_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            // Positive normal numbers of every exponent, and concentrations around 1e-4 mM.
+            xs.push(f64::from_bits(
+                (s >> 2) % (0x7fe0_0000_0000_0000 - (1 << 52)) + (1 << 52),
+            ));
+            xs.push(1e-4 * (1.0 + (s >> 11) as f64 / (1u64 << 53) as f64));
+        }
+        xs.extend([
+            1.0,
+            2.0,
+            0.5,
+            std::f64::consts::SQRT_2,
+            1.0 + f64::EPSILON,
+            1.0 - 1e-16,
+        ]);
+        let mut out = vec![0.0; xs.len()];
+        #[cfg(target_arch = "x86_64")]
+        if simd_available() {
+            // SAFETY: simd_available() checked AVX2 and FMA.
+            unsafe { poly_ln_slice(&xs, &mut out) };
+        } else {
+            for (o, &x) in out.iter_mut().zip(&xs) {
+                *o = poly_ln(x);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        for (o, &x) in out.iter_mut().zip(&xs) {
+            *o = poly_ln(x);
+        }
+        let mut worst = 0.0f64;
+        for (&x, &y) in xs.iter().zip(&out) {
+            let want = x.ln();
+            let ulp = f64::from_bits(want.abs().to_bits() + 1) - want.abs();
+            let err = (y - want).abs() / ulp;
+            worst = worst.max(err);
+            assert!(err <= 1.0, "ln({x:e}) = {y:e}, libm {want:e}");
+        }
+        eprintln!(
+            "poly_ln: worst {worst} ulp from libm over {} arguments",
+            xs.len()
+        );
+        assert_eq!(poly_ln(0.0), f64::NEG_INFINITY);
+        assert_eq!(poly_ln(f64::INFINITY), f64::INFINITY);
+        assert!(poly_ln(-1.0).is_nan() && poly_ln(f64::NAN).is_nan());
     }
 
     /// The table version must give the bits of the C library's `exp` wherever glibc uses its

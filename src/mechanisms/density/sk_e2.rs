@@ -5,9 +5,10 @@
 
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
+use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, Exp, Kernel};
 use crate::mechanisms::{
     cnexp_step, common_len, libm_pow, relax, DensityMechanism, Env, Instances, IonState, Matrix,
-    NodeList,
+    NodeList, Numerics,
 };
 
 /// Catalogue entry (`zTau` is the global `zTau_SK_E2`, ms).
@@ -22,6 +23,7 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct SkE2 {
     nodes: NodeList,
+    numerics: Numerics,
     gbar: Vec<f64>,
     ztau: Vec<f64>,
     /// cnexp constants of the fixed time constant: `−1/zTau` and `1 − exp(dt·(−1/zTau))`
@@ -60,6 +62,7 @@ impl SkE2 {
         let relax = ztau.iter().map(|&t| relax(env.dt, t)).collect();
         Box::new(SkE2 {
             nodes: NodeList::new(inst.nodes),
+            numerics: env.numerics,
             gbar,
             ztau,
             neg_rate,
@@ -115,6 +118,15 @@ impl DensityMechanism for SkE2 {
     }
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+        if self.numerics == Numerics::Fast {
+            let n = self.nodes.len();
+            return dispatch(FastAdvance {
+                nodes: self.nodes.as_slice(),
+                cai: &ions.cai,
+                z: &mut vars[..n],
+                relax: &self.relax[..n],
+            });
+        }
         // Three passes per block: the bases of `pow` (divisions, vectorised), the `pow` calls
         // back to back (nothing else waits between them), then z∞ and the cnexp updates
         // (vectorised). The operations of `z_inf` and `cnexp_gate`, so the same bits.
@@ -142,6 +154,48 @@ impl DensityMechanism for SkE2 {
     }
 }
 
+/// [`Numerics::Fast`]'s update: `z ← z + (1 − exp(−dt/zTau))·(z∞ − z)` with the power of z∞
+/// as `exp(4.8·ln(base))` (vectorised, within a few ulp of `pow`) instead of the C library's
+/// `pow`, which took about 8 % of a network trial's time.
+struct FastAdvance<'a> {
+    nodes: &'a [usize],
+    cai: &'a [f64],
+    z: &'a mut [f64],
+    relax: &'a [f64],
+}
+
+impl Kernel for FastAdvance<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        let mut x = [0.0; BLOCK];
+        for ((nodes, z), relax) in self
+            .nodes
+            .chunks(BLOCK)
+            .zip(self.z.chunks_mut(BLOCK))
+            .zip(self.relax.chunks(BLOCK))
+        {
+            let x = &mut x[..nodes.len()];
+            for (x, &node) in x.iter_mut().zip(nodes) {
+                *x = self.cai[node];
+            }
+            let (z, relax) = (&mut z[..x.len()], &relax[..x.len()]);
+            for x in x.iter_mut() {
+                *x = pow_base(*x);
+            }
+            for x in x.iter_mut() {
+                *x = 4.8 * E::ln(*x);
+            }
+            for j in 0..x.len() {
+                // At or below −511 the power is below 2^−54 and z∞ is exactly 1 either way.
+                let a = x[j];
+                let p = hoc_exp_above_m512::<E>(if a < -511.0 { -511.0 } else { a });
+                z[j] += relax[j] * (z_inf_of_power(p) - z[j]);
+            }
+        }
+    }
+}
+
 /// `cnexp_gate(z, z∞, zTau, dt)` with z∞ from the powers `p` and the constant
 /// factors precomputed ([`cnexp_step`]), for a block of instances.
 #[inline]
@@ -161,6 +215,48 @@ mod tests {
     /// The three-pass advance gives the bits of the mod file's one-line form
     /// `z ← cnexp(z, z∞(cai), zTau)`, also for tiny, zero and huge concentrations.
     #[test]
+    fn fast_advance_within_round_off_of_mod_file_form() {
+        let mut cai: Vec<f64> = (0..150).map(|i| 1e-9 * 1.2f64.powi(i)).collect();
+        cai.extend([0.0, 1e-7, 0.99e-7, 5e-5, 1e-4, 2.0, -1e-7, -1e-6]);
+        let n = cai.len();
+        let dt = 0.025;
+        let env = Env {
+            dt,
+            t: 0.0,
+            celsius: 34.0,
+        };
+        let mut out = Vec::new();
+        for numerics in [Numerics::Exact, Numerics::Fast] {
+            let inst = Instances {
+                nodes: (0..n).collect(),
+                values: vec![vec![1e-3; n], (0..n).map(|j| 0.5 + j as f64).collect()],
+                area_um2: vec![100.0; n],
+            };
+            let m = SkE2::build(
+                inst,
+                &BuildEnv {
+                    dt,
+                    celsius: 34.0,
+                    numerics,
+                },
+            );
+            let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
+            ions.cai.clone_from(&cai);
+            let mut vars: Vec<f64> = (0..3 * n).map(|i| (i % 7) as f64 / 6.0).collect();
+            m.advance(&env, &vec![-70.0; n], &mut ions, &mut vars);
+            out.push(vars);
+        }
+        for j in 0..n {
+            let (exact, fast) = (out[0][j], out[1][j]);
+            assert!(
+                (fast - exact).abs() <= 1e-14 || (fast.is_nan() && exact.is_nan()),
+                "cai = {}: {fast:e} vs {exact:e}",
+                cai[j]
+            );
+        }
+    }
+
+    #[test]
     fn advance_equals_mod_file_form() {
         let mut cai: Vec<f64> = (0..150).map(|i| 1e-9 * 1.2f64.powi(i)).collect();
         cai.extend([0.0, 1e-7, 0.99e-7, 5e-5, 1e-4, 2.0]);
@@ -176,7 +272,7 @@ mod tests {
             &BuildEnv {
                 dt,
                 celsius: 34.0,
-                numerics: Default::default(),
+                numerics: Numerics::Exact,
             },
         );
         let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
