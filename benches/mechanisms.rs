@@ -94,6 +94,7 @@ fn main() {
                 let mut mx = Matrix {
                     rhs: &mut rhs,
                     d: &mut d,
+                    numerics,
                 };
                 m.current(&env, &v, &mut ions, &mut mx, &mut vars);
             }

@@ -4,7 +4,8 @@
 //! concentration (only `CaDynamics_E2` writes `cai` here); then NEURON recomputes `eca` from the
 //! Nernst equation at the start of every step and at initialisation.
 
-use super::{FARADAY, GAS_CONSTANT};
+use super::exp::{dispatch, Exp, Kernel};
+use super::{Numerics, FARADAY, GAS_CONSTANT};
 
 /// NEURON's default sodium reversal potential, mV.
 pub const DEFAULT_ENA: f64 = 50.0;
@@ -103,9 +104,10 @@ impl IonState {
     }
 
     /// The ion pass at the start of current evaluation: zero the current accumulators and
-    /// recompute `eca` where `cai` is written.
+    /// recompute `eca` where `cai` is written (with [`Numerics::Fast`], through the vectorised
+    /// `ln` of [`super::exp`], within an ulp of the C library's).
     #[inline]
-    pub fn begin_currents(&mut self, ca_written: &[usize], celsius: f64) {
+    pub fn begin_currents(&mut self, ca_written: &[usize], celsius: f64, numerics: Numerics) {
         self.ina.fill(0.0);
         self.ik.fill(0.0);
         self.ica.fill(0.0);
@@ -118,8 +120,13 @@ impl IonState {
             for (r, &i) in ratio.iter_mut().zip(block) {
                 *r = self.cao[i] / self.cai[i];
             }
-            for r in ratio.iter_mut() {
-                *r = super::libm_log(*r);
+            match numerics {
+                Numerics::Exact => {
+                    for r in ratio.iter_mut() {
+                        *r = super::libm_log(*r);
+                    }
+                }
+                Numerics::Fast => dispatch(LnInPlace(ratio)),
             }
             for (&r, &i) in ratio.iter().zip(block) {
                 self.eca[i] = nernst_guards(self.cai[i], self.cao[i], ktf_half * r);
@@ -130,6 +137,19 @@ impl IonState {
 
 /// Nodes per pass of the Nernst update.
 const LOG_BLOCK: usize = 64;
+
+/// `x ← ln x` over a slice, as a [`Kernel`] (vectorised where the CPU allows).
+struct LnInPlace<'a>(&'a mut [f64]);
+
+impl Kernel for LnInPlace<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        for r in self.0.iter_mut() {
+            *r = E::ln(*r);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -464,10 +464,12 @@ impl Simulation<'_> {
         let st = &mut self.state;
         st.rhs.fill(0.0);
         st.d.fill(0.0);
-        st.ions.begin_currents(&model.ca_written, env.celsius);
+        st.ions
+            .begin_currents(&model.ca_written, env.celsius, model.settings.numerics);
         let mut mx = Matrix {
             rhs: &mut st.rhs,
             d: &mut st.d,
+            numerics: model.settings.numerics,
         };
         for &blk in &self.order {
             match blk {
