@@ -38,6 +38,16 @@ fn max_diff(a: &[f64], b: &[f64]) -> (f64, usize) {
 
 #[test]
 fn replay_of_network_trial_matches_neuron() {
+    check_network_replay(Numerics::Fast);
+}
+
+/// NEURON's operation order ([`Numerics::Exact`]) meets the same bounds.
+#[test]
+fn exact_numerics_replay_matches_neuron() {
+    check_network_replay(Numerics::Exact);
+}
+
+fn check_network_replay(numerics: Numerics) {
     let Some(ref_dir) = shared_path(REFERENCE_TRIAL_DIR) else {
         return;
     };
@@ -45,12 +55,13 @@ fn replay_of_network_trial_matches_neuron() {
     let synapses = isf_out.join("simulation_run0000_synapses.csv");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("replayed");
-    let Some(a) = args(&synapses, out.clone(), 300.0, None) else {
+    let Some(mut a) = args(&synapses, out.clone(), 300.0, None) else {
         return;
     };
+    a.numerics = numerics;
     let summary = replay(&a).expect("replay");
     println!(
-        "replayed {} synapses / {} releases in {:.2} s",
+        "{numerics:?}: replayed {} synapses / {} releases in {:.2} s",
         summary.synapses, summary.releases, summary.wall_s
     );
     // network_counts.json: 3867 active synapses, 4624 release events.
@@ -70,7 +81,7 @@ fn replay_of_network_trial_matches_neuron() {
     assert_eq!(mine_d.t_ms(), isf_d.t_ms(), "dendritic time column");
     let (d_dend, i_dend) = max_diff(&mine_d.runs_mv()[0], &isf_d.runs_mv()[0]);
     println!(
-        "max |dV| soma {d_soma:.3e} mV at t = {} ms, 920.7 um site {d_dend:.3e} mV at t = {} ms",
+        "{numerics:?}: max |dV| soma {d_soma:.3e} mV at t = {} ms, 920.7 um site {d_dend:.3e} mV at t = {} ms",
         isf.t_ms()[i_soma],
         isf_d.t_ms()[i_dend]
     );

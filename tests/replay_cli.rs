@@ -44,6 +44,16 @@ fn bad_replay_input_exits_non_zero_with_an_error_line() {
     );
     assert!(!out.exists());
 
+    // An unknown numerics mode is refused by the argument parser (exit code 2), naming both.
+    let o = run(&["--numerics", "quick"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("quick") && err.contains("fast, exact"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
     std::fs::remove_file(&syn).unwrap();
     let o = run(&[]);
     let err = String::from_utf8_lossy(&o.stderr);

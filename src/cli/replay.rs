@@ -33,8 +33,9 @@ pub struct ReplayArgs {
     /// Time step [ms] (default: the cell parameter file's `sim.dt`).
     #[arg(long, value_name = "DT", allow_negative_numbers = true)]
     pub dt: Option<f64>,
-    /// `fast` (default): the channels' rate equations rearranged for speed, NEURON's results to
-    /// round-off; `exact`: NEURON's operation order, NEURON's results to the bit.
+    /// `fast` (default): the mechanisms' equations rearranged for speed, NEURON's results to
+    /// round-off; `exact`: NEURON's operation order (slower; reproduces even NEURON's
+    /// round-off-driven runaways).
     #[arg(long, value_name = "fast|exact", default_value = "fast")]
     pub numerics: Numerics,
     /// Output folder to create (must not exist).

@@ -18,11 +18,8 @@
 
 use super::exp_table::EXP_TABLE;
 
-/// An implementation of `exp` (and `ln`) for the mechanism kernels.
+/// An implementation of `exp` for the mechanism kernels.
 pub trait Exp {
-    /// The natural logarithm for [`super::Numerics::Fast`] kernels: within an ulp or two of
-    /// the C library's `log` (NaN below 0, −∞ at 0).
-    fn ln(x: f64) -> f64;
     /// `e^x` for `x` in [−700, 700] (arguments [`super::hoc_exp`] passes on) or NaN.
     fn exp(x: f64) -> f64;
     /// `e^x` for `x` in (−512, 700] or NaN: the same value as [`Exp::exp`], possibly faster.
@@ -37,10 +34,6 @@ pub trait Exp {
 pub struct LibmExp;
 
 impl Exp for LibmExp {
-    #[inline(always)]
-    fn ln(x: f64) -> f64 {
-        super::libm_log(x)
-    }
     #[inline(always)]
     fn exp(x: f64) -> f64 {
         super::libm_exp(x)
@@ -90,10 +83,6 @@ impl TableFmaExp {
 
 impl Exp for TableFmaExp {
     #[inline(always)]
-    fn ln(x: f64) -> f64 {
-        poly_ln(x)
-    }
-    #[inline(always)]
     fn exp(x: f64) -> f64 {
         let (sbits, tmp) = Self::reduce(x);
         let scale = f64::from_bits(sbits);
@@ -122,9 +111,10 @@ const LN2_HI: f64 = f64::from_bits(0x3fe62e42fee00000);
 const LN2_LO: f64 = f64::from_bits(0x3dea39ef35793c76);
 
 /// `ln x` without tables or branches (selects only), so that loops calling it vectorise; within
-/// about an ulp of the correctly rounded value for positive normal `x` (tested against the C
-/// library), NaN for negative `x` or NaN, −∞ at 0, +∞ at +∞. Subnormal `x` (never a
-/// concentration) gives a finite but inaccurate value.
+/// an ulp of the C library's `log` for positive normal `x` (tested), NaN for negative `x` or NaN,
+/// −∞ at 0, +∞ at +∞. Subnormal `x` (never a concentration) gives a finite but inaccurate value.
+/// The [`super::Numerics::Fast`] kernels' logarithm, in the vector and the scalar kernels alike
+/// (its fused multiply-adds are correctly rounded in both, so both give the same bits).
 ///
 /// `x = 2^k·m` with `m` in [√½, √2); with `f = m − 1` and `s = f/(2 + f)`,
 /// `ln m = 2·atanh s = f − (f²/2 − s·(f²/2 + R))`, where `R = 2s²/3 + 2s⁴/5 + …` is summed to

@@ -4,7 +4,7 @@
 //! concentration (only `CaDynamics_E2` writes `cai` here); then NEURON recomputes `eca` from the
 //! Nernst equation at the start of every step and at initialisation.
 
-use super::exp::{dispatch, Exp, Kernel};
+use super::exp::{dispatch, poly_ln, Exp, Kernel};
 use super::{Numerics, FARADAY, GAS_CONSTANT};
 
 /// NEURON's default sodium reversal potential, mV.
@@ -146,7 +146,7 @@ impl Kernel for LnInPlace<'_> {
     #[inline(always)]
     fn run<E: Exp>(self) {
         for r in self.0.iter_mut() {
-            *r = E::ln(*r);
+            *r = poly_ln(*r);
         }
     }
 }

@@ -231,18 +231,24 @@ pub fn cnexp_gate_by(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) 
 
 /// How the mechanism kernels evaluate their equations. Both forms solve the same equations with
 /// the same integration scheme; they differ only in round-off.
+///
+/// Measured against NEURON 9.0.2 (tests `replay_86`, `soma_step_reference`,
+/// `mechanisms_reference`): the reference network trial's soma trace within 7.7e-10 mV (fast)
+/// and 2.4e-10 mV (exact); 25 spikes of a 3 s current step within 1.3e-10 ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Numerics {
-    /// The channels' rate equations rearranged to spend fewer divisions and exponentials (see
-    /// [`density::Kinetics::rates`]). Agrees with NEURON to round-off: on the reference network
-    /// trial within 1e-8 mV. Only where NEURON's own result hangs on round-off (runaway
-    /// single-compartment cases in which `cai` crosses 0 and NEURON's Nernst guard sets
-    /// `eca = 1e6 mV`) do the traces part.
+    /// The equations rearranged to spend fewer divisions, exponentials and library calls: the
+    /// channels' rates ([`density::Kinetics::rates`]), `SK_E2`'s power and the Nernst
+    /// potentials through a vectorised `ln`, `CaDynamics_E2`'s steady state, and `g` as the
+    /// slope of ohmic currents. Agrees with NEURON to round-off; only where NEURON's own result
+    /// hangs on round-off (runaway single-compartment cases in which `cai` falls to 0 and
+    /// NEURON's Nernst guard sets `eca = 1e6 mV`) do the traces part.
     #[default]
     Fast,
-    /// NEURON's operations in NEURON's order (the mod files' `rates()` and nocmodl's cnexp form,
-    /// the C library's `exp`): NEURON's results to the bit on glibc, runaway cases included.
+    /// NEURON's operations in NEURON's order (the mod files' `rates()`, nocmodl's cnexp form,
+    /// glibc's `exp`, `log` and `pow`, the 0.001 mV difference quotient): reproduces NEURON's
+    /// single-compartment tests to 1e-13 mV or better, runaway cases included.
     Exact,
 }
 

@@ -325,6 +325,13 @@ mod tests {
         .unwrap();
         assert_eq!(ok.iclamp.len(), 1);
         assert!(ok.record.is_empty());
+        assert_eq!(ok.numerics, Numerics::Fast);
+        let exact = Protocol::parse("numerics = \"exact\"\n", p).unwrap();
+        assert_eq!(exact.numerics, Numerics::Exact);
+        let e = Protocol::parse("numerics = \"quick\"\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("numerics") || e.contains("quick"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::BLOCK;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, Exp, Kernel};
+use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, poly_ln, Exp, Kernel};
 use crate::mechanisms::{
     cnexp_step, common_len, libm_pow, relax, DensityMechanism, Env, Instances, IonState, Matrix,
     NodeList, Numerics,
@@ -184,7 +184,7 @@ impl Kernel for FastAdvance<'_> {
                 *x = pow_base(*x);
             }
             for x in x.iter_mut() {
-                *x = 4.8 * E::ln(*x);
+                *x = 4.8 * poly_ln(*x);
             }
             for j in 0..x.len() {
                 // At or below −511 the power is below 2^−54 and z∞ is exactly 1 either way.
