@@ -2,6 +2,7 @@
 //! seed (`isf simulate CELL NETWORK --seed S --sweeps N`), on the embedded example.
 
 use isf::example_model::{ExampleModel, DEFAULT_SEED};
+use isf::mechanisms::Numerics;
 use isf::output::isf_export::isf_rows;
 use isf::output::isf_files::{read_presynaptic_cells_file, read_synapse_activation_file};
 use isf::output::TraceTable;
@@ -41,6 +42,7 @@ fn trial_equals_task_sweep() {
         sweeps_per_seed: 2,
         t_stop_ms: Some(tstop),
         dt_ms: None,
+        numerics: Numerics::Fast,
         model: ModelKind::Isf,
     };
     let record = RecordConfig {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::RunError;
+use crate::mechanisms::Numerics;
 
 /// The config file as written (see `configs/example.toml` for a commented example).
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +114,9 @@ pub struct CellConfigFile {
     pub t_stop_ms: Option<f64>,
     /// Overrides the cell param's `dt` [ms].
     pub dt_ms: Option<f64>,
+    /// `"fast"` (default) or `"exact"` (NEURON's operation order).
+    #[serde(default)]
+    pub numerics: Numerics,
     /// The simulator (default `isf`).
     #[serde(default)]
     pub model: ModelKind,
@@ -160,6 +164,8 @@ pub struct CellConfig {
     pub t_stop_ms: Option<f64>,
     /// `dt` override [ms].
     pub dt_ms: Option<f64>,
+    /// How the mechanisms' equations are evaluated.
+    pub numerics: Numerics,
     /// Simulator.
     pub model: ModelKind,
 }
@@ -285,6 +291,7 @@ impl RunConfig {
                 sweeps_per_seed: c.sweeps_per_seed as u32,
                 t_stop_ms: c.t_stop_ms,
                 dt_ms: c.dt_ms,
+                numerics: c.numerics,
                 model: c.model,
             });
         }
@@ -398,6 +405,14 @@ mod tests {
         let t = c.trial(4);
         assert_eq!((t.cell_id, t.trial_in_cell, t.sweep), (1, 1, 1));
         assert_eq!(c.trial(3).seed, t.seed, "two sweeps share one seed");
+        assert_eq!(c.cells[0].numerics, Numerics::Fast);
+        let exact = GOOD.replace("trials = 2\n", "trials = 2\nnumerics = \"exact\"\n");
+        let c = parse(d.path(), &exact).unwrap();
+        assert_eq!(c.cells[1].numerics, Numerics::Exact);
+        let e = parse(d.path(), &exact.replace("\"exact\"", "\"quick\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quick"), "{e}");
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl IsfTrialModel {
                 node,
             });
         }
-        let sim = CellSimulator::new(template, cell.dt_ms)?;
+        let sim = CellSimulator::with_numerics(template, cell.dt_ms, cell.numerics)?;
 
         let mut network_params = NetworkParams::read(&cell.network_param)?;
         if let Some(con) = &cell.embedding {
