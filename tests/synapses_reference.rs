@@ -11,7 +11,14 @@ use serde_json::Value;
 
 const SOMA: usize = 1;
 
+/// Every case with both numerics.
 fn check_case(case: &str) {
+    for numerics in [Numerics::Exact, Numerics::Fast] {
+        check_case_with(case, numerics);
+    }
+}
+
+fn check_case_with(case: &str, numerics: Numerics) {
     let Some(dir) = isf::testing::shared_path("reference/neuron-9.0.2/synapses") else {
         return;
     };
@@ -37,7 +44,7 @@ fn check_case(case: &str) {
         dt_ms: f(&meta["dt"]),
         celsius: f(&meta["celsius"]),
         vinit_mv: f(&meta["v_init"]),
-        numerics: Numerics::Fast,
+        numerics,
     };
     let model = CellModel::new(&tree, &[pas], Ions::defaults(tree.len()), settings).unwrap();
     let mut b = SimulationBuilder::new(&model);
@@ -104,7 +111,7 @@ fn check_case(case: &str) {
         } else {
             1e-6 * max_abs(reference)
         };
-        println!("{case} {name}: max diff {diff:e}");
+        println!("{case} ({numerics:?}) {name}: max diff {diff:e}");
         assert!(
             diff <= tol,
             "{case}: column {name} differs by {diff:e} (tolerance {tol:e})"
