@@ -24,6 +24,12 @@ pub struct SimSettings {
 #[derive(Debug)]
 pub struct CellModel {
     pub(crate) parent: Vec<usize>,
+    /// The parent of each node, or the node itself for a root (whose `a` and `b` are 0): lets
+    /// the axial loops run without a branch.
+    pub(crate) up: Vec<usize>,
+    /// [`Numerics::Fast`]: the part of each diagonal that does not change, `cap − b − Σ a` of
+    /// the children (summed once instead of every step).
+    pub(crate) d_const: Vec<f64>,
     /// Non-root nodes in the order Hines elimination processes them (see [`elimination_order`]).
     pub(crate) elim_order: Vec<usize>,
     /// NEURON's `VEC_A`: effect of node i on its parent's row.
@@ -184,6 +190,19 @@ impl CellModel {
         for &i in &cap_nodes {
             cap[i] = cfac * tree.cm_uf_cm2[i];
         }
+        let up: Vec<usize> = (0..n)
+            .map(|i| {
+                if tree.parent[i] == usize::MAX {
+                    i
+                } else {
+                    tree.parent[i]
+                }
+            })
+            .collect();
+        let mut d_const: Vec<f64> = (0..n).map(|i| cap[i] - b[i]).collect();
+        for i in 0..n {
+            d_const[up[i]] -= a[i];
+        }
         let mut ions = ions;
         for (x, default) in [
             (&mut ions.ena_mv, crate::mechanisms::ions::DEFAULT_ENA),
@@ -245,6 +264,8 @@ impl CellModel {
         Ok(CellModel {
             elim_order: elimination_order(&tree.parent),
             parent: tree.parent.clone(),
+            up,
+            d_const,
             a,
             b,
             cap,

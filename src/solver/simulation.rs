@@ -2,7 +2,7 @@
 
 use super::{CellModel, SolverError};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
-use crate::mechanisms::{Catalogue, Env, IonState, Matrix, MechanismKind, PointProcess};
+use crate::mechanisms::{Catalogue, Env, IonState, Matrix, MechanismKind, Numerics, PointProcess};
 
 /// A point process added to a [`SimulationBuilder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,8 @@ pub struct State {
     pub v: Vec<f64>,
     rhs: Vec<f64>,
     d: Vec<f64>,
+    /// `v[parent] − v` of every node ([`Numerics::Fast`]'s axial terms).
+    dv: Vec<f64>,
     /// Ion variables.
     pub ions: IonState,
     density_vars: Vec<Vec<f64>>,
@@ -310,6 +312,7 @@ impl<'m> SimulationBuilder<'m> {
             v: vec![model.settings.vinit_mv; n],
             rhs: vec![0.0; n],
             d: vec![0.0; n],
+            dv: vec![0.0; n],
             ions: IonState::initial(&model.ions, &model.ca_written, model.settings.celsius),
             density_vars: model
                 .density
@@ -462,8 +465,29 @@ impl Simulation<'_> {
             celsius: model.settings.celsius,
         };
         let st = &mut self.state;
-        st.rhs.fill(0.0);
-        st.d.fill(0.0);
+        let fast = model.settings.numerics == Numerics::Fast;
+        if fast {
+            // The axial terms first, assigned rather than added to zeros, and the diagonal's
+            // constant part copied in; the mechanisms' currents are added after them (NEURON
+            // adds them before: the same sums in another order).
+            let n = st.v.len();
+            let (rhs, v, dv) = (&mut st.rhs[..n], &st.v[..n], &mut st.dv[..n]);
+            let (up, a, b) = (&model.up[..n], &model.a[..n], &model.b[..n]);
+            // `p.min(i)` is `p` (a parent precedes its node, checked when the model is built);
+            // written so, the index's range is visible and the loops need no bounds checks.
+            for i in 0..n {
+                let x = v[up[i].min(i)] - v[i];
+                dv[i] = x;
+                rhs[i] = -(b[i] * x);
+            }
+            for i in 0..n {
+                rhs[up[i].min(i)] += a[i] * dv[i];
+            }
+            st.d.copy_from_slice(&model.d_const);
+        } else {
+            st.rhs.fill(0.0);
+            st.d.fill(0.0);
+        }
         st.ions
             .begin_currents(&model.ca_written, env.celsius, model.settings.numerics);
         let mut mx = Matrix {
@@ -484,6 +508,9 @@ impl Simulation<'_> {
                     self.points[i].current(&env, &st.v, &mut mx, &mut st.point_vars[i])
                 }
             }
+        }
+        if fast {
+            return;
         }
         let n = st.v.len();
         let (rhs, d, v) = (&mut st.rhs[..n], &mut st.d[..n], &st.v[..]);
