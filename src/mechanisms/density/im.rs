@@ -20,7 +20,7 @@ impl Kinetics for Im {
     const NAME: &'static str = "Im";
     const VARS: &'static [&'static str] = &["m", "gIm", "ik"];
     const N_GATES: usize = 1;
-    const N_EXP: usize = 2;
+    const N_EXP: usize = 1;
     const N_EXP_MOD: usize = 2;
     const ION: Ion = Ion::K;
     #[inline(always)]
@@ -28,7 +28,7 @@ impl Kinetics for Im {
         let qt = qt_isf();
         // α = 3.3e-3·a, β = 3.3e-3·b.
         let a = ex.exp(2.5 * 0.04 * (v - -35.0));
-        let b = ex.exp(-2.5 * 0.04 * (v - -35.0));
+        let b = 1.0 / a;
         [(a / (a + b), qt * (3.3e-3 * (a + b))), (0.0, 1.0)]
     }
     #[inline(always)]
