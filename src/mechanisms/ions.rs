@@ -115,10 +115,15 @@ impl IonState {
         // Ratios first, then the `log` calls back to back (the divisions no longer sit between
         // them), then the guards.
         for block in ca_written.chunks(LOG_BLOCK) {
-            let mut ratio = [0.0; LOG_BLOCK];
-            let ratio = &mut ratio[..block.len()];
-            for (r, &i) in ratio.iter_mut().zip(block) {
-                *r = self.cao[i] / self.cai[i];
+            let (mut ratio, mut ci) = ([0.0; LOG_BLOCK], [0.0; LOG_BLOCK]);
+            let (ratio, ci) = (&mut ratio[..block.len()], &mut ci[..block.len()]);
+            // The concentrations gathered first, so that the divisions run as a vector loop.
+            for ((r, c), &i) in ratio.iter_mut().zip(ci.iter_mut()).zip(block) {
+                *r = self.cao[i];
+                *c = self.cai[i];
+            }
+            for (r, &c) in ratio.iter_mut().zip(ci.iter()) {
+                *r /= c;
             }
             match numerics {
                 Numerics::Exact => {

@@ -36,23 +36,30 @@
 //! per mechanism block, then the capacitive and axial terms; Hines elimination gives Δv;
 //! v += Δv; t += dt/2; states advance with the new v (concentration writers first).
 //!
-//! # Exactness and speed
-//! Every operation is the one NEURON 9 performs, in its order (density and point mechanisms
-//! interleaved in NEURON's type order, nocmodl's cnexp form, `hoc_Exp`, the `v + 0.001` slope), so
-//! the single-compartment, synapse and passive references are reproduced bit for bit and cell 86
-//! within 3e-8 mV over 3 s. Exactness is required, not cosmetic: in the calcium-runaway
-//! references one differently rounded operation per step grows into thousands of mV. Speed
-//! therefore comes only from doing the same operations faster: the gate-channel and Mg-block
-//! loops vectorise around a bit-identical inlined `exp` ([`crate::mechanisms::exp`]); each gate
-//! channel's update runs as short loops per block of instances (one per rate exponential, one
-//! for the rest of the rates and the cnexp updates) because one long loop body ran at the latency
-//! of its exp → division → exp chain; Hines elimination visits nodes in an order that interleaves
-//! independent branches without changing any sum (`model::elimination_order`).
-//! `benches/replay.rs` (ISF's reference network trial, 300 ms) measured 1.32 s CPU, 96 ns per
-//! segment-step (NEURON: 4.6 s). What remains is mostly the exact arithmetic itself — about
-//! 18,600 `exp` and 50,000 divisions per step for the gate channels, which cost about 0.5 s at
-//! this CPU's vector throughput (the table look-ups of the exact `exp` and the divider bound them;
-//! `benches/mechanisms.rs` times each kernel) — plus glibc's scalar `pow`/`log` (SK_E2, Nernst).
+//! # Numerics and speed
+//! Two numerics ([`crate::mechanisms::Numerics`]) solve the same equations with the same scheme.
+//!
+//! `Exact` performs every operation NEURON 9 performs, in its order (density and point
+//! mechanisms interleaved in NEURON's type order, the mod files' `rates()`, nocmodl's cnexp form,
+//! glibc's `exp`/`log`/`pow`, the `v + 0.001` slope), so the single-compartment, synapse and
+//! passive references are reproduced to 1e-13 mV or better, including the calcium-runaway
+//! references in which one differently rounded operation per step grows into thousands of mV.
+//!
+//! `Fast` (the default) rearranges the equations to spend fewer divisions, exponentials and
+//! library calls: gate rates as `(inf, 1/τ)` with cnexp as `x + (1 − e^{−dt/τ})(inf − x)`,
+//! vectorised `ln` for SK_E2's power and the Nernst potentials, `g` as the slope of ohmic
+//! currents, constants of CaDynamics_E2 and of the axial terms folded once. It agrees with
+//! NEURON to round-off (the reference network trial within 8e-10 mV, a 3 s spiking step within
+//! 1.2e-10 ms per spike); only NEURON's round-off-driven runaways part.
+//!
+//! Both vectorise the gate-channel, SK_E2 and Mg-block loops around an inlined `exp`
+//! ([`crate::mechanisms::exp`]); each gate channel's update runs as short loops per block of
+//! instances (one per rate exponential, one for the rest) because one long loop body ran at the
+//! latency of its exp → division → exp chain; Hines elimination visits nodes in an order that
+//! interleaves independent branches without changing any sum (`model::elimination_order`).
+//! `benches/replay.rs` times ISF's reference network trial (300 ms) with both; `benches/mechanisms.rs`
+//! times each kernel. What remains is mostly the gate channels' exponentials (about 0.45 s of the
+//! trial at this CPU's vector throughput).
 
 pub mod cable;
 pub mod model;
