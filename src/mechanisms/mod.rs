@@ -380,11 +380,18 @@ impl Matrix<'_> {
     pub fn add_ohmic(&mut self, node: usize, g: f64, v: f64, e: f64) -> f64 {
         let i = g * (v - e);
         self.rhs[node] -= i;
-        self.d[node] += match self.numerics {
+        self.d[node] += self.ohmic_slope(g, v, e, i);
+        i
+    }
+
+    /// The slope of the ohmic current `i = g·(v − e)`: NEURON's difference quotient with
+    /// [`Numerics::Exact`], `g` itself with [`Numerics::Fast`] (see [`Matrix::add_ohmic`]).
+    #[inline(always)]
+    pub fn ohmic_slope(&self, g: f64, v: f64, e: f64, i: f64) -> f64 {
+        match self.numerics {
             Numerics::Exact => (g * ((v + 0.001) - e) - i) / 0.001,
             Numerics::Fast => g,
-        };
-        i
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{area_scale, columns, peak_factor, relax};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
+use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
 
 /// Catalogue entry (mod-file defaults).
 pub const ENTRY: Entry = Entry {
@@ -96,12 +96,7 @@ impl PointProcess for GabaSyn {
             let vn = v[node];
             let g = d[j] - r[j];
             let i = 1e-3 * g * (vn - e[j]);
-            // The current is ohmic: with fast numerics its slope is its conductance, which
-            // NEURON's 0.001 mV difference quotient equals up to round-off.
-            let slope = match m.numerics {
-                Numerics::Exact => (1e-3 * g * ((vn + 0.001) - e[j]) - i) / 0.001,
-                Numerics::Fast => 1e-3 * g,
-            };
+            let slope = m.ohmic_slope(1e-3 * g, vn, e[j], i);
             let s = scale[j];
             m.rhs[node] -= i * s;
             m.d[node] += slope * s;
