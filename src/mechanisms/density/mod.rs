@@ -19,8 +19,8 @@ pub mod skv3_1;
 use super::catalogue::BuildEnv;
 use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
 use super::{
-    cnexp_gate_by, cnexp_rate_by, common_len, DensityMechanism, Env, Instances, IonState, Matrix,
-    NodeList, Numerics,
+    cnexp_gate_by, cnexp_rate_by, common_len, relax_fraction, relax_series, DensityMechanism, Env,
+    Instances, IonState, Matrix, NodeList, Numerics, SERIES_LIMIT,
 };
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
@@ -195,6 +195,9 @@ trait Form<K: Kinetics> {
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
     /// The cnexp update of gate `x` from its `(inf, r)`.
     fn update(x: f64, inf: f64, r: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64;
+    /// Whether `r` is a rate whose update relaxes by [`relax_fraction`], which the staged
+    /// kernel then takes through [`relax_series`] alone for blocks that stay below its limit.
+    const SERIES: bool;
 }
 
 /// [`Numerics::Fast`]: [`Kinetics::rates`], `r` = 1/τ.
@@ -210,6 +213,7 @@ impl<K: Kinetics> Form<K> for Fast {
     fn update(x: f64, inf: f64, rate: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
         cnexp_rate_by(x, inf, rate, dt, hoc_exp)
     }
+    const SERIES: bool = true;
 }
 
 /// [`Numerics::Exact`]: [`Kinetics::mod_rates`], `r` = τ, nocmodl's cnexp form.
@@ -225,6 +229,7 @@ impl<K: Kinetics> Form<K> for ModFile {
     fn update(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64 {
         cnexp_gate_by(x, inf, tau, dt, hoc_exp)
     }
+    const SERIES: bool = false;
 }
 
 /// Evaluates each exponential when asked.
@@ -386,7 +391,7 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     // loop vectorise.
     let n = v.len().min(BLOCK);
     let (x0, x1) = (&mut x0[..n], &mut x1[..if K::N_GATES == 2 { n } else { 0 }]);
-    for j in 0..n {
+    let rates = |j: usize| {
         let mut rep = ReplayExp {
             values: [0.0; MAX_EXP],
             k: 0,
@@ -394,10 +399,49 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
         for k in 0..F::N_EXP {
             rep.values[k] = ex[k][j];
         }
-        let [(inf0, r0), (inf1, r1)] = F::rates(v[j], &mut rep);
-        x0[j] = F::update(x0[j], inf0, r0, dt, hoc_exp_above_m512::<E>);
-        if K::N_GATES == 2 {
-            x1[j] = F::update(x1[j], inf1, r1, dt, hoc_exp_above_m512::<E>);
+        F::rates(v[j], &mut rep)
+    };
+    if !F::SERIES {
+        for j in 0..n {
+            let [(inf0, r0), (inf1, r1)] = rates(j);
+            x0[j] = F::update(x0[j], inf0, r0, dt, hoc_exp_above_m512::<E>);
+            if K::N_GATES == 2 {
+                x1[j] = F::update(x1[j], inf1, r1, dt, hoc_exp_above_m512::<E>);
+            }
+        }
+        return;
+    }
+    // Steady states and q = dt·rate first, then each gate's update, through the series alone
+    // where every q of the block allows it (slow gates nearly always do).
+    let mut inf = [[0.0; BLOCK]; 2];
+    let mut q = [[0.0; BLOCK]; 2];
+    let mut above = [0u32; 2];
+    for j in 0..n {
+        for (g, (inf_g, r)) in rates(j).into_iter().enumerate().take(K::N_GATES) {
+            inf[g][j] = inf_g;
+            q[g][j] = dt * r;
+            above[g] += u32::from(!(q[g][j] <= SERIES_LIMIT));
+        }
+    }
+    relax_gate::<E>(x0, &inf[0], &q[0], above[0] == 0);
+    if K::N_GATES == 2 {
+        relax_gate::<E>(x1, &inf[1], &q[1], above[1] == 0);
+    }
+}
+
+/// `x += relax_fraction(q)·(inf − x)` over one block ([`Numerics::Fast`]'s cnexp update), the
+/// fraction by its series alone when `series` says every `q` allows it.
+#[inline(always)]
+fn relax_gate<E: Exp>(x: &mut [f64], inf: &[f64; BLOCK], q: &[f64; BLOCK], series: bool) {
+    let n = x.len().min(BLOCK);
+    let (x, inf, q) = (&mut x[..n], &inf[..n], &q[..n]);
+    if series {
+        for j in 0..n {
+            x[j] += relax_series(q[j]) * (inf[j] - x[j]);
+        }
+    } else {
+        for j in 0..n {
+            x[j] += relax_fraction(q[j], hoc_exp_above_m512::<E>) * (inf[j] - x[j]);
         }
     }
 }
