@@ -420,7 +420,8 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
         for (g, (inf_g, r)) in rates(j).into_iter().enumerate().take(K::N_GATES) {
             inf[g][j] = inf_g;
             q[g][j] = dt * r;
-            above[g] += u32::from(!(q[g][j] <= SERIES_LIMIT));
+            // NaN counts as above the limit.
+            above[g] += u32::from(q[g][j].is_nan() || q[g][j] > SERIES_LIMIT);
         }
     }
     relax_gate::<E>(x0, &inf[0], &q[0], above[0] == 0);
