@@ -5,7 +5,7 @@
 //! `factor1·w_nmda·dnmda·fnmda` and C, D by `factor2·w_ampa·dampa·fampa`, then applies the
 //! depression and facilitation steps.
 
-use super::{area_scale, columns, peak_factor, relax};
+use super::{area_scale, columns, peak_factor, relax, IndexSet};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
@@ -192,7 +192,9 @@ impl PointProcess for GlutamateSyn {
         vars[8 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        2 * self.key_node.len() + self.nodes.len()
+        // Mg-block factors at v + 0.001 and v per key, then the sets of instances and keys
+        // that have received an event.
+        2 * self.key_node.len() + (self.nodes.len() + 1) + (self.key_node.len() + 1)
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
@@ -200,29 +202,49 @@ impl PointProcess for GlutamateSyn {
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let nk = self.key_node.len();
         let (den_hi, rest) = scratch.split_at_mut(nk);
-        let (den, active) = rest.split_at_mut(nk);
-        for (d, &node) in den.iter_mut().zip(&self.key_node) {
-            *d = v[node];
+        let (den, rest) = rest.split_at_mut(nk);
+        let (live, live_keys) = rest.split_at_mut(n + 1);
+        let (live, live_keys) = (IndexSet(live), IndexSet(live_keys));
+        // The Mg block of the keys with a synapse that has received an event: gathered into
+        // blocks of contiguous lanes for the vectorised loop, then put back per key.
+        const LANES: usize = 64;
+        let mut it = live_keys.iter().peekable();
+        while it.peek().is_some() {
+            let mut k_of = [0usize; LANES];
+            let (mut kn, mut kg, mut ks) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+            let (mut kv, mut kh) = ([0.0; LANES], [0.0; LANES]);
+            let mut len = 0;
+            for k in it.by_ref().take(LANES) {
+                k_of[len] = k;
+                kn[len] = self.key_n[k];
+                kg[len] = self.key_gama[k];
+                ks[len] = self.key_shift.as_ref().map_or(0.0, |s| s[k]);
+                kv[len] = v[self.key_node[k]];
+                len += 1;
+            }
+            dispatch(MgBlock {
+                n: &kn[..len],
+                gama: &kg[..len],
+                shift: self.key_shift.as_ref().map(|_| &ks[..len]),
+                v_den: &mut kv[..len],
+                den_hi: &mut kh[..len],
+            });
+            for (i, &k) in k_of[..len].iter().enumerate() {
+                den[k] = kv[i];
+                den_hi[k] = kh[i];
+            }
         }
-        // Every key, active or not (an unused denominator is harmless), so the loop vectorises.
-        dispatch(MgBlock {
-            n: &self.key_n,
-            gama: &self.key_gama,
-            shift: self.key_shift.as_deref(),
-            v_den: den,
-            den_hi,
-        });
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, m) = (&v[..len], m.cut(len));
-        let (e, scale, active) = (&self.p[E][..n], &self.scale[..n], &active[..n]);
+        let (e, scale) = (&self.p[E][..n], &self.scale[..n]);
+        let nodes = self.nodes.as_slice();
         let fast = self.key_shift.is_some();
-        for (j, node) in self.nodes.within(len).enumerate() {
-            // A synapse that has never received an event has all conductance states exactly 0:
-            // its current and slope are ±0 and leave rhs and d unchanged, so it is skipped.
-            if active[j] == 0.0 {
-                continue;
-            }
+        // Only the synapses that have received an event, in ascending order: the others have
+        // all conductance states exactly 0, so their currents and slopes are ±0 and would
+        // leave rhs and d unchanged.
+        for j in live.iter() {
+            let node = nodes[j];
             let vn = v[node];
             let k = self.block_of[j];
             let (ej, ab, cd) = (e[j], a[j] - b[j], c[j] - d[j]);
@@ -239,8 +261,15 @@ impl PointProcess for GlutamateSyn {
             let iampa = 1e-3 * gampa * (vn - ej);
             let i = inmda + iampa;
             let s = scale[j];
+            // The difference quotient; fast numerics multiply by 1000 (within an ulp of
+            // dividing by 0.001, which is not exactly representable) instead of dividing.
+            let slope = if fast {
+                (i_hi - i) * 1000.0
+            } else {
+                (i_hi - i) / 0.001
+            };
             m.rhs[node] -= i * s;
-            m.d[node] += ((i_hi - i) / 0.001) * s;
+            m.d[node] += slope * s;
             gampa_o[j] = gampa;
             gnmda_o[j] = gnmda;
             iampa_o[j] = iampa;
@@ -268,7 +297,10 @@ impl PointProcess for GlutamateSyn {
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let nk = self.key_node.len();
-        vars[12 * n + 2 * nk + j] = 1.0;
+        let (_, scratch) = vars.split_at_mut(12 * n + 2 * nk);
+        let (live, live_keys) = scratch.split_at_mut(n + 1);
+        IndexSet(live).insert(j);
+        IndexSet(live_keys).insert(self.block_of[j]);
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);

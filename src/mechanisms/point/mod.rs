@@ -23,6 +23,31 @@ pub fn peak_factor(tau_rise: f64, tau_decay: f64) -> f64 {
     1.0 / (-hoc_exp(-tp / tau_rise) + hoc_exp(-tp / tau_decay))
 }
 
+/// A sorted set of indices below 2^53 kept in a trial's scratch values: `slot[0]` is the count,
+/// `slot[1..=count]` the indices in ascending order (as `f64`, which holds them exactly). The
+/// scratch lives with the trial's variables, so a trial's initialisation (which zeroes it)
+/// empties the set.
+pub struct IndexSet<'a>(pub &'a mut [f64]);
+
+impl IndexSet<'_> {
+    /// The members, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let count = self.0[0] as usize;
+        self.0[1..=count].iter().map(|&x| x as usize)
+    }
+    /// Adds `x` (no-op if present); `slot` must have room for every index that can be added.
+    pub fn insert(&mut self, x: usize) {
+        let count = self.0[0] as usize;
+        let members = &self.0[1..=count];
+        let xf = x as f64;
+        if let Err(at) = members.binary_search_by(|m| m.total_cmp(&xf)) {
+            self.0.copy_within(1 + at..=count, 2 + at);
+            self.0[1 + at] = xf;
+            self.0[0] = (count + 1) as f64;
+        }
+    }
+}
+
 /// Splits `vars` into `K` consecutive arrays of length `n`.
 #[inline]
 pub fn columns<const K: usize>(vars: &mut [f64], n: usize) -> [&mut [f64]; K] {
@@ -114,5 +139,18 @@ mod tests {
         assert_eq!(peak_factor(2.0, 26.0), 1.3415001295600049);
         assert_eq!(peak_factor(0.1, 2.0), 1.2323999091818731);
         assert_eq!(peak_factor(1.0, 20.0), 1.2323999091818731);
+    }
+
+    #[test]
+    fn index_set_keeps_members_sorted_and_unique() {
+        let mut slot = vec![0.0; 6];
+        let mut set = IndexSet(&mut slot);
+        for x in [7, 2, 9, 2, 0, 7, 4] {
+            set.insert(x);
+        }
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 2, 4, 7, 9]);
+        // A zeroed slot (a trial's initialisation) is the empty set.
+        slot.fill(0.0);
+        assert_eq!(IndexSet(&mut slot).iter().count(), 0);
     }
 }
