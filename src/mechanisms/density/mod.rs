@@ -315,6 +315,7 @@ impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
         let x1 = &mut rest[..if K::N_GATES == 2 { n } else { 0 }];
         let mut vb = [0.0; BLOCK];
         let mut ex = [[0.0; BLOCK]; MAX_EXP];
+        let mut relax = RelaxBuffers::default();
         for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
             let len = nodes.len();
             for (x, &node) in vb.iter_mut().zip(nodes) {
@@ -327,7 +328,7 @@ impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
             } else {
                 &mut []
             };
-            cnexp_update::<K, F, E>(&vb[..len], &ex, self.dt, &mut x0[lanes], x1);
+            cnexp_update::<K, F, E>(&vb[..len], &ex, &mut relax, self.dt, &mut x0[lanes], x1);
         }
     }
 }
@@ -383,6 +384,7 @@ fn rate_exponential<K: Kinetics, F: Form<K>, E: Exp, const W: usize>(
 fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     v: &[f64],
     ex: &[[f64; BLOCK]; MAX_EXP],
+    relax: &mut RelaxBuffers,
     dt: f64,
     x0: &mut [f64],
     x1: &mut [f64],
@@ -413,8 +415,7 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     }
     // Steady states and q = dt·rate first, then each gate's update, through the series alone
     // where every q of the block allows it (slow gates nearly always do).
-    let mut inf = [[0.0; BLOCK]; 2];
-    let mut q = [[0.0; BLOCK]; 2];
+    let RelaxBuffers { inf, q } = relax;
     let mut above = [0u32; 2];
     for j in 0..n {
         for (g, (inf_g, r)) in rates(j).into_iter().enumerate().take(K::N_GATES) {
@@ -427,6 +428,22 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     relax_gate::<E>(x0, &inf[0], &q[0], above[0] == 0);
     if K::N_GATES == 2 {
         relax_gate::<E>(x1, &inf[1], &q[1], above[1] == 0);
+    }
+}
+
+/// Per-block steady states and `q = dt·rate` of both gates ([`Numerics::Fast`]'s update), kept
+/// across the blocks of a call so that they are not zeroed for every block.
+struct RelaxBuffers {
+    inf: [[f64; BLOCK]; 2],
+    q: [[f64; BLOCK]; 2],
+}
+
+impl Default for RelaxBuffers {
+    fn default() -> Self {
+        RelaxBuffers {
+            inf: [[0.0; BLOCK]; 2],
+            q: [[0.0; BLOCK]; 2],
+        }
     }
 }
 
