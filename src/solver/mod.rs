@@ -48,7 +48,9 @@
 //! `Fast` (the default) rearranges the equations to spend fewer divisions, exponentials and
 //! library calls: gate rates as `(inf, 1/τ)` with cnexp as `x + (1 − e^{−dt/τ})(inf − x)`,
 //! vectorised `ln` for SK_E2's power and the Nernst potentials, `g` as the slope of ohmic
-//! currents, constants of CaDynamics_E2 and of the axial terms folded once. It agrees with
+//! currents, constants of CaDynamics_E2 and of the axial terms folded once, slow gates relaxed
+//! by the series of `1 − e^{−q}` instead of an exponential, and one division per node in the
+//! Hines solve (the back substitution multiplies by stored reciprocals). It agrees with
 //! NEURON to round-off (the reference network trial within 8e-10 mV, a 3 s spiking step within
 //! 1.2e-10 ms per spike); only NEURON's round-off-driven runaways part.
 //!
