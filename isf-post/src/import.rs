@@ -66,9 +66,9 @@ pub type Result<T> = std::result::Result<T, ImportError>;
 pub struct ImportOptions {
     /// Replace an existing database (atomically, after the new one is complete).
     pub overwrite: bool,
-    /// Somatic spike threshold [mV] (ISF: 0).
+    /// Somatic spike threshold \[mV\] (ISF: 0).
     pub soma_threshold_mv: f64,
-    /// Dendritic spike threshold [mV] (ISF: −30).
+    /// Dendritic spike threshold \[mV\] (ISF: −30).
     pub dendritic_threshold_mv: f64,
 }
 

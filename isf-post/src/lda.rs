@@ -49,13 +49,13 @@ pub type Result<T> = std::result::Result<T, LdaError>;
 pub struct LdaConfig {
     /// Binned-activation keys (each `a/b/c`), concatenated in this order.
     pub keys: Vec<String>,
-    /// Input window start [ms] (inclusive).
+    /// Input window start \[ms\] (inclusive).
     pub window_min_ms: f64,
-    /// Input window end [ms] (exclusive).
+    /// Input window end \[ms\] (exclusive).
     pub window_max_ms: f64,
-    /// Output window start [ms] (inclusive).
+    /// Output window start \[ms\] (inclusive).
     pub output_window_min_ms: f64,
-    /// Output window end [ms] (exclusive).
+    /// Output window end \[ms\] (exclusive).
     pub output_window_max_ms: f64,
     /// Trials with a spike in `[output_min − refractory, output_min)` are left out of the fit.
     pub refractory_period_ms: f64,
@@ -599,7 +599,7 @@ pub fn predict_static(
 
 /// Rolling (convolutional) prediction (spec §8.3): for each key `X` (trials × T) and kernel `k`
 /// (length L), `conv[:, t] = Σ_j X[:, t−L+j]·k[j]` (zero padding, bins strictly before t);
-/// WNI = Σ over keys; P = table[WNI] (clipped); raw PSTH = mean over trials; with a refractory
+/// WNI = Σ over keys; P = `table[WNI]` (clipped); raw PSTH = mean over trials; with a refractory
 /// period R > 0 (bins) the PSTH is corrected by the fraction of trials able to spike.
 /// Returns `(wni, p, psth)`.
 pub fn predict_rolling(

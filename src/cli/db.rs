@@ -59,10 +59,10 @@ pub enum DbCommand {
         /// Group-by columns, comma separated: celltype, presynaptic_column, EI, proximal, binned_somadist.
         #[arg(long, default_value = "EI", value_delimiter = ',')]
         groupby: Vec<String>,
-        /// Bin width [ms].
+        /// Bin width \[ms\].
         #[arg(long, default_value_t = 1.0)]
         bin_ms: f64,
-        /// End of the last bin [ms].
+        /// End of the last bin \[ms\].
         #[arg(long, default_value_t = 400.0)]
         max_time_ms: f64,
     },
@@ -74,10 +74,10 @@ pub struct InitOpts {
     /// Replace an existing database (only after the new one is complete).
     #[arg(long)]
     pub overwrite: bool,
-    /// Somatic spike threshold [mV].
+    /// Somatic spike threshold \[mV\].
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub soma_threshold_mv: f64,
-    /// Dendritic spike threshold [mV].
+    /// Dendritic spike threshold \[mV\].
     #[arg(long, default_value_t = -30.0, allow_hyphen_values = true)]
     pub dendritic_threshold_mv: f64,
 }

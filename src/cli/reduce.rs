@@ -36,22 +36,22 @@ pub struct FitArgs {
         default_value = "synapse_activation_binned/t1/EI/EXC,synapse_activation_binned/t1/EI/INH"
     )]
     pub keys: Vec<String>,
-    /// Input window start [ms].
+    /// Input window start \[ms\].
     #[arg(long)]
     pub window_min: Option<f64>,
-    /// Input window end [ms] (exclusive).
+    /// Input window end \[ms\] (exclusive).
     #[arg(long)]
     pub window_max: Option<f64>,
-    /// Input window width [ms] (default 80, ending at the output window end).
+    /// Input window width \[ms\] (default 80, ending at the output window end).
     #[arg(long)]
     pub window_width: Option<f64>,
-    /// Output window start [ms].
+    /// Output window start \[ms\].
     #[arg(long, default_value_t = 255.0)]
     pub output_min: f64,
-    /// Output window end [ms] (exclusive).
+    /// Output window end \[ms\] (exclusive).
     #[arg(long, default_value_t = 265.0)]
     pub output_max: f64,
-    /// Refractory period [ms]: trials with a spike this long before the output window are excluded.
+    /// Refractory period \[ms\]: trials with a spike this long before the output window are excluded.
     #[arg(long, default_value_t = 0.0)]
     pub refractory: f64,
     /// Held-out fraction per model.

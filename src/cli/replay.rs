@@ -27,10 +27,10 @@ pub struct ReplayArgs {
     /// ISF synapse activation file (`simulation_runNNNN_synapses.csv`).
     #[arg(value_name = "SYNAPSES.csv")]
     pub synapses: PathBuf,
-    /// Stop time [ms] (default: the cell parameter file's `sim.tStop`).
+    /// Stop time \[ms\] (default: the cell parameter file's `sim.tStop`).
     #[arg(long, value_name = "T")]
     pub tstop: Option<f64>,
-    /// Time step [ms] (default: the cell parameter file's `sim.dt`).
+    /// Time step \[ms\] (default: the cell parameter file's `sim.dt`).
     #[arg(long, value_name = "DT", allow_negative_numbers = true)]
     pub dt: Option<f64>,
     /// `fast` (default): the mechanisms' equations rearranged for speed, NEURON's results to
@@ -83,11 +83,11 @@ pub struct ReplaySummary {
     pub synapses: usize,
     /// Release events.
     pub releases: usize,
-    /// Soma spike times [ms].
+    /// Soma spike times \[ms\].
     pub spikes_ms: Vec<f64>,
     /// Samples per trace.
     pub samples: usize,
-    /// Simulation wall time [s].
+    /// Simulation wall time \[s\].
     pub wall_s: f64,
 }
 

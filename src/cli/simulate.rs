@@ -29,10 +29,10 @@ pub struct SimulateArgs {
     /// Sweeps (trials) of the task, drawn one after the other from the seeded stream.
     #[arg(long, default_value_t = 1, conflicts_with = "config")]
     pub sweeps: usize,
-    /// Stop time [ms] (default: the cell parameter file's `sim.tStop`).
+    /// Stop time \[ms\] (default: the cell parameter file's `sim.tStop`).
     #[arg(long, value_name = "T", conflicts_with = "config")]
     pub tstop: Option<f64>,
-    /// Time step [ms] (default: the cell parameter file's `sim.dt`).
+    /// Time step \[ms\] (default: the cell parameter file's `sim.dt`).
     #[arg(
         long,
         value_name = "DT",

@@ -5,7 +5,7 @@
 //! channel set ([`cell_param`]), a network of ongoing cortical populations plus a whisker-evoked
 //! thalamic volley at 245 ms, and one synapse realization placed by density ([`network`]). The
 //! output is a pure function of the seed: the same call writes byte-identical files. Randomness
-//! comes from the project's numpy-compatible [`RandomState`](crate::network::rng::RandomState).
+//! comes from the project's numpy-compatible [`RandomState`].
 
 pub mod cell_param;
 pub mod morphology;

@@ -4,7 +4,7 @@
 //! [`amira`] and [`model`] read the model, [`grid`] rasterises the morphology onto the PST lattice,
 //! [`density`] turns every single-axon bouton field into an expected-synapse field λ,
 //! [`realize`] draws seeded realizations in parallel, [`summary`] computes ISF's statistics and
-//! picks the representative realization, [`write`] writes ISF's output files, and
+//! picks the representative realization, [`write`](mod@write) writes ISF's output files, and
 //! [`network_param`] builds `network.param` files from activity templates.
 //!
 //! Deliberate deviations from ISF (each documented where it happens):

@@ -31,11 +31,11 @@ const MAX_SPIKES_PER_CELL: usize = 10_000_000;
 /// ISF's `spiketrain` ("ongoing" Poisson-like activity of every cell).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpikeTrainSpec {
-    /// Mean inter-spike interval [ms] (mean rate 1000/interval Hz).
+    /// Mean inter-spike interval \[ms\] (mean rate 1000/interval Hz).
     pub interval_ms: f64,
     /// 0 = regular, 1 = exponential intervals (default 1).
     pub noise: f64,
-    /// Start time [ms] (default 0; ignored by ISF when `noise` is absent, see §13 item 9).
+    /// Start time \[ms\] (default 0; ignored by ISF when `noise` is absent, see §13 item 9).
     pub start_ms: f64,
     /// Exactly this many spikes instead of stopping at tStop.
     pub nspikes: Option<usize>,
@@ -46,11 +46,11 @@ pub struct SpikeTrainSpec {
 pub enum PhaseDistribution {
     /// `uniform(0, 2π)` per cell.
     Uniform,
-    /// `normal(mean, std)` per cell [rad].
+    /// `normal(mean, std)` per cell \[rad\].
     Normal {
-        /// Mean phase [rad].
+        /// Mean phase \[rad\].
         mean: f64,
-        /// Standard deviation [rad].
+        /// Standard deviation \[rad\].
         std: f64,
     },
     /// Any other value: phase 0 (no draws).
@@ -65,40 +65,40 @@ pub enum ActivityGenerator {
     SpikeTrain(SpikeTrainSpec),
     /// `PSTH`: per bin, each cell spikes once with the bin's probability, uniformly in the bin.
     Psth {
-        /// `(tBegin, tEnd)` [ms] per bin.
+        /// `(tBegin, tEnd)` \[ms\] per bin.
         intervals_ms: Vec<(f64, f64)>,
         /// Spike probability per bin (negative → none).
         probabilities: Vec<f64>,
-        /// Added to all times [ms].
+        /// Added to all times \[ms\].
         offset_ms: f64,
     },
     /// `PSTH_absolute_number`: per bin, exactly that many distinct cells spike.
     PsthAbsoluteNumber {
-        /// `(tBegin, tEnd)` [ms] per bin.
+        /// `(tBegin, tEnd)` \[ms\] per bin.
         intervals_ms: Vec<(f64, f64)>,
         /// Number of spiking cells per bin.
         numbers: Vec<usize>,
-        /// Added to all times [ms].
+        /// Added to all times \[ms\].
         offset_ms: f64,
     },
     /// `normal`: active cells spike at `offset + spikeT + spikeWidth·N(0,1)` (≥ 0.1 ms).
     Normal {
         /// Fraction of active cells.
         active_frac: f64,
-        /// Mean spike time [ms].
+        /// Mean spike time \[ms\].
         spike_t_ms: f64,
-        /// Standard deviation [ms].
+        /// Standard deviation \[ms\].
         spike_width_ms: f64,
-        /// Offset [ms] (default 10).
+        /// Offset \[ms\] (default 10).
         offset_ms: f64,
     },
     /// `uniform`: active cells spike at `offset + window·U` (≥ 0.1 ms).
     Uniform {
         /// Fraction of active cells.
         active_frac: f64,
-        /// Window length [ms].
+        /// Window length \[ms\].
         window_ms: f64,
-        /// Offset [ms].
+        /// Offset \[ms\].
         offset_ms: f64,
     },
     /// `lognormal`: active cells spike at `offset + lognormal(mu, sigma)` (≥ 0.1 ms).
@@ -109,38 +109,38 @@ pub enum ActivityGenerator {
         mu: f64,
         /// Standard deviation of the underlying normal.
         sigma: f64,
-        /// Offset [ms].
+        /// Offset \[ms\].
         offset_ms: f64,
     },
     /// `PSTH_poissontrain` (deprecated in ISF): a noise-1 spike train per bin and cell.
     PsthPoissonTrain {
-        /// `(tBegin, tEnd)` [ms] per bin.
+        /// `(tBegin, tEnd)` \[ms\] per bin.
         intervals_ms: Vec<(f64, f64)>,
-        /// Rate per bin [Hz]; 0 skips the bin.
+        /// Rate per bin \[Hz\]; 0 skips the bin.
         rates_hz: Vec<f64>,
     },
     /// `PSTH_poissontrain_v2`: inhomogeneous Poisson process by time warping.
     PsthPoissonTrainV2 {
-        /// Bin edges [ms] (one more than rates).
+        /// Bin edges \[ms\] (one more than rates).
         bins_ms: Vec<f64>,
-        /// Rate per bin [Hz].
+        /// Rate per bin \[Hz\].
         rates_hz: Vec<f64>,
     },
     /// `poissontrain_modulated`: sinusoidally modulated Poisson rate with per-cell phase.
     PoissonTrainModulated {
-        /// Rate before `offset` [Hz].
+        /// Rate before `offset` \[Hz\].
         rate_before_offset_hz: f64,
-        /// Mean rate [Hz].
+        /// Mean rate \[Hz\].
         mean_rate_hz: f64,
         /// Relative modulation depth M.
         max_modulation: f64,
-        /// Modulation frequency [Hz].
+        /// Modulation frequency \[Hz\].
         modulation_frequency_hz: f64,
-        /// Bin size [ms].
+        /// Bin size \[ms\].
         bin_size_ms: f64,
         /// Phase of each cell.
         phase: PhaseDistribution,
-        /// Start of the modulation [ms].
+        /// Start of the modulation \[ms\].
         offset_ms: f64,
     },
 }

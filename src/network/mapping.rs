@@ -14,7 +14,7 @@ pub trait SynapseTarget {
     fn nseg(&self, section: usize) -> usize;
     /// Structure label of a section (`Soma`, `Dendrite`, `ApicalDendrite`, …).
     fn label(&self, section: usize) -> &str;
-    /// ISF's synaptic soma distance [µm] of relative position `x` on `section` (§3.2).
+    /// ISF's synaptic soma distance \[µm\] of relative position `x` on `section` (§3.2).
     fn synaptic_soma_distance_um(&self, section: usize, x: f64) -> f64;
 }
 
@@ -27,7 +27,7 @@ pub struct MappedSynapse {
     pub pt_id: usize,
     /// Relative position from the `.syn` file.
     pub x: f64,
-    /// Synaptic soma distance [µm] (written to ISF's output files).
+    /// Synaptic soma distance \[µm\] (written to ISF's output files).
     pub soma_distance_um: f64,
     /// Where the point process sits: `relPts[pt_id]` clamped to the first/last segment centre.
     pub x_pp: f64,

@@ -38,9 +38,9 @@ pub struct Receptor {
     pub name: String,
     /// NetCon threshold.
     pub threshold: f64,
-    /// NetCon delay [ms].
+    /// NetCon delay \[ms\].
     pub delay_ms: f64,
-    /// Mean NetCon weights per slot (for `glutamate_syn`: AMPA, NMDA peak conductance [nS]).
+    /// Mean NetCon weights per slot (for `glutamate_syn`: AMPA, NMDA peak conductance \[nS\]).
     pub weight: Vec<f64>,
     /// Whether each weight is drawn from a lognormal with mean w and standard deviation w².
     pub lognormal_weights: bool,
@@ -76,7 +76,7 @@ pub struct PopulationModel {
 pub struct NetworkModel {
     /// Populations in parameter-file order (the order of ISF's random draws).
     pub populations: Vec<PopulationModel>,
-    /// Simulation end [ms] (spike trains stop there).
+    /// Simulation end \[ms\] (spike trains stop there).
     pub t_stop_ms: f64,
     /// `network_modify_functions`, checked.
     pub modify_functions: Vec<super::modify::NetworkModifyFunction>,

@@ -8,7 +8,7 @@ use std::ops::Range;
 pub struct CellSpikes {
     /// Cell `c` owns `times_ms[offsets[c]..offsets[c + 1]]`; `offsets.len() = cells + 1`.
     pub offsets: Vec<usize>,
-    /// All spike times [ms], ascending within each cell.
+    /// All spike times \[ms\], ascending within each cell.
     pub times_ms: Vec<f64>,
 }
 
@@ -43,7 +43,7 @@ impl CellSpikes {
         self.offsets.len().saturating_sub(1)
     }
 
-    /// Spike times of cell `c` [ms], ascending.
+    /// Spike times of cell `c` \[ms\], ascending.
     pub fn cell(&self, c: usize) -> &[f64] {
         &self.times_ms[self.offsets[c]..self.offsets[c + 1]]
     }
@@ -80,7 +80,7 @@ pub struct TrialInput {
 }
 
 impl TrialInput {
-    /// Release times of active synapse `i` [ms].
+    /// Release times of active synapse `i` \[ms\].
     pub fn release_times(&self, i: usize) -> &[f64] {
         &self.release_times_ms[self.synapses[i].releases.clone()]
     }

@@ -158,7 +158,7 @@ pub fn trace_header(n_runs: usize) -> Vec<String> {
 }
 
 /// Writes a trace file (`*_vm_all_traces.csv`, `*_vm_dend_traces.csv`): one row per sample,
-/// time then one voltage [mV] per run. Every run must have one value per time.
+/// time then one voltage \[mV\] per run. Every run must have one value per time.
 pub fn write_traces(w: &mut impl Write, t_ms: &[f64], runs_mv: &[&[f64]]) -> io::Result<()> {
     write_trace_rows(w, &trace_header(runs_mv.len()), t_ms, runs_mv)
 }
@@ -239,7 +239,7 @@ pub fn write_trace_file_f32_blocks(
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceTable {
     pub header: Vec<String>,
-    /// `columns[0]` is time [ms]; the others are voltages [mV], one per run.
+    /// `columns[0]` is time \[ms\]; the others are voltages \[mV\], one per run.
     pub columns: Vec<Vec<f64>>,
 }
 

@@ -111,9 +111,9 @@ pub struct CellLayout {
     pub n_trials: u64,
     /// Samples per trial before thinning.
     pub n_samples: usize,
-    /// First sample time [ms].
+    /// First sample time \[ms\].
     pub t0_ms: f64,
-    /// Solver step [ms].
+    /// Solver step \[ms\].
     pub dt_ms: f64,
     /// Recording-site labels.
     pub site_labels: Vec<String>,

@@ -53,7 +53,7 @@ pub struct LabelParams {
     pub label: String,
     /// Section variables (`Ra` [Ω·cm], `cm` [µF/cm²], …) other than `ions` and `spines`.
     pub properties: IndexMap<String, f64>,
-    /// Reversal potentials (`ek`, `ena`, … [mV]) set after mechanisms are inserted.
+    /// Reversal potentials (`ek`, `ena`, … \[mV\]) set after mechanisms are inserted.
     pub ions: IndexMap<String, f64>,
     pub spines: Option<Spines>,
     /// `{mechanism: spec}` in file order; spec is the raw dict including `spatial`.
@@ -65,7 +65,7 @@ pub struct LabelParams {
 pub struct Spines {
     /// Spines per µm of section length.
     pub density_per_um: f64,
-    /// Membrane area of one spine [µm²].
+    /// Membrane area of one spine \[µm²\].
     pub area_um2: f64,
 }
 

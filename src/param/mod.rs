@@ -1,7 +1,7 @@
 //! Parameter files: ISF's `.param` syntax (a strict superset), the ordered value tree with source spans, and typed views of cell and network parameters.
 //!
 //! ISF reads a `.param` file by rewriting its text into JSON. We parse the Python-literal-like
-//! syntax directly instead (see [`parser`]), which accepts everything ISF accepts plus comments,
+//! syntax directly instead (see the `parser` module), which accepts everything ISF accepts plus comments,
 //! nested tuples, `True`/`False` and trailing commas everywhere, and reports errors with file,
 //! line, column and dotted key.
 

@@ -110,9 +110,9 @@ pub struct CellConfigFile {
     /// Sweeps simulated from one seed (ISF's `nSweeps` per task); default 1.
     #[serde(default = "one")]
     pub sweeps_per_seed: i64,
-    /// Overrides the cell param's `tStop` [ms].
+    /// Overrides the cell param's `tStop` \[ms\].
     pub t_stop_ms: Option<f64>,
-    /// Overrides the cell param's `dt` [ms].
+    /// Overrides the cell param's `dt` \[ms\].
     pub dt_ms: Option<f64>,
     /// `"fast"` (default) or `"exact"` (NEURON's operation order).
     #[serde(default)]
@@ -160,9 +160,9 @@ pub struct CellConfig {
     pub trials: u64,
     /// Sweeps per seed (≥ 1).
     pub sweeps_per_seed: u32,
-    /// `tStop` override [ms].
+    /// `tStop` override \[ms\].
     pub t_stop_ms: Option<f64>,
-    /// `dt` override [ms].
+    /// `dt` override \[ms\].
     pub dt_ms: Option<f64>,
     /// How the mechanisms' equations are evaluated.
     pub numerics: Numerics,

@@ -42,7 +42,7 @@ pub struct RunSummary {
     pub trials_total: u64,
     /// Batches that were already complete (resume).
     pub batches_skipped: u64,
-    /// Wall time of the simulation and writing [s].
+    /// Wall time of the simulation and writing \[s\].
     pub wall_s: f64,
 }
 

@@ -31,9 +31,9 @@ pub struct IsfTask {
     pub seed: u32,
     /// Number of sweeps (trials) drawn one after the other from the seeded stream.
     pub sweeps: usize,
-    /// Stop time [ms] (ISF's `tStop` argument; default: the cell file's `sim.tStop`).
+    /// Stop time \[ms\] (ISF's `tStop` argument; default: the cell file's `sim.tStop`).
     pub tstop_ms: Option<f64>,
-    /// Time step [ms] (default: the cell file's `sim.dt`).
+    /// Time step \[ms\] (default: the cell file's `sim.dt`).
     pub dt_ms: Option<f64>,
     /// Output folder to create (must not exist; its parent must).
     pub out: PathBuf,
@@ -50,11 +50,11 @@ pub struct SweepSummary {
     pub releases: usize,
     /// Presynaptic cells with at least one spike.
     pub presynaptic_cells: usize,
-    /// Soma spike times [ms].
+    /// Soma spike times \[ms\].
     pub soma_spikes_ms: Vec<f64>,
-    /// Time to draw the network activity [s].
+    /// Time to draw the network activity \[s\].
     pub network_s: f64,
-    /// Time to simulate [s].
+    /// Time to simulate \[s\].
     pub simulation_s: f64,
 }
 
@@ -65,7 +65,7 @@ pub struct IsfTaskSummary {
     pub out: PathBuf,
     /// One entry per sweep.
     pub sweeps: Vec<SweepSummary>,
-    /// Time to build the cell, solver model and static network [s].
+    /// Time to build the cell, solver model and static network \[s\].
     pub setup_s: f64,
 }
 

@@ -9,9 +9,9 @@ use crate::trial::result::{SynapsePositions, TrialResult};
 pub struct CellDescription {
     /// Samples per trace (`t = 0` plus one per step), before `every_k_steps` thinning.
     pub n_samples: usize,
-    /// Time of the first sample [ms].
+    /// Time of the first sample \[ms\].
     pub t0_ms: f64,
-    /// Step [ms].
+    /// Step \[ms\].
     pub dt_ms: f64,
     /// Labels of the recorded sites, in `TrialResult::site_vm_mv` order.
     pub site_labels: Vec<String>,

@@ -11,19 +11,19 @@ pub struct TrialResult {
     pub seed: u64,
     /// Sweep number within that seed's task (ISF runs several sweeps per seed from one stream).
     pub sweep: u32,
-    /// The solver's accumulated time column [ms] (one sample at t = 0 plus one per step).
+    /// The solver's accumulated time column \[ms\] (one sample at t = 0 plus one per step).
     pub t_ms: Vec<f64>,
-    /// Soma voltage [mV] at every sample of `t_ms`.
+    /// Soma voltage \[mV\] at every sample of `t_ms`.
     pub soma_vm_mv: Vec<f64>,
-    /// Voltage [mV] per recording site (labels live with the cell), each as long as `t_ms`.
+    /// Voltage \[mV\] per recording site (labels live with the cell), each as long as `t_ms`.
     pub site_vm_mv: Vec<Vec<f64>>,
-    /// Somatic spike times [ms]: upward crossings of 0 mV (spec §5.5).
+    /// Somatic spike times \[ms\]: upward crossings of 0 mV (spec §5.5).
     pub soma_spikes_ms: Vec<f64>,
     /// Release times of every active synapse.
     pub synapse_activations: Vec<SynapseActivation>,
     /// Spike times of every presynaptic cell that fired.
     pub presynaptic_spikes: Vec<PresynapticSpikes>,
-    /// Wall-clock time the trial took [s].
+    /// Wall-clock time the trial took \[s\].
     pub wall_time_s: f64,
     /// The rank that simulated it.
     pub rank: u32,
@@ -36,7 +36,7 @@ pub struct SynapseActivation {
     pub population: u32,
     /// Synapse index within its population.
     pub synapse_id: u32,
-    /// Activation times [ms], ascending.
+    /// Activation times \[ms\], ascending.
     pub times_ms: Vec<f64>,
 }
 
@@ -47,7 +47,7 @@ pub struct PresynapticSpikes {
     pub population: u32,
     /// Cell index within its population.
     pub cell_id: u32,
-    /// Spike times [ms], ascending.
+    /// Spike times \[ms\], ascending.
     pub times_ms: Vec<f64>,
 }
 
@@ -56,7 +56,7 @@ pub struct PresynapticSpikes {
 /// trial of a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SynapsePosition {
-    /// ISF's synaptic soma distance [µm].
+    /// ISF's synaptic soma distance \[µm\].
     pub soma_distance_um: f64,
     /// Section index (hoc order).
     pub section_id: u32,

@@ -26,7 +26,7 @@ pub struct Receptor {
     /// Number of NetCon weights this receptor takes from a synapse's weight list (the length of
     /// the spec's `weight`; missing trailing NetCon slots stay 0 as in NEURON).
     pub weight_count: usize,
-    /// NetCon delay [ms] (0 in ISF).
+    /// NetCon delay \[ms\] (0 in ISF).
     pub delay_ms: f64,
 }
 
@@ -74,14 +74,14 @@ pub struct SynapseInputs {
     pub receptors: Vec<Vec<Receptor>>,
     /// Active synapses in activation order (the order point processes are created in).
     pub synapses: Vec<ActiveSynapse>,
-    /// Release times of all active synapses, concatenated [ms].
+    /// Release times of all active synapses, concatenated \[ms\].
     pub release_times_ms: Vec<f64>,
     /// NetCon weights of all active synapses, concatenated.
     pub weights: Vec<f64>,
 }
 
 impl SynapseInputs {
-    /// Release times of active synapse `i` [ms].
+    /// Release times of active synapse `i` \[ms\].
     pub fn release_times(&self, i: usize) -> &[f64] {
         &self.release_times_ms[self.synapses[i].releases.clone()]
     }
@@ -193,7 +193,7 @@ impl CellSimulator {
         })
     }
 
-    /// Time step [ms].
+    /// Time step \[ms\].
     pub fn dt_ms(&self) -> f64 {
         self.model.settings().dt_ms
     }

@@ -208,7 +208,7 @@ impl GroupBy {
 pub struct GroupedBins {
     /// Group-by columns.
     pub group_by: Vec<GroupBy>,
-    /// Bin edges [ms].
+    /// Bin edges \[ms\].
     pub edges_ms: Vec<f64>,
     /// Group labels (one string per group-by column) → counts (trials × bins), sorted by label.
     pub groups: BTreeMap<Vec<String>, Array2<f64>>,

@@ -5,9 +5,9 @@
 /// One burst: first and last spike time and the number of spikes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Burst {
-    /// Time of the first spike [ms].
+    /// Time of the first spike \[ms\].
     pub first_ms: f64,
-    /// Time of the last spike [ms].
+    /// Time of the last spike \[ms\].
     pub last_ms: f64,
     /// Number of spikes.
     pub count: usize,

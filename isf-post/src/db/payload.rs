@@ -169,9 +169,9 @@ impl Payload for Table {
 pub struct Traces {
     /// Trial id per row.
     pub trial_ids: Vec<String>,
-    /// Sample times [ms].
+    /// Sample times \[ms\].
     pub t_ms: Vec<f64>,
-    /// Membrane potential [mV], trials × samples.
+    /// Membrane potential \[mV\], trials × samples.
     pub vm_mv: Array2<f64>,
 }
 
@@ -238,7 +238,7 @@ pub struct TraceReader {
     file: File,
     /// Trial index of the value.
     pub index: TrialIndex,
-    /// Sample times [ms].
+    /// Sample times \[ms\].
     pub t_ms: Vec<f64>,
     key: String,
 }
@@ -264,7 +264,7 @@ impl TraceReader {
         })
     }
 
-    /// The voltage trace [mV] of row `row`.
+    /// The voltage trace \[mV\] of row `row`.
     pub fn row(&self, row: usize) -> Result<Vec<f64>> {
         Ok(self
             .ds
@@ -273,7 +273,7 @@ impl TraceReader {
             .to_vec())
     }
 
-    /// The voltage trace [mV] of a trial (O(1) lookup).
+    /// The voltage trace \[mV\] of a trial (O(1) lookup).
     pub fn trial(&self, id: &str) -> Result<Vec<f64>> {
         self.row(self.index.row_or_err(id, &self.key)?)
     }
@@ -296,11 +296,11 @@ pub struct SpikeTimes {
     pub trial_ids: Vec<String>,
     /// CSR offsets (n + 1).
     pub offsets: Vec<u64>,
-    /// Spike times [ms]: first sample at or above threshold (ISF's rule).
+    /// Spike times \[ms\]: first sample at or above threshold (ISF's rule).
     pub times_ms: Vec<f64>,
-    /// Linearly interpolated threshold crossings [ms], same layout (empty if not computed).
+    /// Linearly interpolated threshold crossings \[ms\], same layout (empty if not computed).
     pub interpolated_ms: Vec<f64>,
-    /// Detection threshold [mV].
+    /// Detection threshold \[mV\].
     pub threshold_mv: f64,
 }
 
@@ -411,7 +411,7 @@ pub struct Activations {
     pub population_code: Vec<u32>,
     /// Synapse ID (synapse table) or cell ID (cell table) per row.
     pub id: Vec<i64>,
-    /// Soma distance [µm] per row (synapse table only).
+    /// Soma distance \[µm\] per row (synapse table only).
     pub soma_distance_um: Vec<f64>,
     /// Section ID per row (synapse table only).
     pub section_id: Vec<i64>,
@@ -423,7 +423,7 @@ pub struct Activations {
     pub label_code: Vec<u32>,
     /// Time offsets per row (n_rows + 1).
     pub time_offsets: Vec<u64>,
-    /// Activation (release or spike) times [ms], ascending within a row.
+    /// Activation (release or spike) times \[ms\], ascending within a row.
     pub times_ms: Vec<f64>,
 }
 
@@ -549,7 +549,7 @@ impl Payload for Activations {
 pub struct Binned {
     /// Trial id per row.
     pub trial_ids: Vec<String>,
-    /// Bin edges [ms].
+    /// Bin edges \[ms\].
     pub bin_edges_ms: Vec<f64>,
     /// Counts, trials × bins.
     pub counts: Array2<f64>,

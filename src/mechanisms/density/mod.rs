@@ -64,7 +64,7 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
     /// Both rate functions take NEURON's `hoc_Exp` from `ex`, must call it exactly
     /// [`Kinetics::N_EXP`] (or [`Kinetics::N_EXP_MOD`]) times whatever `v` is, be branch-free
     /// apart from selects and be `#[inline(always)]`, so that the staged update of
-    /// [`AdvanceGates`] can split them around their exponentials.
+    /// the staged update (`AdvanceGates`) can split them around their exponentials.
     fn mod_rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
     /// Conductance (S/cm²) from `gbar` and the gates, in the mod file's operation order.
     fn conductance(gbar: f64, gates: [f64; 2]) -> f64;
@@ -181,7 +181,7 @@ const BLOCK: usize = 64;
 pub const MAX_EXP: usize = 6;
 
 /// The exponential as a rates function sees it: NEURON's `hoc_Exp`, either evaluated on the
-/// spot or staged by [`AdvanceGates`].
+/// spot or staged by the staged update (`AdvanceGates`).
 pub trait RateExp {
     /// `hoc_Exp(x)` (or, while recording, a placeholder).
     fn exp(&mut self, x: f64) -> f64;
