@@ -1,9 +1,10 @@
 //! Replay of ISF's network trial (seed 1234; 3867 synapses, 4624 releases) on cell 86 for
 //! 300 ms: the simulation alone (point processes, events, 12001 steps of 1142 segments) and end
 //! to end (`isf replay`: read params, build the cell, read the synapse file, simulate, write the
-//! output folder). Prints the best of three CPU times and ns per segment-step, with the default
-//! (fast) numerics and with exact ones. NEURON 9.0.2 needs 4.6 s for this trial. `ISF_NO_SIMD=1`
-//! measures the scalar kernels.
+//! output folder). Prints the best of three CPU times (`ISF_BENCH_ROUNDS=N` for N; on a shared
+//! host more rounds bring the best closer to the machine's undisturbed speed) and ns per
+//! segment-step, with the default (fast) numerics and with exact ones. NEURON 9.0.2 needs 4.6 s
+//! for this trial. `ISF_NO_SIMD=1` measures the scalar kernels.
 //! Needs the shared reference data (`../shared`); prints a notice and measures nothing without it.
 
 use std::time::{Duration, Instant};
@@ -41,14 +42,19 @@ fn bench(c: &mut Criterion) {
     let sim = simulator(Numerics::Fast);
     let trial = ReplayTrial::read(&sim, &NetworkParams::read(&net).unwrap(), &syn).unwrap();
 
-    // Three timed runs of each numerics for the per-segment-step figure, alternating; the best
+    // Timed runs of each numerics for the per-segment-step figure, alternating; the best
     // CPU time counts (this thread's CPU time, so that other processes on a shared machine do
     // not inflate it). Fast (the default) is the figure that counts; exact is shown beside it.
     let exact = simulator(Numerics::Exact);
     let segments = sim.model.n_segments();
     let mut best = [f64::INFINITY; 2];
     let mut steps = 0;
-    for _ in 0..3 {
+    let rounds: usize = std::env::var("ISF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
+    for _ in 0..rounds {
         for (k, s) in [&sim, &exact].into_iter().enumerate() {
             let (c0, t0) = (thread_cpu_seconds(), Instant::now());
             let result = s.run(&trial.inputs, TSTOP_MS).unwrap();
@@ -61,7 +67,7 @@ fn bench(c: &mut Criterion) {
     }
     for (k, name) in ["fast", "exact"].into_iter().enumerate() {
         println!(
-            "replay simulation, best of 3 ({name} numerics): {segments} segments x {steps} steps in {:.3} s CPU = {:.1} ns per segment-step (vector kernels: {})",
+            "replay simulation, best of {rounds} ({name} numerics): {segments} segments x {steps} steps in {:.3} s CPU = {:.1} ns per segment-step (vector kernels: {})",
             best[k],
             best[k] * 1e9 / (segments * steps) as f64,
             isf::mechanisms::exp::simd_available()
