@@ -19,8 +19,8 @@ pub mod skv3_1;
 use super::catalogue::BuildEnv;
 use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
 use super::{
-    cnexp_gate_by, cnexp_rate_by, common_len, relax_fraction, relax_series, DensityMechanism, Env,
-    Instances, IonState, Matrix, NodeList, Numerics, SERIES_LIMIT,
+    cnexp_gate_by, cnexp_rate_by, common_len, relax_series, DensityMechanism, Env, Instances,
+    IonState, Matrix, NodeList, Numerics, SERIES_LIMIT,
 };
 
 /// Which reversal potential a channel uses and which accumulator receives its current.
@@ -195,8 +195,9 @@ trait Form<K: Kinetics> {
     fn rates(v: f64, ex: &mut impl RateExp) -> [(f64, f64); 2];
     /// The cnexp update of gate `x` from its `(inf, r)`.
     fn update(x: f64, inf: f64, r: f64, dt: f64, hoc_exp: impl Fn(f64) -> f64) -> f64;
-    /// Whether `r` is a rate whose update relaxes by [`relax_fraction`], which the staged
-    /// kernel then takes through [`relax_series`] alone for blocks that stay below its limit.
+    /// Whether `r` is a rate whose update relaxes by
+    /// [`relax_fraction`](super::relax_fraction), which the staged kernel then takes through
+    /// [`relax_series`] alone for blocks that stay below its limit.
     const SERIES: bool;
 }
 
@@ -413,53 +414,61 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
         }
         return;
     }
-    // Steady states and q = dt·rate first, then each gate's update, through the series alone
-    // where every q of the block allows it (slow gates nearly always do).
-    let RelaxBuffers { inf, q } = relax;
+    // Steady states and rates first, then each gate's update, through the series alone where
+    // every q = dt·rate of the block allows it (slow gates nearly always do).
+    let RelaxBuffers { inf, rate } = relax;
     let mut above = [0u32; 2];
     for j in 0..n {
         for (g, (inf_g, r)) in rates(j).into_iter().enumerate().take(K::N_GATES) {
             inf[g][j] = inf_g;
-            q[g][j] = dt * r;
+            rate[g][j] = r;
+            let q = dt * r;
             // NaN counts as above the limit.
-            above[g] += u32::from(q[g][j].is_nan() || q[g][j] > SERIES_LIMIT);
+            above[g] += u32::from(q.is_nan() || q > SERIES_LIMIT);
         }
     }
-    relax_gate::<E>(x0, &inf[0], &q[0], above[0] == 0);
+    relax_gate::<K, F, E>(x0, &inf[0], &rate[0], dt, above[0] == 0);
     if K::N_GATES == 2 {
-        relax_gate::<E>(x1, &inf[1], &q[1], above[1] == 0);
+        relax_gate::<K, F, E>(x1, &inf[1], &rate[1], dt, above[1] == 0);
     }
 }
 
-/// Per-block steady states and `q = dt·rate` of both gates ([`Numerics::Fast`]'s update), kept
-/// across the blocks of a call so that they are not zeroed for every block.
+/// Per-block steady states and rates of both gates ([`Numerics::Fast`]'s update), kept across
+/// the blocks of a call so that they are not zeroed for every block.
 struct RelaxBuffers {
     inf: [[f64; BLOCK]; 2],
-    q: [[f64; BLOCK]; 2],
+    rate: [[f64; BLOCK]; 2],
 }
 
 impl Default for RelaxBuffers {
     fn default() -> Self {
         RelaxBuffers {
             inf: [[0.0; BLOCK]; 2],
-            q: [[0.0; BLOCK]; 2],
+            rate: [[0.0; BLOCK]; 2],
         }
     }
 }
 
-/// `x += relax_fraction(q)·(inf − x)` over one block ([`Numerics::Fast`]'s cnexp update), the
-/// fraction by its series alone when `series` says every `q` allows it.
+/// [`Form::update`] of one gate over one block; when `series` says every `dt·rate` is within
+/// [`SERIES_LIMIT`], its relaxation fraction is [`relax_series`] alone (the value
+/// [`relax_fraction`](super::relax_fraction) selects there), without the exponential.
 #[inline(always)]
-fn relax_gate<E: Exp>(x: &mut [f64], inf: &[f64; BLOCK], q: &[f64; BLOCK], series: bool) {
+fn relax_gate<K: Kinetics, F: Form<K>, E: Exp>(
+    x: &mut [f64],
+    inf: &[f64; BLOCK],
+    rate: &[f64; BLOCK],
+    dt: f64,
+    series: bool,
+) {
     let n = x.len().min(BLOCK);
-    let (x, inf, q) = (&mut x[..n], &inf[..n], &q[..n]);
+    let (x, inf, rate) = (&mut x[..n], &inf[..n], &rate[..n]);
     if series {
         for j in 0..n {
-            x[j] += relax_series(q[j]) * (inf[j] - x[j]);
+            x[j] += relax_series(dt * rate[j]) * (inf[j] - x[j]);
         }
     } else {
         for j in 0..n {
-            x[j] += relax_fraction(q[j], hoc_exp_above_m512::<E>) * (inf[j] - x[j]);
+            x[j] = F::update(x[j], inf[j], rate[j], dt, hoc_exp_above_m512::<E>);
         }
     }
 }
