@@ -103,14 +103,17 @@ impl IonState {
         s
     }
 
-    /// The ion pass at the start of current evaluation: zero the current accumulators and
-    /// recompute `eca` where `cai` is written (with [`Numerics::Fast`], through the vectorised
-    /// `ln` of [`super::exp`], within an ulp of the C library's).
+    /// The current accumulators `ina`, `ik`, `ica`, to be zeroed at the start of current
+    /// evaluation (together with [`IonState::update_eca`]).
+    pub fn currents_mut(&mut self) -> [&mut [f64]; 3] {
+        [&mut self.ina, &mut self.ik, &mut self.ica]
+    }
+
+    /// Recomputes `eca` where `cai` is written, at the start of current evaluation (with
+    /// [`Numerics::Fast`], through the vectorised `ln` of [`super::exp`], within an ulp of the
+    /// C library's).
     #[inline]
-    pub fn begin_currents(&mut self, ca_written: &[usize], celsius: f64, numerics: Numerics) {
-        self.ina.fill(0.0);
-        self.ik.fill(0.0);
-        self.ica.fill(0.0);
+    pub fn update_eca(&mut self, ca_written: &[usize], celsius: f64, numerics: Numerics) {
         let ktf_half = 1000.0 * GAS_CONSTANT * (celsius + 273.15) / FARADAY / 2.0;
         // Ratios first, then the `log` calls back to back (the divisions no longer sit between
         // them), then the guards.

@@ -2,7 +2,7 @@
 //! `ggaba = D − R` (nS), `i = 1e-3·ggaba·(v − e)` (nA). NET_RECEIVE(weight):
 //! `R += factor·w·dgaba·fgaba; D += same; dgaba *= decaygaba; fgaba += facilgaba`.
 
-use super::{area_scale, columns, peak_factor, relax};
+use super::{area_scale, columns, peak_factor, relax, Reached};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
 
@@ -35,6 +35,9 @@ pub struct GabaSyn {
     relax_dg: Vec<f64>,
     relax_fg: Vec<f64>,
     scale: Vec<f64>,
+    /// Whether every instance has `decaygaba = 1` and `facilgaba = 0`: then dgaba and fgaba
+    /// stay exactly 1, and their updates are skipped.
+    plain: bool,
 }
 
 impl GabaSyn {
@@ -42,6 +45,7 @@ impl GabaSyn {
         let p = &inst.values;
         let n = inst.nodes.len();
         Box::new(GabaSyn {
+            plain: (0..n).all(|j| p[4][j] == 1.0 && p[6][j] == 0.0),
             scale: area_scale(&inst.area_um2),
             e: p[0].clone(),
             factor: (0..n).map(|j| peak_factor(p[1][j], p[2][j])).collect(),
@@ -78,21 +82,21 @@ impl PointProcess for GabaSyn {
         vars[6 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        self.nodes.len()
+        // How far the instances that have received an event reach.
+        1
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
-        let (vars, active) = vars.split_at_mut(6 * n);
+        let (vars, reached) = vars.split_at_mut(6 * n);
+        let live = Reached::get(reached, 0, n);
         let [r, d, _, _, g_out, i_out] = columns::<6>(vars, n);
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, m) = (&v[..len], m.cut(len));
-        let (active, e, scale) = (&active[..n], &self.e[..n], &self.scale[..n]);
-        for (j, node) in self.nodes.within(len).enumerate() {
-            // Never-activated synapses contribute exactly ±0: skipped.
-            if active[j] == 0.0 {
-                continue;
-            }
+        let (e, scale) = (&self.e[..n], &self.scale[..n]);
+        // Synapses past the last that has received an event contribute exactly ±0: skipped
+        // (see glutamate_syn).
+        for (j, node) in self.nodes.within(len).enumerate().take(live) {
             let vn = v[node];
             let g = d[j] - r[j];
             let i = 1e-3 * g * (vn - e[j]);
@@ -107,23 +111,30 @@ impl PointProcess for GabaSyn {
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
-        let (vars, active) = vars.split_at_mut(6 * n);
+        let (vars, reached) = vars.split_at_mut(6 * n);
+        let live = Reached::get(reached, 0, n);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
-        for j in 0..n {
-            if active[j] == 0.0 {
-                continue;
-            }
-            r[j] += self.relax_r[j] * (-r[j]);
-            d[j] += self.relax_d[j] * (-d[j]);
+        let (r, d) = (&mut r[..live], &mut d[..live]);
+        let (relax_r, relax_d) = (&self.relax_r[..live], &self.relax_d[..live]);
+        for j in 0..live {
+            r[j] += relax_r[j] * (-r[j]);
+            d[j] += relax_d[j] * (-d[j]);
+        }
+        if self.plain {
+            return;
+        }
+        let (dg, fg) = (&mut dg[..live], &mut fg[..live]);
+        let (relax_dg, relax_fg) = (&self.relax_dg[..live], &self.relax_fg[..live]);
+        for j in 0..live {
             // cnexp of x' = (1 − x)/tau (the emitted −(1/tau)/(−1/tau) is exactly 1).
-            dg[j] += self.relax_dg[j] * (1.0 - dg[j]);
-            fg[j] += self.relax_fg[j] * (1.0 - fg[j]);
+            dg[j] += relax_dg[j] * (1.0 - dg[j]);
+            fg[j] += relax_fg[j] * (1.0 - fg[j]);
         }
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let w = weights.first().copied().unwrap_or(0.0);
-        vars[6 * n + j] = 1.0;
+        Reached::extend(&mut vars[6 * n..], 0, j);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
         let jump = self.factor[j] * w * dg[j] * fg[j];
         r[j] += jump;

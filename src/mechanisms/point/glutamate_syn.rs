@@ -5,7 +5,7 @@
 //! `factor1·w_nmda·dnmda·fnmda` and C, D by `factor2·w_ampa·dampa·fampa`, then applies the
 //! depression and facilitation steps.
 
-use super::{area_scale, columns, peak_factor, relax, IndexSet};
+use super::{area_scale, columns, peak_factor, relax, Reached};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
@@ -56,6 +56,10 @@ pub struct GlutamateSyn {
     /// [`Numerics::Fast`]: `exp(−gama·0.001)` of every key, so that the denominator at
     /// `v + 0.001` follows from the one at `v` without a second exponential.
     key_shift: Option<Vec<f64>>,
+    /// Whether every instance has `decay… = 1` and `facil… = 0`: then dampa, dnmda, fampa and
+    /// fnmda stay exactly 1 (events multiply them by 1 and add 0, the relaxation adds `q·0`),
+    /// and their updates are skipped.
+    plain: bool,
 }
 
 /// The Mg-block denominators `1 + n·exp(−gama·v)` at `v + 0.001` and `v` of every key;
@@ -155,7 +159,14 @@ impl GlutamateSyn {
                 .map(|&g: &f64| crate::mechanisms::hoc_exp(-g * 0.001))
                 .collect()
         });
+        let plain = (0..n).all(|j| {
+            p[DECAYAMPA][j] == 1.0
+                && p[DECAYNMDA][j] == 1.0
+                && p[FACILAMPA][j] == 0.0
+                && p[FACILNMDA][j] == 0.0
+        });
         Box::new(GlutamateSyn {
+            plain,
             key_shift,
             scale: area_scale(&inst.area_um2),
             factor1: (0..n).map(|j| peak_factor(p[1][j], p[0][j])).collect(),
@@ -192,9 +203,9 @@ impl PointProcess for GlutamateSyn {
         vars[8 * n..].fill(0.0);
     }
     fn scratch_len(&self) -> usize {
-        // Mg-block factors at v + 0.001 and v per key, then the sets of instances and keys
-        // that have received an event.
-        2 * self.key_node.len() + (self.nodes.len() + 1) + (self.key_node.len() + 1)
+        // Mg-block factors at v + 0.001 and v per key, then how far the instances and the keys
+        // that have received an event reach.
+        2 * self.key_node.len() + 2
     }
     #[inline]
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
@@ -202,48 +213,31 @@ impl PointProcess for GlutamateSyn {
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let nk = self.key_node.len();
         let (den_hi, rest) = scratch.split_at_mut(nk);
-        let (den, rest) = rest.split_at_mut(nk);
-        let (live, live_keys) = rest.split_at_mut(n + 1);
-        let (live, live_keys) = (IndexSet(live), IndexSet(live_keys));
-        // The Mg block of the keys with a synapse that has received an event: gathered into
-        // blocks of contiguous lanes for the vectorised loop, then put back per key.
-        const LANES: usize = 64;
-        let mut it = live_keys.iter().peekable();
-        while it.peek().is_some() {
-            let mut k_of = [0usize; LANES];
-            let (mut kn, mut kg, mut ks) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
-            let (mut kv, mut kh) = ([0.0; LANES], [0.0; LANES]);
-            let mut len = 0;
-            for k in it.by_ref().take(LANES) {
-                k_of[len] = k;
-                kn[len] = self.key_n[k];
-                kg[len] = self.key_gama[k];
-                ks[len] = self.key_shift.as_ref().map_or(0.0, |s| s[k]);
-                kv[len] = v[self.key_node[k]];
-                len += 1;
-            }
-            dispatch(MgBlock {
-                n: &kn[..len],
-                gama: &kg[..len],
-                shift: self.key_shift.as_ref().map(|_| &ks[..len]),
-                v_den: &mut kv[..len],
-                den_hi: &mut kh[..len],
-            });
-            for (i, &k) in k_of[..len].iter().enumerate() {
-                den[k] = kv[i];
-                den_hi[k] = kh[i];
-            }
+        let (den, reached) = rest.split_at_mut(nk);
+        let (live, live_keys) = (Reached::get(reached, 0, n), Reached::get(reached, 1, nk));
+        // The Mg block of the keys up to the last one with a synapse that has received an
+        // event (keys are numbered in the order of their first instance).
+        for (x, &node) in den[..live_keys].iter_mut().zip(&self.key_node) {
+            *x = v[node];
         }
+        dispatch(MgBlock {
+            n: &self.key_n[..live_keys],
+            gama: &self.key_gama[..live_keys],
+            shift: self.key_shift.as_ref().map(|s| &s[..live_keys]),
+            v_den: &mut den[..live_keys],
+            den_hi: &mut den_hi[..live_keys],
+        });
         let [a, b, c, d, _, _, _, _, gampa_o, gnmda_o, iampa_o, inmda_o] = columns::<12>(vars, n);
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, m) = (&v[..len], m.cut(len));
         let (e, scale) = (&self.p[E][..n], &self.scale[..n]);
         let nodes = self.nodes.as_slice();
         let fast = self.key_shift.is_some();
-        // Only the synapses that have received an event, in ascending order: the others have
-        // all conductance states exactly 0, so their currents and slopes are ±0 and would
-        // leave rhs and d unchanged.
-        for j in live.iter() {
+        // Only the synapses up to the last that has received an event: the others have all
+        // conductance states exactly 0, so their currents and slopes are ±0 and would leave
+        // rhs and d unchanged. With [`Numerics::Fast`] the instances are numbered in the order
+        // of their first event, so that these are exactly the synapses that have received one.
+        for j in 0..live {
             let node = nodes[j];
             let vn = v[node];
             let k = self.block_of[j];
@@ -279,28 +273,33 @@ impl PointProcess for GlutamateSyn {
     #[inline]
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
-        let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(&mut vars[..12 * n], n);
+        let (vars, scratch) = vars.split_at_mut(12 * n);
+        let live = Reached::get(&scratch[2 * self.key_node.len()..], 0, n);
+        let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
         let [r0, r1, r2, r3] = &self.relax_abcd;
         let [q0, q1, q2, q3] = &self.relax_df;
-        // Silent synapses sit exactly at rest (0 states, factors 1), which these updates leave
-        // bit-for-bit unchanged (0 + r·(−0) = 0, 1 + q·0 = 1), so every instance is updated
-        // without a branch, one state at a time, in loops that vectorise.
+        // Synapses that have not received an event sit exactly at rest (0 states, factors 1),
+        // which these updates would leave bit-for-bit unchanged (0 + r·(−0) = 0, 1 + q·0 = 1):
+        // only those up to the last that has received one are updated, without a branch, one
+        // state at a time, in loops that vectorise.
         for (x, r) in [(a, r0), (b, r1), (c, r2), (d, r3)] {
-            decay_to_zero(x, r);
+            decay_to_zero(&mut x[..live], r);
+        }
+        if self.plain {
+            return;
         }
         // cnexp of x' = (1 − x)/tau: x + (1 − e^{−dt/tau})·(1 − x) (the emitted
         // −(1/tau)/(−1/tau) is exactly 1).
         for (x, q) in [(dampa, q0), (dnmda, q1), (fampa, q2), (fnmda, q3)] {
-            relax_to_one(x, q);
+            relax_to_one(&mut x[..live], q);
         }
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let nk = self.key_node.len();
-        let (_, scratch) = vars.split_at_mut(12 * n + 2 * nk);
-        let (live, live_keys) = scratch.split_at_mut(n + 1);
-        IndexSet(live).insert(j);
-        IndexSet(live_keys).insert(self.block_of[j]);
+        let (_, reached) = vars.split_at_mut(12 * n + 2 * nk);
+        Reached::extend(reached, 0, j);
+        Reached::extend(reached, 1, self.block_of[j]);
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);

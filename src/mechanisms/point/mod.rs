@@ -23,28 +23,23 @@ pub fn peak_factor(tau_rise: f64, tau_decay: f64) -> f64 {
     1.0 / (-hoc_exp(-tp / tau_rise) + hoc_exp(-tp / tau_decay))
 }
 
-/// A sorted set of indices below 2^53 kept in a trial's scratch values: `slot[0]` is the count,
-/// `slot[1..=count]` the indices in ascending order (as `f64`, which holds them exactly). The
+/// How far the instances (or other indices) that have received an event reach: one past the
+/// highest, kept in a slot of a trial's scratch values (as `f64`, which holds it exactly). The
 /// scratch lives with the trial's variables, so a trial's initialisation (which zeroes it)
-/// empties the set.
-pub struct IndexSet<'a>(pub &'a mut [f64]);
+/// resets it. With [`Numerics::Fast`](crate::mechanisms::Numerics::Fast) the solver numbers
+/// instances in the order of their first event, so the reach is their count.
+pub struct Reached;
 
-impl IndexSet<'_> {
-    /// The members, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        let count = self.0[0] as usize;
-        self.0[1..=count].iter().map(|&x| x as usize)
+impl Reached {
+    /// The reach kept in `slots[at]`, at most `bound`.
+    #[inline]
+    pub fn get(slots: &[f64], at: usize, bound: usize) -> usize {
+        (slots[at] as usize).min(bound)
     }
-    /// Adds `x` (no-op if present); `slot` must have room for every index that can be added.
-    pub fn insert(&mut self, x: usize) {
-        let count = self.0[0] as usize;
-        let members = &self.0[1..=count];
-        let xf = x as f64;
-        if let Err(at) = members.binary_search_by(|m| m.total_cmp(&xf)) {
-            self.0.copy_within(1 + at..=count, 2 + at);
-            self.0[1 + at] = xf;
-            self.0[0] = (count + 1) as f64;
-        }
+    /// Extends the reach kept in `slots[at]` to include index `x`.
+    #[inline]
+    pub fn extend(slots: &mut [f64], at: usize, x: usize) {
+        slots[at] = slots[at].max((x + 1) as f64);
     }
 }
 
@@ -142,15 +137,14 @@ mod tests {
     }
 
     #[test]
-    fn index_set_keeps_members_sorted_and_unique() {
-        let mut slot = vec![0.0; 6];
-        let mut set = IndexSet(&mut slot);
-        for x in [7, 2, 9, 2, 0, 7, 4] {
-            set.insert(x);
+    fn reach_extends_to_the_highest_index() {
+        let mut slots = vec![0.0; 2];
+        assert_eq!(Reached::get(&slots, 1, 10), 0);
+        for x in [7, 2, 9, 2, 0] {
+            Reached::extend(&mut slots, 1, x);
         }
-        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 2, 4, 7, 9]);
-        // A zeroed slot (a trial's initialisation) is the empty set.
-        slot.fill(0.0);
-        assert_eq!(IndexSet(&mut slot).iter().count(), 0);
+        assert_eq!(Reached::get(&slots, 1, 100), 10);
+        assert_eq!(Reached::get(&slots, 1, 4), 4);
+        assert_eq!(slots[0], 0.0);
     }
 }
