@@ -109,7 +109,7 @@ pub enum SolverError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mechanisms::{Ions, MechanismPlacement};
+    use crate::mechanisms::{Ions, MechanismPlacement, Numerics};
 
     fn settings() -> SimSettings {
         SimSettings {
@@ -231,5 +231,60 @@ mod tests {
         let mut b = SimulationBuilder::new(&model);
         b.record(Probe::Voltage(1));
         assert_eq!(b.build().unwrap().run_until(10.0).t.len(), 402);
+    }
+
+    #[test]
+    fn synapse_handles_and_probes_survive_fast_renumbering() {
+        // Fast numerics renumber point processes by first event: b (first event at 1 ms) comes
+        // before a (5 ms) and c (none). Handles, events and probes must still refer to the
+        // synapse the caller added, so both numerics record the same columns.
+        let tree = CableTree::single_compartment(500.0, 1.0, 0.01);
+        let traces = |numerics| {
+            let model = CellModel::new(
+                &tree,
+                &[placement("pas", vec![1], &[])],
+                Ions::defaults(3),
+                SimSettings {
+                    numerics,
+                    ..settings()
+                },
+            )
+            .unwrap();
+            let mut b = SimulationBuilder::new(&model);
+            let syn: Vec<_> = (0..3)
+                .map(|_| b.add_point("glutamate_syn", 1, &[]).unwrap())
+                .collect();
+            b.add_events(syn[0], &[5.0, 7.0], &[1.0, 0.5]).unwrap();
+            b.add_events(syn[1], &[1.0], &[0.2, 2.0]).unwrap();
+            let cols: Vec<_> = syn
+                .iter()
+                .flat_map(|&handle| {
+                    ["A", "C"].map(|variable| Probe::Point {
+                        handle,
+                        variable: variable.into(),
+                    })
+                })
+                .map(|p| b.record(p))
+                .collect();
+            let tr = b.build().unwrap().run_until(10.0);
+            cols.iter()
+                .map(|&c| tr.columns[c].clone())
+                .collect::<Vec<_>>()
+        };
+        let (fast, exact) = (traces(Numerics::Fast), traces(Numerics::Exact));
+        let at = |ms: f64| (ms / 0.025).round() as usize;
+        for (k, (f, e)) in fast.iter().zip(&exact).enumerate() {
+            for (x, y) in f.iter().zip(e) {
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1e-3),
+                    "column {k}: {x} vs {y}"
+                );
+            }
+        }
+        // a: nothing before 5 ms; b: from 1 ms, its NMDA weight 10× its AMPA weight (A vs C
+        // scaled by the peak factors); c: never.
+        assert!(fast[0][at(4.9)] == 0.0 && fast[0][at(5.2)] > 0.0);
+        assert!(fast[2][at(0.9)] == 0.0 && fast[2][at(1.2)] > 0.0 && fast[3][at(1.2)] > 0.0);
+        assert!(fast[4].iter().chain(&fast[5]).all(|&x| x == 0.0));
     }
 }
