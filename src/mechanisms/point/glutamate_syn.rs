@@ -7,7 +7,7 @@
 
 use super::{area_scale, columns, peak_factor, relax, Reached};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel};
+use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel, PolyExp};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
 
 /// Catalogue entry (mod-file defaults; `n`, `gama` are the globals `n_glutamate_syn`, `gama_glutamate_syn`).
@@ -65,8 +65,8 @@ pub struct GlutamateSyn {
 /// The Mg-block denominators `1 + n·exp(−gama·v)` at `v + 0.001` and `v` of every key;
 /// `v_den` holds the key's voltage on entry and the denominator at `v` on return. With
 /// `shift` ([`Numerics::Fast`]) the factors `1/den` instead, and `exp(−gama·(v + 0.001))` as
-/// `exp(−gama·v)·exp(−gama·0.001)`: one exponential per key instead of two, no division in the
-/// synapses' loop.
+/// `exp(−gama·v)·exp(−gama·0.001)`: one exponential per key instead of two ([`PolyExp`]), no
+/// division in the synapses' loop.
 struct MgBlock<'a> {
     n: &'a [f64],
     gama: &'a [f64],
@@ -81,7 +81,9 @@ impl Kernel for MgBlock<'_> {
     fn run<E: Exp>(self) {
         match self.shift {
             None => mg_block::<E>(self.n, self.gama, self.v_den, self.den_hi),
-            Some(shift) => mg_block_fast::<E>(self.n, self.gama, shift, self.v_den, self.den_hi),
+            Some(shift) => {
+                mg_block_fast::<PolyExp>(self.n, self.gama, shift, self.v_den, self.den_hi)
+            }
         }
     }
 }
