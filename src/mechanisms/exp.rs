@@ -301,18 +301,39 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn table_exp_slice(xs: &[f64], out: &mut [f64]) {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            *o = hoc_exp_with::<TableFmaExp>(x);
-        }
+    fn map_avx2_fma(xs: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+        xs.iter().map(|&x| f(x)).collect()
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn poly_ln_slice(xs: &[f64], out: &mut [f64]) {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            *o = poly_ln(x);
+    /// `f` over `xs` as the vector kernels compile it where the CPU has AVX2 and FMA, else as
+    /// the scalar ones do.
+    fn vector_map(xs: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+        #[cfg(target_arch = "x86_64")]
+        if simd_available() {
+            // SAFETY: simd_available() checked AVX2 and FMA.
+            return unsafe { map_avx2_fma(xs, f) };
         }
+        xs.iter().map(|&x| f(x)).collect()
+    }
+
+    /// Exponent arguments: a dense sweep over [−705, 705], then `rounds` pseudo-random ones over
+    /// the clamped range, each followed by `extra` of the same random bits.
+    fn exp_arguments(rounds: usize, extra: impl Fn(u64) -> f64) -> Vec<f64> {
+        let mut xs: Vec<f64> = Vec::new();
+        let mut x = -705.0;
+        while x <= 705.0 {
+            xs.push(x);
+            x += 0.000_731_3;
+        }
+        let mut s: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..rounds {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            xs.push((s >> 11) as f64 / (1u64 << 53) as f64 * 1400.0 - 700.0);
+            xs.push(extra(s));
+        }
+        xs
     }
 
     /// `poly_ln` within 1 ulp of the C library's `log` (which is within half an ulp or so of
@@ -339,20 +360,7 @@ mod tests {
             1.0 + f64::EPSILON,
             1.0 - 1e-16,
         ]);
-        let mut out = vec![0.0; xs.len()];
-        #[cfg(target_arch = "x86_64")]
-        if simd_available() {
-            // SAFETY: simd_available() checked AVX2 and FMA.
-            unsafe { poly_ln_slice(&xs, &mut out) };
-        } else {
-            for (o, &x) in out.iter_mut().zip(&xs) {
-                *o = poly_ln(x);
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        for (o, &x) in out.iter_mut().zip(&xs) {
-            *o = poly_ln(x);
-        }
+        let out = vector_map(&xs, poly_ln);
         let mut worst = 0.0f64;
         for (&x, &y) in xs.iter().zip(&out) {
             let want = x.ln();
@@ -370,32 +378,13 @@ mod tests {
         assert!(poly_ln(-1.0).is_nan() && poly_ln(f64::NAN).is_nan());
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn poly_exp_slice(xs: &[f64], out: &mut [f64]) {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            *o = hoc_exp_with::<PolyExp>(x);
-        }
-    }
-
     /// `PolyExp` within 1 ulp of the C library's `exp` over the clamped range, the same bits in
     /// the vector and the scalar kernels, and `hoc_Exp`'s special values.
     #[test]
     fn poly_exp_within_an_ulp_of_libm() {
-        let mut xs: Vec<f64> = Vec::new();
-        let mut x = -705.0;
-        while x <= 705.0 {
-            xs.push(x);
-            x += 0.000_731_3;
-        }
-        let mut s: u64 = 0x9e3779b97f4a7c15;
-        for _ in 0..1_000_000 {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            xs.push((s >> 11) as f64 / (1u64 << 53) as f64 * 1400.0 - 700.0);
-            xs.push((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
-        }
+        let mut xs = exp_arguments(1_000_000, |s| {
+            (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        });
         xs.extend([
             0.0,
             -0.0,
@@ -407,12 +396,7 @@ mod tests {
             -0.5 * LN2_HI,
         ]);
         let scalar: Vec<f64> = xs.iter().map(|&x| hoc_exp_with::<PolyExp>(x)).collect();
-        let mut out = scalar.clone();
-        #[cfg(target_arch = "x86_64")]
-        if simd_available() {
-            // SAFETY: simd_available() checked AVX2 and FMA.
-            unsafe { poly_exp_slice(&xs, &mut out) };
-        }
+        let out = vector_map(&xs, hoc_exp_with::<PolyExp>);
         let mut worst = 0.0f64;
         for ((&x, &y), &z) in xs.iter().zip(&out).zip(&scalar) {
             assert_eq!(
@@ -448,20 +432,7 @@ mod tests {
         }
         // A deterministic dense sweep plus pseudo-random arguments over the clamped range,
         // tiny arguments, the |x| = 512 boundaries and the clamp edges.
-        let mut xs: Vec<f64> = Vec::new();
-        let mut x = -705.0;
-        while x <= 705.0 {
-            xs.push(x);
-            x += 0.000_731_3;
-        }
-        let mut s: u64 = 0x9e3779b97f4a7c15;
-        for _ in 0..2_000_000 {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            xs.push((s >> 11) as f64 / (1u64 << 53) as f64 * 1400.0 - 700.0);
-            xs.push(f64::from_bits(s) % 40.0);
-        }
+        let mut xs = exp_arguments(2_000_000, |s| f64::from_bits(s) % 40.0);
         for e in -80..0 {
             let t = 2f64.powi(e);
             xs.extend([t, -t, t * 1.37, -t * 0.77]);
@@ -484,12 +455,7 @@ mod tests {
                 f64::from_bits(b.to_bits() - 1),
             ]);
         }
-        let mut out = vec![0.0; xs.len()];
-        // SAFETY: simd_available() checked AVX2 and FMA.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            table_exp_slice(&xs, &mut out)
-        };
+        let out = vector_map(&xs, hoc_exp_with::<TableFmaExp>);
         let mut bad = 0;
         for (&x, &y) in xs.iter().zip(&out) {
             let want = super::super::hoc_exp(x);
