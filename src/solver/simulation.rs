@@ -287,13 +287,14 @@ impl<'m> SimulationBuilder<'m> {
         }
         ranked.sort_by_key(|(r, _)| *r);
         let order: Vec<Block> = ranked.into_iter().map(|(_, b)| b).collect();
+        let renumber = |h: &PointHandle| PointHandle {
+            group: h.group,
+            instance: renumbered[h.group][h.instance],
+        };
         let mut weights = Vec::new();
         let mut events = Vec::with_capacity(self.events.len());
         for (time, h, w) in &self.events {
-            let h = &PointHandle {
-                group: h.group,
-                instance: renumbered[h.group][h.instance],
-            };
+            let h = &renumber(h);
             let block = block_of_group[h.group];
             let need = points[block].n_weights();
             if need == 0 || w.len() != need {
@@ -319,10 +320,7 @@ impl<'m> SimulationBuilder<'m> {
         for p in &self.probes {
             let p = match p {
                 Probe::Point { handle, variable } => &Probe::Point {
-                    handle: PointHandle {
-                        group: handle.group,
-                        instance: renumbered[handle.group][handle.instance],
-                    },
+                    handle: renumber(handle),
                     variable: variable.clone(),
                 },
                 p => p,

@@ -2,7 +2,9 @@
 //! `ggaba = D − R` (nS), `i = 1e-3·ggaba·(v − e)` (nA). NET_RECEIVE(weight):
 //! `R += factor·w·dgaba·fgaba; D += same; dgaba *= decaygaba; fgaba += facilgaba`.
 
-use super::{area_scale, columns, peak_factor, relax, Reached};
+use super::{
+    area_scale, columns, decay_to_zero, extend_reach, peak_factor, reach, relax, relax_to_one,
+};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
 
@@ -89,7 +91,7 @@ impl PointProcess for GabaSyn {
     fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
         let (vars, reached) = vars.split_at_mut(6 * n);
-        let live = Reached::get(reached, 0, n);
+        let live = reach(reached[0], n);
         let [r, d, _, _, g_out, i_out] = columns::<6>(vars, n);
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, m) = (&v[..len], m.cut(len));
@@ -112,29 +114,20 @@ impl PointProcess for GabaSyn {
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let (vars, reached) = vars.split_at_mut(6 * n);
-        let live = Reached::get(reached, 0, n);
+        let live = reach(reached[0], n);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
-        let (r, d) = (&mut r[..live], &mut d[..live]);
-        let (relax_r, relax_d) = (&self.relax_r[..live], &self.relax_d[..live]);
-        for j in 0..live {
-            r[j] += relax_r[j] * (-r[j]);
-            d[j] += relax_d[j] * (-d[j]);
-        }
+        decay_to_zero(&mut r[..live], &self.relax_r);
+        decay_to_zero(&mut d[..live], &self.relax_d);
         if self.plain {
             return;
         }
-        let (dg, fg) = (&mut dg[..live], &mut fg[..live]);
-        let (relax_dg, relax_fg) = (&self.relax_dg[..live], &self.relax_fg[..live]);
-        for j in 0..live {
-            // cnexp of x' = (1 − x)/tau (the emitted −(1/tau)/(−1/tau) is exactly 1).
-            dg[j] += relax_dg[j] * (1.0 - dg[j]);
-            fg[j] += relax_fg[j] * (1.0 - fg[j]);
-        }
+        relax_to_one(&mut dg[..live], &self.relax_dg);
+        relax_to_one(&mut fg[..live], &self.relax_fg);
     }
     fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let w = weights.first().copied().unwrap_or(0.0);
-        Reached::extend(&mut vars[6 * n..], 0, j);
+        extend_reach(&mut vars[6 * n], j);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
         let jump = self.factor[j] * w * dg[j] * fg[j];
         r[j] += jump;

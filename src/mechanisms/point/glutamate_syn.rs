@@ -5,7 +5,9 @@
 //! `factor1·w_nmda·dnmda·fnmda` and C, D by `factor2·w_ampa·dampa·fampa`, then applies the
 //! depression and facilitation steps.
 
-use super::{area_scale, columns, peak_factor, relax, Reached};
+use super::{
+    area_scale, columns, decay_to_zero, extend_reach, peak_factor, reach, relax, relax_to_one,
+};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel, PolyExp};
 use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
@@ -216,7 +218,7 @@ impl PointProcess for GlutamateSyn {
         let nk = self.key_node.len();
         let (den_hi, rest) = scratch.split_at_mut(nk);
         let (den, reached) = rest.split_at_mut(nk);
-        let (live, live_keys) = (Reached::get(reached, 0, n), Reached::get(reached, 1, nk));
+        let (live, live_keys) = (reach(reached[0], n), reach(reached[1], nk));
         // The Mg block of the keys up to the last one with a synapse that has received an
         // event (keys are numbered in the order of their first instance).
         for (x, &node) in den[..live_keys].iter_mut().zip(&self.key_node) {
@@ -276,7 +278,7 @@ impl PointProcess for GlutamateSyn {
     fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
         let n = self.nodes.len();
         let (vars, scratch) = vars.split_at_mut(12 * n);
-        let live = Reached::get(&scratch[2 * self.key_node.len()..], 0, n);
+        let live = reach(scratch[2 * self.key_node.len()], n);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
         let [r0, r1, r2, r3] = &self.relax_abcd;
         let [q0, q1, q2, q3] = &self.relax_df;
@@ -290,8 +292,6 @@ impl PointProcess for GlutamateSyn {
         if self.plain {
             return;
         }
-        // cnexp of x' = (1 − x)/tau: x + (1 − e^{−dt/tau})·(1 − x) (the emitted
-        // −(1/tau)/(−1/tau) is exactly 1).
         for (x, q) in [(dampa, q0), (dnmda, q1), (fampa, q2), (fnmda, q3)] {
             relax_to_one(&mut x[..live], q);
         }
@@ -300,8 +300,8 @@ impl PointProcess for GlutamateSyn {
         let n = self.nodes.len();
         let nk = self.key_node.len();
         let (_, reached) = vars.split_at_mut(12 * n + 2 * nk);
-        Reached::extend(reached, 0, j);
-        Reached::extend(reached, 1, self.block_of[j]);
+        extend_reach(&mut reached[0], j);
+        extend_reach(&mut reached[1], self.block_of[j]);
         let w_ampa = weights.first().copied().unwrap_or(0.0);
         let w_nmda = weights.get(1).copied().unwrap_or(0.0);
         let [a, b, c, d, dampa, dnmda, fampa, fnmda, ..] = columns::<12>(vars, n);
@@ -318,23 +318,5 @@ impl PointProcess for GlutamateSyn {
     }
     fn n_weights(&self) -> usize {
         2
-    }
-}
-
-/// `x += r·(−x)`: cnexp of `x' = −x/tau` with `r = 1 − e^{−dt/tau}`.
-#[inline]
-fn decay_to_zero(x: &mut [f64], r: &[f64]) {
-    let r = &r[..x.len()];
-    for j in 0..x.len() {
-        x[j] += r[j] * (-x[j]);
-    }
-}
-
-/// `x += q·(1 − x)`: cnexp of `x' = (1 − x)/tau` with `q = 1 − e^{−dt/tau}`.
-#[inline]
-fn relax_to_one(x: &mut [f64], q: &[f64]) {
-    let q = &q[..x.len()];
-    for j in 0..x.len() {
-        x[j] += q[j] * (1.0 - x[j]);
     }
 }

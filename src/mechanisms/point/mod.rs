@@ -23,23 +23,38 @@ pub fn peak_factor(tau_rise: f64, tau_decay: f64) -> f64 {
     1.0 / (-hoc_exp(-tp / tau_rise) + hoc_exp(-tp / tau_decay))
 }
 
-/// How far the instances (or other indices) that have received an event reach: one past the
-/// highest, kept in a slot of a trial's scratch values (as `f64`, which holds it exactly). The
-/// scratch lives with the trial's variables, so a trial's initialisation (which zeroes it)
-/// resets it. With [`Numerics::Fast`](crate::mechanisms::Numerics::Fast) the solver numbers
-/// instances in the order of their first event, so the reach is their count.
-pub struct Reached;
+/// How far the instances (or other indices) that have received an event reach, as kept in a
+/// `slot` of a trial's scratch values: one past the highest (as `f64`, which holds it exactly),
+/// at most `bound`. The scratch lives with the trial's variables, so a trial's initialisation
+/// (which zeroes it) resets it. With [`Numerics::Fast`](crate::mechanisms::Numerics::Fast) the
+/// solver numbers instances in the order of their first event, so the reach is their count.
+#[inline]
+pub fn reach(slot: f64, bound: usize) -> usize {
+    (slot as usize).min(bound)
+}
 
-impl Reached {
-    /// The reach kept in `slots[at]`, at most `bound`.
-    #[inline]
-    pub fn get(slots: &[f64], at: usize, bound: usize) -> usize {
-        (slots[at] as usize).min(bound)
+/// Extends the reach kept in `slot` (see [`reach`]) to include index `x`.
+#[inline]
+pub fn extend_reach(slot: &mut f64, x: usize) {
+    *slot = slot.max((x + 1) as f64);
+}
+
+/// `x += r·(−x)`: cnexp of `x' = −x/tau` with `r = 1 − e^{−dt/tau}`.
+#[inline]
+pub fn decay_to_zero(x: &mut [f64], r: &[f64]) {
+    let r = &r[..x.len()];
+    for j in 0..x.len() {
+        x[j] += r[j] * (-x[j]);
     }
-    /// Extends the reach kept in `slots[at]` to include index `x`.
-    #[inline]
-    pub fn extend(slots: &mut [f64], at: usize, x: usize) {
-        slots[at] = slots[at].max((x + 1) as f64);
+}
+
+/// `x += q·(1 − x)`: cnexp of `x' = (1 − x)/tau` with `q = 1 − e^{−dt/tau}` (the emitted
+/// `−(1/tau)/(−1/tau)` is exactly 1).
+#[inline]
+pub fn relax_to_one(x: &mut [f64], q: &[f64]) {
+    let q = &q[..x.len()];
+    for j in 0..x.len() {
+        x[j] += q[j] * (1.0 - x[j]);
     }
 }
 
@@ -138,13 +153,12 @@ mod tests {
 
     #[test]
     fn reach_extends_to_the_highest_index() {
-        let mut slots = vec![0.0; 2];
-        assert_eq!(Reached::get(&slots, 1, 10), 0);
+        let mut slot = 0.0;
+        assert_eq!(reach(slot, 10), 0);
         for x in [7, 2, 9, 2, 0] {
-            Reached::extend(&mut slots, 1, x);
+            extend_reach(&mut slot, x);
         }
-        assert_eq!(Reached::get(&slots, 1, 100), 10);
-        assert_eq!(Reached::get(&slots, 1, 4), 4);
-        assert_eq!(slots[0], 0.0);
+        assert_eq!(reach(slot, 100), 10);
+        assert_eq!(reach(slot, 4), 4);
     }
 }
