@@ -14,7 +14,9 @@ use super::decompose::assign_by_cost;
 use super::model::{build_model, TrialModel};
 use super::RunError;
 use crate::output::isf_export::IsfExport;
-use crate::output::results_h5::{sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter};
+use crate::output::results_h5::{
+    sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter, WriteHook,
+};
 use crate::trial::result::TrialResult;
 
 /// Command-line choices of a run.
@@ -31,6 +33,8 @@ pub struct RunOptions {
     pub command_line: String,
     /// Show a progress bar on rank 0 (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Called before every change to the results file (fault-injection tests).
+    pub write_hook: Option<WriteHook>,
 }
 
 /// What a run did.
@@ -283,17 +287,14 @@ pub fn run_config(
 
     // Only now is anything on disk touched.
     let (mut writer, done) = match mode {
-        OutputMode::Resume => ResultsWriter::resume(&cfg.output, comm, &layout, &prov)?,
-        OutputMode::Create | OutputMode::Replace => {
-            if mode == OutputMode::Replace && rank == 0 {
-                std::fs::remove_file(&cfg.output).map_err(|e| RunError::Output {
-                    path: cfg.output.clone(),
-                    msg: format!("cannot replace: {e}"),
-                })?;
-            }
-            comm.barrier();
-            (ResultsWriter::create(&cfg.output, comm, &layout, &prov)?, 0)
+        OutputMode::Resume => {
+            ResultsWriter::resume(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?
         }
+        // A replaced file stays until the new one is laid out and renamed over it.
+        OutputMode::Create | OutputMode::Replace => (
+            ResultsWriter::create(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?,
+            0,
+        ),
     };
     if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
         let r = if rank == 0 {
