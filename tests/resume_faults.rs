@@ -17,21 +17,21 @@ use isf::run::{run_config, RunOptions};
 const CONFIG: &str = "run.toml";
 const OUTPUT: &str = "out.h5";
 
-/// Writes a 2-cell config of the synthetic test model: 3 + 3 trials in batches of 2, so three
-/// batches, one of them spanning both cells.
-fn write_config(dir: &Path) {
+/// Writes a 2-cell config of the synthetic test model: 3 + `long_trials` trials in batches of 2
+/// (3 + 3: three batches, one of them spanning both cells).
+fn write_config(dir: &Path, long_trials: u32) {
     std::fs::write(dir.join("c.param"), "{}").unwrap();
     std::fs::write(dir.join("n.param"), "{}").unwrap();
-    let cell = |name: &str, t_stop: f64| {
+    let cell = |name: &str, trials: u32, t_stop: f64| {
         format!(
             "[[cell]]\nname = \"{name}\"\ncell_param = \"c.param\"\nnetwork_param = \"n.param\"\n\
-             trials = 3\nt_stop_ms = {t_stop}\nmodel = \"synthetic-test-fixture\"\n"
+             trials = {trials}\nt_stop_ms = {t_stop}\nmodel = \"synthetic-test-fixture\"\n"
         )
     };
     let text = format!(
         "output = \"{OUTPUT}\"\nbase_seed = 7\nbatch_size = 2\n{}{}",
-        cell("short", 20.0),
-        cell("long", 30.0)
+        cell("short", 3, 20.0),
+        cell("long", long_trials, 30.0)
     );
     std::fs::write(dir.join(CONFIG), text).unwrap();
 }
@@ -45,9 +45,22 @@ enum Fault {
     DiskFull,
 }
 
+/// How the child opens the results file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Io {
+    /// HDF5's POSIX driver (the build without MPI, or `SerialCommunicator`).
+    Posix,
+    /// MPI-IO, as every run of the MPI build does (a singleton MPI world of one rank).
+    MpiIo,
+}
+
 /// One run of the config in `dir` in a child process; returns (success, write points passed,
 /// stderr).
-fn child(dir: &Path, fault: Option<(Fault, u64)>, resume: bool) -> (bool, u64, String) {
+fn child(dir: &Path, io: Io, fault: Option<(Fault, u64)>, resume: bool) -> (bool, u64, String) {
+    let tmp = tempfile::Builder::new()
+        .prefix("tmp")
+        .tempdir_in(dir)
+        .unwrap();
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args([
         "--exact",
@@ -56,6 +69,10 @@ fn child(dir: &Path, fault: Option<(Fault, u64)>, resume: bool) -> (bool, u64, S
         "--nocapture",
         "--test-threads=1",
     ])
+    .env("TMPDIR", tmp.path())
+    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    .env("ISF_FAULT_IO", format!("{io:?}"))
     .env("ISF_FAULT_DIR", dir)
     .env("ISF_FAULT_RESUME", if resume { "1" } else { "0" });
     if let Some((kind, at)) = fault {
@@ -63,6 +80,7 @@ fn child(dir: &Path, fault: Option<(Fault, u64)>, resume: bool) -> (bool, u64, S
             .env("ISF_FAULT_AT", at.to_string());
     }
     let out = c.output().unwrap();
+    drop(tmp);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let points = stdout
         .lines()
@@ -111,7 +129,13 @@ fn child_run() {
         write_hook: Some(hook),
         ..Default::default()
     };
-    let r = run_config(&dir.join(CONFIG), &opts, &SerialCommunicator);
+    let r = if std::env::var("ISF_FAULT_IO").as_deref() == Ok("MpiIo") {
+        let world = isf::run::comm::world();
+        assert!(world.mpi_comm().is_some(), "this build has no MPI");
+        run_config(&dir.join(CONFIG), &opts, world.as_ref())
+    } else {
+        run_config(&dir.join(CONFIG), &opts, &SerialCommunicator)
+    };
     println!("WRITE_POINTS {}", count.load(Ordering::SeqCst));
     match r {
         Ok(_) => println!("RUN_OK"),
@@ -152,12 +176,21 @@ fn leftovers(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn every_write_point() {
+fn every_write_point_posix() {
+    every_write_point(Io::Posix);
+}
+
+#[test]
+fn every_write_point_mpi_io() {
+    every_write_point(Io::MpiIo);
+}
+
+fn every_write_point(io: Io) {
     let root = tempfile::tempdir().unwrap();
     let reference = root.path().join("reference");
     std::fs::create_dir(&reference).unwrap();
-    write_config(&reference);
-    let (ok, n_points, err) = child(&reference, None, false);
+    write_config(&reference, 3);
+    let (ok, n_points, err) = child(&reference, io, None, false);
     assert!(ok, "uninterrupted run failed: {err}");
     assert!(n_points > 100, "only {n_points} write points");
     let reference_file = reference.join(OUTPUT);
@@ -177,19 +210,19 @@ fn every_write_point() {
                 };
                 let dir = root.path().join(format!("{kind:?}-{at}"));
                 std::fs::create_dir(&dir).unwrap();
-                write_config(&dir);
-                let (ok, _, err) = child(&dir, Some((kind, at)), false);
+                write_config(&dir, 3);
+                let (ok, _, err) = child(&dir, io, Some((kind, at)), false);
                 let fail = |msg: String| failures.lock().unwrap().push(msg);
                 if ok {
                     fail(format!("{kind:?} at {at}: the run did not fail"));
-                    return;
+                    continue;
                 }
                 if matches!(kind, Fault::DiskFull) && !err.contains("No space left on device") {
                     fail(format!(
                         "{kind:?} at {at}: the error does not say why: {err}"
                     ));
                 }
-                let (ok, _, err) = child(&dir, None, true);
+                let (ok, _, err) = child(&dir, io, None, true);
                 if !ok {
                     fail(format!("{kind:?} at {at}: --resume failed: {err}"));
                 } else if let Some(d) = h5diff(&reference_file, &dir.join(OUTPUT)) {
@@ -204,8 +237,7 @@ fn every_write_point() {
     });
     let failures = failures.into_inner().unwrap();
     println!(
-        "{} write points × 2 faults: {} resumed files equal to the uninterrupted run",
-        n_points,
+        "{io:?}: {n_points} write points × 2 faults: {} resumed files equal to the uninterrupted run",
         cases.len() - failures.len()
     );
     assert!(
@@ -240,13 +272,19 @@ f.attrs["commit_state"] = np.array(words, dtype=np.uint64)
 
 #[test]
 fn rows_beyond_the_commit_are_rewritten_by_resume() {
+    for io in [Io::Posix, Io::MpiIo] {
+        rows_beyond_the_commit(io);
+    }
+}
+
+fn rows_beyond_the_commit(io: Io) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    write_config(dir);
-    assert!(child(dir, None, false).0);
+    write_config(dir, 4);
+    assert!(child(dir, io, None, false).0);
     let (reference, rolled) = (dir.join("reference.h5"), dir.join(OUTPUT));
     std::fs::rename(&rolled, &reference).unwrap();
-    for keep in [4, 2, 0] {
+    for keep in [6, 4, 2, 0] {
         std::fs::copy(&reference, &rolled).unwrap();
         let out = Command::new("python3")
             .args(["-c", ROLL_BACK])
@@ -259,13 +297,13 @@ fn rows_beyond_the_commit_are_rewritten_by_resume() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (ok, _, err) = child(dir, None, true);
+        let (ok, _, err) = child(dir, io, None, true);
         assert!(
             ok,
             "--resume after rolling back to {keep} trials failed: {err}"
         );
         if let Some(d) = h5diff(&reference, &rolled) {
-            panic!("resumed from {keep} committed trials, the file differs:\n{d}");
+            panic!("{io:?}: resumed from {keep} committed trials, the file differs:\n{d}");
         }
     }
 }
