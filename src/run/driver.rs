@@ -188,22 +188,6 @@ pub fn run_config(
     let cfg = agree(comm, RunConfig::load(config_path))?;
     let mode = share_mode(comm, (rank == 0).then(|| check_output(&cfg, opts)))?;
 
-    // Inputs, hashed for the provenance and for --resume.
-    let files = agree(
-        comm,
-        cfg.input_files()
-            .into_iter()
-            .map(|p| {
-                let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
-                let hash = sha256_hex(&bytes);
-                Ok((p.display().to_string(), bytes, hash))
-            })
-            .collect::<Result<Vec<_>, RunError>>(),
-    )?;
-
     let n_threads = threads_per_rank(opts, comm);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n_threads)
@@ -223,6 +207,31 @@ pub fn run_config(
             .collect()
     });
     let models = agree(comm, models)?;
+
+    // Every input, hashed for the provenance and for --resume: the config's files, then each
+    // model's (morphology, recording sites, embedding), each once.
+    let mut inputs = cfg.input_files();
+    for m in &models {
+        for f in &m.description().input_files {
+            if !inputs.contains(f) {
+                inputs.push(f.clone());
+            }
+        }
+    }
+    let files = agree(
+        comm,
+        inputs
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                let hash = sha256_hex(&bytes);
+                Ok((p.display().to_string(), bytes, hash))
+            })
+            .collect::<Result<Vec<_>, RunError>>(),
+    )?;
 
     let mut first = 0;
     let layout = ResultsLayout {

@@ -80,6 +80,12 @@ impl IsfTrialModel {
                 p.synapses.distribution_file = syn.clone();
             }
         }
+        let mut input_files = vec![cell_params.neuron.filename.clone()];
+        input_files.extend(cell_params.sim.recording_sites.iter().cloned());
+        for p in &network_params.populations {
+            input_files.push(p.synapses.distribution_file.clone());
+            input_files.push(p.synapses.connection_file.clone());
+        }
         let model = NetworkModel::from_params(&network_params, tstop_ms)?;
         let network = Network::new(model, &sim.template)?;
         let parameter_files =
@@ -109,6 +115,7 @@ impl IsfTrialModel {
             model: "isf".into(),
             synapse_positions: Some(synapse_positions(&network)),
             parameter_files,
+            input_files,
         };
         Ok(IsfTrialModel {
             desc,

@@ -360,3 +360,78 @@ fn rows_beyond_the_commit(io: Io) {
         }
     }
 }
+
+/// `--resume` refuses a run whose inputs changed, naming the file, for every kind of input: the
+/// config's parameter files and everything they lead to (morphology, recording sites, `.syn`,
+/// `.con`); the provenance lists each with its SHA-256.
+#[test]
+fn resume_refuses_any_changed_input() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let out = Command::new(env!("CARGO_BIN_EXE_isf"))
+        .args(["example", "model"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.join(CONFIG),
+        format!(
+            "output = \"{OUTPUT}\"\nbase_seed = 3\nbatch_size = 2\n[[cell]]\nname = \"example\"\n\
+             cell_param = \"model/cell.param\"\nnetwork_param = \"model/network.param\"\n\
+             trials = 2\nt_stop_ms = 5.0\n"
+        ),
+    )
+    .unwrap();
+    let step = |resume| Step {
+        dir: dir.to_path_buf(),
+        fault: None,
+        resume,
+    };
+    let got = child(Io::Posix, &[step(false)]);
+    assert!(matches!(got.as_slice(), [Ok(_)]), "{got:?}");
+    let f = hdf5::File::open(dir.join(OUTPUT)).unwrap();
+    let listed: Vec<String> = f
+        .group("provenance")
+        .unwrap()
+        .attr("input_files")
+        .unwrap()
+        .read_raw::<hdf5::types::VarLenUnicode>()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    drop(f);
+    let kinds = [
+        ("cell.param", "\n"),
+        ("network.param", "\n"),
+        ("example_l5pt.hoc", "\n// changed\n"),
+        ("apical_trunk_rec_sites.landmarkAscii", "\n"),
+        ("example_l5pt.syn", "\n# changed\n"),
+        ("example_l5pt.con", "\n# changed\n"),
+    ];
+    for (name, extra) in kinds {
+        let path = dir.join("model").join(name);
+        assert!(
+            listed.iter().any(|l| l.ends_with(name)),
+            "the provenance does not list {name}: {listed:?}"
+        );
+        let original = std::fs::read(&path).unwrap();
+        let mut changed = original.clone();
+        changed.extend_from_slice(extra.as_bytes());
+        std::fs::write(&path, &changed).unwrap();
+        let got = child(Io::Posix, &[step(true)]);
+        std::fs::write(&path, &original).unwrap();
+        match got.as_slice() {
+            [Err(e)] if e.contains("changed") && e.contains(name) => {}
+            other => panic!("--resume after changing {name}: {other:?}"),
+        }
+    }
+    // Unchanged inputs: the complete run resumes as a no-op.
+    let got = child(Io::Posix, &[step(true)]);
+    assert!(matches!(got.as_slice(), [Ok(_)]), "{got:?}");
+}
