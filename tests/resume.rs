@@ -11,6 +11,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod common;
+
 use isf::output::results_h5::WriteHook;
 use isf::run::comm::{Communicator, SerialCommunicator};
 use isf::run::{run_config, RunOptions};
@@ -434,4 +436,85 @@ fn resume_refuses_any_changed_input() {
     // Unchanged inputs: the complete run resumes as a no-op.
     let got = child(Io::Posix, &[step(true)]);
     assert!(matches!(got.as_slice(), [Ok(_)]), "{got:?}");
+}
+
+/// `mpirun -np 2 isf simulate --config` killed with SIGKILL (every process of the launch) at 30
+/// random times, resumed each time, then finished: the file equals an uninterrupted run's.
+#[cfg(feature = "mpi")]
+#[test]
+fn mpirun_killed_thirty_times_then_resumed() {
+    use common::process::{has_mpirun, mpirun, ISF};
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    assert!(has_mpirun(), "mpirun is installed by scripts/setup.sh");
+    let root = tempfile::tempdir().unwrap();
+    let (reference, killed) = (root.path().join("reference"), root.path().join("killed"));
+    for d in [&reference, &killed] {
+        std::fs::create_dir(d).unwrap();
+        write_config(d, 9); // 12 trials: 6 batches, the last of 2 cells
+    }
+    let launch = |dir: &Path, resume: bool| {
+        let mut c = mpirun(dir, 2, ISF);
+        c.args(["simulate", "--config", CONFIG, "--no-progress"])
+            .env("ISF_TEST_TRIAL_DELAY_MS", "60")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0);
+        if resume {
+            c.arg("--resume");
+        }
+        c
+    };
+    let out = launch(&reference, false).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Kill times from a small LCG seeded by the clock (printed, to reproduce a failure).
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("kill-time seed {seed}");
+    let mut state = seed | 1;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut kills, mut finished_early) = (0, 0);
+    while kills < 30 {
+        let mut child = launch(&killed, true).spawn().unwrap();
+        let pgid = child.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs_f64(0.2 + 1.6 * uniform());
+        while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().unwrap().is_some() {
+            // The run finished before its kill time: start it again from scratch.
+            finished_early += 1;
+            std::fs::remove_file(killed.join(OUTPUT)).unwrap();
+            continue;
+        }
+        // SAFETY: signalling the process group this test created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let out = launch(&killed, true).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the final --resume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{kills} kills ({finished_early} runs finished before their kill time)");
+    if let Some(d) = h5diff(&reference.join(OUTPUT), &killed.join(OUTPUT)) {
+        panic!("after {kills} kills and resumes the file differs:\n{d}");
+    }
+    assert!(leftovers(&killed).is_empty(), "left {:?}", leftovers(&killed));
 }
