@@ -111,6 +111,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
         }
         DbCommand::Init { results, db, opts } => {
             let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
             let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
                 format!("cannot build {} from {}", db.display(), results.display())
             })?;
@@ -126,6 +127,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
                 .pop()
                 .context("give at least one result folder and the database folder")?;
             let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
             let s = import::init_isf(&paths, &db, &opts.options())
                 .with_context(|| format!("cannot build {}", db.display()))?;
             println!(
@@ -142,7 +144,7 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             max_time_ms,
             overwrite,
         } => {
-            let _lock = super::output::lock(&db)?;
+            let _lock = super::output::lock_database(&db)?;
             let db = Database::open(&db)?;
             let gb = groupby
                 .iter()

@@ -14,7 +14,8 @@ pub fn command_line() -> String {
 }
 
 /// Takes the lock on `output` (a file or folder whose parent folder exists) for the duration of
-/// this command, and says what an interrupt keeps: `output` as it was before the command.
+/// this command, and says what an interrupt keeps: `output` as it was before the command. For a
+/// database that the command adds keys to, each key already added is complete and kept.
 pub fn lock(output: &Path) -> anyhow::Result<OutputLock> {
     let parent = isf_io::atomic::parent_dir(output);
     if !parent.is_dir() {
@@ -25,10 +26,30 @@ pub fn lock(output: &Path) -> anyhow::Result<OutputLock> {
         );
     }
     let lock = OutputLock::acquire(output, &command_line())?;
+    isf_io::signals::set_note(if isf_io::rule::output_exists(output) {
+        format!(
+            "{} was left as it was before this command (the unfinished new output was \
+             removed); run the command again",
+            output.display()
+        )
+    } else {
+        format!(
+            "{} was not created (the unfinished output was removed); run the command again",
+            output.display()
+        )
+    });
+    Ok(lock)
+}
+
+/// [`lock`]s the database folder `db` for a command that adds keys to it; an interrupt keeps
+/// the keys stored before it (each complete) and none of the key being written.
+pub fn lock_database(db: &Path) -> anyhow::Result<OutputLock> {
+    let lock = lock(db)?;
     isf_io::signals::set_note(format!(
-        "{} was left as it was before this command (its unfinished replacement was removed); \
-         run the command again",
-        output.display()
+        "the keys this command stored in {} before the interrupt are complete and kept; the key \
+         being written was not stored; run the command again (with --overwrite for the keys \
+         already stored)",
+        db.display()
     ));
     Ok(lock)
 }

@@ -105,7 +105,7 @@ pub fn run(args: ReduceArgs) -> anyhow::Result<()> {
 }
 
 fn fit(a: FitArgs) -> anyhow::Result<()> {
-    let _lock = super::output::lock(&a.db)?;
+    let _lock = super::output::lock_database(&a.db)?;
     let database = Database::open(&a.db)?;
     super::output::check_key(&database, &db::parse_key(&a.out)?, a.overwrite)?;
     let mut cfg = LdaConfig::new(a.keys.clone());
@@ -144,11 +144,12 @@ fn fit(a: FitArgs) -> anyhow::Result<()> {
 fn predict(a: PredictArgs) -> anyhow::Result<()> {
     // Only a stored table writes: then the data database is the output.
     let _lock = match &a.out {
-        Some(_) => Some(super::output::lock(a.data.as_ref().unwrap_or(&a.db))?),
+        Some(_) => Some(super::output::lock_database(
+            a.data.as_ref().unwrap_or(&a.db),
+        )?),
         None => None,
     };
     let mdb = Database::open(&a.db)?;
-    let model: ReducedLdaModel = mdb.get(&db::parse_key(&a.model)?)?;
     let ddb = match &a.data {
         Some(p) => Database::open(p)?,
         None => mdb.clone(),
@@ -156,6 +157,7 @@ fn predict(a: PredictArgs) -> anyhow::Result<()> {
     if let Some(out) = &a.out {
         super::output::check_key(&ddb, &db::parse_key(out)?, a.overwrite)?;
     }
+    let model: ReducedLdaModel = mdb.get(&db::parse_key(&a.model)?)?;
     let cfg = &model.config;
     let im = lda::input_matrix(&ddb, &cfg.keys, cfg.window_min_ms, cfg.window_max_ms)?;
     let preds = lda::predict_static(&model, &im.x)?;
