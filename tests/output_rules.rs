@@ -190,7 +190,16 @@ fn simulate_replay_and_the_database_commands_follow_the_overwrite_rule_and_the_u
         "--out",
         "rep",
     ];
-    ok(isf(dir, &replay), "replay");
+    // What a killed replay leaves (its staging folder) goes with the next run on that output.
+    std::fs::create_dir(dir.join(".rep.k1LLed.partial")).unwrap();
+    std::fs::write(dir.join(".rep.k1LLed.partial/seed.csv"), "x").unwrap();
+    let o = isf(dir, &replay);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    ok(o, "replay");
+    assert!(
+        err.contains("note: removed") && err.contains(".rep.k1LLed.partial"),
+        "{err}"
+    );
     modes_are(&dir.join("rep"), 0o644, 0o755);
     refused(isf(dir, &replay), "rep");
     ok(

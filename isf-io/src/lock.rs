@@ -21,6 +21,10 @@
 //! left its output incomplete, and only a person can tell whether e.g. `--resume` or
 //! `--overwrite` is wanted. Neither is a lock broken for its age: runs legitimately last days.
 //!
+//! Whoever holds the lock owns the output, so on acquiring it the temporaries that
+//! [`crate::atomic`] made for that output and a killed command left behind
+//! (`.<name>.<random>.tmp` files and `.<name>.<random>.partial` folders beside it) are removed.
+//!
 //! Under MPI, only rank 0 acquires the lock (the caller decides); the other ranks write only
 //! while rank 0 holds it.
 
@@ -132,6 +136,7 @@ pub struct OutputLock {
     holder: Holder,
     dev: u64,
     ino: u64,
+    leftovers: Vec<PathBuf>,
     /// Keeps the `flock` for as long as the lock lives.
     _file: File,
     _cleanup: signals::Cleanup,
@@ -180,12 +185,14 @@ impl OutputLock {
                         .metadata()
                         .map_err(|e| Error::io(&lock, "cannot inspect the lock file", e))?;
                     let cleanup = signals::release_on_interrupt(lock.clone(), m.dev(), m.ino());
+                    let leftovers = remove_leftovers(output);
                     return Ok(OutputLock {
                         output: output.to_path_buf(),
                         lock,
                         holder,
                         dev: m.dev(),
                         ino: m.ino(),
+                        leftovers,
                         _file: file,
                         _cleanup: cleanup,
                     });
@@ -222,6 +229,42 @@ impl OutputLock {
     pub fn holder(&self) -> &Holder {
         &self.holder
     }
+
+    /// The temporaries of this output left by earlier, killed commands, removed on acquiring.
+    pub fn removed_leftovers(&self) -> &[PathBuf] {
+        &self.leftovers
+    }
+}
+
+/// Removes the temporaries [`crate::atomic`] names after `output` (`.<name>.<random>.tmp`,
+/// `.<name>.<random>.partial`) beside it; the lock files' own temporaries
+/// (`.<name>.lock.<random>.tmp`, another command trying to take the lock) are not touched.
+fn remove_leftovers(output: &Path) -> Vec<PathBuf> {
+    let clean: PathBuf = output.components().collect();
+    let Some(name) = clean.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let (prefix, lock_prefix) = (format!(".{name}."), format!(".{name}.lock."));
+    let Ok(entries) = std::fs::read_dir(parent_dir(&clean)) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if !n.starts_with(&prefix) || n.starts_with(&lock_prefix) {
+            continue;
+        }
+        let p = e.path();
+        let gone = match e.file_type() {
+            Ok(t) if t.is_dir() && n.ends_with(".partial") => std::fs::remove_dir_all(&p).is_ok(),
+            Ok(t) if t.is_file() && n.ends_with(".tmp") => std::fs::remove_file(&p).is_ok(),
+            _ => false,
+        };
+        if gone {
+            removed.push(p);
+        }
+    }
+    removed
 }
 
 impl Drop for OutputLock {
@@ -371,6 +414,40 @@ mod tests {
         drop(again);
         // Nothing but the (absent) output's folder content: no temporaries left.
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn acquiring_removes_the_outputs_leftover_temporaries_only() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("db");
+        std::fs::create_dir(d.path().join(".db.a1B2c3.partial")).unwrap();
+        std::fs::write(d.path().join(".db.a1B2c3.partial/x.h5"), "x").unwrap();
+        std::fs::write(d.path().join(".db.Zz9.tmp"), "x").unwrap();
+        let keep = [
+            ".db.lock.Q1.tmp",
+            ".dbx.Zz9.tmp",
+            ".other.Zz9.tmp",
+            ".db.Zz9.h5",
+        ];
+        for k in keep {
+            std::fs::write(d.path().join(k), "x").unwrap();
+        }
+        let l = OutputLock::acquire(&out, "t").unwrap();
+        assert_eq!(
+            l.removed_leftovers().len(),
+            2,
+            "{:?}",
+            l.removed_leftovers()
+        );
+        drop(l);
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want = keep.map(String::from).to_vec();
+        want.sort();
+        assert_eq!(left, want);
     }
 
     #[test]

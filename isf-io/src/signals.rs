@@ -27,8 +27,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static REGISTRY: Mutex<Vec<(u64, Entry)>> = Mutex::new(Vec::new());
 static NOTE: Mutex<Option<String>> = Mutex::new(None);
 
-const DEFAULT_NOTE: &str = "the unfinished output was not kept (temporary files removed, locks \
-                            released); run the command again to produce it";
+const DEFAULT_NOTE: &str =
+    "nothing was left half-written (temporary files removed, locks released)";
 
 #[derive(Debug)]
 enum Entry {

@@ -26,6 +26,12 @@ pub fn lock(output: &Path) -> anyhow::Result<OutputLock> {
         );
     }
     let lock = OutputLock::acquire(output, &command_line())?;
+    for p in lock.removed_leftovers() {
+        eprintln!(
+            "note: removed {}, left by an interrupted earlier command",
+            p.display()
+        );
+    }
     isf_io::signals::set_note(if isf_io::rule::output_exists(output) {
         format!(
             "{} was left as it was before this command (the unfinished new output was \
