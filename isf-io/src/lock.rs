@@ -84,7 +84,7 @@ pub enum LockError {
         /// The lock file.
         lock: PathBuf,
         /// Its holder.
-        holder: Holder,
+        holder: Box<Holder>,
     },
     /// The holder, on this host, has ended without releasing the lock.
     #[error("{} has a stale lock: {holder} ended without releasing it, so the output may be \
@@ -96,7 +96,7 @@ pub enum LockError {
         /// The lock file.
         lock: PathBuf,
         /// Its former holder.
-        holder: Holder,
+        holder: Box<Holder>,
     },
     /// The holder is on another host, whose processes cannot be checked from here.
     #[error("{} is in use by {holder}, as far as this host ({this_host}) can tell: processes on \
@@ -108,7 +108,7 @@ pub enum LockError {
         /// The lock file.
         lock: PathBuf,
         /// Its holder.
-        holder: Holder,
+        holder: Box<Holder>,
         /// This host's name.
         this_host: String,
     },
@@ -318,6 +318,7 @@ fn inspect(output: &Path, lock: &Path) -> Result<Option<LockError>, LockError> {
     };
     let this_host = hostname();
     let (output, lock) = (output.to_path_buf(), lock.to_path_buf());
+    let holder = Box::new(holder);
     let alive = match held {
         Some(h) => h,
         None if holder.host == this_host => pid_alive(holder.pid),
