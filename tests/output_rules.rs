@@ -529,3 +529,102 @@ fn concurrent_killed_and_interrupted_db_init() {
         "db init after the interrupts",
     );
 }
+
+/// Every writing command, kept waiting on an input that is a FIFO while it holds its lock, ends
+/// on SIGTERM with exit code 143, one line, its lock released and nothing half-written (`db
+/// init`/`init-isf` above; `db bin` and `reduce` open no input that can be a FIFO).
+#[test]
+fn every_writing_command_ends_cleanly_on_sigterm() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    example(dir);
+    for f in ["wait.toml", "wait.csv", "wait.param", "wait.hoc"] {
+        mkfifo(&dir.join(f));
+    }
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["protocol", "model/cell.param", "wait.toml", "--out", "p"],
+            "p/vm.csv.lock",
+        ),
+        (
+            &[
+                "replay",
+                "model/cell.param",
+                "model/network.param",
+                "wait.csv",
+                "--out",
+                "rep",
+            ],
+            "rep.lock",
+        ),
+        (
+            &[
+                "network-param",
+                "--template",
+                "wait.param",
+                "--cell-numbers",
+                "n.csv",
+                "--syn",
+                "a.syn",
+                "--con",
+                "a.con",
+                "--out",
+                "net.param",
+            ],
+            "net.param.lock",
+        ),
+        (
+            &["cell-info", "wait.param", "--segments", "seg.csv"],
+            "seg.csv.lock",
+        ),
+        (
+            &[
+                "simulate",
+                "wait.param",
+                "model/network.param",
+                "--out",
+                "task",
+            ],
+            "task.lock",
+        ),
+        (
+            &[
+                "map-inputs",
+                "wait.hoc",
+                "--model",
+                "model",
+                "--postsynaptic-type",
+                "L5tt",
+                "--out",
+                "emb",
+            ],
+            "emb.lock",
+        ),
+    ];
+    for (args, lock) in cases {
+        let lock = dir.join(lock);
+        let child = spawn_until(dir, args, || lock.exists());
+        signal(&child, libc::SIGTERM);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(143), "{args:?}: {err}");
+        assert!(
+            err.contains("isf: interrupted by SIGTERM: "),
+            "{args:?}: {err}"
+        );
+        assert!(!lock.exists(), "{args:?}");
+    }
+    // Only the inputs and protocol's output folder (created before its lock): empty.
+    assert_eq!(
+        names(dir),
+        [
+            "model",
+            "p",
+            "wait.csv",
+            "wait.hoc",
+            "wait.param",
+            "wait.toml"
+        ]
+    );
+    assert!(names(&dir.join("p")).is_empty());
+}

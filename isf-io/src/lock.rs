@@ -179,12 +179,15 @@ impl OutputLock {
             tmp.write_all(format!("{json}\n").as_bytes())
                 .and_then(|()| flock(tmp.as_file(), libc::LOCK_EX | libc::LOCK_NB))
                 .map_err(|e| Error::io(&lock, "cannot write the lock file", e))?;
+            // Registered before the lock file appears: an interrupt right after the rename must
+            // find it (the inode is the temporary file's; a rename keeps it).
+            let m = tmp
+                .as_file()
+                .metadata()
+                .map_err(|e| Error::io(&lock, "cannot inspect the lock file", e))?;
+            let cleanup = signals::release_on_interrupt(lock.clone(), m.dev(), m.ino());
             match tmp.persist_noclobber(&lock) {
                 Ok(file) => {
-                    let m = file
-                        .metadata()
-                        .map_err(|e| Error::io(&lock, "cannot inspect the lock file", e))?;
-                    let cleanup = signals::release_on_interrupt(lock.clone(), m.dev(), m.ino());
                     let leftovers = remove_leftovers(output);
                     return Ok(OutputLock {
                         output: output.to_path_buf(),
