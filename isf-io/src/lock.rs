@@ -175,6 +175,7 @@ impl OutputLock {
                 .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                 .tempfile_in(dir)
                 .map_err(|e| Error::io(&lock, "cannot create the lock file", e))?;
+            let _tmp_cleanup = signals::remove_on_interrupt(tmp.path());
             let json = serde_json::to_string(&holder).expect("a holder serialises");
             tmp.write_all(format!("{json}\n").as_bytes())
                 .and_then(|()| flock(tmp.as_file(), libc::LOCK_EX | libc::LOCK_NB))
