@@ -116,6 +116,7 @@ pub fn build_atomically(
         fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
     let tmp = db::temp_sibling(db_path);
+    let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
     let res = (|| {
         let db = Database::create(&tmp)?;
         let n = build(&db)?;

@@ -2,6 +2,7 @@
 //! `isf-post/README.md`).
 
 use anyhow::Context;
+use isf_post::analysis::binning::binned_key_prefix;
 use isf_post::analysis::{store_synapse_activation_binned, GroupBy};
 use isf_post::db::Database;
 use isf_post::import::{self, ImportOptions};
@@ -65,6 +66,10 @@ pub enum DbCommand {
         /// End of the last bin \[ms\].
         #[arg(long, default_value_t = 400.0)]
         max_time_ms: f64,
+        /// Replace existing binned keys of the same bin width and grouping (each key is
+        /// replaced once its new value is complete).
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -105,6 +110,8 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             quiet_broken_pipe(isf_post::show::show(&db, &key, trial.as_deref(), &mut out))?;
         }
         DbCommand::Init { results, db, opts } => {
+            let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
             let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
                 format!("cannot build {} from {}", db.display(), results.display())
             })?;
@@ -119,6 +126,8 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             let db = paths
                 .pop()
                 .context("give at least one result folder and the database folder")?;
+            let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
             let s = import::init_isf(&paths, &db, &opts.options())
                 .with_context(|| format!("cannot build {}", db.display()))?;
             println!(
@@ -133,12 +142,15 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             groupby,
             bin_ms,
             max_time_ms,
+            overwrite,
         } => {
+            let _lock = super::output::lock_database(&db)?;
             let db = Database::open(&db)?;
             let gb = groupby
                 .iter()
                 .map(|g| g.parse())
                 .collect::<Result<Vec<GroupBy>, _>>()?;
+            super::output::check_key(&db, &binned_key_prefix(&gb, bin_ms), overwrite)?;
             for k in store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms)? {
                 println!("{k}");
             }

@@ -263,13 +263,11 @@ impl IsfExport {
         }
         let f = dir.join(FRAGMENTS);
         std::fs::remove_dir_all(&f).map_err(io(&f, "cannot remove"))?;
-        if dest.exists() {
-            if !replace {
-                return Err(invalid(&dest, "appeared during the run; not replaced"));
-            }
-            std::fs::remove_dir_all(&dest).map_err(io(&dest, "cannot replace"))?;
-        }
-        std::fs::rename(&dir, &dest).map_err(io(&dest, "cannot rename the staging folder"))
+        // Replaced (when allowed) by an atomic exchange, so a reader sees the old or the new folder.
+        isf_io::atomic::install(&dir, &dest, replace).map_err(|e| match e {
+            isf_io::Error::Exists(_) => invalid(&dest, "appeared during the run; not replaced"),
+            e => e.into(),
+        })
     }
 }
 

@@ -318,70 +318,23 @@ pub(crate) fn temp_sibling(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".tmp.{name}.{}.{n}.{t}", std::process::id()))
 }
 
-/// Installs the fully written directory `tmp` at `dest`: a plain rename when `dest` does not exist,
-/// otherwise an atomic exchange, after which the old content (now at `tmp`) is removed.
+/// Installs the fully written directory `tmp` at `dest` (the rule of [`isf_io::atomic::install`]:
+/// flushed, then a rename, or an atomic exchange with an existing `dest` whose old content is
+/// then removed).
 pub(crate) fn install_dir(tmp: &Path, dest: &Path) -> Result<()> {
-    if !dest.exists() {
-        match fs::rename(tmp, dest) {
-            Ok(()) => return Ok(()),
-            // Someone created it meanwhile: fall through to the exchange.
-            Err(e) if dest.exists() => tracing::debug!("rename raced: {e}"),
-            Err(e) => return Err(io_err(dest)(e)),
-        }
-    }
-    exchange(tmp, dest)?;
-    fs::remove_dir_all(tmp).map_err(io_err(tmp))
+    isf_io::atomic::install(tmp, dest, true).map_err(install_err)
 }
 
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes())
-        .map_err(|_| DbError::InvalidKey(a.display().to_string()))?;
-    let cb = CString::new(b.as_os_str().as_bytes())
-        .map_err(|_| DbError::InvalidKey(b.display().to_string()))?;
-    // SAFETY: both are valid NUL-terminated paths; renameat2 does not retain the pointers.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
+fn install_err(e: isf_io::Error) -> DbError {
+    DbError::Io {
+        path: e.path().to_path_buf(),
+        source: e.into(),
     }
-    let err = std::io::Error::last_os_error();
-    // Filesystems without RENAME_EXCHANGE: two renames (a reader may briefly see no key).
-    if matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-        return exchange_fallback(a, b);
-    }
-    Err(io_err(b)(err))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(a: &Path, b: &Path) -> Result<()> {
-    exchange_fallback(a, b)
-}
-
-fn exchange_fallback(a: &Path, b: &Path) -> Result<()> {
-    let old = temp_sibling(b);
-    fs::rename(b, &old).map_err(io_err(b))?;
-    fs::rename(a, b).map_err(io_err(b))?;
-    fs::rename(&old, a).map_err(io_err(a))
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(path)(e)
-    })
+    isf_io::atomic::write_file(path, bytes).map_err(install_err)
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
@@ -614,6 +567,7 @@ impl Database {
         }
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
             fs::create_dir_all(tmp.join("db")).map_err(io_err(&tmp))?;
             Self::write_state(&tmp.join("db"))?;
@@ -642,6 +596,7 @@ impl Database {
         self.refuse_sub_db(k)?;
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
             fs::create_dir_all(tmp.join("folder")).map_err(io_err(&tmp))?;
             fill(&tmp.join("folder"))?;
@@ -686,6 +641,7 @@ impl Database {
         self.refuse_sub_db(k)?;
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
             fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
             let path = tmp.join(DATA_FILE);
