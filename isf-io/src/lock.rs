@@ -219,6 +219,60 @@ impl OutputLock {
         })
     }
 
+    /// Takes over the stale lock on `output` whose dead holder was `stale` (as reported by
+    /// [`LockError::Stale`]), for a command whose user has said what to do with the dead
+    /// holder's output (e.g. `--resume`). The lock file is kept: this process `flock`s it, which
+    /// succeeds only while nobody else holds or has taken it, checks that it still names
+    /// `stale`, and writes itself in. Any other state is reported as [`Self::acquire`] would.
+    pub fn take_over(output: &Path, command: &str, stale: &Holder) -> Result<OutputLock, LockError> {
+        let lock = lock_path(output);
+        let retry = || match inspect(output, &lock) {
+            Ok(Some(e)) | Err(e) => Err(e),
+            Ok(None) => Self::acquire(output, command),
+        };
+        let mut file = match std::fs::OpenOptions::new().read(true).write(true).open(&lock) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::acquire(output, command),
+            Err(e) => return Err(Error::io(&lock, "cannot open the existing lock file", e).into()),
+        };
+        if flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_err() {
+            return retry();
+        }
+        let m = file
+            .metadata()
+            .map_err(|e| Error::io(&lock, "cannot inspect the lock file", e))?;
+        let mut text = String::new();
+        let named = (&mut file)
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .ok()
+            .and_then(|_| serde_json::from_str::<Holder>(text.trim()).ok());
+        if !signals::same_inode(&lock, m.dev(), m.ino()) || named.as_ref() != Some(stale) {
+            drop(file);
+            return retry();
+        }
+        let holder = Holder::me(command);
+        let json = serde_json::to_string(&holder).expect("a holder serialises");
+        use std::io::Seek;
+        file.set_len(0)
+            .and_then(|()| file.seek(std::io::SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(format!("{json}\n").as_bytes()))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::io(&lock, "cannot write the lock file", e))?;
+        let cleanup = signals::release_on_interrupt(lock.clone(), m.dev(), m.ino());
+        let leftovers = remove_leftovers(output);
+        Ok(OutputLock {
+            output: output.to_path_buf(),
+            lock,
+            holder,
+            dev: m.dev(),
+            ino: m.ino(),
+            leftovers,
+            _file: file,
+            _cleanup: cleanup,
+        })
+    }
+
     /// The locked output.
     pub fn output(&self) -> &Path {
         &self.output

@@ -130,6 +130,33 @@ fn check_output(cfg: &RunConfig, opts: &RunOptions) -> Result<OutputMode, RunErr
     Ok(mode)
 }
 
+/// Takes the lock on the results file. A stale lock (its holder died on this host) is taken
+/// over when the user said what to do with that holder's file (`--resume` or `--overwrite`),
+/// with a warning naming the dead holder; otherwise it is reported.
+fn lock_output(cfg: &RunConfig, opts: &RunOptions) -> Result<isf_io::OutputLock, RunError> {
+    let err = |e: isf_io::LockError| RunError::Output {
+        path: cfg.output.clone(),
+        msg: e.to_string(),
+    };
+    let parent = isf_io::atomic::parent_dir(&cfg.output);
+    if !parent.is_dir() {
+        return Err(RunError::Output {
+            path: cfg.output.clone(),
+            msg: format!("folder {} does not exist", parent.display()),
+        });
+    }
+    match isf_io::OutputLock::acquire(&cfg.output, &opts.command_line) {
+        Err(isf_io::LockError::Stale { holder, .. }) if opts.resume || opts.overwrite => {
+            warn!(
+                "{}: taking over the lock of {holder}, which ended without releasing it",
+                cfg.output.display()
+            );
+            isf_io::OutputLock::take_over(&cfg.output, &opts.command_line, &holder).map_err(err)
+        }
+        r => r.map_err(err),
+    }
+}
+
 fn share_mode(
     comm: &dyn Communicator,
     local: Option<Result<OutputMode, RunError>>,
@@ -171,6 +198,16 @@ fn threads_per_rank(opts: &RunOptions, comm: &dyn Communicator) -> usize {
     (cores / comm.ranks_on_node().max(1) as usize).max(1)
 }
 
+/// The error of a run stopped by a signal after `kept` committed batches.
+fn interrupted(cfg: &RunConfig, kept: u64, total: u64) -> RunError {
+    RunError::Interrupted {
+        signal: isf_io::signals::received().map_or("a signal", isf_io::signals::signal_name),
+        output: cfg.output.clone(),
+        batches_kept: kept,
+        batches_total: total,
+    }
+}
+
 /// Current UTC time as RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn utc_now_rfc3339() -> String {
     isf_post::db::utc_iso(std::time::SystemTime::now(), false)
@@ -186,7 +223,15 @@ pub fn run_config(
     let start_time = utc_now_rfc3339();
     let rank = comm.rank();
     let cfg = agree(comm, RunConfig::load(config_path))?;
-    let mode = share_mode(comm, (rank == 0).then(|| check_output(&cfg, opts)))?;
+    // Rank 0 holds the output's lock for the whole run; the other ranks write only meanwhile.
+    let (_lock, local_mode) = match (rank == 0).then(|| lock_output(&cfg, opts)) {
+        Some(Ok(lock)) => (Some(lock), Some(check_output(&cfg, opts))),
+        Some(Err(e)) => (None, Some(Err(e))),
+        None => (None, None),
+    };
+    let mode = share_mode(comm, local_mode)?;
+    // A signal stops the run at its next check point (between trials) instead of killing it.
+    let _polling = isf_io::signals::polling();
 
     let n_threads = threads_per_rank(opts, comm);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -358,6 +403,9 @@ pub fn run_config(
         let results: Vec<Result<TrialResult, RunError>> = pool.install(|| {
             mine.par_iter()
                 .map(|s| {
+                    if isf_io::signals::interrupted() {
+                        return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+                    }
                     let c = &cfg.cells[s.cell_id as usize];
                     let fail = |msg: String| RunError::Trial {
                         trial_id: s.trial_id,
@@ -398,6 +446,11 @@ pub fn run_config(
             }
         }
         let compute_s = t_batch.elapsed().as_secs_f64();
+        // Stop together if any rank was interrupted, before anything of this batch is written.
+        let stop = comm.all_gather_u64(&[u64::from(isf_io::signals::interrupted())]);
+        if stop.iter().any(|f| f[0] != 0) {
+            return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+        }
         let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
         writer.write_batch(comm, batch, &results)?;

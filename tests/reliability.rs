@@ -1,4 +1,4 @@
-//! Fault injection on the results file: a 3-batch serial run is stopped at every point where it
+//! Reliability of `isf simulate --config` and its results file. Fault injection: a 3-batch serial run is stopped at every point where it
 //! changes the file (each dataset extension, row write, flush, commit and the install of a new
 //! file), once by aborting the process there (as a SIGKILL or a node failure would) and once by
 //! failing the write (as a full disk does); `--resume` must then finish a file equal to the
