@@ -516,5 +516,131 @@ fn mpirun_killed_thirty_times_then_resumed() {
     if let Some(d) = h5diff(&reference.join(OUTPUT), &killed.join(OUTPUT)) {
         panic!("after {kills} kills and resumes the file differs:\n{d}");
     }
-    assert!(leftovers(&killed).is_empty(), "left {:?}", leftovers(&killed));
+    assert!(
+        leftovers(&killed).is_empty(),
+        "left {:?}",
+        leftovers(&killed)
+    );
+}
+
+/// A second `simulate --config` on an output in use (plain, `--resume`, `--overwrite`) fails at
+/// once naming the first run's host and pid; the first run finishes a file equal to an
+/// undisturbed run's. SIGTERM then stops a run between trials (exit 143) keeping its committed
+/// batches, and `--resume` finishes it.
+#[test]
+fn output_in_use_and_interrupts() {
+    use common::process::isf;
+    let root = tempfile::tempdir().unwrap();
+    let (reference, dir) = (root.path().join("reference"), root.path().join("busy"));
+    for d in [&reference, &dir] {
+        std::fs::create_dir(d).unwrap();
+        write_config(d, 9);
+    }
+    let run = |d: &Path, extra: &[&str]| {
+        let mut c = isf(d);
+        c.args(["simulate", "--config", CONFIG, "--no-progress", "-v"])
+            .args(extra);
+        c
+    };
+    let out = run(&reference, &[]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut first = run(&dir, &[]);
+    first.env("ISF_TEST_TRIAL_DELAY_MS", "600");
+    let (mut first, first_log) = spawn_logging_until(&mut first, "committed batch 1/");
+    let host = isf_io::lock::hostname();
+    for extra in [&[][..], &["--resume"], &["--overwrite"]] {
+        let t = std::time::Instant::now();
+        let out = run(&dir, extra).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}: a second run succeeded");
+        assert!(
+            err.contains(&format!("is in use by pid {} on host {host}", first.id())),
+            "{extra:?}: {err}"
+        );
+        println!(
+            "second run {extra:?} refused in {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let status = first.wait().unwrap();
+    assert!(
+        status.success(),
+        "the first run failed: {}",
+        first_log.join().unwrap()
+    );
+    if let Some(d) = h5diff(&reference.join(OUTPUT), &dir.join(OUTPUT)) {
+        panic!("the first run's file differs from an undisturbed run:\n{d}");
+    }
+    assert!(leftovers(&dir).is_empty(), "left {:?}", leftovers(&dir));
+
+    // SIGTERM after the first committed batch: stops between trials, keeps what was committed.
+    let mut c = run(&dir, &["--overwrite"]);
+    c.env("ISF_TEST_TRIAL_DELAY_MS", "150");
+    let (mut child, log) = spawn_logging_until(&mut c, "committed batch 1/");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    let err = log.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("interrupted by SIGTERM") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(
+        !isf_io::lock::lock_path(&dir.join(OUTPUT)).exists(),
+        "lock left"
+    );
+    let out = run(&dir, &["--resume"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("batches already complete"), "{err}");
+    if let Some(d) = h5diff(&reference.join(OUTPUT), &dir.join(OUTPUT)) {
+        panic!("interrupted and resumed, the file differs:\n{d}");
+    }
+}
+
+/// Spawns `cmd` and returns it once a line of its stderr contains `needle`, with a thread that
+/// keeps reading its stderr (so the process never writes into a closed pipe) and returns all of
+/// it when the process ends.
+fn spawn_logging_until(
+    cmd: &mut Command,
+    needle: &str,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains(&needle) {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv().is_err() {
+        panic!(
+            "the process never wrote the awaited line: {}",
+            reader.join().unwrap()
+        );
+    }
+    (child, reader)
 }

@@ -224,15 +224,25 @@ impl OutputLock {
     /// holder's output (e.g. `--resume`). The lock file is kept: this process `flock`s it, which
     /// succeeds only while nobody else holds or has taken it, checks that it still names
     /// `stale`, and writes itself in. Any other state is reported as [`Self::acquire`] would.
-    pub fn take_over(output: &Path, command: &str, stale: &Holder) -> Result<OutputLock, LockError> {
+    pub fn take_over(
+        output: &Path,
+        command: &str,
+        stale: &Holder,
+    ) -> Result<OutputLock, LockError> {
         let lock = lock_path(output);
         let retry = || match inspect(output, &lock) {
             Ok(Some(e)) | Err(e) => Err(e),
             Ok(None) => Self::acquire(output, command),
         };
-        let mut file = match std::fs::OpenOptions::new().read(true).write(true).open(&lock) {
+        let mut file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&lock)
+        {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::acquire(output, command),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Self::acquire(output, command)
+            }
             Err(e) => return Err(Error::io(&lock, "cannot open the existing lock file", e).into()),
         };
         if flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_err() {
