@@ -70,6 +70,9 @@ pub struct ImportOptions {
     pub soma_threshold_mv: f64,
     /// Dendritic spike threshold \[mV\] (ISF: −30).
     pub dendritic_threshold_mv: f64,
+    /// `init_results`: build a database of the committed trials of an incomplete (killed) run
+    /// instead of refusing; every key then records `incomplete_run` in its parameters.
+    pub allow_incomplete: bool,
 }
 
 impl Default for ImportOptions {
@@ -78,6 +81,7 @@ impl Default for ImportOptions {
             overwrite: false,
             soma_threshold_mv: 0.0,
             dendritic_threshold_mv: -30.0,
+            allow_incomplete: false,
         }
     }
 }

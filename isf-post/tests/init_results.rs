@@ -377,3 +377,155 @@ fn bad_results_files_give_clear_errors() {
     .to_string();
     assert!(err.contains("missing.h5"), "{err}");
 }
+
+/// Names in `dir` that look like leftovers of an import (`.tmp.*`).
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp."))
+        .collect()
+}
+
+/// Sets element `i` of the u64 dataset `ds` of `path`.
+fn poke(path: &Path, ds: &str, i: usize, v: u64) {
+    let f = hdf5::File::open_rw(path).unwrap();
+    f.dataset(ds)
+        .unwrap()
+        .write_slice(&[v], ndarray::s![i..i + 1])
+        .unwrap();
+}
+
+/// Rewrites element `i` of the root attribute `commit_state`.
+fn poke_commit(path: &Path, i: usize, v: u64) {
+    let f = hdf5::File::open_rw(path).unwrap();
+    let a = f.attr("commit_state").unwrap();
+    let mut c: Vec<u64> = a.read_raw().unwrap();
+    c[i] = v;
+    a.write(&c).unwrap();
+}
+
+#[test]
+fn damaged_offsets_and_counts_are_errors_naming_the_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = ImportOptions::default();
+    let syn = "cells/cellA/synapse_activations";
+    // (what is damaged, how, expected words of the message)
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
+        (
+            "times_start + times_count wraps around",
+            Box::new(move |p| {
+                poke(p, &format!("{syn}/times_start"), 1, u64::MAX);
+                poke(p, &format!("{syn}/times_count"), 1, 3);
+            }),
+            "synapse_activations/times_start, times_count: row 1",
+        ),
+        (
+            "times beyond the committed ones",
+            Box::new(move |p| poke(p, &format!("{syn}/times_count"), 2, 1000)),
+            "times_start, times_count: row 2",
+        ),
+        (
+            "trial_count of 2^64 - 1 (would wrap and drop the trial)",
+            Box::new(move |p| poke(p, &format!("{syn}/trial_count"), 1, u64::MAX)),
+            "trial_start, trial_count: trial 1",
+        ),
+        (
+            "overlapping trials",
+            Box::new(move |p| poke(p, &format!("{syn}/trial_start"), 1, 0)),
+            "trial_start, trial_count: trial 1",
+        ),
+        (
+            "more committed trace rows than the dataset has",
+            Box::new(|p| {
+                poke_commit(p, 1, 1 << 40);
+                poke_commit(p, 2, 1 << 40);
+            }),
+            "cells/cellA/soma_vm: commit_state says 1099511627776 rows are committed",
+        ),
+        (
+            "committed activation rows beyond the dataset",
+            Box::new(|p| poke_commit(p, 3, u64::MAX)),
+            "synapse_activations/population: commit_state says",
+        ),
+        (
+            "per-cell counts that disagree with the total",
+            Box::new(|p| poke_commit(p, 1, 2)),
+            "per-cell counts add up to 3",
+        ),
+    ];
+    for (i, (what, damage, expected)) in cases.iter().enumerate() {
+        let rf = tmp.path().join(format!("r{i}.h5"));
+        write_results(&rf);
+        damage(&rf);
+        let db = tmp.path().join(format!("db{i}"));
+        let err = init_results(&rf, &db, &opts)
+            .map(|_| ())
+            .expect_err(what)
+            .to_string();
+        assert!(
+            err.contains(&format!("r{i}.h5")) && err.contains(expected),
+            "{what}: {err}"
+        );
+        assert!(!db.exists(), "{what}");
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new(), "{what}");
+    }
+}
+
+#[test]
+fn incomplete_run_is_refused_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    {
+        // The run was to simulate 5 trials; 3 are committed (a killed run).
+        let f = hdf5::File::open_rw(&rf).unwrap();
+        f.new_attr::<u64>()
+            .create("n_trials_total")
+            .unwrap()
+            .write_scalar(&5)
+            .unwrap();
+    }
+    let db = tmp.path().join("db");
+    let err = init_results(&rf, &db, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("results.h5")
+            && err.contains("incomplete: 3 of 5 trials are committed")
+            && err.contains("--allow-incomplete"),
+        "{err}"
+    );
+    assert!(!db.exists());
+    assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
+    let opts = ImportOptions {
+        allow_incomplete: true,
+        ..Default::default()
+    };
+    let s = init_results(&rf, &db, &opts).unwrap();
+    assert_eq!(s.n_trials, 3);
+    let d = Database::open(&db).unwrap();
+    let meta = d.meta("voltage_traces").unwrap();
+    assert_eq!(
+        meta.parameters["incomplete_run"],
+        "3 of 5 trials (built with --allow-incomplete)"
+    );
+    // The per-cell `n_trials` attribute tells the same when `n_trials_total` is absent.
+    let rf2 = tmp.path().join("results2.h5");
+    write_results(&rf2);
+    {
+        let f = hdf5::File::open_rw(&rf2).unwrap();
+        f.group("cells/cellA")
+            .unwrap()
+            .new_attr::<u64>()
+            .create("n_trials")
+            .unwrap()
+            .write_scalar(&4)
+            .unwrap();
+    }
+    let err = init_results(&rf2, &tmp.path().join("db2"), &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("3 of 4 trials"), "{err}");
+}

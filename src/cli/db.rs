@@ -41,6 +41,10 @@ pub enum DbCommand {
         results: PathBuf,
         /// Database folder to create.
         db: PathBuf,
+        /// Build a database of the committed trials of an incomplete (killed) run instead of
+        /// refusing it; the keys record `incomplete_run`.
+        #[arg(long)]
+        allow_incomplete: bool,
         #[command(flatten)]
         opts: InitOpts,
     },
@@ -88,6 +92,7 @@ impl InitOpts {
             overwrite: self.overwrite,
             soma_threshold_mv: self.soma_threshold_mv,
             dendritic_threshold_mv: self.dendritic_threshold_mv,
+            allow_incomplete: false,
         }
     }
 }
@@ -104,8 +109,17 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             let db = Database::open(&db)?;
             quiet_broken_pipe(isf_post::show::show(&db, &key, trial.as_deref(), &mut out))?;
         }
-        DbCommand::Init { results, db, opts } => {
-            let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
+        DbCommand::Init {
+            results,
+            db,
+            allow_incomplete,
+            opts,
+        } => {
+            let o = ImportOptions {
+                allow_incomplete,
+                ..opts.options()
+            };
+            let s = import::init_results(&results, &db, &o).with_context(|| {
                 format!("cannot build {} from {}", db.display(), results.display())
             })?;
             println!(
