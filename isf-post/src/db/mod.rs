@@ -97,6 +97,8 @@ pub enum DbError {
     },
     #[error("{path}: malformed value: {msg}")]
     Malformed { path: PathBuf, msg: String },
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
 }
 
 /// Result alias of the database layer.
