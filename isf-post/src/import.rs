@@ -93,6 +93,9 @@ pub struct ImportSummary {
     pub n_trials: usize,
     /// Top-level keys written.
     pub keys: Vec<String>,
+    /// Temporary folders of earlier imports into the same path that were found (and removed when
+    /// their writer was gone), as messages for the user.
+    pub leftovers: Vec<String>,
 }
 
 /// Builds a database at `db_path` via `build` in a temporary sibling folder, then installs it
@@ -116,13 +119,32 @@ pub fn build_atomically(
             }
         }
     }
-    if let Some(parent) = db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let parent = match db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+            parent.to_path_buf()
+        }
+        None => PathBuf::from("."),
+    };
+    // Leftovers of an earlier import into the same path (killed, or interrupted before this
+    // version removed its temporaries itself).
+    let name = db_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let leftovers: Vec<String> = db::temp::clean_stale(&parent, &format!("{name}."))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for l in &leftovers {
+        tracing::info!("{l}");
     }
     let tmp = db::temp_sibling(db_path);
     let res = (|| {
         let db = Database::create(&tmp)?;
+        db::temp::write_owner(&tmp)?;
         let n = build(&db)?;
+        db::temp::check_interrupt()?;
         let keys = db.keys()?.into_iter().map(|k| k.name).collect();
         if db_path.exists()
             && fs::read_dir(db_path)
@@ -133,7 +155,11 @@ pub fn build_atomically(
             fs::remove_dir(db_path).map_err(io_err(db_path))?;
         }
         install_dir(&tmp, db_path)?;
-        Ok(ImportSummary { n_trials: n, keys })
+        Ok(ImportSummary {
+            n_trials: n,
+            keys,
+            leftovers,
+        })
     })();
     if res.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -597,6 +623,7 @@ fn write_trace_key(
         let ds = Traces::create_streaming(f, trial_ids, &t_ms).map_err(h5_err(Path::new(k)))?;
         let mut row = 0usize;
         for batch in files.chunks(16) {
+            db::temp::check_interrupt()?;
             let parsed: Vec<Result<TraceCsv>> =
                 batch.par_iter().map(|(p, _)| parse_trace_csv(p)).collect();
             for ((p, n), r) in batch.iter().zip(parsed) {
@@ -683,6 +710,7 @@ pub(crate) fn spike_times_from_traces(
     let mut rows = Vec::with_capacity(n);
     let pb = progress::bar(n as u64, "spike detection");
     for r0 in (0..n).step_by(256) {
+        db::temp::check_interrupt()?;
         let r1 = (r0 + 256).min(n);
         let block = r.rows(r0, r1)?;
         let res: Vec<(Vec<f64>, Vec<f64>)> = (0..block.nrows())
@@ -990,6 +1018,7 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
             let parsed: Vec<(ActivationRows, Source)> = files
                 .par_iter()
                 .map(|p| {
+                    db::temp::check_interrupt()?;
                     let r = parse_activation_csv(p, kind);
                     pb.inc(1);
                     r

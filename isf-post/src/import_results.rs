@@ -648,6 +648,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                         });
                     }
                     for r0 in (0..c.n_trace_rows).step_by(256) {
+                        crate::db::temp::check_interrupt()?;
                         let r1 = (r0 + 256).min(c.n_trace_rows);
                         let block: Array2<f32> =
                             src.read_slice_2d(s![r0..r1, ..]).map_err(h5_err(results))?;

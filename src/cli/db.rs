@@ -97,9 +97,70 @@ impl InitOpts {
     }
 }
 
+/// SIGINT/SIGTERM during a writing `isf db` command: the first signal makes the library stop at its
+/// next checkpoint, remove its temporary folders and return [`isf_post::db::DbError::Interrupted`];
+/// a second SIGINT ends the process at once. Local to `isf db` (see `isf_post::db::temp`); the flag
+/// is the library's, so a general signal module can hand over its own instead.
+fn stop_on_signals() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let flag = Arc::new(AtomicBool::new(false));
+    // Order matters: the conditional shutdown sees the flag before this signal sets it.
+    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&flag))?;
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&flag))?;
+    }
+    isf_post::db::temp::install_interrupt_flag(flag);
+    Ok(())
+}
+
+/// The message for an import that ended with an error: an interrupt says what was kept.
+fn import_failed(
+    e: isf_post::import::ImportError,
+    db: &std::path::Path,
+    from: Option<&std::path::Path>,
+) -> anyhow::Error {
+    if matches!(
+        e,
+        isf_post::import::ImportError::Db(isf_post::db::DbError::Interrupted)
+    ) {
+        anyhow::anyhow!(
+            "interrupted: the partial database was removed and {} is as it was before; run the \
+             same command again to build it",
+            db.display()
+        )
+    } else {
+        let from = from.map(|f| format!(" from {}", f.display()));
+        anyhow::Error::new(e).context(format!(
+            "cannot build {}{}",
+            db.display(),
+            from.unwrap_or_default()
+        ))
+    }
+}
+
+fn print_summary(db: &std::path::Path, s: &import::ImportSummary) {
+    for l in &s.leftovers {
+        eprintln!("note: {l}");
+    }
+    println!(
+        "{}: {} trials; keys {}",
+        db.display(),
+        s.n_trials,
+        s.keys.join(", ")
+    );
+}
+
 /// Runs `isf db …`.
 pub fn run(args: DbArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    if matches!(
+        args.command,
+        DbCommand::Init { .. } | DbCommand::InitIsf { .. } | DbCommand::Bin { .. }
+    ) {
+        stop_on_signals()?;
+    }
     match args.command {
         DbCommand::Ls { db, recursive } => {
             let db = Database::open(&db)?;
@@ -119,28 +180,17 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
                 allow_incomplete,
                 ..opts.options()
             };
-            let s = import::init_results(&results, &db, &o).with_context(|| {
-                format!("cannot build {} from {}", db.display(), results.display())
-            })?;
-            println!(
-                "{}: {} trials; keys {}",
-                db.display(),
-                s.n_trials,
-                s.keys.join(", ")
-            );
+            let s = import::init_results(&results, &db, &o)
+                .map_err(|e| import_failed(e, &db, Some(&results)))?;
+            print_summary(&db, &s);
         }
         DbCommand::InitIsf { mut paths, opts } => {
             let db = paths
                 .pop()
                 .context("give at least one result folder and the database folder")?;
             let s = import::init_isf(&paths, &db, &opts.options())
-                .with_context(|| format!("cannot build {}", db.display()))?;
-            println!(
-                "{}: {} trials; keys {}",
-                db.display(),
-                s.n_trials,
-                s.keys.join(", ")
-            );
+                .map_err(|e| import_failed(e, &db, None))?;
+            print_summary(&db, &s);
         }
         DbCommand::Bin {
             db,
@@ -153,8 +203,13 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|g| g.parse())
                 .collect::<Result<Vec<GroupBy>, _>>()?;
-            for k in store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms)? {
-                println!("{k}");
+            match store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms) {
+                Ok(keys) => keys.iter().for_each(|k| println!("{k}")),
+                Err(isf_post::db::DbError::Interrupted) => anyhow::bail!(
+                    "interrupted: the keys written before the signal are complete, the one being \
+                     written was discarded; run the same command again to write all"
+                ),
+                Err(e) => return Err(e.into()),
             }
         }
     }

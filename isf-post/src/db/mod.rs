@@ -13,6 +13,7 @@
 
 pub mod h5;
 pub mod payload;
+pub mod temp;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -99,6 +100,8 @@ pub enum DbError {
     Malformed { path: PathBuf, msg: String },
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
+    #[error("interrupted (SIGINT/SIGTERM)")]
+    Interrupted,
 }
 
 /// Result alias of the database layer.
@@ -323,6 +326,7 @@ pub(crate) fn temp_sibling(dest: &Path) -> PathBuf {
 /// Installs the fully written directory `tmp` at `dest`: a plain rename when `dest` does not exist,
 /// otherwise an atomic exchange, after which the old content (now at `tmp`) is removed.
 pub(crate) fn install_dir(tmp: &Path, dest: &Path) -> Result<()> {
+    temp::remove_owner(tmp)?;
     if !dest.exists() {
         match fs::rename(tmp, dest) {
             Ok(()) => return Ok(()),
@@ -402,24 +406,13 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
-/// Removes leftovers of interrupted writes (`.tmp.*` entries) in `dir`.
+/// Removes leftovers of interrupted writes (`.tmp.*` entries) in `dir` whose writer is gone (see
+/// [`temp`]).
 fn clean_temps(dir: &Path) {
-    if let Ok(rd) = fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(".tmp.") {
-                // Only stale ones: another process may be writing right now.
-                let stale = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .is_some_and(|age| age.as_secs() > 24 * 3600);
-                if stale {
-                    let _ = fs::remove_dir_all(e.path()).or_else(|_| fs::remove_file(e.path()));
-                }
-            }
+    for l in temp::clean_stale(dir, "") {
+        match l {
+            temp::Leftover::Removed { .. } => tracing::info!("{l}"),
+            temp::Leftover::Kept { .. } => tracing::debug!("{l}"),
         }
     }
 }
@@ -617,6 +610,7 @@ impl Database {
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
         let res = (|| {
+            temp::create_temp_dir(&tmp)?;
             fs::create_dir_all(tmp.join("db")).map_err(io_err(&tmp))?;
             Self::write_state(&tmp.join("db"))?;
             write_json(
@@ -645,6 +639,7 @@ impl Database {
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
         let res = (|| {
+            temp::create_temp_dir(&tmp)?;
             fs::create_dir_all(tmp.join("folder")).map_err(io_err(&tmp))?;
             fill(&tmp.join("folder"))?;
             let meta = KeyMeta {
@@ -686,10 +681,11 @@ impl Database {
     ) -> Result<()> {
         validate_key_element(k)?;
         self.refuse_sub_db(k)?;
+        temp::check_interrupt()?;
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
         let res = (|| {
-            fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+            temp::create_temp_dir(&tmp)?;
             let path = tmp.join(DATA_FILE);
             {
                 let f = hdf5::File::create(&path).map_err(h5_err(&path))?;
