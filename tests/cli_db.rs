@@ -90,7 +90,10 @@ fn db_commands_on_the_reference_trial() {
     );
     std::fs::write(db.join("metadata/data.h5"), b"garbage").unwrap();
     let (ok, _, err) = isf(&["db", "show", db_s, "metadata"]);
-    assert!(!ok && err.contains("truncated or corrupted"), "{err}");
+    assert!(
+        !ok && err.contains("metadata/data.h5: damaged or modified"),
+        "{err}"
+    );
     // Refuses to replace without --overwrite.
     let (ok, _, err) = isf(&["db", "init-isf", out_dir.to_str().unwrap(), db_s]);
     assert!(!ok && err.contains("--overwrite"), "{err}");

@@ -690,6 +690,10 @@ fn rewrite_meta(db: &Database, k: &str, meta: &KeyMeta) -> Result<()> {
         f.delete_attr("isf_metadata_json").map_err(h5_err(&path))?;
         db::h5::set_attr_str(&f, "isf_metadata_json", &json).map_err(h5_err(&path))?;
     }
+    let meta = &KeyMeta {
+        payload: Some(db::PayloadDigest::of_file(&path)?),
+        ..meta.clone()
+    };
     let s = serde_json::to_string_pretty(meta).map_err(|e| DbError::Malformed {
         path: path.clone(),
         msg: e.to_string(),

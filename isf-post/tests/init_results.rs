@@ -529,3 +529,116 @@ fn incomplete_run_is_refused_unless_allowed() {
         .to_string();
     assert!(err.contains("3 of 4 trials"), "{err}");
 }
+
+/// Every file below `dir` named `name`.
+fn files_named(dir: &Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_named(&p, name, out);
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn byte_flipped_database_files_are_errors_and_never_reach_libhdf5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    add_synapse_table(
+        &rf,
+        &[
+            (2, 3, 100.5, 10, 2, 0),
+            (1, 0, 20.25, 3, 0, 1),
+            (1, 4, 30.5, 4, 1, 1),
+        ],
+    );
+    let dbp = tmp.path().join("db");
+    init_results(&rf, &dbp, &ImportOptions::default()).unwrap();
+    let db = Database::open(&dbp).unwrap();
+    isf_post::analysis::store_synapse_activation_binned(
+        &db,
+        &[isf_post::analysis::GroupBy::EI],
+        1.0,
+        20.0,
+    )
+    .unwrap();
+    let keys: Vec<String> = db
+        .keys_recursive()
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k.join("/"))
+        .collect();
+    // Shows every key (summary and one trial); errors are fine, crashes are not.
+    let show_all = || -> Vec<(String, Result<(), String>)> {
+        let Ok(db) = Database::open(&dbp) else {
+            return vec![];
+        };
+        let mut out = vec![];
+        for k in &keys {
+            for trial in [None, Some("cellA/000001")] {
+                let r = isf_post::show::show(&db, k, trial, &mut Vec::new());
+                out.push((k.clone(), r.map_err(|e| e.to_string())));
+            }
+        }
+        out
+    };
+    let intact = show_all();
+    assert!(intact.iter().filter(|(_, r)| r.is_ok()).count() > keys.len());
+
+    let mut payloads = vec![];
+    files_named(&dbp, "data.h5", &mut payloads);
+    assert!(payloads.len() >= 9, "{payloads:?}");
+    let mut flips = 0;
+    for p in &payloads {
+        let key_of = p.parent().unwrap().strip_prefix(&dbp).unwrap();
+        let key: String = key_of
+            .to_string_lossy()
+            .split('/')
+            .filter(|s| *s != "db")
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = std::fs::read(p).unwrap();
+        // 64 offsets spread over the file, including the superblock and the last byte.
+        let offsets = (0..64).map(|i| i * (bytes.len() - 1) / 63);
+        for off in offsets {
+            let mut b = bytes.clone();
+            b[off] ^= 0xff;
+            std::fs::write(p, &b).unwrap();
+            for (k, r) in show_all() {
+                if k == key {
+                    let e = r.expect_err(&format!("{key}: flipped byte {off} not detected"));
+                    assert!(
+                        e.contains("data.h5: damaged or modified") && e.contains("SHA-256"),
+                        "{key} @ {off}: {e}"
+                    );
+                }
+            }
+            flips += 1;
+        }
+        std::fs::write(p, &bytes).unwrap();
+    }
+    // Flipped metadata (key.json, isf_db.json): JSON errors or changed values, never a crash.
+    let mut metas = vec![];
+    files_named(&dbp, "key.json", &mut metas);
+    files_named(&dbp, "isf_db.json", &mut metas);
+    for p in &metas {
+        let bytes = std::fs::read(p).unwrap();
+        for off in (0..bytes.len()).step_by(bytes.len().div_ceil(16)) {
+            let mut b = bytes.clone();
+            b[off] ^= 0x55;
+            std::fs::write(p, &b).unwrap();
+            show_all();
+            flips += 1;
+        }
+        std::fs::write(p, &bytes).unwrap();
+    }
+    assert_eq!(show_all(), intact);
+    eprintln!(
+        "{flips} byte flips in {} payload and {} metadata files",
+        payloads.len(),
+        metas.len()
+    );
+}

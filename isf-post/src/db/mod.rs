@@ -102,6 +102,8 @@ pub enum DbError {
     Analysis(#[from] crate::analysis::AnalysisError),
     #[error("interrupted (SIGINT/SIGTERM)")]
     Interrupted,
+    #[error("{path}: damaged or modified after it was written ({why}); not opened")]
+    Damaged { path: PathBuf, why: String },
 }
 
 /// Result alias of the database layer.
@@ -192,6 +194,48 @@ pub struct KeyMeta {
     /// Kind-specific parameters (thresholds, bin sizes, …).
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Size and SHA-256 of the key's `data.h5`, recorded in `key.json` when the value is written
+    /// (not in the file's own attributes, which it would change) and checked before every open.
+    /// Absent for keys without a payload and for databases written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadDigest>,
+}
+
+/// Size and SHA-256 of a payload file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PayloadDigest {
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+impl PayloadDigest {
+    /// The digest of a file.
+    pub fn of_file(path: &Path) -> Result<PayloadDigest> {
+        let bytes = fs::metadata(path).map_err(io_err(path))?.len();
+        Ok(PayloadDigest {
+            bytes,
+            sha256: Source::of_file(path)?.sha256,
+        })
+    }
+
+    /// Checks that `path` has this size and SHA-256, so that a damaged or modified file is
+    /// reported here and never reaches libhdf5 (which may crash or loop on damaged files).
+    pub fn verify(&self, path: &Path) -> Result<()> {
+        let len = fs::metadata(path).map_err(io_err(path))?.len();
+        let why = if len != self.bytes {
+            format!("{len} bytes, but {KEY_FILE} records {}", self.bytes)
+        } else if Source::of_file(path)?.sha256 != self.sha256 {
+            format!("its SHA-256 differs from the one {KEY_FILE} records")
+        } else {
+            return Ok(());
+        };
+        Err(DbError::Damaged {
+            path: path.to_path_buf(),
+            why,
+        })
+    }
 }
 
 impl KeyMeta {
@@ -218,6 +262,7 @@ impl KeyMeta {
             git_commit: option_env!("ISF_POST_GIT_COMMIT").map(str::to_string),
             sources: Vec::new(),
             parameters: serde_json::Map::new(),
+            payload: None,
         }
     }
 
@@ -693,7 +738,11 @@ impl Database {
                 write(&f)?;
                 f.flush().map_err(h5_err(&path))?;
             }
-            write_json(&tmp.join(KEY_FILE), meta)?;
+            let meta = KeyMeta {
+                payload: Some(PayloadDigest::of_file(&path)?),
+                ..meta.clone()
+            };
+            write_json(&tmp.join(KEY_FILE), &meta)?;
             install_dir(&tmp, &dest)
         })();
         if res.is_err() {
@@ -734,6 +783,9 @@ impl Database {
                     meta.kind
                 ),
             });
+        }
+        if let Some(d) = &meta.payload {
+            d.verify(&path)?;
         }
         let f = hdf5::File::open(&path).map_err(h5_err(&path))?;
         Ok((meta, f, path))
@@ -918,12 +970,24 @@ mod tests {
         fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
         assert!(
-            err.contains("data.h5") && err.contains("truncated or corrupted"),
+            err.contains("data.h5") && err.contains("damaged or modified") && err.contains("bytes"),
             "{err}"
         );
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x10;
+        fs::write(&p, &flipped).unwrap();
+        let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
+        assert!(err.contains("SHA-256 differs"), "{err}");
+        // Without a recorded digest (databases of earlier versions) libhdf5 judges the file.
+        let k = db.key_dir("x").join(KEY_FILE);
+        let mut meta: KeyMeta = read_json(&k).unwrap();
+        meta.payload = None;
+        write_json(&k, &meta).unwrap();
         fs::write(&p, b"this is not HDF5").unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
         assert!(err.contains("truncated or corrupted"), "{err}");
+        fs::write(&p, &bytes).unwrap();
+        assert_eq!(db.get::<Strings>(&key(&["x"])).unwrap(), v);
         // Wrong kind.
         db.set(&key(&["y"]), &v, KeyMeta::new("", "t")).unwrap();
         let err = db.get::<Table>(&key(&["y"])).unwrap_err().to_string();
