@@ -274,6 +274,14 @@ pub(crate) fn parse_activation_csv(
     let source = Source::of_bytes(path, &bytes);
     let text =
         std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        // ISF writes the header line even for a trial without any activation.
+        return Err(parse_err(
+            path,
+            1,
+            "empty file (not even the header line ISF writes for every trial); truncated?",
+        ));
+    }
     let mut r = ActivationRows::default();
     let n_fixed = match kind {
         ActivationsKind::Synapse => 6,
