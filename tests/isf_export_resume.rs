@@ -158,12 +158,15 @@ fn part_from_end(s: &str, i: usize) -> Option<&str> {
     parts.len().checked_sub(i).map(|j| parts[j])
 }
 
+/// One of ISF's file-name conventions: trial folder → file name, `None` for Python's IndexError.
+type Rule<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// ISF's `load_dendritic_voltage_traces_helper` (db_init_simrun_general): the dendritic trace file
 /// of trial folder `path` (relative to the results root) for `suffix` = `_<label>_vm_dend_traces.csv`,
 /// by the first of its three naming conventions whose file exists for the FIRST trial, or `None`
 /// where ISF fails (IndexError or no convention matches).
 fn isf_dend_trace_files(root: &Path, paths: &[String], suffix: &str) -> Option<Vec<PathBuf>> {
-    let rules: [&dyn Fn(&str) -> Option<String>; 3] = [
+    let rules: [&Rule<'_>; 3] = [
         &|p| Some(format!("{}{suffix}", part_from_end(p, 1)?)),
         &|p| Some(format!("seed_{}{suffix}", part_from_end(p, 1)?)),
         &|p| {

@@ -145,15 +145,15 @@ fn attr_strings(g: &Group, name: &str) -> hdf5::Result<Vec<String>> {
 /// Reads one ragged activation group of a cell: rows of each committed trial, sorted as ISF
 /// writes them (population name by code point, then ID). The committed sizes are
 /// (trials, rows, times).
+/// `file` is the results file's path and length.
 fn read_ragged(
-    path: &Path,
+    (path, file_len): (&Path, u64),
     g: &Group,
     id_name: &str,
     (n_trials, n_rows, n_times): (usize, usize, usize),
     populations: &[String],
     kind: ActivationsKind,
     positions: Option<&Positions>,
-    file_len: u64,
 ) -> Result<Vec<ActivationRows>> {
     let e = |source| DbError::Hdf5 {
         path: path.to_path_buf(),
@@ -711,14 +711,13 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                     ActivationsKind::Cell => (c.n_pre_rows, c.n_pre_times),
                 };
                 rows.extend(read_ragged(
-                    results,
+                    (results, file_len),
                     &g,
                     id_name,
                     (c.n_trace_rows, nr, nt),
                     &c.populations,
                     kind,
                     c.positions.as_ref(),
-                    file_len,
                 )?);
             }
             let a = assemble_activations(kind, trial_ids.clone(), rows, &ei);
