@@ -642,3 +642,109 @@ fn byte_flipped_database_files_are_errors_and_never_reach_libhdf5() {
         metas.len()
     );
 }
+
+#[test]
+fn mutated_numbers_in_a_results_file_never_panic_or_leave_temporaries() {
+    use rand::{Rng, SeedableRng};
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean.h5");
+    write_results(&clean);
+    add_synapse_table(
+        &clean,
+        &[
+            (2, 3, 100.5, 10, 2, 0),
+            (1, 0, 20.25, 3, 0, 1),
+            (1, 4, 30.5, 4, 1, 1),
+        ],
+    );
+    let u64_sets: Vec<String> = ["synapse_activations", "presynaptic_spikes"]
+        .iter()
+        .flat_map(|g| {
+            ["trial_start", "trial_count", "times_start", "times_count"]
+                .iter()
+                .map(move |d| format!("cells/cellA/{g}/{d}"))
+        })
+        .collect();
+    let u32_sets = [
+        "cells/cellA/synapse_activations/population",
+        "cells/cellA/synapse_activations/synapse_id",
+        "cells/cellA/presynaptic_spikes/population",
+        "cells/cellA/synapses/population",
+        "cells/cellA/synapses/synapse_id",
+        "cells/cellA/synapses/dendrite_label",
+        "cells/cellA/synapses/section_id",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    let interesting = |rng: &mut rand_chacha::ChaCha8Rng, old: u64| -> u64 {
+        match rng.random_range(0..9) {
+            0 => 0,
+            1 => u64::MAX,
+            2 => u64::MAX / 2 + 1,
+            3 => 1 << 32,
+            4 => u64::from(u32::MAX),
+            5 => old.wrapping_add(1),
+            6 => old.wrapping_sub(1),
+            7 => 1 << 40,
+            _ => rng.random_range(0..64),
+        }
+    };
+    let (mut ok, mut errors) = (0, 0);
+    let n_mutants = 300;
+    for m in 0..n_mutants {
+        let rf = tmp.path().join("m.h5");
+        std::fs::copy(&clean, &rf).unwrap();
+        {
+            let f = hdf5::File::open_rw(&rf).unwrap();
+            for _ in 0..rng.random_range(1..4) {
+                match rng.random_range(0..3) {
+                    0 => {
+                        let ds = f
+                            .dataset(&u64_sets[rng.random_range(0..u64_sets.len())])
+                            .unwrap();
+                        let mut v: Vec<u64> = ds.read_raw().unwrap();
+                        if v.is_empty() {
+                            continue;
+                        }
+                        let i = rng.random_range(0..v.len());
+                        v[i] = interesting(&mut rng, v[i]);
+                        ds.write_raw(&v).unwrap();
+                    }
+                    1 => {
+                        let ds = f
+                            .dataset(u32_sets[rng.random_range(0..u32_sets.len())])
+                            .unwrap();
+                        let mut v: Vec<u32> = ds.read_raw().unwrap();
+                        if v.is_empty() {
+                            continue;
+                        }
+                        let i = rng.random_range(0..v.len());
+                        v[i] = interesting(&mut rng, u64::from(v[i])) as u32;
+                        ds.write_raw(&v).unwrap();
+                    }
+                    _ => {
+                        let a = f.attr("commit_state").unwrap();
+                        let mut c: Vec<u64> = a.read_raw().unwrap();
+                        let i = rng.random_range(0..c.len());
+                        c[i] = interesting(&mut rng, c[i]);
+                        a.write(&c).unwrap();
+                    }
+                }
+            }
+        }
+        let db = tmp.path().join(format!("db{m}"));
+        let r = std::panic::catch_unwind(|| init_results(&rf, &db, &ImportOptions::default()));
+        match r {
+            Err(_) => panic!("mutant {m} panicked"),
+            Ok(Ok(_)) => ok += 1,
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                assert!(e.contains("m.h5"), "mutant {m}: error names no file: {e}");
+                assert!(!db.exists(), "mutant {m}");
+                errors += 1;
+            }
+        }
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new(), "mutant {m}");
+    }
+    eprintln!("{n_mutants} mutants of a results file: {errors} errors, {ok} imported");
+    assert!(errors > n_mutants / 2, "{errors} errors");
+}
