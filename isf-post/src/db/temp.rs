@@ -59,6 +59,10 @@ pub struct Owner {
     pub pid: u32,
     /// Process start time (clock ticks since boot, Linux `/proc/<pid>/stat` field 22), if known.
     pub start_ticks: Option<u64>,
+    /// The pid namespace (`/proc/self/ns/pid`), if known: containers on one host share its name
+    /// but not their pids.
+    #[serde(default)]
+    pub pid_ns: Option<String>,
 }
 
 impl Owner {
@@ -69,13 +73,14 @@ impl Owner {
             host: hostname(),
             pid,
             start_ticks: start_ticks(pid),
+            pid_ns: pid_namespace(),
         }
     }
 
     /// Whether the owner process is certainly gone (same host, and no process with that pid and
     /// start time). `false` when it runs or cannot be checked (another host).
     pub fn is_dead(&self) -> bool {
-        if self.host != hostname() {
+        if self.host != hostname() || self.pid_ns != pid_namespace() {
             return false;
         }
         if self.pid == std::process::id() {
@@ -99,6 +104,12 @@ pub fn hostname() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn pid_namespace() -> Option<String> {
+    fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 fn start_ticks(pid: u32) -> Option<u64> {
@@ -205,11 +216,11 @@ pub fn clean_stale(dir: &Path, prefix: &str) -> Vec<Leftover> {
                 true,
                 format!("process {} on {}, untouched for over a day", o.pid, o.host),
             ),
-            Some(o) if o.host != hostname() => (
+            Some(o) if o.host != hostname() || o.pid_ns != pid_namespace() => (
                 false,
                 format!(
-                    "written by process {} on host {}, which cannot be checked from here; \
-                     remove it if that process is gone",
+                    "written by process {} on host {} (another host or container), which cannot \
+                     be checked from here; remove it if that process is gone",
                     o.pid, o.host
                 ),
             ),
@@ -260,12 +271,12 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         let gone = Owner {
-            host: me.host.clone(),
             pid,
             start_ticks: Some(1),
+            ..me.clone()
         };
         assert!(gone.is_dead());
-        // Our pid with another start time: a reused pid, so the recorded writer is dead.
+        // A live pid with another start time: a reused pid, so the recorded writer is dead.
         let reused = Owner {
             start_ticks: me.start_ticks.map(|t| t + 1),
             pid: 1,
@@ -274,9 +285,14 @@ mod tests {
         assert!(reused.is_dead());
         let elsewhere = Owner {
             host: format!("{}-elsewhere", me.host),
-            ..gone
+            ..gone.clone()
         };
         assert!(!elsewhere.is_dead());
+        let other_container = Owner {
+            pid_ns: Some("pid:[1]".into()),
+            ..gone
+        };
+        assert!(!other_container.is_dead());
     }
 
     #[test]
