@@ -548,6 +548,12 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
     let mut ei = HashMap::new();
     if let Ok(files) = f.group("provenance/files") {
         for m in files.member_names().unwrap_or_default() {
+            let fits = files
+                .dataset(&m)
+                .is_ok_and(|d| (d.size() as u64) <= file_len);
+            if !fits {
+                continue;
+            }
             if let Ok(bytes) = files.dataset(&m).and_then(|d| d.read_raw::<u8>()) {
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     for (k, v) in ei_from_network_text(text) {
