@@ -752,11 +752,21 @@ pub(crate) fn spike_times_from_traces(
 
 /// Derived keys common to both importers: `spike_times` and `dendritic_spike_times/*`.
 pub(crate) fn write_derived(db: &Database, opts: &ImportOptions) -> Result<()> {
+    // The digest recorded at write time is the file's SHA-256 (checked on every open), so the
+    // large trace files need not be hashed once more.
     let src = |db: &Database, k: &[String]| -> Result<Vec<Source>> {
         let (d, last) = db.resolve(k)?;
-        Ok(vec![Source::of_file(
-            &d.key_dir(&last).join(db::DATA_FILE),
-        )?])
+        let path = d.key_dir(&last).join(db::DATA_FILE);
+        Ok(vec![match d.meta(&last)?.payload {
+            Some(p) => Source {
+                path: std::path::absolute(&path)
+                    .unwrap_or_else(|_| path.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+                sha256: p.sha256,
+            },
+            None => Source::of_file(&path)?,
+        }])
     };
     let vt = key(&["voltage_traces"]);
     let st = spike_times_from_traces(db, &vt, opts.soma_threshold_mv)?;
