@@ -412,3 +412,128 @@ pub fn isf_rows(
     sort_presynaptic_rows(&mut pre);
     Ok((syn, pre))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::results_h5::CellLayout;
+    use crate::trial::result::SynapsePosition;
+
+    #[test]
+    fn folder_names_follow_isf() {
+        let name = isf_results_folder_name("2026-12-06T22:31:04Z", 4_000_000_001, 77);
+        assert_eq!(name, "20261206-2231_seed4000000001_pid77");
+        assert_eq!(isf_file_prefix(&name), "seed4000000001_pid77");
+    }
+
+    fn export(root: &Path) -> IsfExport {
+        let layout = ResultsLayout {
+            batch_size: 2,
+            n_trials: 2,
+            every_k_steps: 1,
+            record_soma: true,
+            cells: vec![CellLayout {
+                name: "L5tt_86_C2".into(),
+                first_trial_id: 0,
+                n_trials: 2,
+                n_samples: 3,
+                t0_ms: 0.0,
+                dt_ms: 0.025,
+                site_labels: vec!["site_a".into()],
+                population_names: vec!["L2_C2".into()],
+                synapse_positions: Some(SynapsePositions {
+                    populations: vec![vec![SynapsePosition {
+                        soma_distance_um: 12.5,
+                        section_id: 3,
+                        section_pt_id: 1,
+                        label: 0,
+                    }]],
+                    labels: vec!["Dendrite".into()],
+                }),
+                parameter_files: vec![("neuron_model.param".into(), b"{}".to_vec())],
+            }],
+        };
+        IsfExport::new(root, &layout).unwrap()
+    }
+
+    fn trial(k: u64) -> TrialResult {
+        TrialResult {
+            trial_id: k,
+            seed: 1234,
+            sweep: k as u32,
+            t_ms: vec![0.0, 0.025, 0.05],
+            soma_vm_mv: vec![-75.0, -74.5, -74.0 + k as f64],
+            site_vm_mv: vec![vec![-70.0, -69.5, -69.0]],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finished_cell_is_an_isf_results_folder_and_survives_a_kill_between_the_renames() {
+        let tmp = tempfile::tempdir().unwrap();
+        let x = export(tmp.path());
+        x.check(false).unwrap();
+        x.prepare(false).unwrap();
+        for k in 0..2 {
+            x.write_trial(&trial(k)).unwrap();
+        }
+        x.finish_cell(0, false).unwrap();
+        let results = tmp.path().join("L5tt_86_C2/results");
+        let folders: Vec<PathBuf> = std::fs::read_dir(&results)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(folders.len(), 1);
+        let name = folders[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.ends_with(&format!("_seed1234_pid{}", std::process::id())),
+            "{name}"
+        );
+        let uid = isf_file_prefix(&name);
+        let mut files: Vec<String> = std::fs::read_dir(&folders[0])
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("hostname_"))
+            .collect();
+        files.sort();
+        let mut want = vec![
+            format!("{uid}_neuron_model.param"),
+            format!("{uid}_site_a_vm_dend_traces.csv"),
+            format!("{uid}_vm_all_traces.csv"),
+            "simulation_run0000_presynaptic_cells.csv".into(),
+            "simulation_run0000_synapses.csv".into(),
+            "simulation_run0001_presynaptic_cells.csv".into(),
+            "simulation_run0001_synapses.csv".into(),
+        ];
+        want.sort();
+        assert_eq!(files, want);
+        let traces =
+            std::fs::read_to_string(folders[0].join(format!("{uid}_vm_all_traces.csv"))).unwrap();
+        assert!(traces.starts_with("t\tVm run 00\tVm run 01\n"), "{traces}");
+        // Only the cell folder is left.
+        let top: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(top, vec!["L5tt_86_C2"]);
+
+        // A kill between moving the finished staging folder and the last rename leaves
+        // `.<cell>.isf-done`: a resume installs it without simulating or assembling anything.
+        let finished = tmp.path().join("L5tt_86_C2");
+        let done = tmp.path().join(".L5tt_86_C2.isf-done");
+        std::fs::rename(&finished, &done).unwrap();
+        x.check(true).unwrap();
+        x.prepare(true).unwrap();
+        assert!(!x.staging_dir(0).exists());
+        x.finish_cell(0, true).unwrap();
+        assert!(!done.exists());
+        assert!(results
+            .join(&name)
+            .join(format!("{uid}_vm_all_traces.csv"))
+            .is_file());
+    }
+}
