@@ -644,3 +644,76 @@ fn spawn_logging_until(
     }
     (child, reader)
 }
+
+/// A real full disk: the run's output on a small tmpfs stops with a message saying so and
+/// keeping its committed batches; after the file system grows, `--resume` finishes a file equal
+/// to an undisturbed run's. Needs permission to mount (root, as in CI); skipped with a notice
+/// otherwise.
+#[test]
+fn full_disk_then_resume() {
+    use common::process::isf;
+    let root = tempfile::tempdir().unwrap();
+    let (reference, dir) = (root.path().join("reference"), root.path().join("full"));
+    for d in [&reference, &dir] {
+        std::fs::create_dir(d).unwrap();
+        write_config(d, 9);
+    }
+    let mount_point = dir.join("out");
+    std::fs::create_dir(&mount_point).unwrap();
+    let mount = |opts: &str| {
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(&mount_point)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !mount("size=600k") {
+        eprintln!(
+            "notice: cannot mount a tmpfs here (not root?); skipping the real full-disk test"
+        );
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mount_point);
+    let config = std::fs::read_to_string(dir.join(CONFIG)).unwrap().replace(
+        &format!("output = \"{OUTPUT}\""),
+        &format!("output = \"out/{OUTPUT}\""),
+    );
+    std::fs::write(dir.join(CONFIG), config).unwrap();
+    let run = |d: &Path, extra: &[&str]| {
+        isf(d)
+            .args(["simulate", "--config", CONFIG, "--no-progress"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&reference, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&dir, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run fit in 600 KiB");
+    assert!(
+        err.contains("not enough space") || err.contains("file system is full"),
+        "{err}"
+    );
+    assert!(err.contains("--resume"), "{err}");
+    assert!(mount("remount,size=64m"), "cannot grow the tmpfs");
+    let out = run(&dir, &["--resume"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(d) = h5diff(&reference.join(OUTPUT), &mount_point.join(OUTPUT)) {
+        panic!("after a full disk and --resume the file differs:\n{d}");
+    }
+}

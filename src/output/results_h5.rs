@@ -61,6 +61,22 @@ pub enum ResultsFileError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// Not enough free space for the next batch; nothing of it was written.
+    #[error(
+        "results file {path}: not enough space for batch {batch}: it needs about {needed} bytes, \
+         {free} are free on the file system holding the file; the file keeps every batch before \
+         it: free space, then continue with --resume"
+    )]
+    DiskFull {
+        /// The file.
+        path: PathBuf,
+        /// The batch that did not fit.
+        batch: u64,
+        /// Bytes the batch needs (estimate).
+        needed: u64,
+        /// Bytes free.
+        free: u64,
+    },
     /// Another rank failed (it reports the error).
     #[error("rank {rank} failed writing the results file (see its message)")]
     OtherRank {
@@ -687,6 +703,28 @@ pub fn staging_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial"))
 }
 
+/// Bytes an unprivileged writer may still use on the file system holding `path` (its folder
+/// if it does not exist yet); `None` if the system will not say.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let probe = if path.exists() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    };
+    let c = std::ffi::CString::new(probe.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: a valid NUL-terminated path and a buffer statvfs fills on success.
+    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so the buffer is initialised.
+    let st = unsafe { st.assume_init() };
+    Some(u64::from(st.f_bavail).saturating_mul(st.f_frsize))
+}
+
 /// Makes a rename into `path`'s folder durable.
 fn sync_dir(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -1143,10 +1181,37 @@ impl ResultsWriter {
         next.batches = batch + 1;
         next.trials = range.end;
 
+        // Room for the batch is checked before anything of it is written: a full disk then stops
+        // the run with the file as committed, instead of failing inside HDF5.
+        let needed = self.batch_bytes(&self.state, &next);
+        let room = if comm.rank() == 0 {
+            match free_bytes(&self.path) {
+                Some(free) if free < needed => Err(ResultsFileError::DiskFull {
+                    path: self.path.clone(),
+                    batch,
+                    needed,
+                    free,
+                }),
+                _ => Ok(()),
+            }
+        } else {
+            Ok(())
+        };
+        collective(comm, room)?;
+
         let mut order: Vec<&TrialResult> = local.iter().collect();
         order.sort_by_key(|r| r.trial_id);
         let path = self.path.clone();
-        let e = |context: String| hdf5_error(&path, context);
+        let e = |context: String| {
+            let context = match free_bytes(&path) {
+                Some(free) if free < 1 << 20 => format!(
+                    "{context} (the file system is full: {free} bytes free; free space, then \
+                     continue with --resume)"
+                ),
+                _ => context,
+            };
+            hdf5_error(&path, context)
+        };
         let t0 = std::time::Instant::now();
         self.grow_to(&next)
             .map_err(e(format!("extend datasets for batch {batch}")))?;
@@ -1179,6 +1244,27 @@ impl ResultsWriter {
         );
         self.state = next;
         Ok(())
+    }
+
+    /// Bytes the batch that takes the file from `from` to `to` adds, generously: its rows
+    /// plus, per dataset, one chunk that may be newly allocated, plus 1 MiB of metadata.
+    fn batch_bytes(&self, from: &CommitState, to: &CommitState) -> u64 {
+        let trials = to.trials.saturating_sub(from.trials);
+        let mut bytes = trials * 7 * 8 + (1 << 20);
+        for (l, (a, b)) in self
+            .layout
+            .cells
+            .iter()
+            .zip(from.cells.iter().zip(&to.cells))
+        {
+            let traces = u64::from(self.layout.record_soma) + l.site_labels.len() as u64;
+            let width = l.n_out(self.layout.every_k_steps) as u64;
+            bytes += (b[0] - a[0]) * traces * width * 4;
+            // Ragged columns (24 bytes a row), times and spikes, and their chunks.
+            bytes += (b[1] - a[1] + b[3] - a[3]) * 24 + (b[2] - a[2] + b[4] - a[4]) * 8;
+            bytes += (b[5] - a[5]) * 16 + 2 * (4 * 4096 * 8 + 8192 * 8 + 2 * 1024 * 8);
+        }
+        bytes
     }
 
     fn write_trials(&self, order: &[&TrialResult]) -> hdf5::Result<()> {

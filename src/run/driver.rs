@@ -339,7 +339,17 @@ pub fn run_config(
         }
     };
 
-    // Only now is anything on disk touched.
+    // Only now is anything on disk touched: the export's folder first, so an unwritable one
+    // stops the run before a results file exists.
+    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
+        let r = if rank == 0 {
+            x.prepare(mode == OutputMode::Resume)
+                .map_err(export_err(dir))
+        } else {
+            Ok(())
+        };
+        agree(comm, r)?;
+    }
     let (mut writer, done) = match mode {
         OutputMode::Resume => {
             ResultsWriter::resume(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?
@@ -350,15 +360,6 @@ pub fn run_config(
             0,
         ),
     };
-    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
-        let r = if rank == 0 {
-            x.prepare(mode == OutputMode::Resume)
-                .map_err(export_err(dir))
-        } else {
-            Ok(())
-        };
-        agree(comm, r)?;
-    }
     let n_batches = layout.n_batches();
     info!(
         "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",

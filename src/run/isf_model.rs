@@ -88,6 +88,22 @@ impl IsfTrialModel {
         }
         let model = NetworkModel::from_params(&network_params, tstop_ms)?;
         let network = Network::new(model, &sim.template)?;
+        // Receptor mechanisms and parameters are used only when a trial creates its synapses:
+        // check them now, so a bad parameter of any cell stops the run before its first trial.
+        let receptors = network.synapse_inputs(&crate::network::TrialInput::default());
+        for (pop, rs) in receptors.populations.iter().zip(&receptors.receptors) {
+            let one = crate::trial::SynapseInputs {
+                populations: vec![pop.clone()],
+                receptors: vec![rs.clone()],
+                ..Default::default()
+            };
+            sim.check_inputs(&one).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: population `{pop}` (network.{pop}.synapses.receptors): {e}",
+                    cell.network_param.display()
+                )
+            })?;
+        }
         let parameter_files =
             simulated_parameter_files(cell, &mut cell_params, &mut network_params, tstop_ms)?;
 
