@@ -464,18 +464,47 @@ fn concurrent_killed_and_interrupted_db_init() {
         "{err}"
     );
 
-    // SIGKILL: nothing can clean up; the next command reports the stale lock and keeps it.
+    // SIGKILL: nothing can clean up. The dead command never installed `db`, so the next one
+    // takes its lock over, saying whose it was, and builds the database.
+    let killed = first.id();
     signal(&first, libc::SIGKILL);
     let _ = first.wait_with_output().unwrap();
     let o = isf(dir, &["db", "init", "model/example_results.h5", "db"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("note: took over the lock on db of pid {killed} ")),
+        "{err}"
+    );
+    assert!(!lock.exists() && dir.join("db").exists());
+    // A dead holder whose output exists is reported and its lock kept: the output may be
+    // half-replaced, and only a person can tell.
+    let first = spawn_until(
+        dir,
+        &["db", "init", "waiting.h5", "db", "--overwrite"],
+        || lock.exists(),
+    );
+    signal(&first, libc::SIGKILL);
+    let _ = first.wait_with_output().unwrap();
+    let o = isf(
+        dir,
+        &[
+            "db",
+            "init",
+            "model/example_results.h5",
+            "db",
+            "--overwrite",
+        ],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains("db has a stale lock") && err.contains("remove db.lock and run again"),
         "{err}"
     );
-    assert!(lock.exists() && !dir.join("db").exists());
+    assert!(lock.exists());
     std::fs::remove_file(&lock).unwrap();
+    std::fs::remove_dir_all(dir.join("db")).unwrap();
 
     // SIGTERM while waiting for the results file.
     let first = spawn_until(dir, &["db", "init", "waiting.h5", "db"], || lock.exists());

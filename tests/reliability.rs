@@ -667,12 +667,9 @@ fn full_disk_then_resume() {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if !mount("size=600k") {
-        eprintln!(
-            "notice: cannot mount a tmpfs here (not root?); skipping the real full-disk test"
-        );
-        return;
-    }
+    let unmount = || {
+        let _ = Command::new("umount").arg(&mount_point).status();
+    };
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
@@ -698,14 +695,35 @@ fn full_disk_then_resume() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&dir, &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the run fit in 600 KiB");
-    assert!(
-        err.contains("not enough space") || err.contains("file system is full"),
-        "{err}"
-    );
-    assert!(err.contains("--resume"), "{err}");
+    // The smallest file system (in steps of 64 KiB) on which the run commits a batch and then
+    // finds the disk full.
+    let mut stopped = None;
+    for kib in (1024..4096).step_by(64) {
+        if !mount(&format!("size={kib}k")) {
+            eprintln!(
+                "notice: cannot mount a tmpfs here (not root?); skipping the real full-disk test"
+            );
+            return;
+        }
+        let out = run(&dir, &[]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "the whole run fit in {kib} KiB before a larger size stopped it"
+        );
+        assert!(
+            err.contains("not enough space") || err.contains("file system is full"),
+            "{err}"
+        );
+        assert!(err.contains("--resume"), "{err}");
+        if !err.contains("batch 0:") {
+            stopped = Some((kib, err));
+            break;
+        }
+        unmount();
+    }
+    let (kib, err) = stopped.expect("no size let a batch be committed");
+    println!("full disk at {kib} KiB: {}", err.trim());
     assert!(mount("remount,size=64m"), "cannot grow the tmpfs");
     let out = run(&dir, &["--resume"]);
     assert!(
@@ -716,4 +734,83 @@ fn full_disk_then_resume() {
     if let Some(d) = h5diff(&reference.join(OUTPUT), &mount_point.join(OUTPUT)) {
         panic!("after a full disk and --resume the file differs:\n{d}");
     }
+}
+
+/// Writes the embedded example model into `dir/model` and returns the config text of one cell
+/// of it (2 trials of 5 ms) named `name` with network parameter file `network`.
+fn example_cell(dir: &Path, name: &str, network: &str) -> String {
+    if !dir.join("model").exists() {
+        let out = Command::new(env!("CARGO_BIN_EXE_isf"))
+            .args(["example", "model"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    format!(
+        "[[cell]]\nname = \"{name}\"\ncell_param = \"model/cell.param\"\n\
+         network_param = \"model/{network}\"\ntrials = 2\nt_stop_ms = 5.0\n"
+    )
+}
+
+/// A bad receptor parameter in the second cell's network file stops the run before any trial,
+/// naming the file and the population, and no results file is left; an unwritable `isf_folder`
+/// leaves no results file either.
+#[test]
+fn every_cell_and_output_checked_before_the_first_trial() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let good = example_cell(dir, "good", "network.param");
+    let text = std::fs::read_to_string(dir.join("model/network.param")).unwrap();
+    let bad_text = text.replacen("\"tau2\"", "\"tat2\"", 1);
+    assert_ne!(text, bad_text);
+    std::fs::write(dir.join("model/network_bad.param"), bad_text).unwrap();
+    let bad = example_cell(dir, "bad", "network_bad.param");
+    let head = format!("output = \"{OUTPUT}\"\nbase_seed = 3\nbatch_size = 2\n");
+    std::fs::write(dir.join(CONFIG), format!("{head}{good}{bad}")).unwrap();
+    let step = Step {
+        dir: dir.to_path_buf(),
+        fault: None,
+        resume: false,
+    };
+    match child(Io::Posix, std::slice::from_ref(&step)).as_slice() {
+        [Err(e)]
+            if e.contains("network_bad.param")
+                && e.contains("population `")
+                && e.contains("tat2")
+                && !e.contains("trial ") => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.join(OUTPUT).exists(), "a results file was left");
+
+    let locked = dir.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let probe = locked.join("probe");
+    if std::fs::write(&probe, "").is_ok() {
+        // Root ignores permissions: make the folder's place a file instead.
+        std::fs::remove_file(&probe).unwrap();
+        std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::fs::remove_dir(&locked).unwrap();
+        std::fs::write(&locked, "not a folder").unwrap();
+    }
+    std::fs::write(
+        dir.join(CONFIG),
+        format!("{head}isf_folder = \"locked/isf\"\n{good}"),
+    )
+    .unwrap();
+    let got = child(Io::Posix, std::slice::from_ref(&step));
+    assert!(
+        matches!(got.as_slice(), [Err(e)] if e.contains("locked")),
+        "{got:?}"
+    );
+    assert!(
+        !dir.join(OUTPUT).exists(),
+        "an unwritable isf_folder left a results file"
+    );
 }

@@ -554,4 +554,36 @@ mod tests {
         assert!(matches!(e, LockError::Unreadable { .. }), "{e}");
         assert!(lock.exists());
     }
+
+    #[test]
+    fn a_stale_lock_is_taken_over_only_as_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("r.h5");
+        let lock = lock_path(&out);
+        let dead = Holder {
+            host: hostname(),
+            pid: u32::MAX,
+            since: "2026-01-01T00:00:00Z".into(),
+            command: "isf simulate --config run.toml".into(),
+        };
+        std::fs::write(&lock, serde_json::to_string(&dead).unwrap()).unwrap();
+        let LockError::Stale { holder, .. } = OutputLock::acquire(&out, "a").unwrap_err() else {
+            panic!("not reported stale");
+        };
+        // Another holder than the one reported: not taken over.
+        let other = Holder {
+            pid: 1,
+            ..(*holder).clone()
+        };
+        assert!(OutputLock::take_over(&out, "b", &other).is_err());
+        let taken = OutputLock::take_over(&out, "isf simulate --resume", &holder).unwrap();
+        assert_eq!(taken.holder().command, "isf simulate --resume");
+        let text = std::fs::read_to_string(&lock).unwrap();
+        assert!(text.contains("isf simulate --resume"), "{text}");
+        // Held now: a second take-over or acquire is refused as in use.
+        let e = OutputLock::take_over(&out, "c", &holder).unwrap_err();
+        assert!(matches!(e, LockError::InUse { .. }), "{e}");
+        drop(taken);
+        assert!(!lock.exists());
+    }
 }

@@ -142,13 +142,9 @@ fn print_summary(db: &std::path::Path, s: &import::ImportSummary) {
 /// Runs `isf db …`.
 pub fn run(args: DbArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    // The writing commands stop at their next checkpoint on SIGINT/SIGTERM (removing their
-    // temporary folders and saying what was kept); a second signal ends them at once.
-    let _polling = matches!(
-        args.command,
-        DbCommand::Init { .. } | DbCommand::InitIsf { .. } | DbCommand::Bin { .. }
-    )
-    .then(isf_io::signals::polling);
+    // SIGINT/SIGTERM end the writing commands at once through isf-io's handler, which removes
+    // their registered temporary folders, releases the lock and says what was kept (a blocking
+    // read, e.g. of a results file on a stalled file system, never delays that).
     match args.command {
         DbCommand::Ls { db, recursive } => {
             let db = Database::open(&db)?;

@@ -25,7 +25,20 @@ pub fn lock(output: &Path) -> anyhow::Result<OutputLock> {
             parent.display()
         );
     }
-    let lock = OutputLock::acquire(output, &command_line())?;
+    let lock = match OutputLock::acquire(output, &command_line()) {
+        // A command that died on this host before installing its output left nothing of its
+        // own to protect (its temporaries are removed below): take its lock over, saying so. A
+        // dead holder whose output exists is reported, as the output may be half-replaced.
+        Err(isf_io::LockError::Stale { holder, .. }) if !isf_io::rule::output_exists(output) => {
+            eprintln!(
+                "note: took over the lock on {} of {holder}, which ended without releasing it \
+                 and without installing its output",
+                output.display()
+            );
+            OutputLock::take_over(output, &command_line(), &holder)?
+        }
+        r => r?,
+    };
     for p in lock.removed_leftovers() {
         eprintln!(
             "note: removed {}, left by an interrupted earlier command",

@@ -1262,7 +1262,10 @@ impl ResultsWriter {
             bytes += (b[0] - a[0]) * traces * width * 4;
             // Ragged columns (24 bytes a row), times and spikes, and their chunks.
             bytes += (b[1] - a[1] + b[3] - a[3]) * 24 + (b[2] - a[2] + b[4] - a[4]) * 8;
-            bytes += (b[5] - a[5]) * 16 + 2 * (4 * 4096 * 8 + 8192 * 8 + 2 * 1024 * 8);
+            bytes += (b[5] - a[5]) * 16;
+            if b[0] > a[0] {
+                bytes += 2 * (4 * 4096 * 8 + 8192 * 8 + 2 * 1024 * 8);
+            }
         }
         bytes
     }
