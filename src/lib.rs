@@ -9,6 +9,7 @@
 pub mod cell;
 pub mod cli;
 pub mod example_model;
+pub mod limits;
 pub mod mapper;
 pub mod mechanisms;
 pub mod morphology;

@@ -270,9 +270,9 @@ fn signal_name(sig: i32) -> &'static str {
 /// Whether an error message gives a line number (`file:12`, `line 12`, `row 12`).
 fn has_line(msg: &str) -> bool {
     let b = msg.as_bytes();
-    (0..b.len()).any(|i| {
+    msg.char_indices().any(|(i, c)| {
         let after_digit = b.get(i + 1).is_some_and(|c| c.is_ascii_digit());
-        (b[i] == b':' && after_digit)
+        (c == ':' && after_digit)
             || msg[i..].starts_with("line ") && b.get(i + 5).is_some_and(|c| c.is_ascii_digit())
     })
 }

@@ -11,7 +11,7 @@
 //! * A `connect` line sets the parent of the most recently created section: parent name and
 //!   position from the second comma-separated field (`parent(x)`); the child end is ignored.
 
-use super::{Morphology, MorphologyError, Section};
+use super::{check_point, Morphology, MorphologyError, Section};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -138,6 +138,7 @@ pub fn parse_hoc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
                 }
                 p[k] = v;
             }
+            check_point(&p).map_err(|m| syntax(lineno, format!("`pt3dadd`: {m}")))?;
             cur.section.points.push(p);
             continue;
         }

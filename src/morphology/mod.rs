@@ -73,6 +73,32 @@ impl Morphology {
     }
 }
 
+/// Checks one 3-D point `[x, y, z, diam]` as read: coordinates within
+/// ±[`MAX_MORPHOLOGY_UM`](crate::limits::MAX_MORPHOLOGY_UM), diameter in
+/// 0..=`MAX_MORPHOLOGY_UM`. A zero diameter is allowed (NEURON accepts it, and real
+/// reconstructions contain such points); a negative one is not (NEURON would silently use its
+/// absolute value, ISF's d-λ rule fails on it).
+pub(crate) fn check_point(p: &[f64; 4]) -> Result<(), String> {
+    use crate::limits::MAX_MORPHOLOGY_UM;
+    for (axis, v) in ["x", "y", "z"].iter().zip(&p[..3]) {
+        if !v.is_finite() || v.abs() > MAX_MORPHOLOGY_UM {
+            return Err(format!(
+                "coordinate {axis} = {v} µm is outside ±{MAX_MORPHOLOGY_UM:e} µm"
+            ));
+        }
+    }
+    let d = p[3];
+    if !d.is_finite() || d < 0.0 {
+        return Err(format!("diameter {d} µm must be ≥ 0"));
+    }
+    if d > MAX_MORPHOLOGY_UM {
+        return Err(format!(
+            "diameter {d} µm is larger than the limit of {MAX_MORPHOLOGY_UM:e} µm"
+        ));
+    }
+    Ok(())
+}
+
 /// NEURON's section length `L` (µm) for these points: coordinates rounded to `f32`, differences
 /// taken in `f32`, squares, sum and square root in `f64`, accumulated in `f64` (NEURON's `Pt3d`
 /// storage and `nrn_pt3dmodified`). Returns the cumulative arc length at every point.

@@ -9,7 +9,7 @@
 //! Import3D; soma children start at their own first point and attach at soma(0.5), the others at
 //! their parent's 1-end.
 
-use super::{Morphology, MorphologyError, Section};
+use super::{check_point, Morphology, MorphologyError, Section};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -71,16 +71,30 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| syntax(lineno, format!("`{s}` is not a finite number")))
         };
-        let id = num(f[0])? as i64;
-        let kind = num(f[1])? as u32;
+        // Ids, types and parents are integers (written `7` or `7.0`); anything else is an error
+        // rather than a silent truncation.
+        let int = |k: usize, what: &str| -> Result<i64, MorphologyError> {
+            let v = num(f[k])?;
+            if v.fract() != 0.0 || v.abs() > 9.0e15 {
+                return Err(syntax(
+                    lineno,
+                    format!("{what} `{}` is not an integer", f[k]),
+                ));
+            }
+            Ok(v as i64)
+        };
+        let id = int(0, "sample id")?;
+        let kind_i = int(1, "type code")?;
+        let kind = u32::try_from(kind_i).unwrap_or(u32::MAX);
         if label_of(kind).is_none() {
             return Err(syntax(
                 lineno,
-                format!("unsupported SWC type code {kind} (known: 1 soma, 2 axon, 3 dendrite, 4 apical)"),
+                format!("unsupported SWC type code {kind_i} (known: 1 soma, 2 axon, 3 dendrite, 4 apical)"),
             ));
         }
         let p = [num(f[2])?, num(f[3])?, num(f[4])?, 2.0 * num(f[5])?];
-        let parent = num(f[6])? as i64;
+        check_point(&p).map_err(|m| syntax(lineno, format!("sample {id}: {m} (radius × 2)")))?;
+        let parent = int(6, "parent id")?;
         if index_of.insert(id, samples.len()).is_some() {
             return Err(syntax(lineno, format!("sample id {id} appears twice")));
         }

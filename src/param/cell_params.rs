@@ -185,8 +185,8 @@ fn parse_label(v: &View, label: &str, node: &Node) -> Result<LabelParams, ParamE
         match name.as_str() {
             "ions" => ions = v.num_map(val, &k)?,
             "spines" => {
-                let density = v.finite(v.req(val, &k, "density")?, &join(&k, "density"))?;
-                let area = v.finite(v.req(val, &k, "area")?, &join(&k, "area"))?;
+                let density = v.non_negative(v.req(val, &k, "density")?, &join(&k, "density"))?;
+                let area = v.non_negative(v.req(val, &k, "area")?, &join(&k, "area"))?;
                 spines = Some(Spines {
                     density_per_um: density,
                     area_um2: area,
@@ -244,6 +244,10 @@ fn parse_sim(v: &View, s: &Node) -> Result<SimParams, ParamError> {
             format!("must be > 0 ms, found {dt_ms}"),
         ));
     }
+    if let Err(m) = crate::limits::check_dt(dt_ms) {
+        return Err(v.err(v.req(s, "sim", "dt")?, "sim.dt", m));
+    }
+
     let temperature_c = num("T")?;
     let mut recording_sites = Vec::new();
     if let Some(rs) = s.get("recordingSites") {

@@ -388,6 +388,16 @@ impl<'a> View<'a> {
         }
     }
 
+    /// A finite number ≥ 0.
+    pub fn non_negative(&self, node: &Node, key: &str) -> Result<f64, ParamError> {
+        let x = self.finite(node, key)?;
+        if x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(self.err(node, key, format!("must be ≥ 0, found {x}")))
+        }
+    }
+
     pub fn string<'n>(&self, node: &'n Node, key: &str) -> Result<&'n str, ParamError> {
         node.as_str().ok_or_else(|| {
             self.err(

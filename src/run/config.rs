@@ -245,6 +245,14 @@ impl RunConfig {
                     }
                 }
             }
+            if let Some(dt) = c.dt_ms {
+                crate::limits::check_dt(dt)
+                    .map_err(|m| err(format!("key {}: {m}", key("dt_ms"))))?;
+                if let Some(t) = c.t_stop_ms {
+                    crate::limits::check_steps(t, dt)
+                        .map_err(|m| err(format!("key {}: {m}", key("t_stop_ms"))))?;
+                }
+            }
             let mut files = vec![
                 ("cell_param", abs(&c.cell_param)),
                 ("network_param", abs(&c.network_param)),

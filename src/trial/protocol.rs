@@ -170,6 +170,16 @@ impl Protocol {
                 }
             }
         }
+        if let Some(dt) = p.dt {
+            if let Err(m) = crate::limits::check_dt(dt) {
+                bad("dt".into(), &m)?;
+            }
+            if let Some(t) = p.tstop {
+                if let Err(m) = crate::limits::check_steps(t, dt) {
+                    bad("tstop".into(), &m)?;
+                }
+            }
+        }
         let check_x = |key: String, x: f64| {
             if (0.0..=1.0).contains(&x) {
                 Ok(())
@@ -221,6 +231,13 @@ impl Protocol {
             }
         };
         let dt = self.dt.unwrap_or(cell.dt_ms);
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
+        // The cell's own tStop or dt may be what makes the run too long.
+        crate::limits::check_steps(tstop, dt).map_err(|message| ProtocolError::Invalid {
+            path: path.to_path_buf(),
+            key: if self.tstop.is_some() { "tstop" } else { "dt" }.into(),
+            message,
+        })?;
         let model = CellModel::from_template_with(cell, dt, self.numerics)?;
         let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
@@ -260,7 +277,6 @@ impl Protocol {
             b.record(Probe::Voltage(cell.segment_node(s.section, s.x)));
             names.push(format!("sec{}_x{}", s.section, s.x));
         }
-        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
         let traces = b.build()?.run_until(tstop);
         Ok(ProtocolTraces {
             t_ms: traces.t,
