@@ -30,14 +30,28 @@ pub const MAX_TASK_TRACE_SAMPLES: f64 = (1u64 << 28) as f64;
 /// cortex column has about 2·10^4 neurons.
 pub const MAX_CELLS_PER_POPULATION: i64 = 1_000_000;
 
+/// A number for a message: plain when moderate, in exponent form when huge or tiny (so 1e308
+/// is not printed with 309 digits).
+pub fn fmt_num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e6).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 /// Checks a time step against [`MAX_DT_MS`]: finite, positive and at most a second.
 pub fn check_dt(dt_ms: f64) -> Result<(), String> {
     if !(dt_ms.is_finite() && dt_ms > 0.0) {
-        return Err(format!("dt must be a positive number of ms, got {dt_ms}"));
+        return Err(format!(
+            "dt must be a positive number of ms, got {}",
+            fmt_num(dt_ms)
+        ));
     }
     if dt_ms > MAX_DT_MS {
         return Err(format!(
-            "dt = {dt_ms} ms is longer than the limit of {MAX_DT_MS} ms (a unit error?)"
+            "dt = {} ms is longer than the limit of {MAX_DT_MS} ms (a unit error?)",
+            fmt_num(dt_ms)
         ));
     }
     Ok(())
@@ -49,14 +63,17 @@ pub fn check_steps(tstop_ms: f64, dt_ms: f64) -> Result<usize, String> {
     check_dt(dt_ms)?;
     if !(tstop_ms.is_finite() && tstop_ms >= 0.0) {
         return Err(format!(
-            "the stop time must be a non-negative number of ms, got {tstop_ms}"
+            "the stop time must be a non-negative number of ms, got {}",
+            fmt_num(tstop_ms)
         ));
     }
     let steps = (tstop_ms / dt_ms).ceil();
     if steps > MAX_STEPS_PER_TRIAL {
         return Err(format!(
-            "tstop = {tstop_ms} ms at dt = {dt_ms} ms is {steps:.3e} time steps, more than the \
-             limit of {MAX_STEPS_PER_TRIAL:.0e} per trial"
+            "tstop = {} ms at dt = {} ms is {steps:.3e} time steps, more than the limit of \
+             {MAX_STEPS_PER_TRIAL:.0e} per trial",
+            fmt_num(tstop_ms),
+            fmt_num(dt_ms)
         ));
     }
     Ok(steps as usize)
@@ -76,5 +93,8 @@ mod tests {
         assert!(check_steps(1e12, 0.025).unwrap_err().contains("limit"));
         assert!(check_steps(10.0, 1e-300).unwrap_err().contains("limit"));
         assert!(check_steps(f64::INFINITY, 0.025).is_err());
+        assert!(check_dt(1e308).unwrap_err().contains("1e308 ms"));
+        assert_eq!(fmt_num(0.025), "0.025");
+        assert_eq!(fmt_num(-2147483648.0), "-2.147483648e9");
     }
 }

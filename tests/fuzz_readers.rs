@@ -5,11 +5,12 @@
 //! a 10 s watchdog. A panic, abort, crash, hang or memory exhaustion is a failure naming the
 //! reader, the mutant number and the mutation; the mutant is kept for reproduction. Every `Err`
 //! must name the mutated file. The regression corpus in `tests/fuzz_corpus/<reader>/` (inputs
-//! that once crashed a reader) runs first.
+//! that once crashed a reader or were accepted silently) runs first; each of its inputs must be
+//! rejected with an error, except those whose name starts with `ok_`, which must be read.
 //!
 //! Environment: `ISF_FUZZ_MUTANTS` (mutants per reader, default 300), `ISF_FUZZ_ONLY` (comma
 //! separated reader names), `ISF_FUZZ_KEEP` (folder for failing mutants; default a folder in the
-//! system temp dir).
+//! system temp dir), `ISF_FUZZ_VERBOSE` (print the errors that give no line).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -267,6 +268,11 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// `ISF_FUZZ_VERBOSE`: print every error that gives no line.
+fn verbose() -> bool {
+    std::env::var_os("ISF_FUZZ_VERBOSE").is_some()
+}
+
 /// Whether an error message gives a line number (`file:12`, `line 12`, `row 12`).
 fn has_line(msg: &str) -> bool {
     let b = msg.as_bytes();
@@ -323,17 +329,27 @@ fn fuzz_reader(ri: u64, r: &Reader, work: &Path, n_mutants: usize, keep: &Path) 
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // A corpus input is rejected unless its name starts with `ok_`.
+        let corpus_ok = (n <= corpus.len()).then(|| corpus[n - 1].0.starts_with("ok_"));
         let failure = match driver.run(n) {
             Ok(Outcome::Ok) => {
                 stats.ok += 1;
-                None
+                (corpus_ok == Some(false)).then(|| "accepted, but must be rejected".to_string())
             }
             Ok(Outcome::Err(msg)) => {
                 stats.err += 1;
                 if r.text && !has_line(&msg) {
                     stats.err_without_line += 1;
+                    if verbose() {
+                        println!(
+                            "  {} mutant {n} ({what}): error without a line: {msg}",
+                            r.name
+                        );
+                    }
                 }
-                if msg.contains(&file_name) {
+                if corpus_ok == Some(true) {
+                    Some(format!("rejected, but must be read: {msg}"))
+                } else if msg.contains(&file_name) {
                     None
                 } else {
                     Some(format!("error does not name `{file_name}`: {msg}"))
@@ -971,6 +987,7 @@ mod child {
                 let cell = st.cell.as_ref().unwrap();
                 let path = work.join("protocol.toml");
                 let p = isf::trial::protocol::Protocol::read(&path).map_err(s)?;
+                p.check(cell, &path).map_err(s)?;
                 // Running is bounded by the protocol's own stop time; only short ones are run.
                 if p.tstop.unwrap_or(cell.tstop_ms) <= 10.0 && p.dt.unwrap_or(cell.dt_ms) >= 0.001 {
                     std::hint::black_box(p.run(cell, &path).map_err(s)?);

@@ -79,21 +79,23 @@ impl Morphology {
 /// reconstructions contain such points); a negative one is not (NEURON would silently use its
 /// absolute value, ISF's d-λ rule fails on it).
 pub(crate) fn check_point(p: &[f64; 4]) -> Result<(), String> {
-    use crate::limits::MAX_MORPHOLOGY_UM;
+    use crate::limits::{fmt_num, MAX_MORPHOLOGY_UM};
     for (axis, v) in ["x", "y", "z"].iter().zip(&p[..3]) {
         if !v.is_finite() || v.abs() > MAX_MORPHOLOGY_UM {
             return Err(format!(
-                "coordinate {axis} = {v} µm is outside ±{MAX_MORPHOLOGY_UM:e} µm"
+                "coordinate {axis} = {} µm is outside ±{MAX_MORPHOLOGY_UM:e} µm",
+                fmt_num(*v)
             ));
         }
     }
     let d = p[3];
     if !d.is_finite() || d < 0.0 {
-        return Err(format!("diameter {d} µm must be ≥ 0"));
+        return Err(format!("diameter {} µm must be ≥ 0", fmt_num(d)));
     }
     if d > MAX_MORPHOLOGY_UM {
         return Err(format!(
-            "diameter {d} µm is larger than the limit of {MAX_MORPHOLOGY_UM:e} µm"
+            "diameter {} µm is larger than the limit of {MAX_MORPHOLOGY_UM:e} µm",
+            fmt_num(d)
         ));
     }
     Ok(())

@@ -217,8 +217,57 @@ impl Protocol {
         Ok(p)
     }
 
+    /// Checks the protocol against `cell` without simulating: every section exists, and the run
+    /// stays within [`MAX_STEPS_PER_TRIAL`](crate::limits::MAX_STEPS_PER_TRIAL) time steps
+    /// (with the cell's own `tStop` and `dt` where the protocol gives none).
+    pub fn check(&self, cell: &CellTemplate, path: &Path) -> Result<(), ProtocolError> {
+        let invalid = |key: String, message: String| ProtocolError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            message,
+        };
+        let dt = self.dt.unwrap_or(cell.dt_ms);
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
+        crate::limits::check_steps(tstop, dt).map_err(|m| {
+            let key = match (self.tstop.is_some(), self.dt.is_some()) {
+                (true, _) => "tstop",
+                (false, true) => "dt",
+                // Both from the cell: name the keys the protocol could set.
+                (false, false) => "tstop/dt (from the cell parameter file)",
+            };
+            invalid(key.into(), m)
+        })?;
+        let sites = self
+            .iclamp
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("iclamp[{i}].section"), c.section))
+            .chain(
+                self.epsp
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("epsp[{i}].section"), c.section)),
+            )
+            .chain(
+                self.record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("record[{i}].section"), c.section)),
+            );
+        for (key, s) in sites {
+            if s >= cell.sections.len() {
+                return Err(invalid(
+                    key,
+                    format!("no section {s} (the cell has {})", cell.sections.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the protocol on `cell` (`path` names the protocol file in errors).
     pub fn run(&self, cell: &CellTemplate, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
+        self.check(cell, path)?;
         let section_ok = |key: String, s: usize| {
             if s < cell.sections.len() {
                 Ok(())
@@ -232,12 +281,6 @@ impl Protocol {
         };
         let dt = self.dt.unwrap_or(cell.dt_ms);
         let tstop = self.tstop.unwrap_or(cell.tstop_ms);
-        // The cell's own tStop or dt may be what makes the run too long.
-        crate::limits::check_steps(tstop, dt).map_err(|message| ProtocolError::Invalid {
-            path: path.to_path_buf(),
-            key: if self.tstop.is_some() { "tstop" } else { "dt" }.into(),
-            message,
-        })?;
         let model = CellModel::from_template_with(cell, dt, self.numerics)?;
         let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
