@@ -19,4 +19,5 @@ pub mod param;
 pub mod run;
 pub mod solver;
 pub mod testing;
+pub mod text;
 pub mod trial;

@@ -81,10 +81,10 @@ fn zero_diameter_points_load_as_in_neuron_except_where_the_d_lambda_rule_reads_t
 
     // The middle point: ISF's d-λ rule reads its diameter (λ = 0); an error naming the
     // morphology, the section and the point, not a `capacity overflow` panic.
-    let (text, _) = with_point(&hoc, "dend_1", mid, "20, 10, -4, 0");
+    let (text, line) = with_point(&hoc, "dend_1", mid, "20, 10, -4, 0");
     std::fs::write(&hoc_path, text).unwrap();
     let e = build(&m).unwrap_err();
-    assert!(e.contains(HOC_FILE), "{e}");
+    assert!(e.contains(&format!("{HOC_FILE}:{line}:")), "{e}");
     assert!(e.contains("`dend_1`"), "{e}");
     assert!(e.contains(&format!("3-D point {mid} of {n}")), "{e}");
     assert!(e.contains("middle 3-D point"), "{e}");
@@ -115,7 +115,7 @@ fn zero_radius_in_swc_loads_or_names_the_sample_section() {
     std::fs::write(m.join("cell.swc"), text).unwrap();
     let e = build(&m).unwrap_err();
     assert!(
-        e.contains("cell.swc") && e.contains("dend_0") && e.contains("middle"),
+        e.contains("cell.swc:5:") && e.contains("dend_0") && e.contains("middle"),
         "{e}"
     );
     // a negative radius, a non-integer id: errors at the line
@@ -258,12 +258,12 @@ fn bad_time_steps_are_errors_naming_the_key() {
     use isf::trial::protocol::Protocol;
     let p = Path::new("p.toml");
     let e = Protocol::parse("dt = 1e308\n", p).unwrap_err().to_string();
-    assert!(e.contains("p.toml: dt:") && e.contains("limit"), "{e}");
+    assert!(e.contains("p.toml:1: dt:") && e.contains("limit"), "{e}");
     let e = Protocol::parse("tstop = 1e12\ndt = 0.025\n", p)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("p.toml: tstop:") && e.contains("time steps"),
+        e.contains("p.toml:1: tstop:") && e.contains("time steps"),
         "{e}"
     );
     // a dt the protocol gives, with the cell's tStop: found before anything is simulated

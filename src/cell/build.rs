@@ -126,6 +126,18 @@ impl CellTemplate {
             }
             .into()
         };
+        // … at the line of point `k` of section `s` when the reader knows it.
+        let point_err = |m: &Morphology, s: usize, k: usize, msg: String| -> CellError {
+            match m.point_line(s, k) {
+                Some(line) => MorphologyError::Syntax {
+                    path: morph_path.clone(),
+                    line,
+                    msg,
+                }
+                .into(),
+                None => morph_err(msg),
+            }
+        };
 
         // 1. morphology, artificial axon, ISF's attachment of soma children at soma(0.5)
         let mut morph = match Morphology::read(morph_path) {
@@ -172,11 +184,16 @@ impl CellTemplate {
                 }
             }
             if morph.sections[i].points.len() < 2 {
-                return Err(morph_err(format!(
-                    "section {i} (`{}`) has {} 3-D point(s); at least 2 are needed",
-                    morph.sections[i].name,
-                    morph.sections[i].points.len()
-                )));
+                return Err(point_err(
+                    &morph,
+                    i,
+                    0,
+                    format!(
+                        "section {i} (`{}`) has {} 3-D point(s); at least 2 are needed",
+                        morph.sections[i].name,
+                        morph.sections[i].points.len()
+                    ),
+                ));
             }
         }
         let parents: Vec<Option<(usize, f64)>> = morph.sections.iter().map(|s| s.parent).collect();
@@ -233,10 +250,15 @@ impl CellTemplate {
             .collect();
         let length: Vec<f64> = shapes0.iter().map(|s| s.length_um()).collect();
         if let Some(i) = length.iter().position(|&l| !(l > 0.0 && l.is_finite())) {
-            return Err(morph_err(format!(
-                "section {i} (`{}`) has length {} µm; it must be positive",
-                morph.sections[i].name, length[i]
-            )));
+            return Err(point_err(
+                &morph,
+                i,
+                0,
+                format!(
+                    "section {i} (`{}`) has length {} µm; it must be positive",
+                    morph.sections[i].name, length[i]
+                ),
+            ));
         }
         let children = morph.children();
         let mut branches: IndexMap<String, Vec<Vec<usize>>> = IndexMap::new();
@@ -255,15 +277,20 @@ impl CellTemplate {
             let pts = &morph.sections[s].points;
             let mid = pts.len() / 2;
             d_lambda_nseg(pts[mid][3], length[s], ra[s], cm[s], disc).map_err(|m| {
-                morph_err(format!(
-                    "section {s} (`{}`, 3-D point {mid} of {} at {:?}): {m} (Ra and cm from \
+                point_err(
+                    &morph,
+                    s,
+                    mid,
+                    format!(
+                        "section {s} (`{}`, 3-D point {mid} of {} at {:?}): {m} (Ra and cm from \
                      `neuron.{}.properties` of {})",
-                    morph.sections[s].name,
-                    pts.len(),
-                    &pts[mid][..3],
-                    labels[s],
-                    file.path.display()
-                ))
+                        morph.sections[s].name,
+                        pts.len(),
+                        &pts[mid][..3],
+                        labels[s],
+                        file.path.display()
+                    ),
+                )
             })
         };
         nseg[soma] = dl(soma)?;

@@ -26,8 +26,12 @@ pub fn read_landmarks(path: &Path) -> Result<Vec<[f64; 3]>, CellError> {
         line,
         msg,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(0, format!("cannot read recording-site file: {e}")))?;
+    let text = crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(e) => {
+            err(0, format!("cannot read recording-site file: {e}"))
+        }
+        e => err(e.line(), e.to_string()),
+    })?;
     let mut in_data = false;
     let mut pts = Vec::new();
     for (i, raw) in text.lines().enumerate() {

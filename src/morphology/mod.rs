@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 pub struct Morphology {
     /// Sections by ISF section ID.
     pub sections: Vec<Section>,
+    /// 1-based line in the source file of every 3-D point, per section, where the reader knows
+    /// it (for error messages; sections added later, e.g. the artificial axon, have none).
+    pub point_lines: Vec<Vec<usize>>,
 }
 
 /// One unbranched section.
@@ -52,6 +55,11 @@ impl Morphology {
                 path: path.to_path_buf(),
             }),
         }
+    }
+
+    /// The source line of point `k` of section `section`, if known.
+    pub fn point_line(&self, section: usize, k: usize) -> Option<usize> {
+        self.point_lines.get(section)?.get(k).copied()
     }
 
     /// ID of the first section labelled `Soma`.

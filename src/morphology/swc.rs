@@ -15,9 +15,16 @@ use std::path::Path;
 
 /// Reads an SWC morphology file.
 pub fn read_swc(path: &Path) -> Result<Morphology, MorphologyError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| MorphologyError::Io {
-        path: path.to_path_buf(),
-        cause,
+    let text = crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(cause) => MorphologyError::Io {
+            path: path.to_path_buf(),
+            cause,
+        },
+        e => MorphologyError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            msg: e.to_string(),
+        },
     })?;
     parse_swc(&text, path)
 }
@@ -147,15 +154,19 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
         .filter(|&i| samples[i].kind == 1)
         .collect();
     let mut sections: Vec<Section> = Vec::new();
+    let mut point_lines: Vec<Vec<usize>> = Vec::new();
     // section containing each sample (for attaching children)
     let mut section_of: Vec<Option<usize>> = vec![None; samples.len()];
     if !soma_pts.is_empty() {
         let mut pts: Vec<[f64; 4]> = soma_pts.iter().map(|&i| samples[i].p).collect();
+        let mut lines: Vec<usize> = soma_pts.iter().map(|&i| samples[i].line).collect();
         if pts.len() == 1 {
             let [x, y, z, d] = pts[0];
             let r = d / 2.0;
             pts = vec![[x, y - r, z, d], [x, y, z, d], [x, y + r, z, d]];
+            lines = vec![lines[0]; 3];
         }
+        point_lines.push(lines);
         for &i in &soma_pts {
             section_of[i] = Some(0);
         }
@@ -205,15 +216,18 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             }
         };
         let mut pts = Vec::new();
+        let mut lines = Vec::new();
         if let Some(ps) = parent_sample {
             if samples[ps].kind != 1 {
                 pts.push(samples[ps].p);
+                lines.push(samples[ps].line);
             }
         }
         let id = sections.len();
         let mut cur = first;
         loop {
             pts.push(samples[cur].p);
+            lines.push(samples[cur].line);
             section_of[cur] = Some(id);
             let next: Vec<usize> = children[cur]
                 .iter()
@@ -236,6 +250,7 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             "ApicalDendrite" => "apical",
             _ => "dend",
         };
+        point_lines.push(lines);
         sections.push(Section {
             name: format!("{stem}_{n}"),
             label: label.into(),
@@ -251,7 +266,10 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             msg: "some samples are not connected to the soma or a root".into(),
         });
     }
-    Ok(Morphology { sections })
+    Ok(Morphology {
+        sections,
+        point_lines,
+    })
 }
 
 #[cfg(test)]

@@ -49,10 +49,12 @@ pub enum ProtocolError {
         message: String,
     },
     /// A value is out of range.
-    #[error("{path}: {key}: {message}")]
+    #[error("{path}{}: {key}: {message}", line_suffix(*.line))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the key in the file (0 when unknown, e.g. a default from the cell).
+        line: usize,
         /// The offending key, e.g. `iclamp[1].x`.
         key: String,
         /// What is wrong.
@@ -61,6 +63,15 @@ pub enum ProtocolError {
     /// The engine rejected the model or a stimulus.
     #[error(transparent)]
     Solver(#[from] SolverError),
+}
+
+/// `:<line>` for an error at a known line, nothing otherwise.
+fn line_suffix(line: usize) -> String {
+    if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    }
 }
 
 /// A current-injection protocol.
@@ -143,9 +154,15 @@ pub struct ProtocolTraces {
 impl Protocol {
     /// Reads and validates a protocol file.
     pub fn read(path: &Path) -> Result<Protocol, ProtocolError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProtocolError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::text::read_text(path).map_err(|e| match e {
+            crate::text::ReadTextError::Io(source) => ProtocolError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            e => ProtocolError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            },
         })?;
         Protocol::parse(&text, path)
     }
@@ -159,6 +176,7 @@ impl Protocol {
         let bad = |key: String, message: &str| -> Result<(), ProtocolError> {
             Err(ProtocolError::Invalid {
                 path: path.to_path_buf(),
+                line: crate::text::toml_key_line(text, &key).unwrap_or(0),
                 key,
                 message: message.to_string(),
             })
@@ -223,6 +241,7 @@ impl Protocol {
     pub fn check(&self, cell: &CellTemplate, path: &Path) -> Result<(), ProtocolError> {
         let invalid = |key: String, message: String| ProtocolError::Invalid {
             path: path.to_path_buf(),
+            line: 0,
             key,
             message,
         };
@@ -274,6 +293,7 @@ impl Protocol {
             } else {
                 Err(ProtocolError::Invalid {
                     path: path.to_path_buf(),
+                    line: 0,
                     key,
                     message: format!("no section {s} (the cell has {})", cell.sections.len()),
                 })
