@@ -271,7 +271,10 @@ fn bad_time_steps_are_errors_naming_the_key() {
     let cell = build(&m).unwrap();
     let proto = Protocol::parse("dt = 1e-300\n", p).unwrap();
     let e = proto.check(&cell, p).unwrap_err().to_string();
-    assert!(e.contains("p.toml: dt:") && e.contains("time steps"), "{e}");
+    assert!(
+        e.contains("p.toml:1: dt:") && e.contains("time steps"),
+        "{e}"
+    );
     let e = proto.run(&cell, p).unwrap_err().to_string();
     assert!(e.contains("time steps"), "{e}");
 }

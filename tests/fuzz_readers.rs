@@ -29,7 +29,18 @@ const MEMORY_LIMIT_BYTES: u64 = 2 << 30;
 
 /// Readers whose failures are fixed on another branch (named here) and not yet merged: their
 /// failures are printed but do not fail the test. The lead empties this list after merging.
-const KNOWN_FAILING: &[(&str, &str)] = &[];
+const KNOWN_FAILING: &[(&str, &str)] = &[
+    (
+        "results_h5",
+        "branch `post`: ragged offsets that overflow panic in isf-post/src/import_results.rs; \
+         libhdf5 1.10 loops on some corrupted files",
+    ),
+    (
+        "database",
+        "branch `post`: libhdf5 1.10 loops on some corrupted payload files (to be validated \
+         before they reach libhdf5)",
+    ),
+];
 
 /// One reader under test.
 struct Reader {
@@ -116,6 +127,7 @@ fn main() {
             "fuzz_readers: failures in {failed:?} (mutants kept in {})",
             keep_dir.display()
         );
+        drop(root);
         std::process::exit(1);
     }
 }
@@ -319,8 +331,16 @@ fn fuzz_reader(ri: u64, r: &Reader, work: &Path, n_mutants: usize, keep: &Path) 
             let k = n - corpus.len();
             let fi = k % r.files.len();
             let mut rng = ChaCha8Rng::seed_from_u64(ri << 32 | k as u64);
-            let (bytes, what) = mutate::mutate(&originals[fi], r.text, &mut rng);
-            (fi, bytes, what)
+            if r.files[fi].extension().is_some_and(|e| e == "h5") && rng.random_bool(0.5) {
+                // Half of an HDF5 file's mutants keep the file valid and change a value.
+                let target = work.join(&r.files[fi]);
+                std::fs::write(&target, &originals[fi]).expect("write seed");
+                let what = h5mutate::mutate(&target, &mut rng);
+                (fi, std::fs::read(&target).expect("read mutant"), what)
+            } else {
+                let (bytes, what) = mutate::mutate(&originals[fi], r.text, &mut rng);
+                (fi, bytes, what)
+            }
         };
         let target = work.join(&r.files[fi]);
         std::fs::write(&target, &bytes).expect("write mutant");
@@ -622,6 +642,66 @@ mod mutate {
             String::from_utf8_lossy(&va),
             String::from_utf8_lossy(&vb)
         )
+    }
+}
+
+/// Mutations of HDF5 files that keep them valid HDF5: one element of one dataset set to an
+/// extreme value (offsets and counts that overflow, non-finite times, negative indices).
+mod h5mutate {
+    use super::*;
+    use hdf5::types::TypeDescriptor as T;
+
+    fn datasets(g: &hdf5::Group, out: &mut Vec<hdf5::Dataset>) {
+        out.extend(g.datasets().unwrap_or_default());
+        for sub in g.groups().unwrap_or_default() {
+            datasets(&sub, out);
+        }
+    }
+
+    /// Mutates the file at `path` in place; returns what was done.
+    pub fn mutate(path: &Path, rng: &mut ChaCha8Rng) -> String {
+        let f = match hdf5::File::open_rw(path) {
+            Ok(f) => f,
+            Err(e) => return format!("not mutated (cannot open: {e})"),
+        };
+        let mut all = Vec::new();
+        datasets(&f, &mut all);
+        // Scalars and 1-element datasets too: counts and states often are.
+        all.retain(|d| d.size() > 0);
+        if all.is_empty() {
+            return "not mutated (no dataset)".into();
+        }
+        let ds = &all[rng.random_range(0..all.len())];
+        let i = rng.random_range(0..ds.size());
+        let name = ds.name();
+        let r = match ds.dtype().and_then(|t| t.to_descriptor()) {
+            Ok(T::Integer(_)) => {
+                let new = [i64::MAX, i64::MIN, -1, 1 << 32, 1 << 31, 0][rng.random_range(0..6)];
+                ds.read_raw::<i64>().and_then(|mut v| {
+                    v[i] = new;
+                    ds.write_raw(&v).map(|_| format!("{name}[{i}] = {new}"))
+                })
+            }
+            Ok(T::Unsigned(_)) => {
+                let new = [u64::MAX, u64::MAX - 1, 1 << 63, 1 << 32, u32::MAX as u64, 0]
+                    [rng.random_range(0..6)];
+                ds.read_raw::<u64>().and_then(|mut v| {
+                    v[i] = new;
+                    ds.write_raw(&v).map(|_| format!("{name}[{i}] = {new}"))
+                })
+            }
+            Ok(T::Float(_)) => {
+                let new = [f64::NAN, f64::INFINITY, -f64::INFINITY, 1e308, -1.0, 0.0]
+                    [rng.random_range(0..6)];
+                ds.read_raw::<f64>().and_then(|mut v| {
+                    v[i] = new;
+                    ds.write_raw(&v).map(|_| format!("{name}[{i}] = {new}"))
+                })
+            }
+            Ok(other) => Ok(format!("not mutated ({name} holds {other:?})")),
+            Err(e) => Ok(format!("not mutated ({name}: {e})")),
+        };
+        r.unwrap_or_else(|e| format!("not mutated ({name}: {e})"))
     }
 }
 

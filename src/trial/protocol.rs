@@ -94,6 +94,9 @@ pub struct Protocol {
     /// Recording sites (default: the soma).
     #[serde(default)]
     pub record: Vec<Site>,
+    /// The text parsed, for the lines of keys in later errors.
+    #[serde(skip)]
+    source: String,
 }
 
 /// An IClamp.
@@ -169,10 +172,11 @@ impl Protocol {
 
     /// Parses protocol text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Protocol, ProtocolError> {
-        let p: Protocol = toml::from_str(text).map_err(|e| ProtocolError::Parse {
+        let mut p: Protocol = toml::from_str(text).map_err(|e| ProtocolError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        p.source = text.to_string();
         let bad = |key: String, message: &str| -> Result<(), ProtocolError> {
             Err(ProtocolError::Invalid {
                 path: path.to_path_buf(),
@@ -241,7 +245,7 @@ impl Protocol {
     pub fn check(&self, cell: &CellTemplate, path: &Path) -> Result<(), ProtocolError> {
         let invalid = |key: String, message: String| ProtocolError::Invalid {
             path: path.to_path_buf(),
-            line: 0,
+            line: crate::text::toml_key_line(&self.source, &key).unwrap_or(0),
             key,
             message,
         };
