@@ -307,8 +307,14 @@ fn cli_sweeps_and_dt_limits_fail_at_once_without_output() {
             vec!["--dt", "1e308"],
             "--dt: dt = 1e308 ms is longer than the limit",
         ),
-        (vec!["--dt", "-1"], "--dt: dt must be a positive number"),
-        (vec!["--dt", "NaN"], "--dt: dt must be a positive number"),
+        (
+            vec!["--dt", "-1"],
+            "--dt must be a positive number of ms, got -1",
+        ),
+        (
+            vec!["--dt", "NaN"],
+            "--dt must be a positive number of ms, got NaN",
+        ),
         (vec!["--dt", "1e-300"], "time steps"),
         (vec!["--tstop", "1e12"], "time steps"),
         // 100000 sweeps of the example's 345 ms: 1.4e4 samples × 2 traces each

@@ -280,7 +280,7 @@ fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// `ISF_FUZZ_VERBOSE`: print every error that gives no line.
+/// `ISF_FUZZ_VERBOSE`: print every error that gives no line and every accepted number change.
 fn verbose() -> bool {
     std::env::var_os("ISF_FUZZ_VERBOSE").is_some()
 }
@@ -354,6 +354,9 @@ fn fuzz_reader(ri: u64, r: &Reader, work: &Path, n_mutants: usize, keep: &Path) 
         let failure = match driver.run(n) {
             Ok(Outcome::Ok) => {
                 stats.ok += 1;
+                if verbose() && what.contains("replaced by") {
+                    println!("  {} mutant {n} ({what}): accepted", r.name);
+                }
                 (corpus_ok == Some(false)).then(|| "accepted, but must be rejected".to_string())
             }
             Ok(Outcome::Err(msg)) => {

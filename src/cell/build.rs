@@ -444,6 +444,16 @@ impl CellTemplate {
                     let scale = sn.as_f64().ok_or_else(|| {
                         file.error_at(sn, &format!("{key}.scale"), "expected a number")
                     })?;
+                    // Diameters are multiplied by it: it must keep them positive and finite.
+                    if !(scale.is_finite() && scale > 0.0 && scale <= 1e6) {
+                        return Err(file
+                            .error_at(
+                                sn,
+                                &format!("{key}.scale"),
+                                format!("must be a positive factor of at most 1e6, found {scale}"),
+                            )
+                            .into());
+                    }
                     let comp = match kwargs.get("compartment") {
                         Some(c) => c.as_str().ok_or_else(|| {
                             file.error_at(c, &format!("{key}.compartment"), "expected a string")

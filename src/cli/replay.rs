@@ -95,6 +95,9 @@ pub struct ReplaySummary {
 /// folder is created; the folder appears complete or not at all.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
     if let Some(dt) = args.dt {
+        if !(dt.is_finite() && dt > 0.0) {
+            anyhow::bail!("--dt must be a positive number of ms, got {dt}");
+        }
         if let Err(m) = crate::limits::check_dt(dt) {
             anyhow::bail!("--dt: {m}");
         }

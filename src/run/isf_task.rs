@@ -90,6 +90,9 @@ pub fn run_isf_task(task: &IsfTask) -> anyhow::Result<IsfTaskSummary> {
         }
     }
     if let Some(dt) = task.dt_ms {
+        if !(dt.is_finite() && dt > 0.0) {
+            anyhow::bail!("--dt must be a positive number of ms, got {dt}");
+        }
         if let Err(m) = crate::limits::check_dt(dt) {
             anyhow::bail!("--dt: {m}");
         }
