@@ -279,6 +279,55 @@ fn bad_time_steps_are_errors_naming_the_key() {
     assert!(e.contains("time steps"), "{e}");
 }
 
+#[test]
+fn voltages_temperatures_concentrations_and_landmarks_out_of_range() {
+    let (_d, m) = example();
+    let param = m.join(CELL_PARAM_FILE);
+    let good = std::fs::read_to_string(&param).unwrap();
+    for (key, v, what) in [
+        ("sim.Vinit", 2147483648.0, "outside ±1000 mV"),
+        ("sim.T", -300.0, "outside (-273.15, 100] °C"),
+        ("sim.T", 1e6, "outside (-273.15, 100] °C"),
+        (
+            "neuron.Soma.properties.ions.ek",
+            4294967295.0,
+            "outside ±1000 mV",
+        ),
+        (
+            "neuron.Soma.properties.ions.cao",
+            -2.0,
+            "concentration must be ≥ 0",
+        ),
+    ] {
+        std::fs::write(&param, &good).unwrap();
+        set_param(&param, key, Value::Float(v));
+        let e = CellParams::read(&param).unwrap_err().to_string();
+        assert!(e.contains(&format!("{CELL_PARAM_FILE}:")), "{key}: {e}");
+        assert!(
+            e.contains(&format!("key `{key}`")) && e.contains(what),
+            "{key}: {e}"
+        );
+    }
+    std::fs::write(&param, &good).unwrap();
+
+    // A landmark far outside any cell sent its site silently to the soma (all distances inf).
+    let lm = m.join(isf::example_model::LANDMARK_FILE);
+    let text = std::fs::read_to_string(&lm).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.trim() == "@1").unwrap() + 1;
+    let rest = lines[at].split_once(' ').unwrap().1.to_string();
+    lines[at] = format!("1e308 {rest}");
+    let line = at + 1;
+    let new = lines.join("\n") + "\n";
+    std::fs::write(&lm, new).unwrap();
+    let e = build(&m).unwrap_err();
+    assert!(
+        e.contains(&format!("{}:{line}:", isf::example_model::LANDMARK_FILE)),
+        "{e}"
+    );
+    assert!(e.contains("coordinate 1e308 µm"), "{e}");
+}
+
 /// `isf ARGS…` in `dir`; returns (success, stderr).
 fn isf(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(ISF)

@@ -37,8 +37,8 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     ),
     (
         "database",
-        "branch `post`: libhdf5 1.10 loops on some corrupted payload files (to be validated \
-         before they reach libhdf5)",
+        "branch `post`: libhdf5 1.10 loops on or segfaults in some corrupted payload files \
+         (to be validated before they reach libhdf5)",
     ),
 ];
 
