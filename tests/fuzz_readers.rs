@@ -4,7 +4,7 @@
 //! process (this binary re-executed with `ISF_FUZZ_CHILD`) under a 2 GiB address-space limit and
 //! a 10 s watchdog. A panic, abort, crash, hang or memory exhaustion is a failure naming the
 //! reader, the mutant number and the mutation; the mutant is kept for reproduction. Every `Err`
-//! must name the mutated file. The regression corpus in `tests/fuzz_corpus/<reader>/` (inputs
+//! must name the mutated file, and for text files its line. The regression corpus in `tests/fuzz_corpus/<reader>/` (inputs
 //! that once crashed a reader or were accepted silently) runs first; each of its inputs must be
 //! rejected with an error, except those whose name starts with `ok_`, which must be read.
 //!
@@ -41,6 +41,11 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
          (to be validated before they reach libhdf5)",
     ),
 ];
+
+/// Text readers whose errors do not all give a line yet (invalid UTF-8 and whole-file errors;
+/// `isf::text::read_text` gives the line of a bad byte). Their errors without a line are counted
+/// in the table, not failures. Every other text reader must give a line in every error.
+const LINES_NOT_YET_GIVEN: &[&str] = &["syn", "con", "synapse_csv", "amira", "mapper_csv"];
 
 /// One reader under test.
 struct Reader {
@@ -119,6 +124,7 @@ fn main() {
             println!("FAILURE {name}: {f}");
         }
     }
+    println!("text readers whose errors need not give a line yet (see LINES_NOT_YET_GIVEN): {LINES_NOT_YET_GIVEN:?}");
     if !KNOWN_FAILING.is_empty() {
         println!("known-failing readers (see KNOWN_FAILING): {KNOWN_FAILING:?}");
     }
@@ -361,7 +367,8 @@ fn fuzz_reader(ri: u64, r: &Reader, work: &Path, n_mutants: usize, keep: &Path) 
             }
             Ok(Outcome::Err(msg)) => {
                 stats.err += 1;
-                if r.text && !has_line(&msg) {
+                let no_line = r.text && !has_line(&msg);
+                if no_line {
                     stats.err_without_line += 1;
                     if verbose() {
                         println!(
@@ -372,10 +379,12 @@ fn fuzz_reader(ri: u64, r: &Reader, work: &Path, n_mutants: usize, keep: &Path) 
                 }
                 if corpus_ok == Some(true) {
                     Some(format!("rejected, but must be read: {msg}"))
-                } else if msg.contains(&file_name) {
-                    None
-                } else {
+                } else if !msg.contains(&file_name) {
                     Some(format!("error does not name `{file_name}`: {msg}"))
+                } else if no_line && !LINES_NOT_YET_GIVEN.contains(&r.name) {
+                    Some(format!("error names no line of `{file_name}`: {msg}"))
+                } else {
+                    None
                 }
             }
             Ok(Outcome::Panic(msg)) => Some(format!("panic: {msg}")),

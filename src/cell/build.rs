@@ -40,7 +40,7 @@ fn d_lambda_nseg(
 ) -> Result<usize, String> {
     let f = disc.map_or(100.0, |d| d.f_hz);
     let lambda = 100000.0 * (mid_diam_um / (4.0 * PI * f * ra * cm)).sqrt();
-    if !(lambda > 0.0) {
+    if lambda.is_nan() || lambda <= 0.0 {
         return Err(format!(
             "the d-λ rule needs a positive diameter at the section's middle 3-D point, found              {mid_diam_um} µm (λ = {lambda} µm); NEURON accepts zero diameters, but ISF's rule              divides by λ: give that point a diameter"
         ));
@@ -52,7 +52,7 @@ fn d_lambda_nseg(
         }
     }
     // Compared as f64 so that an infinite or huge count never reaches an allocation.
-    if !(nseg_f <= MAX_NSEG_PER_SECTION as f64) {
+    if nseg_f.is_nan() || nseg_f > MAX_NSEG_PER_SECTION as f64 {
         return Err(format!(
             "the d-λ rule gives nseg = {nseg_f:.4e} (L = {length_um} µm, middle diameter              {mid_diam_um} µm, Ra = {ra}, cm = {cm}, f = {f} Hz{}), more than NEURON's limit of              {MAX_NSEG_PER_SECTION} segments per section",
             disc.map(|d| format!(", max_seg_length = {} µm", d.max_seg_length_um))
