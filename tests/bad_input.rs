@@ -163,25 +163,39 @@ fn extreme_coordinates_and_diameters_are_errors_at_the_line() {
 }
 
 #[test]
-fn extreme_cm_ra_and_max_seg_length_exceed_the_nseg_limit_before_allocating() {
+fn extreme_cm_ra_and_discretization_are_errors_before_allocating() {
     let (_d, m) = example();
     let param = m.join(CELL_PARAM_FILE);
     let good = std::fs::read_to_string(&param).unwrap();
+    // `cm` 4294967295 asked the d-λ rule for ~10^5 segments per section (gigabytes in all);
+    // Ra 1e-320 made the axial conductances infinite.
     for (key, v) in [
         ("neuron.Dendrite.properties.cm", 4294967295.0),
-        ("neuron.ApicalDendrite.properties.Ra", 1e300),
-        ("neuron.discretization.max_seg_length", 1e-300),
+        ("neuron.ApicalDendrite.properties.Ra", 1e-320),
     ] {
         std::fs::write(&param, &good).unwrap();
-        if key.starts_with("neuron.discretization") {
-            set_param(&param, "neuron.discretization.f", Value::Float(100.0));
-        }
         set_param(&param, key, Value::Float(v));
         let e = build(&m).unwrap_err();
-        assert!(e.contains("32767"), "{key}: {e}");
+        assert!(e.contains(&format!("{CELL_PARAM_FILE}:")), "{key}: {e}");
+        assert!(
+            e.contains(&format!("key `{key}`")) && e.contains("accepted range"),
+            "{key}: {e}"
+        );
+    }
+    // A d-λ frequency or segment length that asks for more than NEURON's 32767 segments.
+    for (f, max) in [(1e12, 20.0), (100.0, 1e-300)] {
+        std::fs::write(&param, &good).unwrap();
+        set_param(&param, "neuron.discretization.f", Value::Float(f));
+        set_param(
+            &param,
+            "neuron.discretization.max_seg_length",
+            Value::Float(max),
+        );
+        let e = build(&m).unwrap_err();
+        assert!(e.contains("32767"), "f {f}, max {max}: {e}");
         assert!(
             e.contains(HOC_FILE) && e.contains(CELL_PARAM_FILE),
-            "{key}: {e}"
+            "f {f}, max {max}: {e}"
         );
     }
 }

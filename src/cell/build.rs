@@ -18,6 +18,12 @@ use std::f64::consts::PI;
 
 /// Section variables a label's `properties` may set.
 const KNOWN_PROPERTIES: &[&str] = &["Ra", "cm"];
+/// Accepted axial resistivity (Ω·cm): far around the biological 30–500; outside it the
+/// half-segment resistances under- or overflow.
+const RA_RANGE_OHM_CM: (f64, f64, &str) = (1e-3, 1e6, "Ω·cm");
+/// Accepted specific capacitance (µF/cm²): far around the biological 0.5–2 (spines folded in:
+/// up to about 10; myelin: 0.02).
+const CM_RANGE_UF_CM2: (f64, f64, &str) = (1e-4, 1e3, "µF/cm²");
 /// Ion variables `ions` may set.
 const KNOWN_ION_VARIABLES: &[&str] = &["ena", "ek", "eca", "nai", "nao", "ki", "ko", "cai", "cao"];
 
@@ -235,6 +241,19 @@ impl CellTemplate {
                         &lp.label,
                         format!("property `{k}` must be > 0, found {v}"),
                     ));
+                }
+                let (lo, hi, unit) = if k == "Ra" {
+                    RA_RANGE_OHM_CM
+                } else {
+                    CM_RANGE_UF_CM2
+                };
+                if !(lo..=hi).contains(v) {
+                    let key = format!("neuron.{}.properties.{k}", lp.label);
+                    let msg = format!("{v} {unit} is outside the accepted range [{lo:e}, {hi:e}]");
+                    return Err(match file.get_path(&key) {
+                        Some(node) => file.error_at(node, &key, msg).into(),
+                        None => err_label(&lp.label, msg),
+                    });
                 }
                 for &s in &secs {
                     target[s] = *v;
