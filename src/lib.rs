@@ -9,6 +9,7 @@
 pub mod cell;
 pub mod cli;
 pub mod example_model;
+pub mod limits;
 pub mod mapper;
 pub mod mechanisms;
 pub mod morphology;
@@ -18,4 +19,5 @@ pub mod param;
 pub mod run;
 pub mod solver;
 pub mod testing;
+pub mod text;
 pub mod trial;

@@ -4,8 +4,10 @@ use super::geometry::{build_cable, segment_geometry, CableSection, SectionShape,
 use super::recording::{read_landmarks, recording_sites};
 use super::rules::{apply_rule, RuleCtx};
 use super::{CellError, CellTemplate, IonSettings, SectionInfo};
+use crate::limits::{MAX_NSEG_PER_SECTION, MAX_SEGMENTS_PER_CELL};
 use crate::mechanisms::catalogue::{Catalogue, MechanismKind};
 use crate::mechanisms::MechanismPlacement;
+use crate::morphology::MorphologyError;
 use crate::morphology::{
     add_hay2013_axon, scale_apical, scale_apical_morph_86, Morphology, KNOWN_CELL_MODIFY_FUNCTIONS,
 };
@@ -16,6 +18,12 @@ use std::f64::consts::PI;
 
 /// Section variables a label's `properties` may set.
 const KNOWN_PROPERTIES: &[&str] = &["Ra", "cm"];
+/// Accepted axial resistivity (Ω·cm): far around the biological 30–500; outside it the
+/// half-segment resistances under- or overflow.
+const RA_RANGE_OHM_CM: (f64, f64, &str) = (1e-3, 1e6, "Ω·cm");
+/// Accepted specific capacitance (µF/cm²): far around the biological 0.5–2 (spines folded in:
+/// up to about 10; myelin: 0.02).
+const CM_RANGE_UF_CM2: (f64, f64, &str) = (1e-4, 1e3, "µF/cm²");
 /// Ion variables `ions` may set.
 const KNOWN_ION_VARIABLES: &[&str] = &["ena", "ek", "eca", "nai", "nao", "ki", "ko", "cai", "cao"];
 
@@ -26,23 +34,38 @@ struct MechAccum {
     values: BTreeMap<(usize, usize), IndexMap<String, f64>>,
 }
 
-/// ISF's d-λ rule (§2.4) for one section.
+/// ISF's d-λ rule (§2.4) for one section; `Err` says why it gives no usable nseg (a zero
+/// middle diameter makes λ = 0, where ISF itself fails with a division by zero; extreme `cm`,
+/// `Ra`, lengths or `max_seg_length` exceed [`MAX_NSEG_PER_SECTION`]).
 fn d_lambda_nseg(
     mid_diam_um: f64,
     length_um: f64,
     ra: f64,
     cm: f64,
     disc: Option<Discretization>,
-) -> usize {
+) -> Result<usize, String> {
     let f = disc.map_or(100.0, |d| d.f_hz);
     let lambda = 100000.0 * (mid_diam_um / (4.0 * PI * f * ra * cm)).sqrt();
-    let mut nseg = (((length_um / (0.1 * lambda) + 0.5) / 2.0).floor() * 2.0 + 1.0) as usize;
+    if lambda.is_nan() || lambda <= 0.0 {
+        return Err(format!(
+            "the d-λ rule needs a positive diameter at the section's middle 3-D point, found              {mid_diam_um} µm (λ = {lambda} µm); NEURON accepts zero diameters, but ISF's rule              divides by λ: give that point a diameter"
+        ));
+    }
+    let mut nseg_f = ((length_um / (0.1 * lambda) + 0.5) / 2.0).floor() * 2.0 + 1.0;
     if let Some(d) = disc {
-        if length_um / nseg as f64 > d.max_seg_length_um {
-            nseg = (length_um / d.max_seg_length_um).ceil() as usize;
+        if length_um / nseg_f > d.max_seg_length_um {
+            nseg_f = (length_um / d.max_seg_length_um).ceil();
         }
     }
-    nseg.max(1)
+    // Compared as f64 so that an infinite or huge count never reaches an allocation.
+    if nseg_f.is_nan() || nseg_f > MAX_NSEG_PER_SECTION as f64 {
+        return Err(format!(
+            "the d-λ rule gives nseg = {nseg_f:.4e} (L = {length_um} µm, middle diameter              {mid_diam_um} µm, Ra = {ra}, cm = {cm}, f = {f} Hz{}), more than NEURON's limit of              {MAX_NSEG_PER_SECTION} segments per section",
+            disc.map(|d| format!(", max_seg_length = {} µm", d.max_seg_length_um))
+                .unwrap_or_default()
+        ));
+    }
+    Ok((nseg_f as usize).max(1))
 }
 
 /// ISF's `relPts` with its exact floating operations (§2.2).
@@ -100,8 +123,40 @@ impl CellTemplate {
             }
         };
 
+        // Errors about the morphology's geometry name the morphology file.
+        let morph_path = &p.neuron.filename;
+        let morph_err = |msg: String| -> CellError {
+            MorphologyError::Invalid {
+                path: morph_path.clone(),
+                msg,
+            }
+            .into()
+        };
+        // … at the line of point `k` of section `s` when the reader knows it.
+        let point_err = |m: &Morphology, s: usize, k: usize, msg: String| -> CellError {
+            match m.point_line(s, k) {
+                Some(line) => MorphologyError::Syntax {
+                    path: morph_path.clone(),
+                    line,
+                    msg,
+                }
+                .into(),
+                None => morph_err(msg),
+            }
+        };
+
         // 1. morphology, artificial axon, ISF's attachment of soma children at soma(0.5)
-        let mut morph = Morphology::read(&p.neuron.filename)?;
+        let mut morph = match Morphology::read(morph_path) {
+            Ok(m) => m,
+            // A file that cannot be opened is reported at the key that names it.
+            Err(e @ (MorphologyError::Io { .. } | MorphologyError::UnknownFormat { .. })) => {
+                return Err(match file.get_path("neuron.filename") {
+                    Some(node) => file.error_at(node, "neuron.filename", e.to_string()).into(),
+                    None => e.into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut preset_nseg: Vec<Option<usize>> = vec![None; morph.sections.len()];
         if p.neuron.labels.iter().any(|l| l.label == "AIS") {
             for id in add_hay2013_axon(&mut morph)? {
@@ -135,11 +190,16 @@ impl CellTemplate {
                 }
             }
             if morph.sections[i].points.len() < 2 {
-                return Err(CellError::Geometry(format!(
-                    "section {i} (`{}`) has {} 3-D point(s); at least 2 are needed",
-                    morph.sections[i].name,
-                    morph.sections[i].points.len()
-                )));
+                return Err(point_err(
+                    &morph,
+                    i,
+                    0,
+                    format!(
+                        "section {i} (`{}`) has {} 3-D point(s); at least 2 are needed",
+                        morph.sections[i].name,
+                        morph.sections[i].points.len()
+                    ),
+                ));
             }
         }
         let parents: Vec<Option<(usize, f64)>> = morph.sections.iter().map(|s| s.parent).collect();
@@ -182,6 +242,19 @@ impl CellTemplate {
                         format!("property `{k}` must be > 0, found {v}"),
                     ));
                 }
+                let (lo, hi, unit) = if k == "Ra" {
+                    RA_RANGE_OHM_CM
+                } else {
+                    CM_RANGE_UF_CM2
+                };
+                if !(lo..=hi).contains(v) {
+                    let key = format!("neuron.{}.properties.{k}", lp.label);
+                    let msg = format!("{v} {unit} is outside the accepted range [{lo:e}, {hi:e}]");
+                    return Err(match file.get_path(&key) {
+                        Some(node) => file.error_at(node, &key, msg).into(),
+                        None => err_label(&lp.label, msg),
+                    });
+                }
                 for &s in &secs {
                     target[s] = *v;
                 }
@@ -195,11 +268,16 @@ impl CellTemplate {
             .map(|s| SectionShape::from_points(&s.points))
             .collect();
         let length: Vec<f64> = shapes0.iter().map(|s| s.length_um()).collect();
-        if let Some(i) = length.iter().position(|&l| l <= 0.0) {
-            return Err(CellError::Geometry(format!(
-                "section {i} (`{}`) has zero length",
-                morph.sections[i].name
-            )));
+        if let Some(i) = length.iter().position(|&l| !(l > 0.0 && l.is_finite())) {
+            return Err(point_err(
+                &morph,
+                i,
+                0,
+                format!(
+                    "section {i} (`{}`) has length {} µm; it must be positive",
+                    morph.sections[i].name, length[i]
+                ),
+            ));
         }
         let children = morph.children();
         let mut branches: IndexMap<String, Vec<Vec<usize>>> = IndexMap::new();
@@ -216,18 +294,40 @@ impl CellTemplate {
         let disc = p.neuron.discretization;
         let dl = |s: usize| {
             let pts = &morph.sections[s].points;
-            d_lambda_nseg(pts[pts.len() / 2][3], length[s], ra[s], cm[s], disc)
+            let mid = pts.len() / 2;
+            d_lambda_nseg(pts[mid][3], length[s], ra[s], cm[s], disc).map_err(|m| {
+                point_err(
+                    &morph,
+                    s,
+                    mid,
+                    format!(
+                        "section {s} (`{}`, 3-D point {mid} of {} at {:?}): {m} (Ra and cm from \
+                     `neuron.{}.properties` of {})",
+                        morph.sections[s].name,
+                        pts.len(),
+                        &pts[mid][..3],
+                        labels[s],
+                        file.path.display()
+                    ),
+                )
+            })
         };
-        nseg[soma] = dl(soma);
+        nseg[soma] = dl(soma)?;
         for (label, subs) in &branches {
             if matches!(label.as_str(), "AIS" | "Myelin" | "Node") {
                 continue;
             }
             for sub in subs {
                 for &s in sub {
-                    nseg[s] = dl(s);
+                    nseg[s] = dl(s)?;
                 }
             }
+        }
+        let total_nseg: usize = nseg.iter().sum();
+        if total_nseg > MAX_SEGMENTS_PER_CELL {
+            return Err(morph_err(format!(
+                "{total_nseg} segments in all, more than the limit of {MAX_SEGMENTS_PER_CELL} per cell"
+            )));
         }
         let tree = SectionTree::new(parents.clone(), length.clone(), nseg.clone());
         let rel: Vec<Vec<f64>> = (0..n)
@@ -363,6 +463,16 @@ impl CellTemplate {
                     let scale = sn.as_f64().ok_or_else(|| {
                         file.error_at(sn, &format!("{key}.scale"), "expected a number")
                     })?;
+                    // Diameters are multiplied by it: it must keep them positive and finite.
+                    if !(scale.is_finite() && scale > 0.0 && scale <= 1e6) {
+                        return Err(file
+                            .error_at(
+                                sn,
+                                &format!("{key}.scale"),
+                                format!("must be a positive factor of at most 1e6, found {scale}"),
+                            )
+                            .into());
+                    }
                     let comp = match kwargs.get("compartment") {
                         Some(c) => c.as_str().ok_or_else(|| {
                             file.error_at(c, &format!("{key}.compartment"), "expected a string")
@@ -401,7 +511,10 @@ impl CellTemplate {
                 cm_uf_cm2: vec![cm[i]; nseg[i]],
             })
             .collect();
-        let layout = build_cable(&cable_secs)?;
+        let layout = build_cable(&cable_secs).map_err(|e| match e {
+            CellError::Geometry(m) => morph_err(m),
+            e => e,
+        })?;
         let n_nodes = layout.cable.len();
         let mut node_section = vec![usize::MAX; n_nodes];
         for i in 0..n {
@@ -516,15 +629,31 @@ mod tests {
     fn d_lambda_by_hand() {
         // d = 2 µm, Ra 100, cm 1, f 100 Hz: λ = 1e5·sqrt(2/(4π·100·100·1)) = 398.942 µm;
         // L = 300 µm → L/(0.1λ) = 7.52 → nseg = 2·floor(8.02/2) + 1 = 9
-        assert_eq!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, None), 9);
+        assert_eq!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, None), Ok(9));
         // L = 10 µm → 0.25 → 1
-        assert_eq!(d_lambda_nseg(2.0, 10.0, 100.0, 1.0, None), 1);
+        assert_eq!(d_lambda_nseg(2.0, 10.0, 100.0, 1.0, None), Ok(1));
         // max_seg_length 20 µm: 300/9 = 33.3 > 20 → ceil(300/20) = 15
         let disc = Some(Discretization {
             f_hz: 100.0,
             max_seg_length_um: 20.0,
         });
-        assert_eq!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, disc), 15);
+        assert_eq!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, disc), Ok(15));
+    }
+
+    #[test]
+    fn d_lambda_without_a_usable_nseg_is_an_error() {
+        // zero middle diameter: λ = 0
+        let e = d_lambda_nseg(0.0, 300.0, 100.0, 1.0, None).unwrap_err();
+        assert!(e.contains("middle 3-D point"), "{e}");
+        // cm 4294967295: λ ≈ 0.006 µm, nseg ≈ 5e5 > 32767
+        let e = d_lambda_nseg(2.0, 300.0, 100.0, 4294967295.0, None).unwrap_err();
+        assert!(e.contains("32767"), "{e}");
+        // max_seg_length 1e-300: infinite nseg
+        let disc = Some(Discretization {
+            f_hz: 100.0,
+            max_seg_length_um: 1e-300,
+        });
+        assert!(d_lambda_nseg(2.0, 300.0, 100.0, 1.0, disc).is_err());
     }
 
     #[test]

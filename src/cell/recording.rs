@@ -26,10 +26,16 @@ pub fn read_landmarks(path: &Path) -> Result<Vec<[f64; 3]>, CellError> {
         line,
         msg,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(0, format!("cannot read recording-site file: {e}")))?;
+    let text = crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(e) => {
+            err(0, format!("cannot read recording-site file: {e}"))
+        }
+        e => err(e.line(), e.to_string()),
+    })?;
     let mut in_data = false;
     let mut pts = Vec::new();
+    // The header's `define Markers N` is not checked: ISF ignores it, and its own example
+    // file declares 2 markers but holds 1.
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if !in_data {
@@ -51,6 +57,19 @@ pub fn read_landmarks(path: &Path) -> Result<Vec<[f64; 3]>, CellError> {
             return Err(err(
                 i + 1,
                 format!("expected three numbers, found {}", v.len()),
+            ));
+        }
+        if let Some(c) = v
+            .iter()
+            .find(|c| c.abs() > crate::limits::MAX_MORPHOLOGY_UM)
+        {
+            return Err(err(
+                i + 1,
+                format!(
+                    "coordinate {} µm is outside ±{:e} µm",
+                    crate::limits::fmt_num(*c),
+                    crate::limits::MAX_MORPHOLOGY_UM
+                ),
             ));
         }
         pts.push([v[0], v[1], v[2]]);

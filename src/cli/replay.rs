@@ -101,6 +101,9 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
         if !(dt.is_finite() && dt > 0.0) {
             anyhow::bail!("--dt must be a positive number of ms, got {dt}");
         }
+        if let Err(m) = crate::limits::check_dt(dt) {
+            anyhow::bail!("--dt: {m}");
+        }
     }
     if let Some(t) = args.tstop {
         if !(t.is_finite() && t >= 0.0) {

@@ -89,6 +89,7 @@ mod tests {
                 ],
                 parent: None,
             }],
+            point_lines: Vec::new(),
         };
         let ids = add_hay2013_axon(&mut m).unwrap();
         assert_eq!(ids, [1, 2, 3]);

@@ -11,15 +11,22 @@
 //! * A `connect` line sets the parent of the most recently created section: parent name and
 //!   position from the second comma-separated field (`parent(x)`); the child end is ignored.
 
-use super::{Morphology, MorphologyError, Section};
+use super::{check_point, Morphology, MorphologyError, Section};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Reads an ISF `.hoc` morphology file.
 pub fn read_hoc(path: &Path) -> Result<Morphology, MorphologyError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| MorphologyError::Io {
-        path: path.to_path_buf(),
-        cause,
+    let text = crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(cause) => MorphologyError::Io {
+            path: path.to_path_buf(),
+            cause,
+        },
+        e => MorphologyError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            msg: e.to_string(),
+        },
     })?;
     parse_hoc(&text, path)
 }
@@ -27,6 +34,7 @@ pub fn read_hoc(path: &Path) -> Result<Morphology, MorphologyError> {
 struct Pending {
     section: Section,
     create_line: usize,
+    point_lines: Vec<usize>,
     parent: Option<(String, f64, usize)>,
     points_closed: bool,
 }
@@ -96,6 +104,7 @@ pub fn parse_hoc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
                     parent: None,
                 },
                 create_line: lineno,
+                point_lines: Vec::new(),
                 parent: None,
                 points_closed: false,
             });
@@ -138,7 +147,9 @@ pub fn parse_hoc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
                 }
                 p[k] = v;
             }
+            check_point(&p).map_err(|m| syntax(lineno, format!("`pt3dadd`: {m}")))?;
             cur.section.points.push(p);
+            cur.point_lines.push(lineno);
             continue;
         }
         if let Some(cur) = pending.last_mut() {
@@ -227,6 +238,7 @@ pub fn parse_hoc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             msg: "no sections (no `create` lines)".into(),
         });
     }
+    let point_lines = pending.iter().map(|p| p.point_lines.clone()).collect();
     let sections = pending
         .into_iter()
         .zip(parents)
@@ -235,7 +247,10 @@ pub fn parse_hoc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             ..p.section
         })
         .collect();
-    Ok(Morphology { sections })
+    Ok(Morphology {
+        sections,
+        point_lines,
+    })
 }
 
 #[cfg(test)]

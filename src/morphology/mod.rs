@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 pub struct Morphology {
     /// Sections by ISF section ID.
     pub sections: Vec<Section>,
+    /// 1-based line in the source file of every 3-D point, per section, where the reader knows
+    /// it (for error messages; sections added later, e.g. the artificial axon, have none).
+    pub point_lines: Vec<Vec<usize>>,
 }
 
 /// One unbranched section.
@@ -54,6 +57,11 @@ impl Morphology {
         }
     }
 
+    /// The source line of point `k` of section `section`, if known.
+    pub fn point_line(&self, section: usize, k: usize) -> Option<usize> {
+        self.point_lines.get(section)?.get(k).copied()
+    }
+
     /// ID of the first section labelled `Soma`.
     pub fn soma(&self) -> Option<usize> {
         self.sections.iter().position(|s| s.label == "Soma")
@@ -71,6 +79,34 @@ impl Morphology {
         }
         ch
     }
+}
+
+/// Checks one 3-D point `[x, y, z, diam]` as read: coordinates within
+/// ±[`MAX_MORPHOLOGY_UM`](crate::limits::MAX_MORPHOLOGY_UM), diameter in
+/// 0..=`MAX_MORPHOLOGY_UM`. A zero diameter is allowed (NEURON accepts it, and real
+/// reconstructions contain such points); a negative one is not (NEURON would silently use its
+/// absolute value, ISF's d-λ rule fails on it).
+pub(crate) fn check_point(p: &[f64; 4]) -> Result<(), String> {
+    use crate::limits::{fmt_num, MAX_MORPHOLOGY_UM};
+    for (axis, v) in ["x", "y", "z"].iter().zip(&p[..3]) {
+        if !v.is_finite() || v.abs() > MAX_MORPHOLOGY_UM {
+            return Err(format!(
+                "coordinate {axis} = {} µm is outside ±{MAX_MORPHOLOGY_UM:e} µm",
+                fmt_num(*v)
+            ));
+        }
+    }
+    let d = p[3];
+    if !d.is_finite() || d < 0.0 {
+        return Err(format!("diameter {} µm must be ≥ 0", fmt_num(d)));
+    }
+    if d > MAX_MORPHOLOGY_UM {
+        return Err(format!(
+            "diameter {} µm is larger than the limit of {MAX_MORPHOLOGY_UM:e} µm",
+            fmt_num(d)
+        ));
+    }
+    Ok(())
 }
 
 /// NEURON's section length `L` (µm) for these points: coordinates rounded to `f32`, differences

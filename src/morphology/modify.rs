@@ -92,6 +92,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            point_lines: Vec::new(),
         };
         m.sections
             .extend((0..40).map(|_| sec("ApicalDendrite", 1.0)));
@@ -114,6 +115,7 @@ mod tests {
     fn scale_apical_all_and_trunk_error() {
         let mut m = Morphology {
             sections: vec![sec("Soma", 10.0), sec("ApicalDendrite", 2.0)],
+            point_lines: Vec::new(),
         };
         assert_eq!(
             scale_apical(&mut m, 1.5, "ApicalDendrite").unwrap(),

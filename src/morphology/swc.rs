@@ -9,15 +9,22 @@
 //! Import3D; soma children start at their own first point and attach at soma(0.5), the others at
 //! their parent's 1-end.
 
-use super::{Morphology, MorphologyError, Section};
+use super::{check_point, Morphology, MorphologyError, Section};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Reads an SWC morphology file.
 pub fn read_swc(path: &Path) -> Result<Morphology, MorphologyError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| MorphologyError::Io {
-        path: path.to_path_buf(),
-        cause,
+    let text = crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(cause) => MorphologyError::Io {
+            path: path.to_path_buf(),
+            cause,
+        },
+        e => MorphologyError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            msg: e.to_string(),
+        },
     })?;
     parse_swc(&text, path)
 }
@@ -71,16 +78,30 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| syntax(lineno, format!("`{s}` is not a finite number")))
         };
-        let id = num(f[0])? as i64;
-        let kind = num(f[1])? as u32;
+        // Ids, types and parents are integers (written `7` or `7.0`); anything else is an error
+        // rather than a silent truncation.
+        let int = |k: usize, what: &str| -> Result<i64, MorphologyError> {
+            let v = num(f[k])?;
+            if v.fract() != 0.0 || v.abs() > 9.0e15 {
+                return Err(syntax(
+                    lineno,
+                    format!("{what} `{}` is not an integer", f[k]),
+                ));
+            }
+            Ok(v as i64)
+        };
+        let id = int(0, "sample id")?;
+        let kind_i = int(1, "type code")?;
+        let kind = u32::try_from(kind_i).unwrap_or(u32::MAX);
         if label_of(kind).is_none() {
             return Err(syntax(
                 lineno,
-                format!("unsupported SWC type code {kind} (known: 1 soma, 2 axon, 3 dendrite, 4 apical)"),
+                format!("unsupported SWC type code {kind_i} (known: 1 soma, 2 axon, 3 dendrite, 4 apical)"),
             ));
         }
         let p = [num(f[2])?, num(f[3])?, num(f[4])?, 2.0 * num(f[5])?];
-        let parent = num(f[6])? as i64;
+        check_point(&p).map_err(|m| syntax(lineno, format!("sample {id}: {m} (radius × 2)")))?;
+        let parent = int(6, "parent id")?;
         if index_of.insert(id, samples.len()).is_some() {
             return Err(syntax(lineno, format!("sample id {id} appears twice")));
         }
@@ -133,15 +154,19 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
         .filter(|&i| samples[i].kind == 1)
         .collect();
     let mut sections: Vec<Section> = Vec::new();
+    let mut point_lines: Vec<Vec<usize>> = Vec::new();
     // section containing each sample (for attaching children)
     let mut section_of: Vec<Option<usize>> = vec![None; samples.len()];
     if !soma_pts.is_empty() {
         let mut pts: Vec<[f64; 4]> = soma_pts.iter().map(|&i| samples[i].p).collect();
+        let mut lines: Vec<usize> = soma_pts.iter().map(|&i| samples[i].line).collect();
         if pts.len() == 1 {
             let [x, y, z, d] = pts[0];
             let r = d / 2.0;
             pts = vec![[x, y - r, z, d], [x, y, z, d], [x, y + r, z, d]];
+            lines = vec![lines[0]; 3];
         }
+        point_lines.push(lines);
         for &i in &soma_pts {
             section_of[i] = Some(0);
         }
@@ -191,15 +216,18 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             }
         };
         let mut pts = Vec::new();
+        let mut lines = Vec::new();
         if let Some(ps) = parent_sample {
             if samples[ps].kind != 1 {
                 pts.push(samples[ps].p);
+                lines.push(samples[ps].line);
             }
         }
         let id = sections.len();
         let mut cur = first;
         loop {
             pts.push(samples[cur].p);
+            lines.push(samples[cur].line);
             section_of[cur] = Some(id);
             let next: Vec<usize> = children[cur]
                 .iter()
@@ -222,6 +250,7 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             "ApicalDendrite" => "apical",
             _ => "dend",
         };
+        point_lines.push(lines);
         sections.push(Section {
             name: format!("{stem}_{n}"),
             label: label.into(),
@@ -237,7 +266,10 @@ pub fn parse_swc(text: &str, path: &Path) -> Result<Morphology, MorphologyError>
             msg: "some samples are not connected to the soma or a root".into(),
         });
     }
-    Ok(Morphology { sections })
+    Ok(Morphology {
+        sections,
+        point_lines,
+    })
 }
 
 #[cfg(test)]

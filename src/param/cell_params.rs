@@ -10,6 +10,12 @@ use indexmap::IndexMap;
 
 use super::{join, Node, ParamError, ParamFile, View};
 
+/// Largest magnitude of a voltage in a cell parameter file (mV): `Vinit` and reversal
+/// potentials. Membrane potentials are tens of mV; a volt is surely a unit error.
+const MAX_ABS_MV: f64 = 1000.0;
+/// Highest temperature (°C) accepted for `sim.T`.
+const MAX_CELSIUS: f64 = 100.0;
+
 /// Keys of `neuron` that are not structure labels.
 const NEURON_NON_LABEL_KEYS: &[&str] = &[
     "filename",
@@ -183,10 +189,25 @@ fn parse_label(v: &View, label: &str, node: &Node) -> Result<LabelParams, ParamE
     for (name, val) in v.dict(props, &props_key)? {
         let k = join(&props_key, name);
         match name.as_str() {
-            "ions" => ions = v.num_map(val, &k)?,
+            "ions" => {
+                ions = v.num_map(val, &k)?;
+                for (ion, x) in &ions {
+                    // Reversal potentials (`e…`) are voltages; the rest are concentrations.
+                    let bad = if ion.starts_with('e') {
+                        (x.abs() > MAX_ABS_MV)
+                            .then(|| format!("{x} mV is outside ±{MAX_ABS_MV} mV"))
+                    } else {
+                        (*x < 0.0).then(|| format!("a concentration must be ≥ 0, found {x}"))
+                    };
+                    if let Some(msg) = bad {
+                        let node = val.get(ion).unwrap_or(val);
+                        return Err(v.err(node, &join(&k, ion), msg));
+                    }
+                }
+            }
             "spines" => {
-                let density = v.finite(v.req(val, &k, "density")?, &join(&k, "density"))?;
-                let area = v.finite(v.req(val, &k, "area")?, &join(&k, "area"))?;
+                let density = v.non_negative(v.req(val, &k, "density")?, &join(&k, "density"))?;
+                let area = v.non_negative(v.req(val, &k, "area")?, &join(&k, "area"))?;
                 spines = Some(Spines {
                     density_per_um: density,
                     area_um2: area,
@@ -224,6 +245,13 @@ fn parse_sim(v: &View, s: &Node) -> Result<SimParams, ParamError> {
         v.finite(v.req(s, "sim", name)?, &format!("sim.{name}"))
     };
     let vinit_mv = num("Vinit")?;
+    if vinit_mv.abs() > MAX_ABS_MV {
+        return Err(v.err(
+            v.req(s, "sim", "Vinit")?,
+            "sim.Vinit",
+            format!("{vinit_mv} mV is outside ±{MAX_ABS_MV} mV"),
+        ));
+    }
     let tstart_ms = match s.get("tStart") {
         Some(n) => v.finite(n, "sim.tStart")?,
         None => 0.0,
@@ -244,7 +272,18 @@ fn parse_sim(v: &View, s: &Node) -> Result<SimParams, ParamError> {
             format!("must be > 0 ms, found {dt_ms}"),
         ));
     }
+    if let Err(m) = crate::limits::check_dt(dt_ms) {
+        return Err(v.err(v.req(s, "sim", "dt")?, "sim.dt", m));
+    }
+
     let temperature_c = num("T")?;
+    if !(temperature_c > -273.15 && temperature_c <= MAX_CELSIUS) {
+        return Err(v.err(
+            v.req(s, "sim", "T")?,
+            "sim.T",
+            format!("{temperature_c} °C is outside (-273.15, {MAX_CELSIUS}] °C"),
+        ));
+    }
     let mut recording_sites = Vec::new();
     if let Some(rs) = s.get("recordingSites") {
         let seq = rs.as_seq().ok_or_else(|| {

@@ -289,8 +289,18 @@ pub struct ParamFile {
 impl ParamFile {
     /// Reads and parses `path`. ISF's database URLs (`mdb://`, `reldb://`) are not supported.
     pub fn read(path: &Path) -> Result<ParamFile, ParamError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ParamError::file_error(path, format!("cannot read parameter file: {e}"))
+        let text = crate::text::read_text(path).map_err(|e| match e {
+            crate::text::ReadTextError::Io(e) => {
+                ParamError::file_error(path, format!("cannot read parameter file: {e}"))
+            }
+            e => ParamError {
+                file: path.to_path_buf(),
+                line: e.line() as u32,
+                col: e.col() as u32,
+                key: None,
+                message: "not UTF-8 text".into(),
+                excerpt: String::new(),
+            },
         })?;
         Self::parse(&text, path)
     }
@@ -385,6 +395,16 @@ impl<'a> View<'a> {
             Ok(x)
         } else {
             Err(self.err(node, key, format!("expected a finite number, found {x}")))
+        }
+    }
+
+    /// A finite number ≥ 0.
+    pub fn non_negative(&self, node: &Node, key: &str) -> Result<f64, ParamError> {
+        let x = self.finite(node, key)?;
+        if x >= 0.0 {
+            Ok(x)
+        } else {
+            Err(self.err(node, key, format!("must be ≥ 0, found {x}")))
         }
     }
 

@@ -106,6 +106,16 @@ fn parse_population(v: &View, name: &str, node: &Node) -> Result<Population, Par
     let nr_key = format!("{key}.cellNr");
     let nr_node = v.req(node, &key, "cellNr")?;
     let cell_nr = match nr_node.value {
+        Value::Int(i) if i > crate::limits::MAX_CELLS_PER_POPULATION => {
+            return Err(v.err(
+                nr_node,
+                &nr_key,
+                format!(
+                    "{i} presynaptic cells is more than the limit of {} per population",
+                    crate::limits::MAX_CELLS_PER_POPULATION
+                ),
+            ))
+        }
         Value::Int(i) if i >= 0 => i as usize,
         Value::Int(i) => return Err(v.err(nr_node, &nr_key, format!("must be ≥ 0, found {i}"))),
         _ => {

@@ -173,7 +173,7 @@ pub struct CellConfig {
 impl RunConfig {
     /// Reads and validates a config; every input file it names must exist.
     pub fn load(path: &Path) -> Result<Self, RunError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RunError::Config {
+        let text = crate::text::read_text(path).map_err(|e| RunError::Config {
             path: path.to_owned(),
             msg: format!("cannot read: {e}"),
         })?;
@@ -182,9 +182,19 @@ impl RunConfig {
 
     /// Validates config `text` as if read from `path`.
     pub fn parse(path: &Path, text: String) -> Result<Self, RunError> {
-        let err = |msg: String| RunError::Config {
-            path: path.to_owned(),
-            msg,
+        // Messages about a key (`key `cell[0].trials`: …`) start with the key's line.
+        let err = |msg: String| {
+            let line = msg
+                .strip_prefix("key `")
+                .and_then(|r| r.split_once('`'))
+                .and_then(|(k, _)| crate::text::toml_key_line(&text, k));
+            RunError::Config {
+                path: path.to_owned(),
+                msg: match line {
+                    Some(l) => format!("line {l}: {msg}"),
+                    None => msg,
+                },
+            }
         };
         let raw: RunConfigFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -243,6 +253,14 @@ impl RunConfig {
                             key(k)
                         )));
                     }
+                }
+            }
+            if let Some(dt) = c.dt_ms {
+                crate::limits::check_dt(dt)
+                    .map_err(|m| err(format!("key {}: {m}", key("dt_ms"))))?;
+                if let Some(t) = c.t_stop_ms {
+                    crate::limits::check_steps(t, dt)
+                        .map_err(|m| err(format!("key {}: {m}", key("t_stop_ms"))))?;
                 }
             }
             let mut files = vec![

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::cell::CellTemplate;
+use crate::limits::{MAX_SWEEPS, MAX_TASK_TRACE_SAMPLES};
 use crate::network::{Network, NetworkModel, RandomState, TrialScratch};
 use crate::output::isf_files::{
     presynaptic_cells_file_name, synapse_activation_file_name, write_presynaptic_cells_file,
@@ -82,6 +83,13 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     if task.sweeps == 0 {
         anyhow::bail!("--sweeps must be at least 1");
     }
+    if task.sweeps > MAX_SWEEPS {
+        anyhow::bail!(
+            "--sweeps {} is more than the limit of {MAX_SWEEPS} sweeps per task (run several \
+             tasks, or a run config, instead)",
+            task.sweeps
+        );
+    }
     if let Some(t) = task.tstop_ms {
         if !(t.is_finite() && t > 0.0) {
             anyhow::bail!("--tstop must be a positive number of ms, got {t}");
@@ -90,6 +98,9 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     if let Some(dt) = task.dt_ms {
         if !(dt.is_finite() && dt > 0.0) {
             anyhow::bail!("--dt must be a positive number of ms, got {dt}");
+        }
+        if let Err(m) = crate::limits::check_dt(dt) {
+            anyhow::bail!("--dt: {m}");
         }
     }
     isf_io::check_output(&task.out, overwrite)?;
@@ -118,6 +129,18 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
         cell_params.file.set_path("sim.dt", Value::Float(dt))?;
     }
     let sim = CellSimulator::new(template, task.dt_ms)?;
+    // Every sweep's traces stay in memory until the trace files are written at the end.
+    let steps = crate::limits::check_steps(tstop, sim.dt_ms()).map_err(anyhow::Error::msg)?;
+    let traces = 1 + sim.template.recording_sites.len();
+    let samples = task.sweeps as f64 * (steps + 1) as f64 * traces as f64;
+    if samples > MAX_TASK_TRACE_SAMPLES {
+        anyhow::bail!(
+            "{} sweeps of {} samples on {traces} traces would keep {samples:.3e} samples in \
+             memory, more than the limit of {MAX_TASK_TRACE_SAMPLES:.3e}; use fewer --sweeps",
+            task.sweeps,
+            steps + 1
+        );
+    }
     let model = NetworkModel::from_params(&network_params, tstop)?;
     let network = Network::new(model, &sim.template)?;
     let site_labels = sim.site_labels();

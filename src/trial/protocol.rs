@@ -49,10 +49,12 @@ pub enum ProtocolError {
         message: String,
     },
     /// A value is out of range.
-    #[error("{path}: {key}: {message}")]
+    #[error("{path}{}: {key}: {message}", line_suffix(*.line))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the key in the file (0 when unknown, e.g. a default from the cell).
+        line: usize,
         /// The offending key, e.g. `iclamp[1].x`.
         key: String,
         /// What is wrong.
@@ -61,6 +63,15 @@ pub enum ProtocolError {
     /// The engine rejected the model or a stimulus.
     #[error(transparent)]
     Solver(#[from] SolverError),
+}
+
+/// `:<line>` for an error at a known line, nothing otherwise.
+fn line_suffix(line: usize) -> String {
+    if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    }
 }
 
 /// A current-injection protocol.
@@ -83,6 +94,9 @@ pub struct Protocol {
     /// Recording sites (default: the soma).
     #[serde(default)]
     pub record: Vec<Site>,
+    /// The text parsed, for the lines of keys in later errors.
+    #[serde(skip)]
+    source: String,
 }
 
 /// An IClamp.
@@ -143,22 +157,30 @@ pub struct ProtocolTraces {
 impl Protocol {
     /// Reads and validates a protocol file.
     pub fn read(path: &Path) -> Result<Protocol, ProtocolError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProtocolError::Io {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::text::read_text(path).map_err(|e| match e {
+            crate::text::ReadTextError::Io(source) => ProtocolError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            e => ProtocolError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            },
         })?;
         Protocol::parse(&text, path)
     }
 
     /// Parses protocol text (`path` names it in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Protocol, ProtocolError> {
-        let p: Protocol = toml::from_str(text).map_err(|e| ProtocolError::Parse {
+        let mut p: Protocol = toml::from_str(text).map_err(|e| ProtocolError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        p.source = text.to_string();
         let bad = |key: String, message: &str| -> Result<(), ProtocolError> {
             Err(ProtocolError::Invalid {
                 path: path.to_path_buf(),
+                line: crate::text::toml_key_line(text, &key).unwrap_or(0),
                 key,
                 message: message.to_string(),
             })
@@ -167,6 +189,16 @@ impl Protocol {
             if let Some(v) = v {
                 if !(v.is_finite() && v > 0.0) {
                     bad(key.into(), &format!("must be a positive number, got {v}"))?;
+                }
+            }
+        }
+        if let Some(dt) = p.dt {
+            if let Err(m) = crate::limits::check_dt(dt) {
+                bad("dt".into(), &m)?;
+            }
+            if let Some(t) = p.tstop {
+                if let Err(m) = crate::limits::check_steps(t, dt) {
+                    bad("tstop".into(), &m)?;
                 }
             }
         }
@@ -207,20 +239,72 @@ impl Protocol {
         Ok(p)
     }
 
+    /// Checks the protocol against `cell` without simulating: every section exists, and the run
+    /// stays within [`MAX_STEPS_PER_TRIAL`](crate::limits::MAX_STEPS_PER_TRIAL) time steps
+    /// (with the cell's own `tStop` and `dt` where the protocol gives none).
+    pub fn check(&self, cell: &CellTemplate, path: &Path) -> Result<(), ProtocolError> {
+        let invalid = |key: String, message: String| ProtocolError::Invalid {
+            path: path.to_path_buf(),
+            line: crate::text::toml_key_line(&self.source, &key).unwrap_or(0),
+            key,
+            message,
+        };
+        let dt = self.dt.unwrap_or(cell.dt_ms);
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
+        crate::limits::check_steps(tstop, dt).map_err(|m| {
+            let key = match (self.tstop.is_some(), self.dt.is_some()) {
+                (true, _) => "tstop",
+                (false, true) => "dt",
+                // Both from the cell: name the keys the protocol could set.
+                (false, false) => "tstop/dt (from the cell parameter file)",
+            };
+            invalid(key.into(), m)
+        })?;
+        let sites = self
+            .iclamp
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("iclamp[{i}].section"), c.section))
+            .chain(
+                self.epsp
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("epsp[{i}].section"), c.section)),
+            )
+            .chain(
+                self.record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("record[{i}].section"), c.section)),
+            );
+        for (key, s) in sites {
+            if s >= cell.sections.len() {
+                return Err(invalid(
+                    key,
+                    format!("no section {s} (the cell has {})", cell.sections.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the protocol on `cell` (`path` names the protocol file in errors).
     pub fn run(&self, cell: &CellTemplate, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
+        self.check(cell, path)?;
         let section_ok = |key: String, s: usize| {
             if s < cell.sections.len() {
                 Ok(())
             } else {
                 Err(ProtocolError::Invalid {
                     path: path.to_path_buf(),
+                    line: 0,
                     key,
                     message: format!("no section {s} (the cell has {})", cell.sections.len()),
                 })
             }
         };
         let dt = self.dt.unwrap_or(cell.dt_ms);
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
         let model = CellModel::from_template_with(cell, dt, self.numerics)?;
         let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
@@ -260,7 +344,6 @@ impl Protocol {
             b.record(Probe::Voltage(cell.segment_node(s.section, s.x)));
             names.push(format!("sec{}_x{}", s.section, s.x));
         }
-        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
         let traces = b.build()?.run_until(tstop);
         Ok(ProtocolTraces {
             t_ms: traces.t,

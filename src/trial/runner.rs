@@ -180,11 +180,7 @@ impl CellSimulator {
         numerics: Numerics,
     ) -> Result<Self, TrialError> {
         let dt = dt_ms.unwrap_or(template.dt_ms);
-        if !(dt.is_finite() && dt > 0.0) {
-            return Err(TrialError::Setting(format!(
-                "dt must be a positive number of ms, got {dt}"
-            )));
-        }
+        crate::limits::check_dt(dt).map_err(TrialError::Setting)?;
         let model = CellModel::from_template_with(&template, dt, numerics)?;
         Ok(CellSimulator {
             template,
@@ -371,6 +367,7 @@ impl CellSimulator {
                 "tstop must be a non-negative number of ms, got {tstop_ms}"
             )));
         }
+        crate::limits::check_steps(tstop_ms, self.dt_ms()).map_err(TrialError::Setting)?;
         let start = Instant::now();
         let mut sim = self.build(inputs)?;
         let traces = sim.run_until(hoc_tstop(tstop_ms));
