@@ -27,6 +27,7 @@ fn trial_equals_task_sweep() {
         sweeps: 2,
         tstop_ms: Some(tstop),
         dt_ms: None,
+        numerics: Default::default(),
         out: out.clone(),
         prefix: Some("task".into()),
     })

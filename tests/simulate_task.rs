@@ -18,6 +18,7 @@ fn task(cell: PathBuf, network: PathBuf, seed: u32, tstop: Option<f64>, out: Pat
         sweeps: 1,
         tstop_ms: tstop,
         dt_ms: None,
+        numerics: Default::default(),
         out,
         prefix: Some("task".into()),
     }
@@ -183,4 +184,48 @@ fn bad_network_input_leaves_no_output_folder() {
         "{e}"
     );
     assert_no_output(tmp.path());
+}
+
+/// The task mode takes `--numerics` as the other modes do: `exact` gives the same spikes as the
+/// default `fast` (they agree to round-off), an unknown value is refused.
+#[test]
+fn task_numerics_is_chosen_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ex = example(tmp.path());
+    let run = |numerics: &str, out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_isf"))
+            .args([
+                "simulate",
+                "ex/cell.param",
+                "ex/network.param",
+                "--seed",
+                "0",
+            ])
+            .args(["--numerics", numerics, "--out", out])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let spikes = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("sweep "))
+            .map(|l| l.split("; network").next().unwrap_or(l).to_string())
+            .collect::<Vec<_>>()
+    };
+    let fast = spikes(&run("fast", "fast"));
+    let exact = spikes(&run("exact", "exact"));
+    assert!(
+        !fast.is_empty() && fast[0].contains(" soma spike"),
+        "{fast:?}"
+    );
+    assert_eq!(fast, exact);
+    let bad = run("quick", "quick");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("quick"));
 }

@@ -40,6 +40,15 @@ pub struct SimulateArgs {
         allow_negative_numbers = true
     )]
     pub dt: Option<f64>,
+    /// `fast` (default) or `exact` numerics, as for `isf replay` (task mode; a run config sets
+    /// `numerics` per cell).
+    #[arg(
+        long,
+        value_name = "fast|exact",
+        default_value = "fast",
+        conflicts_with = "config"
+    )]
+    pub numerics: crate::mechanisms::Numerics,
     /// Output folder to create (default as ISF: `results/<YYYYmmdd-HHMM>_seed<S>_pid<pid>`).
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
     pub out: Option<PathBuf>,
@@ -134,6 +143,7 @@ fn run_task(
         sweeps: args.sweeps,
         tstop_ms: args.tstop,
         dt_ms: args.dt,
+        numerics: args.numerics,
         out,
         prefix: Some(prefix),
     };

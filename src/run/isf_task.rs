@@ -36,6 +36,8 @@ pub struct IsfTask {
     pub tstop_ms: Option<f64>,
     /// Time step \[ms\] (default: the cell file's `sim.dt`).
     pub dt_ms: Option<f64>,
+    /// Numerics of the mechanisms (`fast` or `exact`, as `isf replay --numerics`).
+    pub numerics: crate::mechanisms::Numerics,
     /// Output folder to create (must not exist; its parent must).
     pub out: PathBuf,
     /// File name prefix (default as ISF: `seed<seed>_pid<process id>`).
@@ -128,7 +130,7 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     if let Some(dt) = task.dt_ms {
         cell_params.file.set_path("sim.dt", Value::Float(dt))?;
     }
-    let sim = CellSimulator::new(template, task.dt_ms)?;
+    let sim = CellSimulator::with_numerics(template, task.dt_ms, task.numerics)?;
     // Every sweep's traces stay in memory until the trace files are written at the end.
     let steps = crate::limits::check_steps(tstop, sim.dt_ms()).map_err(anyhow::Error::msg)?;
     let traces = 1 + sim.template.recording_sites.len();
