@@ -370,23 +370,10 @@ fn rows_beyond_the_commit(io: Io) {
 fn resume_refuses_any_changed_input() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let out = Command::new(env!("CARGO_BIN_EXE_isf"))
-        .args(["example", "model"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let cell = example_cell(dir, "example", "network.param");
     std::fs::write(
         dir.join(CONFIG),
-        format!(
-            "output = \"{OUTPUT}\"\nbase_seed = 3\nbatch_size = 2\n[[cell]]\nname = \"example\"\n\
-             cell_param = \"model/cell.param\"\nnetwork_param = \"model/network.param\"\n\
-             trials = 2\nt_stop_ms = 5.0\n"
-        ),
+        format!("output = \"{OUTPUT}\"\nbase_seed = 3\nbatch_size = 2\n{cell}"),
     )
     .unwrap();
     let step = |resume| Step {

@@ -95,16 +95,7 @@ impl Owner {
 }
 
 /// This machine's host name (`unknown` if it cannot be read).
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
+pub use isf_io::lock::hostname;
 
 fn pid_namespace() -> Option<String> {
     fs::read_link("/proc/self/ns/pid")
