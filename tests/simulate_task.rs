@@ -191,7 +191,7 @@ fn bad_network_input_leaves_no_output_folder() {
 #[test]
 fn task_numerics_is_chosen_on_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let ex = example(tmp.path());
+    example(tmp.path());
     let run = |numerics: &str, out: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_isf"))
             .args([
