@@ -268,7 +268,10 @@ enum SpikeSorting {
 /// row write, flush and commit), with a short description of it; an error stops the write there as
 /// a failed HDF5 call would. Tests use it to abort or fail a run at every write point.
 #[derive(Clone)]
-pub struct WriteHook(pub std::sync::Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>);
+pub struct WriteHook(pub std::sync::Arc<WriteHookFn>);
+
+/// The function of a [`WriteHook`]: given what is about to change, go on or fail with a message.
+pub type WriteHookFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
 
 impl std::fmt::Debug for WriteHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -721,7 +724,7 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so the buffer is initialised.
     let st = unsafe { st.assume_init() };
-    Some(u64::from(st.f_bavail).saturating_mul(st.f_frsize))
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Makes a rename into `path`'s folder durable.
