@@ -224,6 +224,7 @@ impl NetworkModel {
                     .into());
             }
             let con = cached(&mut con_files, con_path, ConnectionMap::read)?;
+            let con_last_line = con.last_line;
             let connections = con.populations.get(&pop.name).cloned().unwrap_or_default();
             let (synapses, synapse_file) = match syn_source.get(&pop.name) {
                 Some(&i) => (
@@ -270,6 +271,24 @@ impl NetworkModel {
                 }
                 seen[c.synapse_id] = c.line;
             }
+            // ISF's `.con` files list every synapse of the `.syn` once; a synapse without a line
+            // would silently never be activated (a truncated or mismatched file).
+            if let Some(missing) = seen.iter().position(|&l| l == 0) {
+                let connected = seen.iter().filter(|&&l| l != 0).count();
+                return Err(NetworkError::Syntax {
+                    path: con_path.clone(),
+                    line: connections.last().map_or(con_last_line, |c| c.line),
+                    msg: format!(
+                        "`{}` connects {connected} of the {} synapses in {}; synapse {missing} \
+                         ({}:{}) has no line (truncated file, or made for another .syn?)",
+                        pop.name,
+                        synapses.len(),
+                        synapse_file.display(),
+                        synapse_file.display(),
+                        synapses[missing].line
+                    ),
+                });
+            }
             populations.push(PopulationModel {
                 name: pop.name.clone(),
                 cell_nr: pop.cell_nr,
@@ -281,6 +300,25 @@ impl NetworkModel {
                 connections,
                 weights_per_synapse,
             });
+        }
+        // A `.con` population that no `.syn` knows is a misspelt or foreign entry.
+        for (con_path, con) in &con_files {
+            for (name, conns) in &con.populations {
+                if !syn_source.contains_key(name) {
+                    let syns: Vec<String> = syn_files
+                        .iter()
+                        .map(|(p, _)| p.display().to_string())
+                        .collect();
+                    return Err(NetworkError::Syntax {
+                        path: con_path.clone(),
+                        line: conns.first().map_or(con.last_line, |c| c.line),
+                        msg: format!(
+                            "unknown population `{name}`: it has no synapses in {}",
+                            syns.join(", ")
+                        ),
+                    });
+                }
+            }
         }
         let modify_functions = super::modify::parse(&v, params, &populations)?;
         Ok(NetworkModel {

@@ -9,6 +9,15 @@ use indexmap::IndexMap;
 
 use super::{join, Node, ParamError, ParamFile, Span, Value, View};
 
+/// Largest `cellNr` of one population. The whole barrel-cortex model has about 536 000
+/// presynaptic cells, so a larger number is a typo; it is refused before anything is allocated
+/// per cell.
+pub const MAX_CELLS_PER_POPULATION: usize = 1_000_000;
+
+/// Largest sum of `cellNr` over all populations of a network (see
+/// [`MAX_CELLS_PER_POPULATION`]).
+pub const MAX_PRESYNAPTIC_CELLS: usize = 4_000_000;
+
 /// A network parameter file.
 #[derive(Debug, Clone)]
 pub struct NetworkParams {
@@ -74,6 +83,36 @@ impl NetworkParams {
         Self::from_file(ParamFile::read(path)?)
     }
 
+    /// Checks every receptor against the mechanism catalogue: the mechanism exists and is a
+    /// point process, and each of its `parameter` entries exists. Commands that simulate call
+    /// this before the first trial, so that a misspelt name is reported with file, line and
+    /// population instead of when a trial is built (drawing trials alone does not need it).
+    pub fn check_receptors(&self) -> Result<(), ParamError> {
+        self.populations
+            .iter()
+            .try_for_each(|p| self.check_population_receptors(p))
+    }
+
+    /// [`NetworkParams::check_receptors`] for one population (a replay uses only the
+    /// populations its file names).
+    pub fn check_population_receptors(&self, pop: &Population) -> Result<(), ParamError> {
+        let v = View { file: &self.file };
+        let rec_key = format!("network.{}.synapses.receptors", pop.name);
+        let recs = self
+            .file
+            .root
+            .get("network")
+            .and_then(|n| n.get(&pop.name))
+            .and_then(|n| n.get("synapses"))
+            .and_then(|n| n.get("receptors"));
+        for r in &pop.synapses.receptors {
+            let key = join(&rec_key, &r.name);
+            let node = recs.and_then(|n| n.get(&r.name)).unwrap_or(&self.file.root);
+            check_receptor(&v, &pop.name, &key, node, r)?;
+        }
+        Ok(())
+    }
+
     /// The population called `name`.
     pub fn population(&self, name: &str) -> Option<&Population> {
         self.populations.iter().find(|p| p.name == name)
@@ -85,12 +124,26 @@ impl NetworkParams {
         let net = v.req(&file.root, "", "network")?;
         let mut populations = Vec::new();
         let mut network_modify_functions = Vec::new();
+        let mut total_cells = 0usize;
         for (name, node) in v.dict(net, "network")? {
             if name == "network_modify_functions" {
                 network_modify_functions = v.entries(node, "network.network_modify_functions")?;
                 continue;
             }
-            populations.push(parse_population(&v, name, node)?);
+            let pop = parse_population(&v, name, node)?;
+            total_cells += pop.cell_nr;
+            if total_cells > MAX_PRESYNAPTIC_CELLS {
+                let key = format!("network.{name}.cellNr");
+                return Err(v.err(
+                    node.get("cellNr").unwrap_or(node),
+                    &key,
+                    format!(
+                        "the populations so far have {total_cells} presynaptic cells in all, \
+                         more than the limit of {MAX_PRESYNAPTIC_CELLS}"
+                    ),
+                ));
+            }
+            populations.push(pop);
         }
         Ok(NetworkParams {
             file,
@@ -106,7 +159,16 @@ fn parse_population(v: &View, name: &str, node: &Node) -> Result<Population, Par
     let nr_key = format!("{key}.cellNr");
     let nr_node = v.req(node, &key, "cellNr")?;
     let cell_nr = match nr_node.value {
-        Value::Int(i) if i >= 0 => i as usize,
+        Value::Int(i) if i >= 0 && i as u64 <= MAX_CELLS_PER_POPULATION as u64 => i as usize,
+        Value::Int(i) if i >= 0 => {
+            return Err(v.err(
+                nr_node,
+                &nr_key,
+                format!(
+                    "{i} cells is more than the limit of {MAX_CELLS_PER_POPULATION} per population"
+                ),
+            ))
+        }
         Value::Int(i) => return Err(v.err(nr_node, &nr_key, format!("must be ≥ 0, found {i}"))),
         _ => {
             return Err(v.err(
@@ -226,4 +288,46 @@ fn parse_receptor(v: &View, key: &str, name: &str, r: &Node) -> Result<ReceptorS
         weight_distribution,
         parameters,
     })
+}
+
+/// Checks a receptor against the mechanism catalogue now, so that a misspelt mechanism or
+/// parameter is reported with the file, line and population instead of when the first trial is
+/// built.
+fn check_receptor(
+    v: &View,
+    population: &str,
+    key: &str,
+    node: &Node,
+    r: &ReceptorSpec,
+) -> Result<(), ParamError> {
+    use crate::mechanisms::{Catalogue, MechanismKind};
+    let entry = Catalogue
+        .get(&r.name)
+        .map_err(|e| v.err(node, key, format!("population `{population}`: {e}")))?;
+    if entry.kind() != MechanismKind::Point {
+        return Err(v.err(
+            node,
+            key,
+            format!(
+                "population `{population}`: receptor `{}` is a density mechanism, not a point \
+                 process",
+                r.name
+            ),
+        ));
+    }
+    let pkey = join(key, "parameter");
+    for name in r.parameters.keys() {
+        if let Err(e) = entry.param_index(name) {
+            let at = node
+                .get("parameter")
+                .and_then(|p| p.get(name))
+                .unwrap_or(node);
+            return Err(v.err(
+                at,
+                &join(&pkey, name),
+                format!("population `{population}`: {e}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -94,6 +94,7 @@ impl ReplayTrial {
                             ),
                         )
                     })?;
+                    network.check_population_receptors(spec)?;
                     let rs = &spec.synapses.receptors;
                     if let Some(r) = rs.iter().find(|r| r.weight_distribution.is_some()) {
                         return Err(err(
