@@ -1,0 +1,310 @@
+//! Hostile or broken network-side input (issue 16, points 4 and 5): every case is a clear error
+//! naming the file (and line, key and population where there is one), never a panic, an
+//! unbounded allocation or a run that silently simulates less than the files describe.
+
+use isf::example_model::{ExampleModel, CON_FILE, DEFAULT_SEED, NETWORK_PARAM_FILE, SYN_FILE};
+use isf::network::NetworkModel;
+use isf::param::NetworkParams;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn isf(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isf"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("run isf")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The generated example model written to `<tmp>/model`.
+fn example() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("model");
+    ExampleModel::generate(DEFAULT_SEED)
+        .write(&dir, false)
+        .unwrap();
+    (tmp, dir)
+}
+
+fn build(net: &Path) -> Result<NetworkModel, String> {
+    let params = NetworkParams::read(net).map_err(|e| e.to_string())?;
+    NetworkModel::from_params(&params, 100.0).map_err(|e| e.to_string())
+}
+
+/// Data lines of a `.syn`/`.con` file.
+fn data_lines(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count()
+}
+
+/// Keeps the header and the first `keep` data lines of `path`; returns the number of lines kept.
+fn truncate_data(path: &Path, keep: usize) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = String::new();
+    let mut n = 0;
+    let mut lines = 0;
+    for l in text.lines() {
+        let data = !l.trim().is_empty() && !l.starts_with('#');
+        if data {
+            if n == keep {
+                break;
+            }
+            n += 1;
+        }
+        out.push_str(l);
+        out.push('\n');
+        lines += 1;
+    }
+    std::fs::write(path, out).unwrap();
+    lines
+}
+
+#[test]
+fn example_network_builds_as_shipped() {
+    let (_tmp, dir) = example();
+    build(&dir.join(NETWORK_PARAM_FILE)).unwrap();
+}
+
+#[test]
+fn empty_con_is_an_error_naming_the_file() {
+    let (_tmp, dir) = example();
+    let con = dir.join(CON_FILE);
+    let lines = truncate_data(&con, 0);
+    let e = build(&dir.join(NETWORK_PARAM_FILE)).unwrap_err();
+    assert!(e.contains(&format!("{CON_FILE}:{lines}:")), "{e}");
+    assert!(e.contains("connects 0 of the"), "{e}");
+    assert!(e.contains(SYN_FILE), "{e}");
+}
+
+#[test]
+fn truncated_con_is_an_error_naming_file_and_line() {
+    let (_tmp, dir) = example();
+    let con = dir.join(CON_FILE);
+    let total = data_lines(&std::fs::read_to_string(&con).unwrap());
+    assert!(total > 20, "{total}");
+    let lines = truncate_data(&con, 20);
+    let e = build(&dir.join(NETWORK_PARAM_FILE)).unwrap_err();
+    // The first population that lost lines is reported at its last remaining line (or at the
+    // end of the file if it lost all of them).
+    assert!(e.contains(CON_FILE), "{e}");
+    assert!(e.contains("has no line (truncated file"), "{e}");
+    let at: usize = e
+        .split(&format!("{CON_FILE}:"))
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no line in {e}"));
+    assert!((1..=lines).contains(&at), "{e}");
+}
+
+#[test]
+fn truncated_con_fails_simulate_before_any_trial() {
+    let (tmp, dir) = example();
+    truncate_data(&dir.join(CON_FILE), 20);
+    let out = tmp.path().join("results");
+    let o = isf(&[
+        "simulate".as_ref(),
+        dir.join("cell.param").as_os_str(),
+        dir.join(NETWORK_PARAM_FILE).as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains(CON_FILE) && e.contains("has no line"), "{e}");
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
+fn missing_synapse_in_the_middle_names_the_syn_line() {
+    let (_tmp, dir) = example();
+    let con = dir.join(CON_FILE);
+    let text = std::fs::read_to_string(&con).unwrap();
+    // Drop the third data line.
+    let mut n = 0;
+    let mut dropped = String::new();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let data = !l.trim().is_empty() && !l.starts_with('#');
+            if data {
+                n += 1;
+                if n == 3 {
+                    dropped = l.to_string();
+                    return false;
+                }
+            }
+            true
+        })
+        .collect();
+    std::fs::write(&con, kept.join("\n") + "\n").unwrap();
+    let f: Vec<&str> = dropped.split_whitespace().collect();
+    let e = build(&dir.join(NETWORK_PARAM_FILE)).unwrap_err();
+    assert!(e.contains(&format!("`{}`", f[0])), "{e}");
+    assert!(e.contains(&format!("synapse {} (", f[2])), "{e}");
+    assert!(e.contains(&format!("{SYN_FILE}:")), "{e}");
+}
+
+#[test]
+fn unknown_population_in_con_is_an_error() {
+    let (_tmp, dir) = example();
+    let con = dir.join(CON_FILE);
+    let mut text = std::fs::read_to_string(&con).unwrap();
+    let lines = text.lines().count();
+    text.push_str("L5ttt_C2\t0\t0\n");
+    std::fs::write(&con, text).unwrap();
+    let e = build(&dir.join(NETWORK_PARAM_FILE)).unwrap_err();
+    assert!(e.contains(&format!("{CON_FILE}:{}:", lines + 1)), "{e}");
+    assert!(e.contains("unknown population `L5ttt_C2`"), "{e}");
+}
+
+#[test]
+fn truncated_con_line_is_an_error() {
+    let (_tmp, dir) = example();
+    let con = dir.join(CON_FILE);
+    let text = std::fs::read_to_string(&con).unwrap();
+    // Cut the file in the middle of its last line (after the population and cell ID).
+    let body = text.trim_end();
+    let cut = body.rfind('\t').unwrap();
+    std::fs::write(&con, &body[..cut]).unwrap();
+    let lines = body.lines().count();
+    let e = build(&dir.join(NETWORK_PARAM_FILE)).unwrap_err();
+    assert!(e.contains(&format!("{CON_FILE}:{lines}:")), "{e}");
+}
+
+/// Replaces the first occurrence of `from` in the example's network param.
+fn edit_network(dir: &Path, from: &str, to: &str) -> PathBuf {
+    let p = dir.join(NETWORK_PARAM_FILE);
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "{from} not in {}", p.display());
+    std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    p
+}
+
+/// 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).expect("needle")]
+        .matches('\n')
+        .count()
+        + 1
+}
+
+#[test]
+fn unknown_receptor_parameter_names_file_line_and_population() {
+    let (tmp, dir) = example();
+    let net = dir.join(NETWORK_PARAM_FILE);
+    let text = std::fs::read_to_string(&net).unwrap();
+    let line = line_of(&text, "\"tau2\"");
+    edit_network(&dir, "\"tau2\"", "\"tat2\"");
+    let params = NetworkParams::read(&net).unwrap();
+    let e = params.check_receptors().unwrap_err().to_string();
+    assert!(e.contains(&format!("{NETWORK_PARAM_FILE}:{line}:")), "{e}");
+    assert!(
+        e.contains("mechanism `glutamate_syn` has no parameter `tat2`"),
+        "{e}"
+    );
+    let pop = &params.populations[0].name;
+    assert!(e.contains(&format!("population `{pop}`")), "{e}");
+    assert!(
+        e.contains(&format!(
+            "network.{pop}.synapses.receptors.glutamate_syn.parameter.tat2"
+        )),
+        "{e}"
+    );
+
+    // The command fails before simulating anything.
+    let out = tmp.path().join("results");
+    let o = isf(&[
+        "simulate".as_ref(),
+        dir.join("cell.param").as_os_str(),
+        net.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains(NETWORK_PARAM_FILE) && e.contains("`tat2`"),
+        "{e}"
+    );
+    assert!(e.contains(&format!("population `{pop}`")), "{e}");
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
+fn unknown_receptor_mechanism_names_file_and_population() {
+    let (_tmp, dir) = example();
+    let net = dir.join(NETWORK_PARAM_FILE);
+    let text = std::fs::read_to_string(&net).unwrap();
+    let line = line_of(&text, "\"glutamate_syn\"");
+    edit_network(&dir, "\"glutamate_syn\"", "\"glutamate_sin\"");
+    let params = NetworkParams::read(&net).unwrap();
+    let e = params.check_receptors().unwrap_err().to_string();
+    assert!(e.contains(&format!("{NETWORK_PARAM_FILE}:{line}:")), "{e}");
+    assert!(e.contains("unknown mechanism `glutamate_sin`"), "{e}");
+    let pop = &params.populations[0].name;
+    assert!(e.contains(&format!("population `{pop}`")), "{e}");
+}
+
+#[test]
+fn huge_cell_nr_is_refused_before_allocating() {
+    let (_tmp, dir) = example();
+    let net = dir.join(NETWORK_PARAM_FILE);
+    let text = std::fs::read_to_string(&net).unwrap();
+    let line = line_of(&text, "\"cellNr\"");
+    let pop = NetworkParams::read(&net).unwrap().populations[0]
+        .name
+        .clone();
+    let n = NetworkParams::read(&net).unwrap().populations[0].cell_nr;
+    edit_network(
+        &dir,
+        &format!("\"cellNr\": {n},"),
+        "\"cellNr\": 4294967296,",
+    );
+    let e = NetworkParams::read(&net).unwrap_err().to_string();
+    assert!(e.contains(&format!("{NETWORK_PARAM_FILE}:{line}:")), "{e}");
+    assert!(e.contains(&format!("network.{pop}.cellNr")), "{e}");
+    assert!(e.contains("more than the limit"), "{e}");
+}
+
+#[test]
+fn huge_spike_counts_are_refused() {
+    let (_tmp, dir) = example();
+    let net = edit_network(
+        &dir,
+        "\"interval\": 400.0",
+        "\"interval\": 400.0, \"noise\": 1.0, \"nspikes\": 1000000000000",
+    );
+    let e = NetworkParams::read(&net)
+        .map_err(|e| e.to_string())
+        .and_then(|p| NetworkModel::from_params(&p, 100.0).map_err(|e| e.to_string()))
+        .unwrap_err();
+    assert!(e.contains(NETWORK_PARAM_FILE), "{e}");
+    assert!(e.contains("spiketrain.nspikes"), "{e}");
+    assert!(e.contains("more than the limit"), "{e}");
+}
+
+/// 5e6 spikes per cell stay under the per-cell limit, but 150 cells would need 12 GB.
+#[test]
+fn runaway_activity_is_an_error_not_an_allocation() {
+    let (_tmp, dir) = example();
+    let net = edit_network(&dir, "\"interval\": 400.0", "\"interval\": 2e-5");
+    let pop = NetworkParams::read(&net).unwrap().populations[0]
+        .name
+        .clone();
+    let model = build(&net).unwrap();
+    let e = model
+        .draw_trial(
+            &mut isf::network::RandomState::new(1),
+            &mut isf::network::TrialScratch::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("population `{pop}`")), "{e}");
+    assert!(e.contains("spikes in one trial"), "{e}");
+}
