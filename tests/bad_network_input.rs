@@ -308,3 +308,96 @@ fn runaway_activity_is_an_error_not_an_allocation() {
     assert!(e.contains(&format!("population `{pop}`")), "{e}");
     assert!(e.contains("spikes in one trial"), "{e}");
 }
+
+/// `isf replay` of the example model with `synapses` as the activation file.
+fn replay(tmp: &Path, dir: &Path, synapses: &str) -> (Output, PathBuf) {
+    let syn = tmp.join("synapses.csv");
+    std::fs::write(&syn, synapses).unwrap();
+    let out = tmp.join("replayed");
+    let o = isf(&[
+        "replay".as_ref(),
+        dir.join("cell.param").as_os_str(),
+        dir.join(NETWORK_PARAM_FILE).as_os_str(),
+        syn.as_os_str(),
+        "--tstop".as_ref(),
+        "5".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    (o, out)
+}
+
+#[test]
+fn empty_or_cut_synapse_activation_file_is_refused_by_replay() {
+    use isf::output::isf_files::SYNAPSE_ACTIVATION_HEADER;
+    let (tmp, dir) = example();
+    let pop = NetworkParams::read(&dir.join(NETWORK_PARAM_FILE))
+        .unwrap()
+        .populations[0]
+        .name
+        .clone();
+    let row = format!("{pop}\t0\t10.0\t1\t0\tDendrite\t1.5,2.5,\n");
+    // The row replays (the check below is not vacuous).
+    let (o, out) = replay(
+        tmp.path(),
+        &dir,
+        &format!("{SYNAPSE_ACTIVATION_HEADER}\n{row}"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let cases = [
+        (String::new(), "synapses.csv:1: empty file"),
+        (
+            format!("{SYNAPSE_ACTIVATION_HEADER}\n"),
+            "nothing to replay",
+        ),
+        (
+            format!("{SYNAPSE_ACTIVATION_HEADER}\n{}", &row[..row.len() - 3]),
+            "synapses.csv:2: the file ends in the middle of this line",
+        ),
+    ];
+    for (text, want) in cases {
+        let (o, out) = replay(tmp.path(), &dir, &text);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{text:?}: {e}");
+        assert!(e.contains(want), "{text:?}: {e}");
+        assert!(!out.exists(), "{text:?}: nothing may be written");
+    }
+}
+
+/// `isf db init-isf` reads the same format through isf-post's importer.
+#[test]
+fn empty_synapse_activation_file_is_refused_by_db_init_isf() {
+    let Some(trial) =
+        isf::testing::shared_path(&format!("{}/isf_output", isf::testing::REFERENCE_TRIAL_DIR))
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("isf_output");
+    std::fs::create_dir(&copy).unwrap();
+    for e in std::fs::read_dir(&trial).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+        }
+    }
+    let syn = copy.join("simulation_run0000_synapses.csv");
+    assert!(syn.is_file());
+    std::fs::write(&syn, "").unwrap();
+    let db = tmp.path().join("db");
+    let o = isf(&[
+        "db".as_ref(),
+        "init-isf".as_ref(),
+        copy.as_os_str(),
+        db.as_os_str(),
+    ]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("simulation_run0000_synapses.csv:1") && e.contains("empty file"),
+        "{e}"
+    );
+    assert!(!db.exists());
+}

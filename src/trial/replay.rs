@@ -59,6 +59,13 @@ impl ReplayTrial {
         file: &Path,
     ) -> Result<ReplayTrial, TrialError> {
         let rows = parse_synapse_activations(text, file)?;
+        if rows.iter().all(|r| r.times_ms.is_empty()) {
+            return Err(TrialError::Input {
+                file: file.to_path_buf(),
+                line: text.lines().count().max(1),
+                msg: "no synapse is activated in this file: nothing to replay".into(),
+            });
+        }
         // Line of every data row (the reader skips blank and `#` lines).
         let lines: Vec<usize> = text
             .lines()
