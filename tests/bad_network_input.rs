@@ -401,3 +401,101 @@ fn empty_synapse_activation_file_is_refused_by_db_init_isf() {
     );
     assert!(!db.exists());
 }
+
+/// A one-type ongoing template and a `NumberOfConnectedCells.csv` with `rows`, in `dir`.
+fn network_param_inputs(dir: &Path, rows: &str) -> (PathBuf, PathBuf) {
+    let template = dir.join("ongoing.param");
+    std::fs::write(
+        &template,
+        "{\"network\": {\"L5tt\": {\"celltype\": \"spiketrain\", \"interval\": 100.0,\n\
+         \"synapses\": {\"receptors\": {\"glutamate_syn\": {\"threshold\": 0.0, \"delay\": 0.0,\n\
+         \"weight\": [1.0, 1.0]}}}}}}\n",
+    )
+    .unwrap();
+    let numbers = dir.join("NumberOfConnectedCells.csv");
+    std::fs::write(
+        &numbers,
+        format!("Presynaptic column\tPresynaptic cell type\tConnected presynaptic cells\n{rows}"),
+    )
+    .unwrap();
+    (template, numbers)
+}
+
+fn network_param(template: &Path, numbers: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "network-param".as_ref(),
+        "--template".as_ref(),
+        template.as_os_str(),
+        "--cell-numbers".as_ref(),
+        numbers.as_os_str(),
+        "--syn".as_ref(),
+        "a.syn".as_ref(),
+        "--con".as_ref(),
+        "a.con".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+    isf(&args)
+}
+
+#[test]
+fn network_param_whisker_needs_evoked_templates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (template, numbers) = network_param_inputs(tmp.path(), "C2\tL5tt\t3\n");
+    let out = tmp.path().join("network.param");
+    // The ongoing network is fine (the refusals below are not vacuous).
+    let o = network_param(&template, &numbers, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(&out).unwrap();
+
+    let o = network_param(&template, &numbers, &out, &["--whisker", "C2"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("--whisker C2") && e.contains("--evoked-dir"),
+        "{e}"
+    );
+    assert!(!out.exists());
+
+    // A folder without any of ISF's evoked templates is refused too.
+    let empty = tmp.path().join("evoked_activity");
+    std::fs::create_dir(&empty).unwrap();
+    let o = network_param(
+        &template,
+        &numbers,
+        &out,
+        &["--whisker", "C2", "--evoked-dir", empty.to_str().unwrap()],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("no evoked template for any cell type"), "{e}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn network_param_cell_numbers_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("network.param");
+    for (rows, want) in [
+        (
+            "C2\tL5tt\t4294967296\n",
+            "NumberOfConnectedCells.csv:2: 4294967296 cells of `L5tt` in column `C2` is more than the limit",
+        ),
+        (
+            "C2\tL5tt\t3\nC2\tL5tt\t4\n",
+            "NumberOfConnectedCells.csv:3: `L5tt` in column `C2` is listed twice",
+        ),
+        (
+            "C2\tL5tt\t-3\n",
+            "NumberOfConnectedCells.csv:2: `-3` is not a cell count",
+        ),
+    ] {
+        let (template, numbers) = network_param_inputs(tmp.path(), rows);
+        let o = network_param(&template, &numbers, &out, &[]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{rows:?}: {e}");
+        assert!(e.contains(want), "{rows:?}: {e}");
+        assert!(!out.exists());
+    }
+}

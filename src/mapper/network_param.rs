@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::MapperError;
+use crate::param::network_params::MAX_CELLS_PER_POPULATION;
 use crate::param::{Dict, Node, ParamFile, Value};
 
 /// Onset of the evoked PSTH in the simulation, ms (ISF's builder constant).
@@ -316,9 +317,28 @@ pub fn read_cell_numbers(path: &Path) -> Result<CellNumbers, MapperError> {
         let n: i64 = f[2].parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
             MapperError::parse(path, i + 1, format!("`{}` is not a cell count", f[2]))
         })?;
-        out.entry(f[1].to_string())
+        if n as u64 > MAX_CELLS_PER_POPULATION as u64 {
+            return Err(MapperError::parse(
+                path,
+                i + 1,
+                format!(
+                    "{n} cells of `{}` in column `{}` is more than the limit of \
+                     {MAX_CELLS_PER_POPULATION} per population",
+                    f[1], f[0]
+                ),
+            ));
+        }
+        let previous = out
+            .entry(f[1].to_string())
             .or_default()
             .insert(f[0].to_string(), n);
+        if previous.is_some() {
+            return Err(MapperError::parse(
+                path,
+                i + 1,
+                format!("`{}` in column `{}` is listed twice", f[1], f[0]),
+            ));
+        }
     }
     Ok(out)
 }
