@@ -11,6 +11,14 @@ use super::grid::{CellGeometry, CellGrid, CellRaster};
 use super::model::{list_bouton_files, CellClass, CellClasses, CellCounts, ModelPaths, PstTable};
 use super::MapperError;
 
+/// Most synapses one realization may be expected to place on the cell (a real cell receives
+/// some 10⁴).
+pub const MAX_SYNAPSES_PER_REALIZATION: f64 = 1e6;
+
+/// Most synapses expected over all realizations of a run (all are kept in memory, 20 bytes
+/// each).
+pub const MAX_SYNAPSES_ALL_REALIZATIONS: f64 = 5e7;
+
 /// One (column, type) population of presynaptic point cells.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -174,6 +182,58 @@ impl Embedding {
             "{}_{}",
             self.counts.types[blk.cell_type], self.counts.columns[blk.column]
         )
+    }
+
+    /// Checks, before anything is drawn, that `realizations` realizations stay within
+    /// [`MAX_SYNAPSES_PER_REALIZATION`] and [`MAX_SYNAPSES_ALL_REALIZATIONS`] expected synapses
+    /// (a bouton field in the wrong units, e.g. 1e20 per voxel, would otherwise make the Poisson
+    /// draws ask for more memory than exists).
+    pub fn check_limits(&self, realizations: usize) -> Result<(), MapperError> {
+        for (d, path) in self.densities.iter().zip(&self.files) {
+            if let Some(d) = d {
+                if !(d.total <= MAX_SYNAPSES_PER_REALIZATION) {
+                    return Err(MapperError::file(
+                        path,
+                        format!(
+                            "one axon of this bouton field would make {:e} synapses on {} (limit \
+                             {MAX_SYNAPSES_PER_REALIZATION:e}); are the values boutons per voxel?",
+                            d.total, self.cell.name
+                        ),
+                    ));
+                }
+            }
+        }
+        let total: f64 = (0..self.blocks.len())
+            .map(|b| self.expected_synapses(b))
+            .sum();
+        if !(total <= MAX_SYNAPSES_PER_REALIZATION) {
+            let worst = (0..self.blocks.len())
+                .max_by(|&a, &b| {
+                    self.expected_synapses(a)
+                        .total_cmp(&self.expected_synapses(b))
+                })
+                .map(|b| {
+                    format!(
+                        "; most from `{}` ({:e})",
+                        self.label(b),
+                        self.expected_synapses(b)
+                    )
+                })
+                .unwrap_or_default();
+            return Err(MapperError::Model(format!(
+                "the model expects {total:e} synapses on {} per realization, more than the limit \
+                 of {MAX_SYNAPSES_PER_REALIZATION:e}{worst}",
+                self.cell.name
+            )));
+        }
+        if total * realizations as f64 > MAX_SYNAPSES_ALL_REALIZATIONS {
+            return Err(MapperError::Model(format!(
+                "{realizations} realizations of about {total:.0} synapses each exceed the limit \
+                 of {MAX_SYNAPSES_ALL_REALIZATIONS:e} synapses held in memory; ask for fewer \
+                 realizations"
+            )));
+        }
+        Ok(())
     }
 
     /// Expected synapses of block `b` per realization: nCells · mean over files of Λ_f.
