@@ -305,6 +305,7 @@ fn runaway_activity_is_an_error_not_an_allocation() {
         )
         .unwrap_err()
         .to_string();
+    assert!(e.contains(NETWORK_PARAM_FILE), "{e}");
     assert!(e.contains(&format!("population `{pop}`")), "{e}");
     assert!(e.contains("spikes in one trial"), "{e}");
 }

@@ -50,8 +50,10 @@ pub enum NetworkError {
     #[error("{0}")]
     Missing(String),
     /// A generator failed while drawing.
-    #[error("population `{population}`, {generator}: {source}")]
+    #[error("{}: population `{population}`, {generator}: {source}", file.display())]
     Activity {
+        /// The network parameter file.
+        file: PathBuf,
         /// Population name.
         population: String,
         /// Generator name.

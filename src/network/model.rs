@@ -80,6 +80,8 @@ pub struct NetworkModel {
     pub t_stop_ms: f64,
     /// `network_modify_functions`, checked.
     pub modify_functions: Vec<super::modify::NetworkModifyFunction>,
+    /// The network parameter file (named in errors found while drawing).
+    pub param_file: PathBuf,
 }
 
 fn cached<'a, T>(
@@ -169,7 +171,13 @@ impl NetworkModel {
                 let lognormal_weights = match r.weight_distribution.as_deref() {
                     None => false,
                     Some("lognormal") => {
-                        if let Some(w) = r.weight.iter().find(|&&w| w <= 0.0) {
+                        // The draw squares the mean twice (std = w², then std²/w²): beyond
+                        // ~1e77 that overflows and every weight would be NaN.
+                        if let Some(w) = r
+                            .weight
+                            .iter()
+                            .find(|&&w| w <= 0.0 || !(w * w * w * w).is_finite())
+                        {
                             let rk = format!("{key}.synapses.receptors.{}.weight", r.name);
                             let n = syn_node
                                 .get("receptors")
@@ -179,7 +187,10 @@ impl NetworkModel {
                                 .err(
                                     n,
                                     &rk,
-                                    format!("lognormal weights need means > 0, found {w}"),
+                                    format!(
+                                        "lognormal weights need means > 0 (and below 1e76), \
+                                         found {w}"
+                                    ),
                                 )
                                 .into());
                         }
@@ -322,6 +333,7 @@ impl NetworkModel {
         }
         let modify_functions = super::modify::parse(&v, params, &populations)?;
         Ok(NetworkModel {
+            param_file: params.file.path.clone(),
             populations,
             t_stop_ms,
             modify_functions,
@@ -353,6 +365,7 @@ impl NetworkModel {
                     &mut scratch.pairs,
                 )
                 .map_err(|e| NetworkError::Activity {
+                    file: self.param_file.clone(),
                     population: pop.name.clone(),
                     generator: g.name(),
                     source: e,
