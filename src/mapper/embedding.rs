@@ -45,6 +45,8 @@ pub struct Embedding {
     pub densities: Vec<Option<AxonDensity>>,
     /// Non-fatal findings (ignored files, all-zero fields, …).
     pub warnings: Vec<String>,
+    /// Where the PST densities come from (`ConnectionsV8.csv`; named in errors).
+    pub pst_source: PathBuf,
 }
 
 /// The bouton fields of one (column, type), already in memory (used by benchmarks and tests
@@ -73,7 +75,8 @@ impl Embedding {
         let exc = read_pst(&paths.exc_pst)?;
         let inh = read_pst(&paths.inh_pst)?;
         let (files, mut warnings) = list_bouton_files(&paths.boutons, &counts)?;
-        let (raster, pst, norm) = prepare_cell(&cell, &exc, &inh, &exc_rho, &inh_rho)?;
+        let (raster, pst, norm) = prepare_cell(&cell, &exc, &inh, &exc_rho, &inh_rho)
+            .map_err(|e| with_field_path(e, &paths.exc_pst))?;
         let blocks = make_blocks(&counts, classes, |c, t| files[c][t].len())?;
         let flat: Vec<(PathBuf, Option<CellClass>)> = blocks
             .iter()
@@ -121,6 +124,7 @@ impl Embedding {
             files: flat.into_iter().map(|(p, _)| p).collect(),
             densities,
             warnings,
+            pst_source: paths.connections.clone(),
         })
     }
 
@@ -172,6 +176,7 @@ impl Embedding {
             files: vec![PathBuf::from("<memory>"); densities.len()],
             densities,
             warnings: Vec::new(),
+            pst_source: PathBuf::from("<memory>"),
         })
     }
 
@@ -196,8 +201,11 @@ impl Embedding {
                         path,
                         format!(
                             "one axon of this bouton field would make {:e} synapses on {} (limit \
-                             {MAX_SYNAPSES_PER_REALIZATION:e}); are the values boutons per voxel?",
-                            d.total, self.cell.name
+                             {MAX_SYNAPSES_PER_REALIZATION:e}) with the PST densities of {}; are \
+                             the values boutons per voxel and the densities per µm and µm²?",
+                            d.total,
+                            self.cell.name,
+                            self.pst_source.display()
                         ),
                     ));
                 }
@@ -259,6 +267,17 @@ impl Embedding {
             .sum::<f64>()
             / blk.files.len() as f64;
         blk.n_cells as f64 * mean
+    }
+}
+
+/// Names the excitatory PST field in a "cell not inside the field" error.
+fn with_field_path(e: MapperError, field: &Path) -> MapperError {
+    match e {
+        MapperError::Morphology { path, message } => MapperError::Morphology {
+            path,
+            message: format!("{message} of {}", field.display()),
+        },
+        e => e,
     }
 }
 
