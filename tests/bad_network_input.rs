@@ -357,6 +357,13 @@ fn empty_or_cut_synapse_activation_file_is_refused_by_replay() {
             format!("{SYNAPSE_ACTIVATION_HEADER}\n{}", &row[..row.len() - 3]),
             "synapses.csv:2: the file ends in the middle of this line",
         ),
+        (
+            format!(
+                "{SYNAPSE_ACTIVATION_HEADER}\n{}",
+                row.replace("Dendrite", "Dendr")
+            ),
+            "synapses.csv:2: dendrite label `Dendr` but section 1 of the cell is `Dendrite`",
+        ),
     ];
     for (text, want) in cases {
         let (o, out) = replay(tmp.path(), &dir, &text);
@@ -499,4 +506,30 @@ fn network_param_cell_numbers_are_checked() {
         assert!(e.contains(want), "{rows:?}: {e}");
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn lognormal_weights_that_would_overflow_are_refused() {
+    let (_tmp, dir) = example();
+    edit_network(
+        &dir,
+        "\"threshold\": 0.0,",
+        "\"threshold\": 0.0, \"weightDistribution\": \"lognormal\",",
+    );
+    let net = dir.join(NETWORK_PARAM_FILE);
+    // Lognormal weights with the shipped means are fine.
+    build(&net).unwrap();
+    edit_network(&dir, "1.9,", "1e100,");
+    let pop = NetworkParams::read(&net).unwrap().populations[0]
+        .name
+        .clone();
+    let e = build(&net).unwrap_err();
+    assert!(e.contains(NETWORK_PARAM_FILE), "{e}");
+    assert!(
+        e.contains(&format!(
+            "network.{pop}.synapses.receptors.glutamate_syn.weight"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("below 1e76"), "{e}");
 }

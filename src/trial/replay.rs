@@ -150,6 +150,18 @@ impl ReplayTrial {
                     ),
                 ));
             };
+            // ISF writes the section's label; another label means the file was made for another
+            // cell (or the field was cut), and the synapse would sit somewhere unintended.
+            if row.dendrite_label != sec.label {
+                return Err(err(
+                    i,
+                    format!(
+                        "dendrite label `{}` but section {} of the cell is `{}` (a file made for \
+                         another morphology?)",
+                        row.dendrite_label, row.section_id, sec.label
+                    ),
+                ));
+            }
             let mut times = row.times_ms.clone();
             times.sort_by(f64::total_cmp);
             if times.is_empty() {
