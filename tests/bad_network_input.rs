@@ -533,3 +533,28 @@ fn lognormal_weights_that_would_overflow_are_refused() {
     );
     assert!(e.contains("below 1e76"), "{e}");
 }
+
+#[test]
+fn network_param_template_receptors_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (template, numbers) = network_param_inputs(tmp.path(), "C2\tL5tt\t3\n");
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(
+        &template,
+        text.replace(
+            "\"weight\": [1.0, 1.0]",
+            "\"weight\": [1.0, 1.0], \"parameter\": {\"tat2\": 2.0}",
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("network.param");
+    let o = network_param(&template, &numbers, &out, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("ongoing.param:3:"), "{e}");
+    assert!(
+        e.contains("population `L5tt`: mechanism `glutamate_syn` has no parameter `tat2`"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}

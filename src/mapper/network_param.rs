@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::MapperError;
-use crate::param::network_params::MAX_CELLS_PER_POPULATION;
+use crate::param::network_params::{check_receptor_names, MAX_CELLS_PER_POPULATION};
 use crate::param::{Dict, Node, ParamFile, Value};
 
 /// Onset of the evoked PSTH in the simulation, ms (ISF's builder constant).
@@ -386,6 +386,20 @@ fn population(
     Ok(p)
 }
 
+/// The template's receptors of type `t`, checked against the mechanism catalogue (errors name
+/// the template file, line, key and type).
+fn check_template_receptors(
+    template: &ParamFile,
+    t: &str,
+    entry: &Node,
+) -> Result<(), MapperError> {
+    match entry.get("synapses").and_then(|s| s.get("receptors")) {
+        Some(r) => check_receptor_names(template, t, &format!("network.{t}.synapses.receptors"), r)
+            .map_err(|e| MapperError::Model(e.to_string())),
+        None => Ok(()),
+    }
+}
+
 fn assemble(template: &ParamFile, network: Dict) -> Node {
     let mut root = Dict::new();
     if let Some(info) = template.root.get("info") {
@@ -416,6 +430,7 @@ pub fn ongoing_network(
                 format!("template has no entry for cell type `{t}`"),
             )
         })?;
+        check_template_receptors(template, t, entry)?;
         for (c, &n) in cols {
             if n > 0 || write_all {
                 let key = format!("{t}_{c}");
@@ -445,6 +460,7 @@ pub fn evoked_network(
     let mut out = Dict::new();
     for (t, entry) in net {
         let Some(cols) = numbers.get(t) else { continue };
+        check_template_receptors(template, t, entry)?;
         for (c, &n) in cols {
             if !(n > 0 || write_all) {
                 continue;

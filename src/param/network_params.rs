@@ -96,8 +96,6 @@ impl NetworkParams {
     /// [`NetworkParams::check_receptors`] for one population (a replay uses only the
     /// populations its file names).
     pub fn check_population_receptors(&self, pop: &Population) -> Result<(), ParamError> {
-        let v = View { file: &self.file };
-        let rec_key = format!("network.{}.synapses.receptors", pop.name);
         let recs = self
             .file
             .root
@@ -105,12 +103,15 @@ impl NetworkParams {
             .and_then(|n| n.get(&pop.name))
             .and_then(|n| n.get("synapses"))
             .and_then(|n| n.get("receptors"));
-        for r in &pop.synapses.receptors {
-            let key = join(&rec_key, &r.name);
-            let node = recs.and_then(|n| n.get(&r.name)).unwrap_or(&self.file.root);
-            check_receptor(&v, &pop.name, &key, node, r)?;
+        match recs {
+            Some(r) => check_receptor_names(
+                &self.file,
+                &pop.name,
+                &format!("network.{}.synapses.receptors", pop.name),
+                r,
+            ),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The population called `name`.
@@ -290,43 +291,45 @@ fn parse_receptor(v: &View, key: &str, name: &str, r: &Node) -> Result<ReceptorS
     })
 }
 
-/// Checks a receptor against the mechanism catalogue now, so that a misspelt mechanism or
-/// parameter is reported with the file, line and population instead of when the first trial is
-/// built.
-fn check_receptor(
-    v: &View,
+/// Checks the receptors of one population against the mechanism catalogue: each mechanism
+/// exists and is a point process, each of its `parameter` keys exists. `receptors` is the
+/// population's `synapses.receptors` dict, `key` its dotted path; errors name `file`, the line,
+/// the key and the population (the check runs before the first trial is built, and on
+/// `network-param` templates).
+pub fn check_receptor_names(
+    file: &ParamFile,
     population: &str,
     key: &str,
-    node: &Node,
-    r: &ReceptorSpec,
+    receptors: &Node,
 ) -> Result<(), ParamError> {
     use crate::mechanisms::{Catalogue, MechanismKind};
-    let entry = Catalogue
-        .get(&r.name)
-        .map_err(|e| v.err(node, key, format!("population `{population}`: {e}")))?;
-    if entry.kind() != MechanismKind::Point {
-        return Err(v.err(
-            node,
-            key,
-            format!(
-                "population `{population}`: receptor `{}` is a density mechanism, not a point \
-                 process",
-                r.name
-            ),
-        ));
-    }
-    let pkey = join(key, "parameter");
-    for name in r.parameters.keys() {
-        if let Err(e) = entry.param_index(name) {
-            let at = node
-                .get("parameter")
-                .and_then(|p| p.get(name))
-                .unwrap_or(node);
+    let v = View { file };
+    for (name, node) in v.dict(receptors, key)? {
+        let rkey = join(key, name);
+        let entry = Catalogue
+            .get(name)
+            .map_err(|e| v.err(node, &rkey, format!("population `{population}`: {e}")))?;
+        if entry.kind() != MechanismKind::Point {
             return Err(v.err(
-                at,
-                &join(&pkey, name),
-                format!("population `{population}`: {e}"),
+                node,
+                &rkey,
+                format!(
+                    "population `{population}`: receptor `{name}` is a density mechanism, not a \
+                     point process"
+                ),
             ));
+        }
+        let Some(params) = node.get("parameter").and_then(Node::as_dict) else {
+            continue;
+        };
+        for (p, at) in params {
+            if let Err(e) = entry.param_index(p) {
+                return Err(v.err(
+                    at,
+                    &join(&join(&rkey, "parameter"), p),
+                    format!("population `{population}`: {e}"),
+                ));
+            }
         }
     }
     Ok(())
