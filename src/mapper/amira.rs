@@ -109,7 +109,7 @@ impl ScalarField {
                     let v = last_tokens::<f64>(line, 6).ok_or_else(|| {
                         MapperError::parse(path, lineno, "expected `BoundingBox` with six numbers")
                     })?;
-                    if v.iter().any(|x| !(x.abs() <= MAX_COORDINATE_UM)) {
+                    if !v.iter().all(|x| x.abs() <= MAX_COORDINATE_UM) {
                         return Err(MapperError::parse(
                             path,
                             lineno,

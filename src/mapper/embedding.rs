@@ -19,6 +19,11 @@ pub const MAX_SYNAPSES_PER_REALIZATION: f64 = 1e6;
 /// each).
 pub const MAX_SYNAPSES_ALL_REALIZATIONS: f64 = 5e7;
 
+/// At most [`MAX_SYNAPSES_PER_REALIZATION`] (NaN is not).
+fn within_limit(expected: f64) -> bool {
+    expected <= MAX_SYNAPSES_PER_REALIZATION
+}
+
 /// One (column, type) population of presynaptic point cells.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -196,7 +201,7 @@ impl Embedding {
     pub fn check_limits(&self, realizations: usize) -> Result<(), MapperError> {
         for (d, path) in self.densities.iter().zip(&self.files) {
             if let Some(d) = d {
-                if !(d.total <= MAX_SYNAPSES_PER_REALIZATION) {
+                if !within_limit(d.total) {
                     return Err(MapperError::file(
                         path,
                         format!(
@@ -214,7 +219,7 @@ impl Embedding {
         let total: f64 = (0..self.blocks.len())
             .map(|b| self.expected_synapses(b))
             .sum();
-        if !(total <= MAX_SYNAPSES_PER_REALIZATION) {
+        if !within_limit(total) {
             let worst = (0..self.blocks.len())
                 .max_by(|&a, &b| {
                     self.expected_synapses(a)
