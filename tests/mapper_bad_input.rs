@@ -224,11 +224,17 @@ fn non_finite_and_huge_lattice_headers_are_errors() {
             "define Lattice 100000 100000 100000",
             "a.am:3: lattice 100000x100000x100000 has more than",
         ),
-        // 10⁹ voxels announced, 64 given: a count error, not a 8 GB reservation.
+        // 1.25·10⁸ voxels announced, 64 given: a count error, not a 1 GB reservation.
         (
             "define Lattice 4 4 4",
-            "define Lattice 1000 1000 1000",
-            "needs 1000000000 values",
+            "define Lattice 500 500 500",
+            "needs 125000000 values",
+        ),
+        // Fewer voxels announced than given: an error at the first value too many.
+        (
+            "define Lattice 4 4 4",
+            "define Lattice 4 4 2",
+            "a.am:46: lattice 4x4x2 needs 32 values, the data section has 33 or more",
         ),
         (
             "BoundingBox -75",

@@ -11,7 +11,7 @@ use std::path::Path;
 use super::MapperError;
 
 /// Most voxels of a lattice (the whole barrel-cortex PST field has about 10⁶ at 50 µm).
-pub const MAX_VOXELS: usize = 1 << 30;
+pub const MAX_VOXELS: usize = 1 << 28;
 
 /// Largest coordinate or spacing accepted in a header, µm (the rat barrel cortex spans a few
 /// mm; anything beyond a metre is corrupt).
@@ -67,6 +67,9 @@ impl ScalarField {
         let mut spacing: Option<[f64; 3]> = None;
         let mut data: Vec<f64> = Vec::new();
         let mut in_data = false;
+        // Values the header allows; more are an error at once, so that memory stays bounded by
+        // the header (itself bounded by MAX_VOXELS), not by the file.
+        let mut capacity = 0usize;
         let mut last_line = 0;
         for (idx, raw) in text.lines().enumerate() {
             let lineno = idx + 1;
@@ -84,6 +87,7 @@ impl ScalarField {
                     // than that is found out by the count check below, not by the allocator.
                     let n = voxel_count(d).unwrap_or(usize::MAX);
                     data.reserve(n.min(text.len() / 2));
+                    capacity = n;
                     in_data = true;
                     continue;
                 }
@@ -143,6 +147,21 @@ impl ScalarField {
                 continue;
             }
             for tok in line.split_whitespace() {
+                if data.len() == capacity {
+                    let d = dims.unwrap_or_default();
+                    return Err(MapperError::parse(
+                        path,
+                        lineno,
+                        format!(
+                            "lattice {}x{}x{} needs {capacity} values, the data section has {} \
+                             or more (wrong header?)",
+                            d[0],
+                            d[1],
+                            d[2],
+                            capacity + 1
+                        ),
+                    ));
+                }
                 let v: f64 = tok.parse().map_err(|_| {
                     MapperError::parse(path, lineno, format!("not a number: `{tok}`"))
                 })?;
