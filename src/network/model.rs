@@ -242,7 +242,20 @@ impl NetworkModel {
                     syn_files[i].1.populations[&pop.name].clone(),
                     syn_files[i].0.clone(),
                 ),
-                None => (Vec::new(), pop.synapses.distribution_file.clone()),
+                None => {
+                    // ISF skips such a population; with cells it is more likely a misspelt name.
+                    if pop.cell_nr > 0 {
+                        tracing::warn!(
+                            "{}: population `{}` has {} cells but no synapses in {}; it is not \
+                             connected (as in ISF)",
+                            params.file.path.display(),
+                            pop.name,
+                            pop.cell_nr,
+                            pop.synapses.distribution_file.display()
+                        );
+                    }
+                    (Vec::new(), pop.synapses.distribution_file.clone())
+                }
             };
             // Check every line now, so that a trial cannot fail half-way.
             let mut seen = vec![0usize; synapses.len()];
