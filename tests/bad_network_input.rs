@@ -558,3 +558,48 @@ fn network_param_template_receptors_are_checked() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn network_param_activity_templates_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (template, numbers) = network_param_inputs(tmp.path(), "C2\tL5tt\t3\n");
+    let out = tmp.path().join("network.param");
+    let evoked = tmp.path().join("L5tt_evoked.param");
+    let psth = |probabilities: &str| {
+        format!(
+            "{{\"L5tt_C2\": {{\"distribution\": \"PSTH\", \"intervals\": [(10.0, 20.0)],\n\
+             \"probabilities\": {probabilities}}}}}\n"
+        )
+    };
+    let evoked_arg = format!("L5tt={}", evoked.display());
+    let args = ["--whisker", "C2", "--evoked", evoked_arg.as_str()];
+    std::fs::write(&evoked, psth("[0.5]")).unwrap();
+    let o = network_param(&template, &numbers, &out, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(&out).unwrap();
+
+    // Two probabilities for one interval: refused with the evoked template's file, line, key.
+    std::fs::write(&evoked, psth("[0.5, 0.2]")).unwrap();
+    let o = network_param(&template, &numbers, &out, &args);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("L5tt_evoked.param:2:"), "{e}");
+    assert!(e.contains("L5tt_C2.probabilities"), "{e}");
+    assert!(e.contains("lengths must match"), "{e}");
+    assert!(!out.exists());
+
+    // A negative interval in the ongoing template.
+    std::fs::write(&evoked, psth("[0.5]")).unwrap();
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(
+        &template,
+        text.replace("\"interval\": 100.0", "\"interval\": -100.0"),
+    )
+    .unwrap();
+    let o = network_param(&template, &numbers, &out, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("ongoing.param:1:"), "{e}");
+    assert!(e.contains("network.L5tt.interval"), "{e}");
+    assert!(!out.exists());
+}

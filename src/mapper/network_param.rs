@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::MapperError;
+use crate::network::spec::{check_pointcell_template, parse_celltype};
 use crate::param::network_params::{check_receptor_names, MAX_CELLS_PER_POPULATION};
-use crate::param::{Dict, Node, ParamFile, Value};
+use crate::param::{Dict, Node, ParamFile, Value, View};
 
 /// Onset of the evoked PSTH in the simulation, ms (ISF's builder constant).
 pub const EVOKED_OFFSET_MS: f64 = 245.0;
@@ -386,13 +387,20 @@ fn population(
     Ok(p)
 }
 
-/// The template's receptors of type `t`, checked against the mechanism catalogue (errors name
-/// the template file, line, key and type).
+/// The template's entry for type `t`: its activity spec as the simulator reads it and its
+/// receptors against the mechanism catalogue (errors name the template file, line, key and
+/// type).
 fn check_template_receptors(
     template: &ParamFile,
     t: &str,
     entry: &Node,
 ) -> Result<(), MapperError> {
+    // The activity spec as the simulator will read it (tStop unknown here).
+    if let Some(ct) = entry.get("celltype") {
+        let v = View { file: template };
+        parse_celltype(&v, &format!("network.{t}"), entry, ct, f64::INFINITY)
+            .map_err(|e| MapperError::Model(e.to_string()))?;
+    }
     match entry.get("synapses").and_then(|s| s.get("receptors")) {
         Some(r) => check_receptor_names(template, t, &format!("network.{t}.synapses.receptors"), r)
             .map_err(|e| MapperError::Model(e.to_string())),
@@ -470,9 +478,12 @@ pub fn evoked_network(
             let psth = match (evoked.get(t), evoked_response_whisker(whisker, c)?) {
                 (Some(file), Some(w)) => {
                     let k = format!("{t}_{w}");
-                    Some(file.root.get(&k).ok_or_else(|| {
+                    let psth = file.root.get(&k).ok_or_else(|| {
                         MapperError::file(&file.path, format!("evoked template has no entry `{k}`"))
-                    })?)
+                    })?;
+                    check_pointcell_template(&View { file }, &k, psth, EVOKED_OFFSET_MS)
+                        .map_err(|e| MapperError::Model(e.to_string()))?;
+                    Some(psth)
                 }
                 _ => None,
             };

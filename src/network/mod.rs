@@ -11,7 +11,7 @@ pub mod mapping;
 pub mod model;
 pub mod modify;
 pub mod rng;
-mod spec;
+pub(crate) mod spec;
 pub mod trial_input;
 
 pub use mapping::{MappedSynapse, SynapseMap, SynapseTarget};

@@ -60,6 +60,26 @@ pub(crate) fn parse_celltype(
     Ok(out)
 }
 
+/// Checks the `pointcell` spec `node` of an activity template (at `key` of its file) as the
+/// simulator will read it once `network-param` has set its `offset`; tStop is not known yet, so
+/// checks that need it are left to the simulator.
+pub(crate) fn check_pointcell_template(
+    v: &View,
+    key: &str,
+    node: &Node,
+    offset_ms: f64,
+) -> Result<(), ParamError> {
+    v.dict(node, key)?;
+    let mut with_offset = node.clone();
+    if let crate::param::Value::Dict(d) = &mut with_offset.value {
+        d.insert(
+            "offset".into(),
+            Node::new(crate::param::Value::Float(offset_ms)),
+        );
+    }
+    parse_pointcell(v, key, &with_offset, f64::INFINITY).map(|_| ())
+}
+
 fn num(v: &View, node: &Node, key: &str, name: &str) -> Result<f64, ParamError> {
     v.finite(v.req(node, key, name)?, &join(key, name))
 }
@@ -337,11 +357,16 @@ fn parse_pointcell(
                 phase,
                 offset_ms: num(v, node, key, "offset")?,
             };
-            if let ActivityGenerator::PoissonTrainModulated {
-                bin_size_ms,
-                offset_ms,
-                ..
-            } = &g
+            // An infinite tStop means not known yet (an activity template): the bins are
+            // checked when the network is simulated.
+            if let (
+                true,
+                ActivityGenerator::PoissonTrainModulated {
+                    bin_size_ms,
+                    offset_ms,
+                    ..
+                },
+            ) = (t_stop_ms.is_finite(), &g)
             {
                 let duration = t_stop_ms - offset_ms;
                 let n_bins = (duration / bin_size_ms).ceil();
