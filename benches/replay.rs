@@ -92,6 +92,7 @@ fn bench(c: &mut Criterion) {
                 dt: None,
                 numerics: Numerics::Fast,
                 out: tmp.path().join(format!("run{n}")),
+                overwrite: false,
                 prefix: Some("bench".into()),
             };
             replay(&args).unwrap()

@@ -1,7 +1,10 @@
 //! Issue 6's equivalence criterion: for a few hundred trials of the embedded example run by
 //! `isf simulate --config` (2 MPI ranks when the MPI build and `mpirun` are available, else
 //! serial), `isf db init RESULTS.h5` and `isf db init-isf` on the run's ISF-format export
-//! (`isf_folder`) build equal databases, key by key.
+//! (`isf_folder`) build equal databases, key by key. The trial ids differ only in the folder part,
+//! by design: `init-isf` follows ISF's rule (the trial folder relative to the root, here
+//! `<cell>/results/<YYYYmmdd-HHMM>_seed<S>_pid<P>`), `init` names the cell; they are mapped onto
+//! each other before comparing, and the rows must be in the same order.
 //!
 //! Trials are shortened to 50 ms (the example's default is 345 ms, about 1 s of CPU per trial) so
 //! that 200 trials stay within seconds on 2 cores; 50 ms still spans the stimulus onset, so some
@@ -14,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use isf_post::db::{key, Activations, Database, KeyMeta, SpikeTimes, Strings, Table, Traces};
+use isf_post::db::{
+    key, Activations, Column, Database, KeyMeta, SpikeTimes, Strings, Table, Traces,
+};
 
 mod common;
 
@@ -74,7 +79,32 @@ fn folder_files(db: &Database, k: &str) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// `<cell>/results/<folder>/<NNNNNN>` (init-isf) → `<cell>/<NNNNNN>` (init); `<cell>/results/<folder>`
+/// (the `path` column) → `<cell>`. Anything else is returned unchanged (and then differs).
+fn isf_id_to_results_id(id: &str) -> String {
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.as_slice() {
+        [cell, "results", _, n] => format!("{cell}/{n}"),
+        [cell, "results", _] => cell.to_string(),
+        _ => id.to_string(),
+    }
+}
+
+fn map_ids(v: &[String]) -> Vec<String> {
+    v.iter().map(|s| isf_id_to_results_id(s)).collect()
+}
+
+fn map_table(mut t: Table) -> Table {
+    for (name, c) in &mut t.columns {
+        if let (true, Column::Str(v)) = (name == "sim_trial_index" || name == "path", &mut *c) {
+            *v = map_ids(v);
+        }
+    }
+    t
+}
+
 /// Compares two databases key by key; returns the keys whose values differ (empty = equal).
+/// `b` is the database of the ISF-format export, whose trial ids are mapped onto `a`'s.
 fn differing_keys(a: &Database, b: &Database) -> Vec<String> {
     let ka = a.keys_recursive().unwrap();
     let kb = b.keys_recursive().unwrap();
@@ -89,21 +119,38 @@ fn differing_keys(a: &Database, b: &Database) -> Vec<String> {
             // Source paths: a results file on one side, CSV files on the other.
             ("simresult_path" | "filelist", _) => true,
             ("metadata", _) => {
-                let (ta, tb) = (a.get::<Table>(path).unwrap(), b.get::<Table>(path).unwrap());
+                let (ta, tb) = (
+                    a.get::<Table>(path).unwrap(),
+                    map_table(b.get::<Table>(path).unwrap()),
+                );
                 ["sim_trial_index", "path", "trialnr"]
                     .iter()
                     .all(|c| ta.column(c).is_some() && ta.column(c) == tb.column(c))
             }
-            (_, "strings") => a.get::<Strings>(path).unwrap() == b.get::<Strings>(path).unwrap(),
-            (_, "table") => a.get::<Table>(path).unwrap() == b.get::<Table>(path).unwrap(),
+            (_, "strings") => {
+                let mut sb = b.get::<Strings>(path).unwrap();
+                if name == "sim_trial_index" {
+                    sb.values = map_ids(&sb.values);
+                }
+                a.get::<Strings>(path).unwrap() == sb
+            }
+            (_, "table") => {
+                a.get::<Table>(path).unwrap() == map_table(b.get::<Table>(path).unwrap())
+            }
             (_, "voltage_traces") => {
-                a.get::<Traces>(path).unwrap() == b.get::<Traces>(path).unwrap()
+                let mut tb = b.get::<Traces>(path).unwrap();
+                tb.trial_ids = map_ids(&tb.trial_ids);
+                a.get::<Traces>(path).unwrap() == tb
             }
             (_, "spike_times") => {
-                a.get::<SpikeTimes>(path).unwrap() == b.get::<SpikeTimes>(path).unwrap()
+                let mut sb = b.get::<SpikeTimes>(path).unwrap();
+                sb.trial_ids = map_ids(&sb.trial_ids);
+                a.get::<SpikeTimes>(path).unwrap() == sb
             }
             (_, "activations") => {
-                a.get::<Activations>(path).unwrap() == b.get::<Activations>(path).unwrap()
+                let mut ab = b.get::<Activations>(path).unwrap();
+                ab.trial_ids = map_ids(&ab.trial_ids);
+                a.get::<Activations>(path).unwrap() == ab
             }
             (_, "sub_db") => true, // its keys follow in the list
             (_, "managed_folder") => folder_files(a, &name) == folder_files(b, &name),
@@ -193,8 +240,26 @@ fn db_init_and_db_init_isf_give_equal_databases_for_200_trials() {
 
     // The comparison detects a change: perturb one soma distance (last digit) and one voltage
     // sample in the ISF folder and import again.
+    let folder = std::fs::read_dir(dir.join("isf/example/results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let uid = {
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        name.split('_').skip(1).collect::<Vec<_>>().join("_")
+    };
+    // The ISF ids are ISF's: the trial folder relative to the root, then the trial number.
+    let isf_ids = b.get::<Strings>(&key(&["sim_trial_index"])).unwrap().values;
+    assert_eq!(
+        isf_ids[3],
+        format!(
+            "example/results/{}/000003",
+            folder.file_name().unwrap().to_string_lossy()
+        )
+    );
     let perturb = |file: &str, line: usize, field: usize, by: f64| {
-        let p = dir.join("isf/example").join(file);
+        let p = folder.join(file);
         let text = std::fs::read_to_string(&p).unwrap();
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut fields: Vec<String> = lines[line].split('\t').map(str::to_string).collect();
@@ -203,7 +268,7 @@ fn db_init_and_db_init_isf_give_equal_databases_for_200_trials() {
         std::fs::write(&p, lines.join("\n") + "\n").unwrap();
     };
     perturb("simulation_run0007_synapses.csv", 1, 2, 1e-9);
-    perturb("example_vm_all_traces.csv", 100, 3, 1e-6);
+    perturb(&format!("{uid}_vm_all_traces.csv"), 100, 3, 1e-6);
     check(
         isf(dir)
             .args(["db", "init-isf", "isf", "perturbed.db"])

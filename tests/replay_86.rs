@@ -22,6 +22,7 @@ fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<Re
         dt,
         numerics: Numerics::Fast,
         out,
+        overwrite: false,
         prefix: Some("replay".into()),
     })
 }

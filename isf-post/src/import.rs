@@ -70,6 +70,9 @@ pub struct ImportOptions {
     pub soma_threshold_mv: f64,
     /// Dendritic spike threshold \[mV\] (ISF: −30).
     pub dendritic_threshold_mv: f64,
+    /// `init_results`: build a database of the committed trials of an incomplete (killed) run
+    /// instead of refusing; every key then records `incomplete_run` in its parameters.
+    pub allow_incomplete: bool,
 }
 
 impl Default for ImportOptions {
@@ -78,6 +81,7 @@ impl Default for ImportOptions {
             overwrite: false,
             soma_threshold_mv: 0.0,
             dendritic_threshold_mv: -30.0,
+            allow_incomplete: false,
         }
     }
 }
@@ -89,6 +93,9 @@ pub struct ImportSummary {
     pub n_trials: usize,
     /// Top-level keys written.
     pub keys: Vec<String>,
+    /// Temporary folders of earlier imports into the same path that were found (and removed when
+    /// their writer was gone), as messages for the user.
+    pub leftovers: Vec<String>,
 }
 
 /// Builds a database at `db_path` via `build` in a temporary sibling folder, then installs it
@@ -112,13 +119,33 @@ pub fn build_atomically(
             }
         }
     }
-    if let Some(parent) = db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let parent = match db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+            parent.to_path_buf()
+        }
+        None => PathBuf::from("."),
+    };
+    // Leftovers of an earlier import into the same path (killed, or interrupted before this
+    // version removed its temporaries itself).
+    let name = db_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let leftovers: Vec<String> = db::temp::clean_stale(&parent, &format!("{name}."))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for l in &leftovers {
+        tracing::info!("{l}");
     }
     let tmp = db::temp_sibling(db_path);
+    let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
     let res = (|| {
         let db = Database::create(&tmp)?;
+        db::temp::write_owner(&tmp)?;
         let n = build(&db)?;
+        db::temp::check_interrupt()?;
         let keys = db.keys()?.into_iter().map(|k| k.name).collect();
         if db_path.exists()
             && fs::read_dir(db_path)
@@ -129,7 +156,11 @@ pub fn build_atomically(
             fs::remove_dir(db_path).map_err(io_err(db_path))?;
         }
         install_dir(&tmp, db_path)?;
-        Ok(ImportSummary { n_trials: n, keys })
+        Ok(ImportSummary {
+            n_trials: n,
+            keys,
+            leftovers,
+        })
     })();
     if res.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -244,6 +275,14 @@ pub(crate) fn parse_activation_csv(
     let source = Source::of_bytes(path, &bytes);
     let text =
         std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        // ISF writes the header line even for a trial without any activation.
+        return Err(parse_err(
+            path,
+            1,
+            "empty file (not even the header line ISF writes for every trial); truncated?",
+        ));
+    }
     let mut r = ActivationRows::default();
     let n_fixed = match kind {
         ActivationsKind::Synapse => 6,
@@ -621,6 +660,7 @@ fn write_trace_key(
         let ds = Traces::create_streaming(f, trial_ids, &t_ms).map_err(h5_err(Path::new(k)))?;
         let mut row = 0usize;
         for batch in files.chunks(16) {
+            db::temp::check_interrupt()?;
             let parsed: Vec<Result<TraceCsv>> =
                 batch.par_iter().map(|(p, _)| parse_trace_csv(p)).collect();
             for ((p, n), r) in batch.iter().zip(parsed) {
@@ -687,6 +727,10 @@ fn rewrite_meta(db: &Database, k: &str, meta: &KeyMeta) -> Result<()> {
         f.delete_attr("isf_metadata_json").map_err(h5_err(&path))?;
         db::h5::set_attr_str(&f, "isf_metadata_json", &json).map_err(h5_err(&path))?;
     }
+    let meta = &KeyMeta {
+        payload: Some(db::PayloadDigest::of_file(&path)?),
+        ..meta.clone()
+    };
     let s = serde_json::to_string_pretty(meta).map_err(|e| DbError::Malformed {
         path: path.clone(),
         msg: e.to_string(),
@@ -707,6 +751,7 @@ pub(crate) fn spike_times_from_traces(
     let mut rows = Vec::with_capacity(n);
     let pb = progress::bar(n as u64, "spike detection");
     for r0 in (0..n).step_by(256) {
+        db::temp::check_interrupt()?;
         let r1 = (r0 + 256).min(n);
         let block = r.rows(r0, r1)?;
         let res: Vec<(Vec<f64>, Vec<f64>)> = (0..block.nrows())
@@ -736,11 +781,21 @@ pub(crate) fn spike_times_from_traces(
 
 /// Derived keys common to both importers: `spike_times` and `dendritic_spike_times/*`.
 pub(crate) fn write_derived(db: &Database, opts: &ImportOptions) -> Result<()> {
+    // The digest recorded at write time is the file's SHA-256 (checked on every open), so the
+    // large trace files need not be hashed once more.
     let src = |db: &Database, k: &[String]| -> Result<Vec<Source>> {
         let (d, last) = db.resolve(k)?;
-        Ok(vec![Source::of_file(
-            &d.key_dir(&last).join(db::DATA_FILE),
-        )?])
+        let path = d.key_dir(&last).join(db::DATA_FILE);
+        Ok(vec![match d.meta(&last)?.payload {
+            Some(p) => Source {
+                path: std::path::absolute(&path)
+                    .unwrap_or_else(|_| path.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+                sha256: p.sha256,
+            },
+            None => Source::of_file(&path)?,
+        }])
     };
     let vt = key(&["voltage_traces"]);
     let st = spike_times_from_traces(db, &vt, opts.soma_threshold_mv)?;
@@ -1014,6 +1069,7 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
             let parsed: Vec<(ActivationRows, Source)> = files
                 .par_iter()
                 .map(|p| {
+                    db::temp::check_interrupt()?;
                     let r = parse_activation_csv(p, kind);
                     pb.inc(1);
                     r

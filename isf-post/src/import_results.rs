@@ -35,6 +35,21 @@ use std::path::Path;
 /// Per-cell committed sizes in `commit_state`, after the two global counters.
 const CELL_FIELDS: usize = 6;
 
+/// Refuses to read `n` elements of `elem` bytes from dataset `what` when they cannot be stored in
+/// a file of `file_len` bytes (isf writes results uncompressed), so that a damaged count fails here
+/// instead of as an allocation failure.
+fn check_fits(path: &Path, file_len: u64, what: &str, n: u64, elem: u64) -> Result<()> {
+    match n.checked_mul(elem) {
+        Some(b) if b <= file_len => Ok(()),
+        _ => Err(bad(
+            path,
+            format!(
+                "{what}: {n} elements of {elem} bytes do not fit in the file ({file_len} bytes)"
+            ),
+        )),
+    }
+}
+
 fn bad(path: &Path, msg: impl Into<String>) -> ImportError {
     ImportError::Results {
         path: path.to_path_buf(),
@@ -68,11 +83,15 @@ struct Positions {
 }
 
 impl Positions {
-    fn read(path: &Path, g: &Group) -> Result<Positions> {
+    fn read(path: &Path, g: &Group, file_len: u64) -> Result<Positions> {
         let e = |source| DbError::Hdf5 {
             path: path.to_path_buf(),
             source,
         };
+        for m in g.member_names().map_err(e)? {
+            let n = g.dataset(&m).map_err(e)?.size() as u64;
+            check_fits(path, file_len, &format!("{}/{m}", g.name()), n, 4)?;
+        }
         let population: Vec<u32> = h5::read_1d(g, "population").map_err(e)?;
         let synapse_id: Vec<u32> = h5::read_1d(g, "synapse_id").map_err(e)?;
         let p = Positions {
@@ -126,8 +145,9 @@ fn attr_strings(g: &Group, name: &str) -> hdf5::Result<Vec<String>> {
 /// Reads one ragged activation group of a cell: rows of each committed trial, sorted as ISF
 /// writes them (population name by code point, then ID). The committed sizes are
 /// (trials, rows, times).
+/// `file` is the results file's path and length.
 fn read_ragged(
-    path: &Path,
+    (path, file_len): (&Path, u64),
     g: &Group,
     id_name: &str,
     (n_trials, n_rows, n_times): (usize, usize, usize),
@@ -141,6 +161,7 @@ fn read_ragged(
     };
     let rd = |name: &str, n: usize| -> Result<Vec<u64>> {
         let ds = g.dataset(name).map_err(e)?;
+        check_fits(path, file_len, &format!("{}/{name}", g.name()), n as u64, 8)?;
         if ds.size() < n {
             return Err(bad(
                 path,
@@ -162,6 +183,13 @@ fn read_ragged(
     let times_count = rd("times_count", n_rows)?;
     let rd32 = |name: &str| -> Result<Vec<u32>> {
         let ds = g.dataset(name).map_err(e)?;
+        check_fits(
+            path,
+            file_len,
+            &format!("{}/{name}", g.name()),
+            n_rows as u64,
+            4,
+        )?;
         if ds.size() < n_rows {
             return Err(bad(
                 path,
@@ -178,6 +206,13 @@ fn read_ragged(
     };
     let pop = rd32("population")?;
     let ids = rd32(id_name)?;
+    check_fits(
+        path,
+        file_len,
+        &format!("{}/times_ms", g.name()),
+        n_times as u64,
+        8,
+    )?;
     let times: Vec<f64> = if n_times == 0 {
         vec![]
     } else {
@@ -186,35 +221,57 @@ fn read_ragged(
             .map_err(e)?
             .to_vec()
     };
+    // The rows of consecutive trials and the times of consecutive rows are contiguous, in order
+    // and together exactly the committed extent: anything else (offsets that overflow, overlap,
+    // leave gaps or point beyond the committed data) is a damaged file, not data.
+    let mut next_row = 0u64;
+    let mut next_time = 0u64;
     let mut out = Vec::with_capacity(n_trials);
     for t in 0..n_trials {
-        let (r0, n) = (trial_start[t] as usize, trial_count[t] as usize);
-        if r0 + n > n_rows {
+        let (r0, n) = (trial_start[t], trial_count[t]);
+        let end = r0
+            .checked_add(n)
+            .filter(|&e| r0 == next_row && e <= n_rows as u64);
+        let Some(end) = end else {
             return Err(bad(
                 path,
                 format!(
-                    "{}: trial {t} rows {r0}+{n} beyond the committed {n_rows}",
+                    "{}/trial_start, trial_count: trial {t} has rows {r0} + {n}, expected to \
+                     start at row {next_row} and end by the committed {n_rows}",
                     g.name()
                 ),
             ));
-        }
-        let mut rows: Vec<usize> = (r0..r0 + n).collect();
+        };
+        next_row = end;
+        let (r0, end) = (r0 as usize, end as usize);
+        let mut rows: Vec<usize> = (r0..end).collect();
         for &r in &rows {
             if pop[r] as usize >= populations.len() {
                 return Err(bad(
                     path,
-                    format!("{}: population index {} out of range", g.name(), pop[r]),
-                ));
-            }
-            if (times_start[r] + times_count[r]) as usize > n_times {
-                return Err(bad(
-                    path,
                     format!(
-                        "{}: times of row {r} beyond the committed {n_times}",
-                        g.name()
+                        "{}/population: row {r}: population index {} out of range ({} populations)",
+                        g.name(),
+                        pop[r],
+                        populations.len()
                     ),
                 ));
             }
+            let (a, n) = (times_start[r], times_count[r]);
+            let end = a
+                .checked_add(n)
+                .filter(|&e| a == next_time && e <= n_times as u64);
+            let Some(end) = end else {
+                return Err(bad(
+                    path,
+                    format!(
+                        "{}/times_start, times_count: row {r} has times {a} + {n}, expected to \
+                         start at {next_time} and end by the committed {n_times}",
+                        g.name()
+                    ),
+                ));
+            };
+            next_time = end;
         }
         rows.sort_by(|&a, &b| {
             populations[pop[a] as usize]
@@ -258,6 +315,16 @@ fn read_ragged(
         }
         out.push(ar);
     }
+    if next_row != n_rows as u64 || next_time != n_times as u64 {
+        return Err(bad(
+            path,
+            format!(
+                "{}: the committed trials use {next_row} rows and {next_time} times, but \
+                 commit_state says {n_rows} and {n_times}",
+                g.name()
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -285,35 +352,123 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             ),
         ));
     }
+    let file_len = std::fs::metadata(results)
+        .map_err(crate::db::io_err(results))?
+        .len();
     let commit: Vec<u64> = f
         .attr("commit_state")
         .and_then(|a| a.read_raw())
         .map_err(e)?;
+    if commit.len() < 2 || (commit.len() - 2) % CELL_FIELDS != 0 {
+        return Err(bad(
+            results,
+            format!(
+                "attribute commit_state has {} entries, expected 2 + {CELL_FIELDS} per cell",
+                commit.len()
+            ),
+        ));
+    }
+    // A missing `n_trials_total` (files written before it existed) cannot tell a killed run from
+    // a complete one; the per-cell `n_trials` attributes are checked below where present.
+    let n_trials_total: Option<u64> = f
+        .attr("n_trials_total")
+        .ok()
+        .map(|a| a.read_scalar())
+        .transpose()
+        .map_err(e)?;
     let cells_g = f.group("cells").map_err(e)?;
     let mut cells = Vec::new();
+    let mut seen_ids = std::collections::BTreeSet::new();
     for name in cells_g.member_names().map_err(e)? {
         let g = cells_g.group(&name).map_err(e)?;
         let cell_id: u32 = g.attr("cell_id").and_then(|a| a.read_scalar()).map_err(e)?;
-        let base = 2 + CELL_FIELDS * cell_id as usize;
-        let c = commit.get(base..base + CELL_FIELDS).ok_or_else(|| {
-            bad(
+        if !seen_ids.insert(cell_id) {
+            return Err(bad(
                 results,
-                format!("commit_state has no entry for cell {cell_id} ({name})"),
-            )
-        })?;
+                format!("cells/{name}: cell_id {cell_id} is used by another cell too"),
+            ));
+        }
+        let c = (cell_id as usize)
+            .checked_mul(CELL_FIELDS)
+            .and_then(|x| x.checked_add(2))
+            .and_then(|base| commit.get(base..base + CELL_FIELDS))
+            .ok_or_else(|| {
+                bad(
+                    results,
+                    format!("commit_state has no entry for cell {cell_id} ({name})"),
+                )
+            })?;
+        let declared: Option<u64> = g
+            .attr("n_trials")
+            .ok()
+            .map(|a| a.read_scalar())
+            .transpose()
+            .map_err(e)?;
+        if let Some(nt) = declared {
+            if c[0] > nt {
+                return Err(bad(
+                    results,
+                    format!(
+                        "commit_state says {} trials of cell {name} are complete, but the cell \
+                         has {nt} (attribute n_trials)",
+                        c[0]
+                    ),
+                ));
+            }
+        }
+        // Every committed count must fit its dataset and the file before anything is allocated.
+        let rows_of = |ds_path: &str| -> Result<u64> {
+            let ds = g.dataset(ds_path).map_err(e)?;
+            Ok(ds.shape().first().copied().unwrap_or(0) as u64)
+        };
+        let mut need = vec![("soma_vm".to_string(), c[0])];
+        for (grp, counts) in [
+            ("synapse_activations", [c[0], c[1], c[1], c[2]]),
+            ("presynaptic_spikes", [c[0], c[3], c[3], c[4]]),
+        ] {
+            for (ds, n) in ["trial_count", "population", "times_count", "times_ms"]
+                .iter()
+                .zip(counts)
+            {
+                need.push((format!("{grp}/{ds}"), n));
+            }
+        }
+        for (ds, n) in need {
+            let have = rows_of(&ds)?;
+            if n > have {
+                return Err(bad(
+                    results,
+                    format!(
+                        "cells/{name}/{ds}: commit_state says {n} rows are committed, the \
+                         dataset has {have}"
+                    ),
+                ));
+            }
+            check_fits(results, file_len, &format!("cells/{name}/{ds}"), n, 4)?;
+        }
         let positions = match g.group("synapses") {
-            Ok(sg) => Some(Positions::read(results, &sg)?),
+            Ok(sg) => Some(Positions::read(results, &sg, file_len)?),
             Err(_) => None,
         };
         let mut parameter_files = Vec::new();
         if let Ok(pg) = g.group("parameterfiles") {
             for m in pg.member_names().map_err(e)? {
-                let bytes: Vec<u8> = pg.dataset(&m).and_then(|d| d.read_raw()).map_err(e)?;
+                let ds = pg.dataset(&m).map_err(e)?;
+                check_fits(
+                    results,
+                    file_len,
+                    &format!("cells/{name}/parameterfiles/{m}"),
+                    ds.size() as u64,
+                    1,
+                )?;
+                let bytes: Vec<u8> = ds.read_raw().map_err(e)?;
                 parameter_files.push((m, bytes));
             }
         }
+        let n_trials = declared;
         cells.push((
             cell_id,
+            n_trials,
             CellInfo {
                 positions,
                 parameter_files,
@@ -329,12 +484,47 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             },
         ));
     }
+    let committed: u64 = cells.iter().map(|(_, _, c)| c.n_trace_rows as u64).sum();
+    if committed != commit[1] {
+        return Err(bad(
+            results,
+            format!(
+                "commit_state says {} trials are complete, but its per-cell counts add up to \
+                 {committed}",
+                commit[1]
+            ),
+        ));
+    }
+    let expected = n_trials_total.or_else(|| cells.iter().map(|(_, n, _)| *n).sum::<Option<u64>>());
+    let incomplete = expected.filter(|&n| committed < n);
+    if let Some(total) = incomplete {
+        if !opts.allow_incomplete {
+            return Err(bad(
+                results,
+                format!(
+                    "the run is incomplete: {committed} of {total} trials are committed (was it \
+                     killed? `isf simulate --resume` completes it); pass --allow-incomplete to \
+                     build a database of the committed trials only"
+                ),
+            ));
+        }
+        tracing::warn!(
+            "{}: incomplete run: building a database of {committed} of {total} trials \
+             (--allow-incomplete)",
+            results.display()
+        );
+    }
+    let mut cells: Vec<(u32, CellInfo)> = cells.into_iter().map(|(i, _, c)| (i, c)).collect();
     cells.sort_by_key(|(id, _)| *id);
     let cells: Vec<CellInfo> = cells.into_iter().map(|(_, c)| c).collect();
     if cells.is_empty() {
         return Err(bad(results, "no cells"));
     }
     // One time axis for the whole database (as for ISF folders).
+    for c in &cells {
+        let n = c.group.dataset("t_ms").map_err(e)?.size() as u64;
+        check_fits(results, file_len, &format!("cells/{}/t_ms", c.name), n, 8)?;
+    }
     let t_ms: Vec<f64> = h5::read_1d(&cells[0].group, "t_ms").map_err(e)?;
     for c in &cells[1..] {
         let t: Vec<f64> = h5::read_1d(&c.group, "t_ms").map_err(e)?;
@@ -358,6 +548,12 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
     let mut ei = HashMap::new();
     if let Ok(files) = f.group("provenance/files") {
         for m in files.member_names().unwrap_or_default() {
+            let fits = files
+                .dataset(&m)
+                .is_ok_and(|d| (d.size() as u64) <= file_len);
+            if !fits {
+                continue;
+            }
             if let Ok(bytes) = files.dataset(&m).and_then(|d| d.read_raw::<u8>()) {
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     for (k, v) in ei_from_network_text(text) {
@@ -369,7 +565,16 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
     }
 
     build_atomically(db_path, opts.overwrite, |db: &Database| {
-        let meta = |desc: &str| KeyMeta::new("", desc).with_sources(vec![source.clone()]);
+        let meta = |desc: &str| {
+            let m = KeyMeta::new("", desc).with_sources(vec![source.clone()]);
+            match incomplete {
+                Some(total) => m.param(
+                    "incomplete_run",
+                    format!("{committed} of {total} trials (built with --allow-incomplete)"),
+                ),
+                None => m,
+            }
+        };
         db.set(
             &key(&["simresult_path"]),
             &Strings {
@@ -449,6 +654,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                         });
                     }
                     for r0 in (0..c.n_trace_rows).step_by(256) {
+                        crate::db::temp::check_interrupt()?;
                         let r1 = (r0 + 256).min(c.n_trace_rows);
                         let block: Array2<f32> =
                             src.read_slice_2d(s![r0..r1, ..]).map_err(h5_err(results))?;
@@ -511,7 +717,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                     ActivationsKind::Cell => (c.n_pre_rows, c.n_pre_times),
                 };
                 rows.extend(read_ragged(
-                    results,
+                    (results, file_len),
                     &g,
                     id_name,
                     (c.n_trace_rows, nr, nt),

@@ -224,6 +224,21 @@ fn failed_import_leaves_existing_database_untouched() {
         std::fs::read(dbp.join("spike_times/data.h5")).unwrap(),
         before
     );
+    // An empty (truncated) activation file is an error, not a trial without activations.
+    for f in [
+        "simulation_run0000_synapses.csv",
+        "simulation_run0000_presynaptic_cells.csv",
+    ] {
+        for e in std::fs::read_dir(root.join("isf_output")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
+        }
+        std::fs::write(bad.join(f), "").unwrap();
+        let err = init_isf(std::slice::from_ref(&bad), &dbp, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("{f}:1: empty file")), "{err}");
+    }
     // No temporary folder left beside the database.
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()

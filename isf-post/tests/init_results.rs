@@ -377,3 +377,374 @@ fn bad_results_files_give_clear_errors() {
     .to_string();
     assert!(err.contains("missing.h5"), "{err}");
 }
+
+/// Names in `dir` that look like leftovers of an import (`.tmp.*`).
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp."))
+        .collect()
+}
+
+/// Sets element `i` of the u64 dataset `ds` of `path`.
+fn poke(path: &Path, ds: &str, i: usize, v: u64) {
+    let f = hdf5::File::open_rw(path).unwrap();
+    f.dataset(ds)
+        .unwrap()
+        .write_slice(&[v], ndarray::s![i..i + 1])
+        .unwrap();
+}
+
+/// Rewrites element `i` of the root attribute `commit_state`.
+fn poke_commit(path: &Path, i: usize, v: u64) {
+    let f = hdf5::File::open_rw(path).unwrap();
+    let a = f.attr("commit_state").unwrap();
+    let mut c: Vec<u64> = a.read_raw().unwrap();
+    c[i] = v;
+    a.write(&c).unwrap();
+}
+
+#[test]
+fn damaged_offsets_and_counts_are_errors_naming_the_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = ImportOptions::default();
+    let syn = "cells/cellA/synapse_activations";
+    // (what is damaged, how, expected words of the message)
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
+        (
+            "times_start + times_count wraps around",
+            Box::new(move |p| {
+                poke(p, &format!("{syn}/times_start"), 1, u64::MAX);
+                poke(p, &format!("{syn}/times_count"), 1, 3);
+            }),
+            "synapse_activations/times_start, times_count: row 1",
+        ),
+        (
+            "times beyond the committed ones",
+            Box::new(move |p| poke(p, &format!("{syn}/times_count"), 2, 1000)),
+            "times_start, times_count: row 2",
+        ),
+        (
+            "trial_count of 2^64 - 1 (would wrap and drop the trial)",
+            Box::new(move |p| poke(p, &format!("{syn}/trial_count"), 1, u64::MAX)),
+            "trial_start, trial_count: trial 1",
+        ),
+        (
+            "overlapping trials",
+            Box::new(move |p| poke(p, &format!("{syn}/trial_start"), 1, 0)),
+            "trial_start, trial_count: trial 1",
+        ),
+        (
+            "more committed trace rows than the dataset has",
+            Box::new(|p| {
+                poke_commit(p, 1, 1 << 40);
+                poke_commit(p, 2, 1 << 40);
+            }),
+            "cells/cellA/soma_vm: commit_state says 1099511627776 rows are committed",
+        ),
+        (
+            "committed activation rows beyond the dataset",
+            Box::new(|p| poke_commit(p, 3, u64::MAX)),
+            "synapse_activations/population: commit_state says",
+        ),
+        (
+            "per-cell counts that disagree with the total",
+            Box::new(|p| poke_commit(p, 1, 2)),
+            "per-cell counts add up to 3",
+        ),
+    ];
+    for (i, (what, damage, expected)) in cases.iter().enumerate() {
+        let rf = tmp.path().join(format!("r{i}.h5"));
+        write_results(&rf);
+        damage(&rf);
+        let db = tmp.path().join(format!("db{i}"));
+        let err = init_results(&rf, &db, &opts)
+            .map(|_| ())
+            .expect_err(what)
+            .to_string();
+        assert!(
+            err.contains(&format!("r{i}.h5")) && err.contains(expected),
+            "{what}: {err}"
+        );
+        assert!(!db.exists(), "{what}");
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new(), "{what}");
+    }
+}
+
+#[test]
+fn incomplete_run_is_refused_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    {
+        // The run was to simulate 5 trials; 3 are committed (a killed run).
+        let f = hdf5::File::open_rw(&rf).unwrap();
+        f.new_attr::<u64>()
+            .create("n_trials_total")
+            .unwrap()
+            .write_scalar(&5)
+            .unwrap();
+    }
+    let db = tmp.path().join("db");
+    let err = init_results(&rf, &db, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("results.h5")
+            && err.contains("incomplete: 3 of 5 trials are committed")
+            && err.contains("--allow-incomplete"),
+        "{err}"
+    );
+    assert!(!db.exists());
+    assert_eq!(temporaries(tmp.path()), Vec::<String>::new());
+    let opts = ImportOptions {
+        allow_incomplete: true,
+        ..Default::default()
+    };
+    let s = init_results(&rf, &db, &opts).unwrap();
+    assert_eq!(s.n_trials, 3);
+    let d = Database::open(&db).unwrap();
+    let meta = d.meta("voltage_traces").unwrap();
+    assert_eq!(
+        meta.parameters["incomplete_run"],
+        "3 of 5 trials (built with --allow-incomplete)"
+    );
+    // The per-cell `n_trials` attribute tells the same when `n_trials_total` is absent.
+    let rf2 = tmp.path().join("results2.h5");
+    write_results(&rf2);
+    {
+        let f = hdf5::File::open_rw(&rf2).unwrap();
+        f.group("cells/cellA")
+            .unwrap()
+            .new_attr::<u64>()
+            .create("n_trials")
+            .unwrap()
+            .write_scalar(&4)
+            .unwrap();
+    }
+    let err = init_results(&rf2, &tmp.path().join("db2"), &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("3 of 4 trials"), "{err}");
+}
+
+/// Every file below `dir` named `name`.
+fn files_named(dir: &Path, name: &str, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_named(&p, name, out);
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn byte_flipped_database_files_are_errors_and_never_reach_libhdf5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rf = tmp.path().join("results.h5");
+    write_results(&rf);
+    add_synapse_table(
+        &rf,
+        &[
+            (2, 3, 100.5, 10, 2, 0),
+            (1, 0, 20.25, 3, 0, 1),
+            (1, 4, 30.5, 4, 1, 1),
+        ],
+    );
+    let dbp = tmp.path().join("db");
+    init_results(&rf, &dbp, &ImportOptions::default()).unwrap();
+    let db = Database::open(&dbp).unwrap();
+    isf_post::analysis::store_synapse_activation_binned(
+        &db,
+        &[isf_post::analysis::GroupBy::EI],
+        1.0,
+        20.0,
+    )
+    .unwrap();
+    let keys: Vec<String> = db
+        .keys_recursive()
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k.join("/"))
+        .collect();
+    // Shows every key (summary and one trial); errors are fine, crashes are not.
+    let show_all = || -> Vec<(String, Result<(), String>)> {
+        let Ok(db) = Database::open(&dbp) else {
+            return vec![];
+        };
+        let mut out = vec![];
+        for k in &keys {
+            for trial in [None, Some("cellA/000001")] {
+                let r = isf_post::show::show(&db, k, trial, &mut Vec::new());
+                out.push((k.clone(), r.map_err(|e| e.to_string())));
+            }
+        }
+        out
+    };
+    let intact = show_all();
+    assert!(intact.iter().filter(|(_, r)| r.is_ok()).count() > keys.len());
+
+    let mut payloads = vec![];
+    files_named(&dbp, "data.h5", &mut payloads);
+    assert!(payloads.len() >= 9, "{payloads:?}");
+    let mut flips = 0;
+    for p in &payloads {
+        let key_of = p.parent().unwrap().strip_prefix(&dbp).unwrap();
+        let key: String = key_of
+            .to_string_lossy()
+            .split('/')
+            .filter(|s| *s != "db")
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = std::fs::read(p).unwrap();
+        // 64 offsets spread over the file, including the superblock and the last byte.
+        let offsets = (0..64).map(|i| i * (bytes.len() - 1) / 63);
+        for off in offsets {
+            let mut b = bytes.clone();
+            b[off] ^= 0xff;
+            std::fs::write(p, &b).unwrap();
+            for (k, r) in show_all() {
+                if k == key {
+                    let e = r.expect_err(&format!("{key}: flipped byte {off} not detected"));
+                    assert!(
+                        e.contains("data.h5: damaged or modified") && e.contains("SHA-256"),
+                        "{key} @ {off}: {e}"
+                    );
+                }
+            }
+            flips += 1;
+        }
+        std::fs::write(p, &bytes).unwrap();
+    }
+    // Flipped metadata (key.json, isf_db.json): JSON errors or changed values, never a crash.
+    let mut metas = vec![];
+    files_named(&dbp, "key.json", &mut metas);
+    files_named(&dbp, "isf_db.json", &mut metas);
+    for p in &metas {
+        let bytes = std::fs::read(p).unwrap();
+        for off in (0..bytes.len()).step_by(bytes.len().div_ceil(16)) {
+            let mut b = bytes.clone();
+            b[off] ^= 0x55;
+            std::fs::write(p, &b).unwrap();
+            show_all();
+            flips += 1;
+        }
+        std::fs::write(p, &bytes).unwrap();
+    }
+    assert_eq!(show_all(), intact);
+    eprintln!(
+        "{flips} byte flips in {} payload and {} metadata files",
+        payloads.len(),
+        metas.len()
+    );
+}
+
+#[test]
+fn mutated_numbers_in_a_results_file_never_panic_or_leave_temporaries() {
+    use rand::{Rng, SeedableRng};
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean.h5");
+    write_results(&clean);
+    add_synapse_table(
+        &clean,
+        &[
+            (2, 3, 100.5, 10, 2, 0),
+            (1, 0, 20.25, 3, 0, 1),
+            (1, 4, 30.5, 4, 1, 1),
+        ],
+    );
+    let u64_sets: Vec<String> = ["synapse_activations", "presynaptic_spikes"]
+        .iter()
+        .flat_map(|g| {
+            ["trial_start", "trial_count", "times_start", "times_count"]
+                .iter()
+                .map(move |d| format!("cells/cellA/{g}/{d}"))
+        })
+        .collect();
+    let u32_sets = [
+        "cells/cellA/synapse_activations/population",
+        "cells/cellA/synapse_activations/synapse_id",
+        "cells/cellA/presynaptic_spikes/population",
+        "cells/cellA/synapses/population",
+        "cells/cellA/synapses/synapse_id",
+        "cells/cellA/synapses/dendrite_label",
+        "cells/cellA/synapses/section_id",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    let interesting = |rng: &mut rand_chacha::ChaCha8Rng, old: u64| -> u64 {
+        match rng.random_range(0..9) {
+            0 => 0,
+            1 => u64::MAX,
+            2 => u64::MAX / 2 + 1,
+            3 => 1 << 32,
+            4 => u64::from(u32::MAX),
+            5 => old.wrapping_add(1),
+            6 => old.wrapping_sub(1),
+            7 => 1 << 40,
+            _ => rng.random_range(0..64),
+        }
+    };
+    let (mut ok, mut errors) = (0, 0);
+    let n_mutants = 300;
+    for m in 0..n_mutants {
+        let rf = tmp.path().join("m.h5");
+        std::fs::copy(&clean, &rf).unwrap();
+        {
+            let f = hdf5::File::open_rw(&rf).unwrap();
+            for _ in 0..rng.random_range(1..4) {
+                match rng.random_range(0..3) {
+                    0 => {
+                        let ds = f
+                            .dataset(&u64_sets[rng.random_range(0..u64_sets.len())])
+                            .unwrap();
+                        let mut v: Vec<u64> = ds.read_raw().unwrap();
+                        if v.is_empty() {
+                            continue;
+                        }
+                        let i = rng.random_range(0..v.len());
+                        v[i] = interesting(&mut rng, v[i]);
+                        ds.write_raw(&v).unwrap();
+                    }
+                    1 => {
+                        let ds = f
+                            .dataset(u32_sets[rng.random_range(0..u32_sets.len())])
+                            .unwrap();
+                        let mut v: Vec<u32> = ds.read_raw().unwrap();
+                        if v.is_empty() {
+                            continue;
+                        }
+                        let i = rng.random_range(0..v.len());
+                        v[i] = interesting(&mut rng, u64::from(v[i])) as u32;
+                        ds.write_raw(&v).unwrap();
+                    }
+                    _ => {
+                        let a = f.attr("commit_state").unwrap();
+                        let mut c: Vec<u64> = a.read_raw().unwrap();
+                        let i = rng.random_range(0..c.len());
+                        c[i] = interesting(&mut rng, c[i]);
+                        a.write(&c).unwrap();
+                    }
+                }
+            }
+        }
+        let db = tmp.path().join(format!("db{m}"));
+        let r = std::panic::catch_unwind(|| init_results(&rf, &db, &ImportOptions::default()));
+        match r {
+            Err(_) => panic!("mutant {m} panicked"),
+            Ok(Ok(_)) => ok += 1,
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                assert!(e.contains("m.h5"), "mutant {m}: error names no file: {e}");
+                assert!(!db.exists(), "mutant {m}");
+                errors += 1;
+            }
+        }
+        assert_eq!(temporaries(tmp.path()), Vec::<String>::new(), "mutant {m}");
+    }
+    eprintln!("{n_mutants} mutants of a results file: {errors} errors, {ok} imported");
+    assert!(errors > n_mutants / 2, "{errors} errors");
+}

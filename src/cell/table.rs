@@ -1,7 +1,6 @@
 //! The per-segment table of `isf cell-info` (the columns of the reference `segments.csv`).
 
 use super::CellTemplate;
-use std::io::Write;
 use std::path::Path;
 
 /// One row per segment, NEURON's segment order within sections in section-ID order.
@@ -126,13 +125,8 @@ impl SegmentsTable {
     /// Writes the table as CSV (numbers in shortest round-trip form, NaN as an empty field),
     /// atomically: a temporary file in the same folder, then a rename.
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        {
-            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(tmp.as_file()));
+        Ok(isf_io::atomic::write_file_with(path, |out| {
+            let mut w = csv::Writer::from_writer(out);
             let mut header: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
             header.extend(self.mech_columns.iter().cloned());
             w.write_record(&header)?;
@@ -164,11 +158,7 @@ impl SegmentsTable {
                 rec.extend(r.mech.iter().map(|&v| num(v)));
                 w.write_record(&rec)?;
             }
-            w.flush()?;
-            let mut inner = w.into_inner().map_err(|e| e.into_error())?;
-            inner.flush()?;
-        }
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+            w.flush()
+        })?)
     }
 }

@@ -15,10 +15,21 @@ pub struct CellInfoArgs {
     /// Write the per-segment table (CSV) here.
     #[arg(long, value_name = "FILE.csv")]
     pub segments: Option<PathBuf>,
+    /// Replace an existing `--segments` file (once the new one is complete).
+    #[arg(long, requires = "segments")]
+    pub overwrite: bool,
 }
 
 /// Runs the subcommand.
 pub fn run(args: &CellInfoArgs) -> anyhow::Result<()> {
+    let _lock = match &args.segments {
+        Some(path) => {
+            let lock = super::output::lock(path)?;
+            super::output::check(path, args.overwrite)?;
+            Some(lock)
+        }
+        None => None,
+    };
     let params = CellParams::read(&args.cell_param)?;
     let cell = CellTemplate::from_params(&params)?;
     print!("{}", summary(&cell, &params));

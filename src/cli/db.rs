@@ -2,6 +2,7 @@
 //! `isf-post/README.md`).
 
 use anyhow::Context;
+use isf_post::analysis::binning::binned_key_prefix;
 use isf_post::analysis::{store_synapse_activation_binned, GroupBy};
 use isf_post::db::Database;
 use isf_post::import::{self, ImportOptions};
@@ -41,6 +42,10 @@ pub enum DbCommand {
         results: PathBuf,
         /// Database folder to create.
         db: PathBuf,
+        /// Build a database of the committed trials of an incomplete (killed) run instead of
+        /// refusing it; the keys record `incomplete_run`.
+        #[arg(long)]
+        allow_incomplete: bool,
         #[command(flatten)]
         opts: InitOpts,
     },
@@ -65,6 +70,10 @@ pub enum DbCommand {
         /// End of the last bin \[ms\].
         #[arg(long, default_value_t = 400.0)]
         max_time_ms: f64,
+        /// Replace existing binned keys of the same bin width and grouping (each key is
+        /// replaced once its new value is complete).
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -88,13 +97,58 @@ impl InitOpts {
             overwrite: self.overwrite,
             soma_threshold_mv: self.soma_threshold_mv,
             dendritic_threshold_mv: self.dendritic_threshold_mv,
+            allow_incomplete: false,
         }
     }
+}
+
+/// The message for an import that ended with an error: an interrupt says what was kept.
+fn import_failed(
+    e: isf_post::import::ImportError,
+    db: &std::path::Path,
+    from: Option<&std::path::Path>,
+) -> anyhow::Error {
+    if matches!(
+        e,
+        isf_post::import::ImportError::Db(isf_post::db::DbError::Interrupted)
+    ) {
+        anyhow::anyhow!(
+            "interrupted: the partial database was removed and {} is as it was before; run the \
+             same command again to build it",
+            db.display()
+        )
+    } else {
+        let from = from.map(|f| format!(" from {}", f.display()));
+        anyhow::Error::new(e).context(format!(
+            "cannot build {}{}",
+            db.display(),
+            from.unwrap_or_default()
+        ))
+    }
+}
+
+fn print_summary(db: &std::path::Path, s: &import::ImportSummary) {
+    for l in &s.leftovers {
+        eprintln!("note: {l}");
+    }
+    println!(
+        "{}: {} trials; keys {}",
+        db.display(),
+        s.n_trials,
+        s.keys.join(", ")
+    );
 }
 
 /// Runs `isf db …`.
 pub fn run(args: DbArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    // The writing commands stop at their next checkpoint on SIGINT/SIGTERM (removing their
+    // temporary folders and saying what was kept); a second signal ends them at once.
+    let _polling = matches!(
+        args.command,
+        DbCommand::Init { .. } | DbCommand::InitIsf { .. } | DbCommand::Bin { .. }
+    )
+    .then(isf_io::signals::polling);
     match args.command {
         DbCommand::Ls { db, recursive } => {
             let db = Database::open(&db)?;
@@ -104,43 +158,53 @@ pub fn run(args: DbArgs) -> anyhow::Result<()> {
             let db = Database::open(&db)?;
             quiet_broken_pipe(isf_post::show::show(&db, &key, trial.as_deref(), &mut out))?;
         }
-        DbCommand::Init { results, db, opts } => {
-            let s = import::init_results(&results, &db, &opts.options()).with_context(|| {
-                format!("cannot build {} from {}", db.display(), results.display())
-            })?;
-            println!(
-                "{}: {} trials; keys {}",
-                db.display(),
-                s.n_trials,
-                s.keys.join(", ")
-            );
+        DbCommand::Init {
+            results,
+            db,
+            allow_incomplete,
+            opts,
+        } => {
+            let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
+            let o = ImportOptions {
+                allow_incomplete,
+                ..opts.options()
+            };
+            let s = import::init_results(&results, &db, &o)
+                .map_err(|e| import_failed(e, &db, Some(&results)))?;
+            print_summary(&db, &s);
         }
         DbCommand::InitIsf { mut paths, opts } => {
             let db = paths
                 .pop()
                 .context("give at least one result folder and the database folder")?;
+            let _lock = super::output::lock_creating_parent(&db)?;
+            super::output::check(&db, opts.overwrite)?;
             let s = import::init_isf(&paths, &db, &opts.options())
-                .with_context(|| format!("cannot build {}", db.display()))?;
-            println!(
-                "{}: {} trials; keys {}",
-                db.display(),
-                s.n_trials,
-                s.keys.join(", ")
-            );
+                .map_err(|e| import_failed(e, &db, None))?;
+            print_summary(&db, &s);
         }
         DbCommand::Bin {
             db,
             groupby,
             bin_ms,
             max_time_ms,
+            overwrite,
         } => {
+            let _lock = super::output::lock_database(&db)?;
             let db = Database::open(&db)?;
             let gb = groupby
                 .iter()
                 .map(|g| g.parse())
                 .collect::<Result<Vec<GroupBy>, _>>()?;
-            for k in store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms)? {
-                println!("{k}");
+            super::output::check_key(&db, &binned_key_prefix(&gb, bin_ms), overwrite)?;
+            match store_synapse_activation_binned(&db, &gb, bin_ms, max_time_ms) {
+                Ok(keys) => keys.iter().for_each(|k| println!("{k}")),
+                Err(isf_post::db::DbError::Interrupted) => anyhow::bail!(
+                    "interrupted: the keys written before the signal are complete, the one being \
+                     written was discarded; run the same command again to write all"
+                ),
+                Err(e) => return Err(e.into()),
             }
         }
     }

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::mapper::model::{CellClass, CellClasses};
-use crate::mapper::{map_inputs, MapOptions};
+use crate::mapper::{map_inputs_overwriting, MapOptions};
 
 /// Map a neuron into the barrel-cortex model: synapse locations (`.syn`), connectivity (`.con`),
 /// connected-cell counts and ISF's summary, for the representative of N seeded realizations.
@@ -26,9 +26,12 @@ pub struct MapInputsArgs {
     /// Random seed (realization r uses stream r of this seed).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output folder (created; must not exist or be empty).
+    /// Output folder (created; must not exist, or be empty, unless `--overwrite`).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing output folder (once the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Tag in the file names (`<cell>_synapses_<tag>.syn`); default `seed<S>`.
     #[arg(long)]
     pub tag: Option<String>,
@@ -42,6 +45,7 @@ pub struct MapInputsArgs {
 
 /// Runs `isf map-inputs`.
 pub fn run(args: MapInputsArgs) -> anyhow::Result<()> {
+    let _lock = super::output::lock_creating_parent(&args.out)?;
     let mut classes = CellClasses::default();
     for t in &args.excitatory {
         classes.0.insert(t.clone(), CellClass::Excitatory);
@@ -59,7 +63,7 @@ pub fn run(args: MapInputsArgs) -> anyhow::Result<()> {
         tag: args.tag.unwrap_or_else(|| format!("seed{}", args.seed)),
         classes,
     };
-    let report = map_inputs(&opts).context("map-inputs failed")?;
+    let report = map_inputs_overwriting(&opts, args.overwrite).context("map-inputs failed")?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod example;
 pub mod map_inputs;
 pub mod network_param;
+pub mod output;
 pub mod protocol;
 pub mod reduce;
 pub mod replay;
@@ -50,12 +51,19 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match run(cli.command) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            1
-        }
+    // A command that polls `interrupted()` stops at its next check point; any other ends at
+    // once, removing its temporaries and releasing its locks (see `isf_io::signals`).
+    if let Err(e) = isf_io::signals::install() {
+        eprintln!("warning: {e}");
+    }
+    let r = run(cli.command);
+    if let Err(e) = &r {
+        eprintln!("error: {e:#}");
+    }
+    match (isf_io::signals::exit_code(), r) {
+        (Some(code), _) => code,
+        (None, Ok(())) => 0,
+        (None, Err(_)) => 1,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::Args;
 use indexmap::IndexMap;
 
@@ -43,6 +43,9 @@ pub struct NetworkParamArgs {
     /// Output `.param` file (written atomically).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing `--out` file (once the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 fn parse_type_path(s: &str) -> Result<(String, PathBuf), String> {
@@ -54,6 +57,8 @@ fn parse_type_path(s: &str) -> Result<(String, PathBuf), String> {
 
 /// Runs `isf network-param`.
 pub fn run(args: NetworkParamArgs) -> anyhow::Result<()> {
+    let _lock = super::output::lock(&args.out)?;
+    super::output::check(&args.out, args.overwrite)?;
     let template = ParamFile::read(&args.template).map_err(|e| anyhow::anyhow!("{e}"))?;
     let numbers = read_cell_numbers(&args.cell_numbers)?;
     let files = NetworkFiles {
@@ -118,22 +123,7 @@ pub fn run(args: NetworkParamArgs) -> anyhow::Result<()> {
         }
     };
     let text = to_json_pretty(&root);
-    write_atomic(&args.out, text.as_bytes())
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    isf_io::write_file(&args.out, text.as_bytes())?;
     println!("{}", args.out.display());
-    Ok(())
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

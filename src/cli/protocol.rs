@@ -18,16 +18,21 @@ pub struct ProtocolArgs {
     /// Output folder (created if missing); `vm.csv` is written into it atomically.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace an existing `DIR/vm.csv` (once the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Runs the subcommand.
 pub fn run(args: &ProtocolArgs) -> anyhow::Result<()> {
-    let protocol = Protocol::read(&args.protocol)?;
-    let cell = CellTemplate::from_params(&CellParams::read(&args.cell_param)?)?;
-    let traces = protocol.run(&cell, &args.protocol)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let path = args.out.join("vm.csv");
+    let _lock = super::output::lock(&path)?;
+    super::output::check(&path, args.overwrite)?;
+    let protocol = Protocol::read(&args.protocol)?;
+    let cell = CellTemplate::from_params(&CellParams::read(&args.cell_param)?)?;
+    let traces = protocol.run(&cell, &args.protocol)?;
     crate::output::atomic::write_atomic(&path, traces.to_csv().as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!(

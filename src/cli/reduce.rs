@@ -72,6 +72,9 @@ pub struct FitArgs {
     /// Spike-times key defining the output.
     #[arg(long, default_value = "spike_times")]
     pub spike_times: String,
+    /// Replace an existing `--out` key (once the new model is complete).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Arguments of `isf reduce predict`.
@@ -88,6 +91,9 @@ pub struct PredictArgs {
     /// Store the predictions as a table under this key of the data database.
     #[arg(long)]
     pub out: Option<String>,
+    /// Replace an existing `--out` key (once the new table is complete).
+    #[arg(long, requires = "out")]
+    pub overwrite: bool,
 }
 
 /// Runs `isf reduce …`.
@@ -99,7 +105,9 @@ pub fn run(args: ReduceArgs) -> anyhow::Result<()> {
 }
 
 fn fit(a: FitArgs) -> anyhow::Result<()> {
+    let _lock = super::output::lock_database(&a.db)?;
     let database = Database::open(&a.db)?;
+    super::output::check_key(&database, &db::parse_key(&a.out)?, a.overwrite)?;
     let mut cfg = LdaConfig::new(a.keys.clone());
     cfg.output_window_min_ms = a.output_min;
     cfg.output_window_max_ms = a.output_max;
@@ -134,12 +142,22 @@ fn fit(a: FitArgs) -> anyhow::Result<()> {
 }
 
 fn predict(a: PredictArgs) -> anyhow::Result<()> {
+    // Only a stored table writes: then the data database is the output.
+    let _lock = match &a.out {
+        Some(_) => Some(super::output::lock_database(
+            a.data.as_ref().unwrap_or(&a.db),
+        )?),
+        None => None,
+    };
     let mdb = Database::open(&a.db)?;
-    let model: ReducedLdaModel = mdb.get(&db::parse_key(&a.model)?)?;
     let ddb = match &a.data {
         Some(p) => Database::open(p)?,
         None => mdb.clone(),
     };
+    if let Some(out) = &a.out {
+        super::output::check_key(&ddb, &db::parse_key(out)?, a.overwrite)?;
+    }
+    let model: ReducedLdaModel = mdb.get(&db::parse_key(&a.model)?)?;
     let cfg = &model.config;
     let im = lda::input_matrix(&ddb, &cfg.keys, cfg.window_min_ms, cfg.window_max_ms)?;
     let preds = lda::predict_static(&model, &im.x)?;

@@ -1,7 +1,7 @@
 //! `isf replay`: re-simulate a saved ISF synapse activation file (ISF's
 //! `run_existing_synapse_activations`) and write ISF's result files into a new folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -38,9 +38,12 @@ pub struct ReplayArgs {
     /// round-off-driven runaways).
     #[arg(long, value_name = "fast|exact", default_value = "fast")]
     pub numerics: Numerics,
-    /// Output folder to create (must not exist).
+    /// Output folder to create (must not exist, or be empty, unless `--overwrite`).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Replace an existing output folder (once the new one is complete).
+    #[arg(long)]
+    pub overwrite: bool,
     /// File name prefix (default as ISF's replay: `seed00000_pid<process id>`).
     #[arg(long)]
     pub prefix: Option<String>,
@@ -104,15 +107,8 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
             anyhow::bail!("--tstop must be a non-negative number of ms, got {t}");
         }
     }
-    if args.out.exists() {
-        anyhow::bail!("{}: output folder already exists", args.out.display());
-    }
-    if !parent_exists(&args.out) {
-        anyhow::bail!(
-            "{}: the folder to create it in does not exist",
-            args.out.display()
-        );
-    }
+    let _lock = super::output::lock(&args.out)?;
+    super::output::check(&args.out, args.overwrite)?;
     let prefix = match &args.prefix {
         Some(p) => {
             if p.is_empty() || p.contains(['/', '\\', '\t', '\n']) {
@@ -139,7 +135,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
     }
 
     let result = sim.run(&trial.inputs, tstop)?;
-    let staged = StagedDir::new(&args.out)?;
+    let staged = StagedDir::with_overwrite(&args.out, args.overwrite)?;
     ReplayFiles {
         prefix: &prefix,
         site_labels: &sim.site_labels(),
@@ -158,12 +154,4 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
         samples: result.t_ms.len(),
         wall_s: result.wall_time_s,
     })
-}
-
-/// Whether the folder `path` would be created in exists.
-fn parent_exists(path: &Path) -> bool {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.is_dir(),
-        _ => true,
-    }
 }

@@ -52,8 +52,9 @@ pub struct SimulateArgs {
     /// Continue the config's existing output file: only missing trials are simulated.
     #[arg(long, requires = "config", conflicts_with = "overwrite")]
     pub resume: bool,
-    /// Replace the config's existing output file.
-    #[arg(long, requires = "config")]
+    /// Replace the existing output: the config's results file, or the task's `--out` folder
+    /// (once the new one is complete).
+    #[arg(long)]
     pub overwrite: bool,
     /// Rayon threads per rank (default: RAYON_NUM_THREADS, else the node's cores / ranks on the node).
     #[arg(long, value_name = "N")]
@@ -77,6 +78,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
+    isf_io::signals::set_note(
+        "the results file keeps every batch completed before the interrupt; continue the run \
+         with `isf simulate --config … --resume`",
+    );
     let world = comm::world();
     let _rank = tracing::info_span!("rank", r = world.rank()).entered();
     let opts = RunOptions {
@@ -85,6 +90,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         threads: args.threads,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         progress: !args.no_progress,
+        write_hook: None,
     };
     let summary = run_config(&config, &opts, world.as_ref())
         .with_context(|| format!("run config {}", config.display()))?;
@@ -104,7 +110,7 @@ fn run_task(
     cell: &std::path::Path,
     network: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use crate::run::isf_task::{default_out_dir, run_isf_task, IsfTask};
+    use crate::run::isf_task::{default_out_dir, run_isf_task_overwriting, IsfTask};
     let prefix = args
         .prefix
         .clone()
@@ -120,6 +126,7 @@ fn run_task(
             o
         }
     };
+    let _lock = super::output::lock(&out)?;
     let task = IsfTask {
         cell: cell.to_path_buf(),
         network: network.to_path_buf(),
@@ -130,7 +137,7 @@ fn run_task(
         out,
         prefix: Some(prefix),
     };
-    let summary = run_isf_task(&task)?;
+    let summary = run_isf_task_overwriting(&task, args.overwrite)?;
     println!("{}", summary.out.display());
     for (n, s) in summary.sweeps.iter().enumerate() {
         let spikes = s

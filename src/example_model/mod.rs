@@ -14,7 +14,6 @@ pub mod network;
 use crate::network::rng::RandomState;
 use morphology::{Morphology, Role};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Seed used when the caller gives none.
@@ -50,7 +49,7 @@ const RECORDING_SITES_UM: [f64; 2] = [300.0, 600.0];
 #[derive(Debug, thiserror::Error)]
 pub enum ExampleError {
     /// The target exists, holds files, and overwriting was not requested.
-    #[error("`{0}` exists and is not empty; pass --force to replace it")]
+    #[error("{}", isf_io::OutputExists::path(.0))]
     NotEmpty(PathBuf),
     /// The target exists and is not a folder.
     #[error("`{0}` exists and is not a folder")]
@@ -65,6 +64,9 @@ pub enum ExampleError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Installing the model failed.
+    #[error(transparent)]
+    Install(isf_io::Error),
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ExampleError {
@@ -177,76 +179,25 @@ impl ExampleModel {
         }
     }
 
-    /// Writes the model into `dir` atomically: everything is written into a temporary folder next
+    /// Writes the model into `dir` atomically: everything is written into a staging folder next
     /// to `dir`, which is then renamed to `dir`. An existing non-empty `dir` is refused unless
     /// `force`, in which case it is replaced only once the new model is complete.
     pub fn write(&self, dir: &Path, force: bool) -> Result<(), ExampleError> {
-        let existing = match std::fs::symlink_metadata(dir) {
-            Ok(meta) if !meta.is_dir() => return Err(ExampleError::NotAFolder(dir.into())),
-            Ok(_) => {
-                let mut entries =
-                    std::fs::read_dir(dir).map_err(io_err("cannot read folder", dir))?;
-                if entries.next().is_some() && !force {
-                    return Err(ExampleError::NotEmpty(dir.into()));
-                }
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(io_err("cannot inspect", dir)(e)),
-        };
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(io_err("cannot create folder", &parent))?;
-        let base = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "example".into());
-
-        let staging = tempfile::Builder::new()
-            .prefix(&format!(".{base}.isf-example-"))
-            .tempdir_in(&parent)
-            .map_err(io_err("cannot create a temporary folder in", &parent))?;
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(ExampleError::NotAFolder(dir.into()));
+        }
+        if !force && isf_io::rule::output_exists(dir) {
+            return Err(ExampleError::NotEmpty(dir.into()));
+        }
+        let parent = isf_io::atomic::parent_dir(dir);
+        std::fs::create_dir_all(parent).map_err(io_err("cannot create folder", parent))?;
+        let staged =
+            isf_io::StagedDir::with_overwrite(dir, force).map_err(ExampleError::Install)?;
         for (name, content) in &self.files {
-            let path = staging.path().join(name);
-            let mut f = std::fs::File::create(&path).map_err(io_err("cannot create", &path))?;
-            f.write_all(content.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(io_err("cannot write", &path))?;
+            let path = staged.path().join(name);
+            std::fs::write(&path, content.as_bytes()).map_err(io_err("cannot write", &path))?;
         }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // Temporary folders are private (0700); the model is an ordinary folder.
-            std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
-                .map_err(io_err("cannot set permissions of", staging.path()))?;
-        }
-
-        // Move an existing target aside first (rename cannot replace a non-empty folder), and
-        // delete it only after the new model is in place.
-        let previous = if existing {
-            let holder = tempfile::Builder::new()
-                .prefix(&format!(".{base}.isf-previous-"))
-                .tempdir_in(&parent)
-                .map_err(io_err("cannot create a temporary folder in", &parent))?;
-            let aside = holder.path().join(&base);
-            std::fs::rename(dir, &aside).map_err(io_err("cannot move aside", dir))?;
-            Some((holder, aside))
-        } else {
-            None
-        };
-        if let Err(e) = std::fs::rename(staging.path(), dir) {
-            if let Some((_, aside)) = &previous {
-                // Best effort: put the old folder back; the error reported is the original one.
-                let _ = std::fs::rename(aside, dir);
-            }
-            return Err(io_err("cannot rename the finished model to", dir)(e));
-        }
-        // The staging folder now is `dir`: keep TempDir from deleting anything.
-        let _ = staging.keep();
-        // Dropping the holder deletes the previous model.
-        drop(previous);
+        staged.commit().map_err(ExampleError::Install)?;
         Ok(())
     }
 }

@@ -330,17 +330,10 @@ impl ScalarField {
 
     /// Writes [`ScalarField::to_amira_text`] atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<(), MapperError> {
-        use std::io::Write as _;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| MapperError::io(dir, e))?;
-        tmp.write_all(self.to_amira_text().as_bytes())
-            .map_err(|e| MapperError::io(path, e))?;
-        tmp.persist(path)
-            .map_err(|e| MapperError::io(path, e.error))?;
-        Ok(())
+        Ok(isf_io::atomic::write_file(
+            path,
+            self.to_amira_text().as_bytes(),
+        )?)
     }
 }
 

@@ -28,6 +28,9 @@ pub enum MapperError {
     /// The morphology cannot be mapped (e.g. it lies outside the PST field).
     #[error("morphology {path}: {message}")]
     Morphology { path: PathBuf, message: String },
+    /// The output cannot be installed (or exists and may not be replaced).
+    #[error(transparent)]
+    Output(#[from] isf_io::Error),
 }
 
 impl MapperError {

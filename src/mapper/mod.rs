@@ -65,8 +65,19 @@ pub struct MapReport {
 }
 
 /// Reads the morphology and the model, draws the realizations, and writes the representative
-/// one with ISF's summary.
+/// one with ISF's summary into a new output folder (an existing non-empty one is refused).
 pub fn map_inputs(opts: &MapOptions) -> Result<MapReport, MapperError> {
+    map_inputs_overwriting(opts, false)
+}
+
+/// As [`map_inputs`]; if `overwrite`, an existing output folder is replaced once the new one is
+/// complete.
+pub fn map_inputs_overwriting(
+    opts: &MapOptions,
+    overwrite: bool,
+) -> Result<MapReport, MapperError> {
+    // Refused before the (long) mapping, not after it.
+    isf_io::check_output(&opts.out, overwrite).map_err(isf_io::Error::from)?;
     if opts.realizations == 0 || opts.realizations > MAX_REALIZATIONS {
         return Err(MapperError::Model(format!(
             "the number of realizations must be between 1 and {MAX_REALIZATIONS}, found {}",
@@ -124,7 +135,15 @@ pub fn map_inputs(opts: &MapOptions) -> Result<MapReport, MapperError> {
             .collect()
     };
     let chosen = summary::representative(&summaries);
-    let files = write::write_outputs(&emb, &all[chosen], &summaries, chosen, &opts.out, &opts.tag)?;
+    let files = write::write_outputs(
+        &emb,
+        &all[chosen],
+        &summaries,
+        chosen,
+        &opts.out,
+        &opts.tag,
+        overwrite,
+    )?;
     Ok(MapReport {
         files,
         representative: chosen,

@@ -250,8 +250,10 @@ pub fn summary_text(emb: &Embedding, summaries: &[RealizationSummary], chosen: u
     s
 }
 
-/// Writes the representative realization and the summary into `out_dir` (which must not exist
-/// or be empty): everything goes to a temporary sibling folder first, then one rename.
+/// Writes the representative realization and the summary into `out_dir`: everything goes to
+/// a hidden staging folder beside it first, installed complete by one rename. An existing
+/// output folder (not empty) is refused unless `overwrite`, and then replaced only once the new
+/// one is complete.
 pub fn write_outputs(
     emb: &Embedding,
     synapses: &[Synapse],
@@ -259,28 +261,12 @@ pub fn write_outputs(
     chosen: usize,
     out_dir: &Path,
     tag: &str,
+    overwrite: bool,
 ) -> Result<Vec<PathBuf>, MapperError> {
-    if out_dir.exists() {
-        let empty = std::fs::read_dir(out_dir)
-            .map_err(|e| MapperError::io(out_dir, e))?
-            .next()
-            .is_none();
-        if !empty {
-            return Err(MapperError::file(
-                out_dir,
-                "output folder exists and is not empty; choose a new --out",
-            ));
-        }
-    }
-    let parent = match out_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| MapperError::io(&parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".isf-map-inputs-")
-        .tempdir_in(&parent)
-        .map_err(|e| MapperError::io(&parent, e))?;
+    isf_io::check_output(out_dir, overwrite).map_err(isf_io::Error::from)?;
+    let parent = isf_io::atomic::parent_dir(out_dir);
+    std::fs::create_dir_all(parent).map_err(|e| MapperError::io(parent, e))?;
+    let staged = isf_io::StagedDir::with_overwrite(out_dir, overwrite)?;
     let names = OutputNames::new(&emb.cell.name, tag);
     let (con, connected) = con_text(emb, synapses, &names.syn);
     let files = [
@@ -294,18 +280,11 @@ pub fn write_outputs(
     ];
     let mut written = Vec::new();
     for (name, text) in &files {
-        let p = tmp.path().join(name);
+        let p = staged.path().join(name);
         std::fs::write(&p, text).map_err(|e| MapperError::io(&p, e))?;
         written.push(out_dir.join(name));
     }
-    if out_dir.exists() {
-        std::fs::remove_dir(out_dir).map_err(|e| MapperError::io(out_dir, e))?;
-    }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out_dir).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&kept);
-        MapperError::io(out_dir, e)
-    })?;
+    staged.commit()?;
     Ok(written)
 }
 

@@ -1,16 +1,30 @@
 //! ISF-format export of an SPMD run (`isf_folder = "DIR"` in the run config): besides the results
-//! file, every trial is written as ISF writes it (spec §5.3), one folder per cell:
+//! file, every trial is written as ISF writes it, each cell's trials laid out exactly as ISF's
+//! `run_new_simulations` lays out one task's results (spec §5.1, §5.3), with the cell's folder as
+//! `dirPrefix`:
 //!
 //! ```text
-//! DIR/<cell>/simulation_runNNNN_synapses.csv            NNNN = trial index within the cell
-//!           simulation_runNNNN_presynaptic_cells.csv
-//!           <cell>_vm_all_traces.csv                    one column per trial ("Vm run NN")
-//!           <cell>_<site label>_vm_dend_traces.csv
-//!           <cell>_neuron_model.param, <cell>_network_model.param   (as simulated)
+//! DIR/<cell>/results/<YYYYmmdd-HHMM>_seed<S>_pid<P>/
+//!     hostname_<host>                                  empty, as ISF's
+//!     simulation_runNNNN_synapses.csv                  NNNN = trial index within the cell
+//!     simulation_runNNNN_presynaptic_cells.csv
+//!     seed<S>_pid<P>_vm_all_traces.csv                 one column per trial ("Vm run NN")
+//!     seed<S>_pid<P>_<site label>_vm_dend_traces.csv
+//!     seed<S>_pid<P>_neuron_model.param, seed<S>_pid<P>_network_model.param   (as simulated)
 //! ```
 //!
-//! so that `isf db init-isf DIR` gives the trial ids `<cell>/<NNNNNN>` that `isf db init` gives
-//! the results file, and both importers build the same database from one run.
+//! `S` is the seed of the cell's first trial (ISF: the seed of all sweeps of the folder; the same
+//! here when `sweeps_per_seed` covers all trials), `P` the id of the process that assembled the
+//! folder and the time (UTC) when it did, as ISF stamps a folder when its task ends. The names
+//! matter: ISF's `db_init_simrun_general.init` finds a dendritic trace file from the last two
+//! `_`-separated parts of the trial folder path (`seed<S>_pid<P>`), and its newer versions take
+//! the recording-site label from the file name minus the folder name's part after the date, so any
+//! other layout breaks for cell names with no or several `_`. Here the cell name is only a parent
+//! folder, so every cell name works.
+//!
+//! `isf db init-isf DIR` gives the trial ids `<cell>/results/<folder>/<NNNNNN>` (ISF's rule: the
+//! folder relative to `DIR`, then the trial number); `isf db init` of the results file gives
+//! `<cell>/<NNNNNN>` for the same rows in the same order, otherwise the two databases are equal.
 //!
 //! Why written from the trial results rather than converted from the results file afterwards: the
 //! two outputs then come from the same in-memory trial by two independent writers (collective
@@ -22,10 +36,10 @@
 //! writes its trials' traces as small binary fragments; after the last batch one rank per cell
 //! assembles the trace files from them, a block of samples at a time (bounded memory for any
 //! number of trials). Everything is written into a hidden staging folder
-//! `DIR/.<cell>.isf-partial` that `--resume` continues and that is renamed to `DIR/<cell>` only
-//! when complete. Traces are exported exactly as the results file stores them — thinned by
-//! `every_k_steps` and rounded to f32 (then written as the f64 value of that f32) — so the two
-//! outputs of one run carry the same numbers.
+//! `DIR/.<cell>.isf-partial` that `--resume` continues; when complete it is moved to
+//! `DIR/.<cell>.isf-done/results/<folder>`, which is renamed to `DIR/<cell>`. Traces are exported
+//! exactly as the results file stores them — thinned by `every_k_steps` and rounded to f32 (then
+//! written as the f64 value of that f32) — so the two outputs of one run carry the same numbers.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -43,6 +57,29 @@ use crate::trial::result::{SynapsePositions, TrialResult};
 
 /// Sub-folder of the staging folder holding the per-trial trace fragments.
 const FRAGMENTS: &str = "traces.partial";
+
+/// File in [`FRAGMENTS`] holding the seed of the cell's first trial (decimal), which names the
+/// finished folder.
+const FIRST_SEED: &str = "first_trial_seed";
+
+/// The name ISF gives a task's results folder: `<YYYYmmdd-HHMM>_seed<S>_pid<P>`, with `utc` an
+/// RFC 3339 time (`YYYY-MM-DDTHH:MM:SSZ`).
+pub fn isf_results_folder_name(utc: &str, seed: u64, pid: u32) -> String {
+    let digits: String = utc.chars().filter(char::is_ascii_digit).collect();
+    let stamp = format!(
+        "{}-{}",
+        digits.get(..8).unwrap_or("00000000"),
+        digits.get(8..12).unwrap_or("0000")
+    );
+    format!("{stamp}_seed{seed}_pid{pid}")
+}
+
+/// The prefix of ISF's trace and parameter files in a results folder named by
+/// [`isf_results_folder_name`]: its last two `_`-separated parts (`seed<S>_pid<P>`).
+pub fn isf_file_prefix(folder_name: &str) -> String {
+    let parts: Vec<&str> = folder_name.split('_').collect();
+    parts[parts.len().saturating_sub(2)..].join("_")
+}
 
 fn invalid(path: &Path, msg: impl Into<String>) -> OutputError {
     OutputError::Invalid {
@@ -88,9 +125,17 @@ impl IsfExport {
         })
     }
 
-    /// The finished folder of cell `ci`.
+    /// The finished folder of cell `ci` (ISF's `dirPrefix`; the trials are in
+    /// `results/<YYYYmmdd-HHMM>_seed<S>_pid<P>/` below it).
     pub fn cell_dir(&self, ci: usize) -> PathBuf {
         self.root.join(&self.layout.cells[ci].name)
+    }
+
+    /// Where a finished staging folder waits, as `results/<folder>`, to be renamed to
+    /// [`Self::cell_dir`].
+    fn done_dir(&self, ci: usize) -> PathBuf {
+        self.root
+            .join(format!(".{}.isf-done", self.layout.cells[ci].name))
     }
 
     /// The staging folder of cell `ci` (renamed to [`Self::cell_dir`] when complete).
@@ -127,11 +172,17 @@ impl IsfExport {
         std::fs::create_dir_all(&self.root).map_err(io(&self.root, "cannot create folder"))?;
         for ci in 0..self.layout.cells.len() {
             let s = self.staging_dir(ci);
-            if !resume && s.exists() {
-                std::fs::remove_dir_all(&s)
-                    .map_err(io(&s, "cannot remove a stale staging folder"))?;
+            let done = self.done_dir(ci);
+            if !resume {
+                for d in [&s, &done] {
+                    if d.exists() {
+                        std::fs::remove_dir_all(d)
+                            .map_err(io(d, "cannot remove a stale staging folder"))?;
+                    }
+                }
             }
-            if resume && !s.exists() && self.cell_dir(ci).exists() {
+            // Finished earlier, or killed between the two renames of `finish_cell`.
+            if resume && !s.exists() && (self.cell_dir(ci).exists() || done.exists()) {
                 continue;
             }
             let f = s.join(FRAGMENTS);
@@ -181,6 +232,11 @@ impl IsfExport {
                 bytes.extend_from_slice(&(x as f32).to_le_bytes());
             }
         }
+        if k == 0 {
+            write_atomic_unsynced_with(&dir.join(FRAGMENTS).join(FIRST_SEED), |w| {
+                write!(w, "{}", r.seed)
+            })?;
+        }
         write_atomic_unsynced_with(&fragment_path(&dir, k), |w| w.write_all(&bytes))
     }
 
@@ -199,9 +255,26 @@ impl IsfExport {
         let c = &self.layout.cells[ci];
         let dir = self.staging_dir(ci);
         let dest = self.cell_dir(ci);
+        let done = self.done_dir(ci);
+        if !dir.exists() && done.exists() {
+            // Killed after the staging folder was complete and moved: only the last rename is left.
+            return install(&done, &dest, replace);
+        }
         if !dir.exists() && dest.exists() {
             return Ok(());
         }
+        let seed_file = dir.join(FRAGMENTS).join(FIRST_SEED);
+        let seed: u64 = std::fs::read_to_string(&seed_file)
+            .map_err(io(&seed_file, "missing the seed of the first trial"))?
+            .trim()
+            .parse()
+            .map_err(|_| invalid(&seed_file, "not a seed"))?;
+        let folder = isf_results_folder_name(
+            &isf_post::db::utc_iso(std::time::SystemTime::now(), false),
+            seed,
+            std::process::id(),
+        );
+        let prefix = isf_file_prefix(&folder);
         let n_sites = c.site_labels.len();
         let n_out = c.n_samples.div_ceil(self.layout.every_k_steps);
         let expected = (n_out * 8 + (1 + n_sites) * n_out * 4) as u64;
@@ -229,11 +302,10 @@ impl IsfExport {
                 ));
             }
         }
-        let name = &c.name;
-        let files = std::iter::once(format!("{name}_vm_all_traces.csv")).chain(
+        let files = std::iter::once(format!("{prefix}_vm_all_traces.csv")).chain(
             c.site_labels
                 .iter()
-                .map(|l| format!("{name}_{l}_vm_dend_traces.csv")),
+                .map(|l| format!("{prefix}_{l}_vm_dend_traces.csv")),
         );
         // Samples per block: about 64 MB of f32 over all trials.
         let n_trials = c.n_trials as usize;
@@ -259,17 +331,20 @@ impl IsfExport {
             })?;
         }
         for (file, bytes) in &c.parameter_files {
-            write_atomic(&dir.join(format!("{name}_{file}")), bytes)?;
+            write_atomic(&dir.join(format!("{prefix}_{file}")), bytes)?;
         }
+        let host = isf_post::db::temp::hostname().replace(['/', '\\'], "_");
+        write_atomic(&dir.join(format!("hostname_{host}")), b"")?;
         let f = dir.join(FRAGMENTS);
         std::fs::remove_dir_all(&f).map_err(io(&f, "cannot remove"))?;
-        if dest.exists() {
-            if !replace {
-                return Err(invalid(&dest, "appeared during the run; not replaced"));
-            }
-            std::fs::remove_dir_all(&dest).map_err(io(&dest, "cannot replace"))?;
+        if done.exists() {
+            std::fs::remove_dir_all(&done).map_err(io(&done, "cannot remove"))?;
         }
-        std::fs::rename(&dir, &dest).map_err(io(&dest, "cannot rename the staging folder"))
+        let results = done.join("results");
+        std::fs::create_dir_all(&results).map_err(io(&results, "cannot create folder"))?;
+        let into = results.join(&folder);
+        std::fs::rename(&dir, &into).map_err(io(&into, "cannot rename the staging folder"))?;
+        install(&done, &dest, replace)
     }
 }
 
@@ -325,4 +400,138 @@ pub fn isf_rows(
     }
     sort_presynaptic_rows(&mut pre);
     Ok((syn, pre))
+}
+
+/// Renames the finished folder `done` to `dest`, replacing an existing one only if `replace`, by
+/// an atomic exchange, so a reader sees the old or the new folder.
+fn install(done: &Path, dest: &Path, replace: bool) -> Result<(), OutputError> {
+    isf_io::atomic::install(done, dest, replace).map_err(|e| match e {
+        isf_io::Error::Exists(_) => invalid(dest, "appeared during the run; not replaced"),
+        e => e.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::results_h5::CellLayout;
+    use crate::trial::result::SynapsePosition;
+
+    #[test]
+    fn folder_names_follow_isf() {
+        let name = isf_results_folder_name("2026-12-06T22:31:04Z", 4_000_000_001, 77);
+        assert_eq!(name, "20261206-2231_seed4000000001_pid77");
+        assert_eq!(isf_file_prefix(&name), "seed4000000001_pid77");
+    }
+
+    fn export(root: &Path) -> IsfExport {
+        let layout = ResultsLayout {
+            batch_size: 2,
+            n_trials: 2,
+            every_k_steps: 1,
+            record_soma: true,
+            cells: vec![CellLayout {
+                name: "L5tt_86_C2".into(),
+                first_trial_id: 0,
+                n_trials: 2,
+                n_samples: 3,
+                t0_ms: 0.0,
+                dt_ms: 0.025,
+                site_labels: vec!["site_a".into()],
+                population_names: vec!["L2_C2".into()],
+                synapse_positions: Some(SynapsePositions {
+                    populations: vec![vec![SynapsePosition {
+                        soma_distance_um: 12.5,
+                        section_id: 3,
+                        section_pt_id: 1,
+                        label: 0,
+                    }]],
+                    labels: vec!["Dendrite".into()],
+                }),
+                parameter_files: vec![("neuron_model.param".into(), b"{}".to_vec())],
+            }],
+        };
+        IsfExport::new(root, &layout).unwrap()
+    }
+
+    fn trial(k: u64) -> TrialResult {
+        TrialResult {
+            trial_id: k,
+            seed: 1234,
+            sweep: k as u32,
+            t_ms: vec![0.0, 0.025, 0.05],
+            soma_vm_mv: vec![-75.0, -74.5, -74.0 + k as f64],
+            site_vm_mv: vec![vec![-70.0, -69.5, -69.0]],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn finished_cell_is_an_isf_results_folder_and_survives_a_kill_between_the_renames() {
+        let tmp = tempfile::tempdir().unwrap();
+        let x = export(tmp.path());
+        x.check(false).unwrap();
+        x.prepare(false).unwrap();
+        for k in 0..2 {
+            x.write_trial(&trial(k)).unwrap();
+        }
+        x.finish_cell(0, false).unwrap();
+        let results = tmp.path().join("L5tt_86_C2/results");
+        let folders: Vec<PathBuf> = std::fs::read_dir(&results)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(folders.len(), 1);
+        let name = folders[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.ends_with(&format!("_seed1234_pid{}", std::process::id())),
+            "{name}"
+        );
+        let uid = isf_file_prefix(&name);
+        let mut files: Vec<String> = std::fs::read_dir(&folders[0])
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("hostname_"))
+            .collect();
+        files.sort();
+        let mut want = vec![
+            format!("{uid}_neuron_model.param"),
+            format!("{uid}_site_a_vm_dend_traces.csv"),
+            format!("{uid}_vm_all_traces.csv"),
+            "simulation_run0000_presynaptic_cells.csv".into(),
+            "simulation_run0000_synapses.csv".into(),
+            "simulation_run0001_presynaptic_cells.csv".into(),
+            "simulation_run0001_synapses.csv".into(),
+        ];
+        want.sort();
+        assert_eq!(files, want);
+        let traces =
+            std::fs::read_to_string(folders[0].join(format!("{uid}_vm_all_traces.csv"))).unwrap();
+        assert!(traces.starts_with("t\tVm run 00\tVm run 01\n"), "{traces}");
+        // Only the cell folder is left.
+        let top: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(top, vec!["L5tt_86_C2"]);
+
+        // A kill between moving the finished staging folder and the last rename leaves
+        // `.<cell>.isf-done`: a resume installs it without simulating or assembling anything.
+        let finished = tmp.path().join("L5tt_86_C2");
+        let done = tmp.path().join(".L5tt_86_C2.isf-done");
+        std::fs::rename(&finished, &done).unwrap();
+        x.check(true).unwrap();
+        x.prepare(true).unwrap();
+        assert!(!x.staging_dir(0).exists());
+        x.finish_cell(0, true).unwrap();
+        assert!(!done.exists());
+        assert!(results
+            .join(&name)
+            .join(format!("{uid}_vm_all_traces.csv"))
+            .is_file());
+    }
 }

@@ -31,6 +31,9 @@ pub enum OutputError {
     /// Data that cannot be written in the requested form (names the file or folder).
     #[error("{}: {msg}", path.display())]
     Invalid { path: PathBuf, msg: String },
+    /// Installing an output failed, or it exists and may not be replaced.
+    #[error(transparent)]
+    Install(#[from] isf_io::Error),
 }
 
 impl OutputError {

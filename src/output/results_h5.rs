@@ -51,6 +51,38 @@ pub enum ResultsFileError {
         /// HDF5's message.
         source: hdf5::Error,
     },
+    /// A file-system call on the results file failed.
+    #[error("results file {path}: {what}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Not enough free space for the next batch; nothing of it was written.
+    #[error(
+        "results file {path}: not enough space for batch {batch}: it needs about {needed} bytes, \
+         {free} are free on the file system holding the file; the file keeps every batch before \
+         it: free space, then continue with --resume"
+    )]
+    DiskFull {
+        /// The file.
+        path: PathBuf,
+        /// The batch that did not fit.
+        batch: u64,
+        /// Bytes the batch needs (estimate).
+        needed: u64,
+        /// Bytes free.
+        free: u64,
+    },
+    /// Another rank failed (it reports the error).
+    #[error("rank {rank} failed writing the results file (see its message)")]
+    OtherRank {
+        /// The first failing rank.
+        rank: u32,
+    },
     /// The file exists but belongs to a different run or is not an isf results file.
     #[error("results file {path}: {msg}")]
     Mismatch {
@@ -232,11 +264,35 @@ enum SpikeSorting {
     by_time = 2,
 }
 
-/// A dataset transfer property list: collective MPI-IO when the file is opened through MPI.
-struct Dxpl(hid_t);
+/// Called before every change the writer makes to an open results file (each dataset extension,
+/// row write, flush and commit), with a short description of it; an error stops the write there as
+/// a failed HDF5 call would. Tests use it to abort or fail a run at every write point.
+#[derive(Clone)]
+pub struct WriteHook(pub std::sync::Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>);
+
+impl std::fmt::Debug for WriteHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteHook")
+    }
+}
+
+/// How rows reach the file: the dataset transfer property list (collective MPI-IO when the file is
+/// opened through MPI) and the write hook, if any.
+struct Dxpl {
+    id: hid_t,
+    hook: Option<WriteHook>,
+}
 
 impl Dxpl {
-    fn new(collective: bool) -> hdf5::Result<Self> {
+    /// Runs the write hook (if any) before the change `what`.
+    fn point(&self, what: &dyn Fn() -> String) -> hdf5::Result<()> {
+        match &self.hook {
+            Some(h) => (h.0)(&what()).map_err(|e| hdf5::Error::from(e.as_str())),
+            None => Ok(()),
+        }
+    }
+
+    fn new(collective: bool, hook: Option<WriteHook>) -> hdf5::Result<Self> {
         // SAFETY: plain HDF5 C calls on ids we own; the class id is valid once the library is open.
         unsafe {
             hdf5_sys::h5::H5open();
@@ -256,7 +312,7 @@ impl Dxpl {
             }
             #[cfg(not(feature = "mpi"))]
             let _ = collective;
-            Ok(Self(id))
+            Ok(Self { id, hook })
         }
     }
 }
@@ -265,7 +321,7 @@ impl Drop for Dxpl {
     fn drop(&mut self) {
         // SAFETY: closing the id we created.
         unsafe {
-            hdf5_sys::h5p::H5Pclose(self.0);
+            hdf5_sys::h5p::H5Pclose(self.id);
         }
     }
 }
@@ -309,6 +365,7 @@ fn write_rows<T: H5Type>(
         ranges == piece.ranges,
         "pieces must be pushed in ascending row order"
     );
+    dxpl.point(&|| format!("write {}", ds.name()))?;
     let mem_type = hdf5::Datatype::from_type::<T>()?;
     let n_dims = ds.ndim();
     let one = [1u8];
@@ -354,7 +411,7 @@ fn write_rows<T: H5Type>(
             piece.data.as_ptr().cast()
         };
         if status >= 0 {
-            status = hdf5_sys::h5d::H5Dwrite(ds.id(), mem_type.id(), mspace, fspace, dxpl.0, buf);
+            status = hdf5_sys::h5d::H5Dwrite(ds.id(), mem_type.id(), mspace, fspace, dxpl.id, buf);
         }
         H5Sclose(mspace);
         H5Sclose(fspace);
@@ -381,6 +438,18 @@ fn ext2<T: H5Type>(g: &Group, name: &str, width: usize) -> hdf5::Result<Dataset>
         .fill_time(FillTime::Never)
         .shape(SimpleExtents::resizable([0, width]))
         .create(name)
+}
+
+/// Extends the first dimension of `ds` to `rows` if it is shorter (never shrinks it).
+fn grow(ds: &Dataset, rows: u64, x: &Dxpl) -> hdf5::Result<()> {
+    let mut shape = ds.shape();
+    let rows = usize::try_from(rows).map_err(|_| hdf5::Error::from("row count overflows"))?;
+    if shape[0] >= rows {
+        return Ok(());
+    }
+    x.point(&|| format!("extend {}", ds.name()))?;
+    shape[0] = rows;
+    ds.resize(shape)
 }
 
 fn attr_str(loc: &Location, name: &str, value: &str) -> hdf5::Result<()> {
@@ -547,18 +616,18 @@ impl RaggedDatasets {
             times_ms: g.dataset("times_ms")?,
         })
     }
-    fn resize(&self, trial_rows: u64, rows: u64, times: u64) -> hdf5::Result<()> {
-        self.trial_start.resize(trial_rows as usize)?;
-        self.trial_count.resize(trial_rows as usize)?;
+    fn grow(&self, trial_rows: u64, rows: u64, times: u64, x: &Dxpl) -> hdf5::Result<()> {
+        grow(&self.trial_start, trial_rows, x)?;
+        grow(&self.trial_count, trial_rows, x)?;
         for d in [
             &self.population,
             &self.id,
             &self.times_start,
             &self.times_count,
         ] {
-            d.resize(rows as usize)?;
+            grow(d, rows, x)?;
         }
-        self.times_ms.resize(times as usize)
+        grow(&self.times_ms, times, x)
     }
 }
 
@@ -581,6 +650,8 @@ pub struct ResultsWriter {
     state: CommitState,
     trials: TrialDatasets,
     cells: Vec<CellDatasets>,
+    /// Whether [`Self::flush`] fsyncs the file by its path (serial runs).
+    sync_by_path: bool,
 }
 
 /// Whether the file is opened through MPI-IO (then transfers are collective).
@@ -623,17 +694,92 @@ fn hdf5_error(path: &Path, context: impl Into<String>) -> impl Fn(hdf5::Error) -
     }
 }
 
+/// The hidden name under which a new results file is made before it is renamed to `path`.
+pub fn staging_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Bytes an unprivileged writer may still use on the file system holding `path` (its folder
+/// if it does not exist yet); `None` if the system will not say.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let probe = if path.exists() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    };
+    let c = std::ffi::CString::new(probe.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: a valid NUL-terminated path and a buffer statvfs fills on success.
+    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so the buffer is initialised.
+    let st = unsafe { st.assume_init() };
+    Some(u64::from(st.f_bavail).saturating_mul(st.f_frsize))
+}
+
+/// Makes a rename into `path`'s folder durable.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Every rank learns whether any rank failed, so none enters a collective call alone.
+fn collective<T>(
+    comm: &dyn Communicator,
+    local: Result<T, ResultsFileError>,
+) -> Result<T, ResultsFileError> {
+    let flags = comm.all_gather_u64(&[u64::from(local.is_err())]);
+    let v = local?;
+    match flags.iter().position(|f| f[0] != 0) {
+        Some(rank) => Err(ResultsFileError::OtherRank { rank: rank as u32 }),
+        None => Ok(v),
+    }
+}
+
 impl ResultsWriter {
     /// Creates a new results file (it must not exist) with every group, dataset and attribute.
+    ///
+    /// The file is laid out and its provenance written under a hidden name beside `path`
+    /// (`.<name>.partial`), then renamed into place, replacing an existing file at `path` only
+    /// then: a run killed while creating leaves no half-made results file (and the next run
+    /// removes the hidden one). The caller must hold the output's lock.
     pub fn create(
         path: &Path,
         comm: &dyn Communicator,
         layout: &ResultsLayout,
         prov: &Provenance,
+        hook: Option<WriteHook>,
     ) -> Result<Self, ResultsFileError> {
+        let staging = staging_path(path);
         let e = |context: &str| hdf5_error(path, context.to_string());
-        let file = open_file(path, comm, true).map_err(e("create"))?;
-        let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
+        let io = |what: &str| {
+            let (path, what) = (path.to_path_buf(), what.to_string());
+            move |source: std::io::Error| ResultsFileError::Io { path, what, source }
+        };
+        let removed = if comm.rank() == 0 {
+            match std::fs::remove_file(&staging) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io("remove the unfinished file of an earlier run")(err))
+                }
+                _ => Ok(()),
+            }
+        } else {
+            Ok(())
+        };
+        collective(comm, removed)?;
+        let file = open_file(&staging, comm, true).map_err(e("create"))?;
+        let dxpl = Dxpl::new(uses_mpi(comm), hook).map_err(e("transfer properties"))?;
         let state = CommitState::empty(layout.cells.len());
         let rank0 = comm.rank() == 0;
         (|| -> hdf5::Result<()> {
@@ -711,10 +857,38 @@ impl ResultsWriter {
             Ok(())
         })()
         .map_err(e("create layout"))?;
-        let mut w = Self::attach(path, file, dxpl, layout, state).map_err(e("open datasets"))?;
+        // Until it is renamed, the file is known by its staging name.
+        let mut w =
+            Self::attach(&staging, file, dxpl, layout, state).map_err(e("open datasets"))?;
+        w.sync_by_path = !uses_mpi(comm);
         w.write_provenance(comm, prov)?;
-        w.file.flush().map_err(e("flush"))?;
+        w.flush().map_err(e("flush"))?;
+        w.path = path.to_path_buf();
+        comm.barrier();
+        let installed = if comm.rank() == 0 {
+            w.dxpl
+                .point(&|| "install".into())
+                .map_err(e("install"))
+                .and_then(|()| std::fs::rename(&staging, path).map_err(io("install")))
+                .and_then(|()| sync_dir(path).map_err(io("sync its folder")))
+        } else {
+            Ok(())
+        };
+        collective(comm, installed)?;
         Ok(w)
+    }
+
+    /// Hands HDF5's buffers to the file and, in a serial run, makes them durable (MPI-IO's flush
+    /// already syncs the file on every rank).
+    fn flush(&self) -> hdf5::Result<()> {
+        self.dxpl.point(&|| "flush".into())?;
+        self.file.flush()?;
+        if self.sync_by_path {
+            std::fs::File::open(&self.path)
+                .and_then(|f| f.sync_data())
+                .map_err(|err| hdf5::Error::from(format!("fsync: {err}").as_str()))?;
+        }
+        Ok(())
     }
 
     fn attach(
@@ -766,6 +940,7 @@ impl ResultsWriter {
             state,
             trials,
             cells,
+            sync_by_path: false,
         })
     }
 
@@ -820,6 +995,7 @@ impl ResultsWriter {
         comm: &dyn Communicator,
         layout: &ResultsLayout,
         prov: &Provenance,
+        hook: Option<WriteHook>,
     ) -> Result<(Self, u64), ResultsFileError> {
         let e = |context: &str| hdf5_error(path, context.to_string());
         let mismatch = |msg: String| ResultsFileError::Mismatch {
@@ -864,17 +1040,25 @@ impl ResultsWriter {
             .map_err(e("read commit_state"))?;
         let state = CommitState::from_words(&words, layout.cells.len())
             .ok_or_else(|| mismatch("commit_state does not match the config's cells".into()))?;
-        let dxpl = Dxpl::new(uses_mpi(comm)).map_err(e("transfer properties"))?;
-        let w =
+        let dxpl = Dxpl::new(uses_mpi(comm), hook).map_err(e("transfer properties"))?;
+        let mut w =
             Self::attach(path, file, dxpl, layout, state.clone()).map_err(e("open datasets"))?;
-        w.resize_to(&state).map_err(e("drop incomplete batch"))?;
-        attr_str(&p, "last_resumed", &prov.start_time).map_err(e("write provenance"))?;
+        w.sync_by_path = !uses_mpi(comm);
+        // Rows beyond the committed sizes stay: the next batch overwrites them in place.
+        w.dxpl
+            .point(&|| "write /provenance last_resumed".into())
+            .and_then(|()| attr_str(&p, "last_resumed", &prov.start_time))
+            .map_err(e("write provenance"))?;
         Ok((w, state.batches))
     }
 
-    /// Sets every dataset's extent to the sizes of `s` (collective).
-    fn resize_to(&self, s: &CommitState) -> hdf5::Result<()> {
-        let n = s.trials as usize;
+    /// Extends every dataset to at least the sizes of `s` (collective). Datasets only ever grow:
+    /// rows beyond the committed sizes (left by an interrupted batch) are overwritten in place
+    /// when that batch is written again, since its rows sit at the same positions. (Shrinking a
+    /// chunked dataset and growing it again loses the next writes to its last chunk with the
+    /// HDF5 1.10 that clusters run, which is how `--resume` used to corrupt the redone batch.)
+    fn grow_to(&self, s: &CommitState) -> hdf5::Result<()> {
+        let x = &self.dxpl;
         let t = &self.trials;
         for d in [
             &t.trial_id,
@@ -885,21 +1069,16 @@ impl ResultsWriter {
             &t.wall_time_s,
             &t.rank,
         ] {
-            d.resize(n)?;
+            grow(d, s.trials, x)?;
         }
-        for (c, (d, l)) in s
-            .cells
-            .iter()
-            .zip(self.cells.iter().zip(&self.layout.cells))
-        {
-            let width = l.n_out(self.layout.every_k_steps);
+        for (c, d) in s.cells.iter().zip(&self.cells) {
             for ds in d.soma_vm.iter().chain(&d.sites) {
-                ds.resize((c[0] as usize, width))?;
+                grow(ds, c[0], x)?;
             }
-            d.syn.resize(c[0], c[1], c[2])?;
-            d.pre.resize(c[0], c[3], c[4])?;
-            d.spike_times.resize(c[5] as usize)?;
-            d.spike_nodes.resize(c[5] as usize)?;
+            d.syn.grow(c[0], c[1], c[2], x)?;
+            d.pre.grow(c[0], c[3], c[4], x)?;
+            grow(&d.spike_times, c[5], x)?;
+            grow(&d.spike_nodes, c[5], x)?;
         }
         Ok(())
     }
@@ -1002,12 +1181,39 @@ impl ResultsWriter {
         next.batches = batch + 1;
         next.trials = range.end;
 
+        // Room for the batch is checked before anything of it is written: a full disk then stops
+        // the run with the file as committed, instead of failing inside HDF5.
+        let needed = self.batch_bytes(&self.state, &next);
+        let room = if comm.rank() == 0 {
+            match free_bytes(&self.path) {
+                Some(free) if free < needed => Err(ResultsFileError::DiskFull {
+                    path: self.path.clone(),
+                    batch,
+                    needed,
+                    free,
+                }),
+                _ => Ok(()),
+            }
+        } else {
+            Ok(())
+        };
+        collective(comm, room)?;
+
         let mut order: Vec<&TrialResult> = local.iter().collect();
         order.sort_by_key(|r| r.trial_id);
         let path = self.path.clone();
-        let e = |context: String| hdf5_error(&path, context);
+        let e = |context: String| {
+            let context = match free_bytes(&path) {
+                Some(free) if free < 1 << 20 => format!(
+                    "{context} (the file system is full: {free} bytes free; free space, then \
+                     continue with --resume)"
+                ),
+                _ => context,
+            };
+            hdf5_error(&path, context)
+        };
         let t0 = std::time::Instant::now();
-        self.resize_to(&next)
+        self.grow_to(&next)
             .map_err(e(format!("extend datasets for batch {batch}")))?;
         let t_resize = t0.elapsed().as_secs_f64();
         self.write_trials(&order)
@@ -1021,14 +1227,15 @@ impl ResultsWriter {
         }
         let t_write = t0.elapsed().as_secs_f64();
         // Make the data durable, then publish it: the commit state is the last thing written.
-        self.file.flush().map_err(e("flush".into()))?;
+        self.flush().map_err(e("flush".into()))?;
         let t_flush = t0.elapsed().as_secs_f64();
         let words = next.to_words();
-        self.file
-            .attr("commit_state")
+        self.dxpl
+            .point(&|| "write commit_state".into())
+            .and_then(|()| self.file.attr("commit_state"))
             .and_then(|a| a.write(&words))
             .map_err(e("write commit_state".into()))?;
-        self.file.flush().map_err(e("flush".into()))?;
+        self.flush().map_err(e("flush".into()))?;
         tracing::debug!(
             "batch {batch}: extend {t_resize:.3} s, write {:.3} s, flush {:.3} s, commit {:.3} s",
             t_write - t_resize,
@@ -1037,6 +1244,27 @@ impl ResultsWriter {
         );
         self.state = next;
         Ok(())
+    }
+
+    /// Bytes the batch that takes the file from `from` to `to` adds, generously: its rows
+    /// plus, per dataset, one chunk that may be newly allocated, plus 1 MiB of metadata.
+    fn batch_bytes(&self, from: &CommitState, to: &CommitState) -> u64 {
+        let trials = to.trials.saturating_sub(from.trials);
+        let mut bytes = trials * 7 * 8 + (1 << 20);
+        for (l, (a, b)) in self
+            .layout
+            .cells
+            .iter()
+            .zip(from.cells.iter().zip(&to.cells))
+        {
+            let traces = u64::from(self.layout.record_soma) + l.site_labels.len() as u64;
+            let width = l.n_out(self.layout.every_k_steps) as u64;
+            bytes += (b[0] - a[0]) * traces * width * 4;
+            // Ragged columns (24 bytes a row), times and spikes, and their chunks.
+            bytes += (b[1] - a[1] + b[3] - a[3]) * 24 + (b[2] - a[2] + b[4] - a[4]) * 8;
+            bytes += (b[5] - a[5]) * 16 + 2 * (4 * 4096 * 8 + 8192 * 8 + 2 * 1024 * 8);
+        }
+        bytes
     }
 
     fn write_trials(&self, order: &[&TrialResult]) -> hdf5::Result<()> {
@@ -1163,8 +1391,11 @@ impl ResultsWriter {
     pub fn finish(self, end_time: &str) -> Result<(), ResultsFileError> {
         let e = hdf5_error(&self.path, "finish");
         let p = self.file.group("provenance").map_err(&e)?;
-        attr_str(&p, "end_time", end_time).map_err(&e)?;
-        self.file.flush().map_err(&e)
+        self.dxpl
+            .point(&|| "write /provenance end_time".into())
+            .and_then(|()| attr_str(&p, "end_time", end_time))
+            .map_err(&e)?;
+        self.flush().map_err(&e)
         // Dropping the writer closes every dataset and then the file (collectively).
     }
 }

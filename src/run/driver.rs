@@ -14,7 +14,9 @@ use super::decompose::assign_by_cost;
 use super::model::{build_model, TrialModel};
 use super::RunError;
 use crate::output::isf_export::IsfExport;
-use crate::output::results_h5::{sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter};
+use crate::output::results_h5::{
+    sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter, WriteHook,
+};
 use crate::trial::result::TrialResult;
 
 /// Command-line choices of a run.
@@ -31,6 +33,8 @@ pub struct RunOptions {
     pub command_line: String,
     /// Show a progress bar on rank 0 (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Called before every change to the results file (fault-injection tests).
+    pub write_hook: Option<WriteHook>,
 }
 
 /// What a run did.
@@ -126,6 +130,33 @@ fn check_output(cfg: &RunConfig, opts: &RunOptions) -> Result<OutputMode, RunErr
     Ok(mode)
 }
 
+/// Takes the lock on the results file. A stale lock (its holder died on this host) is taken
+/// over when the user said what to do with that holder's file (`--resume` or `--overwrite`),
+/// with a warning naming the dead holder; otherwise it is reported.
+fn lock_output(cfg: &RunConfig, opts: &RunOptions) -> Result<isf_io::OutputLock, RunError> {
+    let err = |e: isf_io::LockError| RunError::Output {
+        path: cfg.output.clone(),
+        msg: e.to_string(),
+    };
+    let parent = isf_io::atomic::parent_dir(&cfg.output);
+    if !parent.is_dir() {
+        return Err(RunError::Output {
+            path: cfg.output.clone(),
+            msg: format!("folder {} does not exist", parent.display()),
+        });
+    }
+    match isf_io::OutputLock::acquire(&cfg.output, &opts.command_line) {
+        Err(isf_io::LockError::Stale { holder, .. }) if opts.resume || opts.overwrite => {
+            warn!(
+                "{}: taking over the lock of {holder}, which ended without releasing it",
+                cfg.output.display()
+            );
+            isf_io::OutputLock::take_over(&cfg.output, &opts.command_line, &holder).map_err(err)
+        }
+        r => r.map_err(err),
+    }
+}
+
 fn share_mode(
     comm: &dyn Communicator,
     local: Option<Result<OutputMode, RunError>>,
@@ -167,6 +198,16 @@ fn threads_per_rank(opts: &RunOptions, comm: &dyn Communicator) -> usize {
     (cores / comm.ranks_on_node().max(1) as usize).max(1)
 }
 
+/// The error of a run stopped by a signal after `kept` committed batches.
+fn interrupted(cfg: &RunConfig, kept: u64, total: u64) -> RunError {
+    RunError::Interrupted {
+        signal: isf_io::signals::received().map_or("a signal", isf_io::signals::signal_name),
+        output: cfg.output.clone(),
+        batches_kept: kept,
+        batches_total: total,
+    }
+}
+
 /// Current UTC time as RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn utc_now_rfc3339() -> String {
     isf_post::db::utc_iso(std::time::SystemTime::now(), false)
@@ -182,23 +223,15 @@ pub fn run_config(
     let start_time = utc_now_rfc3339();
     let rank = comm.rank();
     let cfg = agree(comm, RunConfig::load(config_path))?;
-    let mode = share_mode(comm, (rank == 0).then(|| check_output(&cfg, opts)))?;
-
-    // Inputs, hashed for the provenance and for --resume.
-    let files = agree(
-        comm,
-        cfg.input_files()
-            .into_iter()
-            .map(|p| {
-                let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
-                let hash = sha256_hex(&bytes);
-                Ok((p.display().to_string(), bytes, hash))
-            })
-            .collect::<Result<Vec<_>, RunError>>(),
-    )?;
+    // Rank 0 holds the output's lock for the whole run; the other ranks write only meanwhile.
+    let (_lock, local_mode) = match (rank == 0).then(|| lock_output(&cfg, opts)) {
+        Some(Ok(lock)) => (Some(lock), Some(check_output(&cfg, opts))),
+        Some(Err(e)) => (None, Some(Err(e))),
+        None => (None, None),
+    };
+    let mode = share_mode(comm, local_mode)?;
+    // A signal stops the run at its next check point (between trials) instead of killing it.
+    let _polling = isf_io::signals::polling();
 
     let n_threads = threads_per_rank(opts, comm);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -219,6 +252,31 @@ pub fn run_config(
             .collect()
     });
     let models = agree(comm, models)?;
+
+    // Every input, hashed for the provenance and for --resume: the config's files, then each
+    // model's (morphology, recording sites, embedding), each once.
+    let mut inputs = cfg.input_files();
+    for m in &models {
+        for f in &m.description().input_files {
+            if !inputs.contains(f) {
+                inputs.push(f.clone());
+            }
+        }
+    }
+    let files = agree(
+        comm,
+        inputs
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
+                let hash = sha256_hex(&bytes);
+                Ok((p.display().to_string(), bytes, hash))
+            })
+            .collect::<Result<Vec<_>, RunError>>(),
+    )?;
 
     let mut first = 0;
     let layout = ResultsLayout {
@@ -281,20 +339,8 @@ pub fn run_config(
         }
     };
 
-    // Only now is anything on disk touched.
-    let (mut writer, done) = match mode {
-        OutputMode::Resume => ResultsWriter::resume(&cfg.output, comm, &layout, &prov)?,
-        OutputMode::Create | OutputMode::Replace => {
-            if mode == OutputMode::Replace && rank == 0 {
-                std::fs::remove_file(&cfg.output).map_err(|e| RunError::Output {
-                    path: cfg.output.clone(),
-                    msg: format!("cannot replace: {e}"),
-                })?;
-            }
-            comm.barrier();
-            (ResultsWriter::create(&cfg.output, comm, &layout, &prov)?, 0)
-        }
-    };
+    // Only now is anything on disk touched: the export's folder first, so an unwritable one
+    // stops the run before a results file exists.
     if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
         let r = if rank == 0 {
             x.prepare(mode == OutputMode::Resume)
@@ -304,6 +350,16 @@ pub fn run_config(
         };
         agree(comm, r)?;
     }
+    let (mut writer, done) = match mode {
+        OutputMode::Resume => {
+            ResultsWriter::resume(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?
+        }
+        // A replaced file stays until the new one is laid out and renamed over it.
+        OutputMode::Create | OutputMode::Replace => (
+            ResultsWriter::create(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?,
+            0,
+        ),
+    };
     let n_batches = layout.n_batches();
     info!(
         "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",
@@ -348,6 +404,9 @@ pub fn run_config(
         let results: Vec<Result<TrialResult, RunError>> = pool.install(|| {
             mine.par_iter()
                 .map(|s| {
+                    if isf_io::signals::interrupted() {
+                        return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+                    }
                     let c = &cfg.cells[s.cell_id as usize];
                     let fail = |msg: String| RunError::Trial {
                         trial_id: s.trial_id,
@@ -388,6 +447,11 @@ pub fn run_config(
             }
         }
         let compute_s = t_batch.elapsed().as_secs_f64();
+        // Stop together if any rank was interrupted, before anything of this batch is written.
+        let stop = comm.all_gather_u64(&[u64::from(isf_io::signals::interrupted())]);
+        if stop.iter().any(|f| f[0] != 0) {
+            return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+        }
         let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
         writer.write_batch(comm, batch, &results)?;

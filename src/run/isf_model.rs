@@ -81,8 +81,30 @@ impl IsfTrialModel {
                 p.synapses.distribution_file = syn.clone();
             }
         }
+        let mut input_files = vec![cell_params.neuron.filename.clone()];
+        input_files.extend(cell_params.sim.recording_sites.iter().cloned());
+        for p in &network_params.populations {
+            input_files.push(p.synapses.distribution_file.clone());
+            input_files.push(p.synapses.connection_file.clone());
+        }
         let model = NetworkModel::from_params(&network_params, tstop_ms)?;
         let network = Network::new(model, &sim.template)?;
+        // Receptor mechanisms and parameters are used only when a trial creates its synapses:
+        // check them now, so a bad parameter of any cell stops the run before its first trial.
+        let receptors = network.synapse_inputs(&crate::network::TrialInput::default());
+        for (pop, rs) in receptors.populations.iter().zip(&receptors.receptors) {
+            let one = crate::trial::SynapseInputs {
+                populations: vec![pop.clone()],
+                receptors: vec![rs.clone()],
+                ..Default::default()
+            };
+            sim.check_inputs(&one).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: population `{pop}` (network.{pop}.synapses.receptors): {e}",
+                    cell.network_param.display()
+                )
+            })?;
+        }
         let parameter_files =
             simulated_parameter_files(cell, &mut cell_params, &mut network_params, tstop_ms)?;
 
@@ -110,6 +132,7 @@ impl IsfTrialModel {
             model: "isf".into(),
             synapse_positions: Some(synapse_positions(&network)),
             parameter_files,
+            input_files,
         };
         Ok(IsfTrialModel {
             desc,

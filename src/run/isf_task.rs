@@ -70,8 +70,14 @@ pub struct IsfTaskSummary {
 }
 
 /// Runs the task. Every input is checked before the folder is created; the folder appears
-/// complete or not at all.
+/// complete or not at all. An existing output folder (not empty) is refused.
 pub fn run_isf_task(task: &IsfTask) -> anyhow::Result<IsfTaskSummary> {
+    run_isf_task_overwriting(task, false)
+}
+
+/// As [`run_isf_task`]; if `overwrite`, an existing output folder is replaced once the new one
+/// is complete.
+pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Result<IsfTaskSummary> {
     let t0 = Instant::now();
     if task.sweeps == 0 {
         anyhow::bail!("--sweeps must be at least 1");
@@ -86,9 +92,7 @@ pub fn run_isf_task(task: &IsfTask) -> anyhow::Result<IsfTaskSummary> {
             anyhow::bail!("--dt must be a positive number of ms, got {dt}");
         }
     }
-    if task.out.exists() {
-        anyhow::bail!("{}: output folder already exists", task.out.display());
-    }
+    isf_io::check_output(&task.out, overwrite)?;
     let prefix = match &task.prefix {
         Some(p) => {
             if p.is_empty() || p.contains(['/', '\\', '\t', '\n']) {
@@ -120,7 +124,7 @@ pub fn run_isf_task(task: &IsfTask) -> anyhow::Result<IsfTaskSummary> {
     let site_labels = sim.site_labels();
     let setup_s = t0.elapsed().as_secs_f64();
 
-    let staged = StagedDir::new(&task.out)?;
+    let staged = StagedDir::with_overwrite(&task.out, overwrite)?;
     let dir = staged.path().to_path_buf();
     let mut scratch = TrialScratch::default();
     let mut sweeps = Vec::with_capacity(task.sweeps);

@@ -69,6 +69,22 @@ pub enum RunError {
         /// The error chain.
         msg: String,
     },
+    /// SIGINT or SIGTERM stopped the run between trials.
+    #[error(
+        "interrupted by {signal}: {} keeps the {batches_kept} of {batches_total} batches completed \
+         before it; continue with `isf simulate --config … --resume`",
+        output.display()
+    )]
+    Interrupted {
+        /// The signal's name.
+        signal: &'static str,
+        /// The results file.
+        output: PathBuf,
+        /// Batches committed to it.
+        batches_kept: u64,
+        /// Batches of the run.
+        batches_total: u64,
+    },
     /// Another rank failed; its own message is printed by that rank.
     #[error("rank {rank} failed (its error is printed above)")]
     OtherRank {

@@ -28,6 +28,9 @@ pub struct CellDescription {
     /// results: (`neuron_model.param` | `network_model.param`, JSON bytes). Empty for a model
     /// without parameter files.
     pub parameter_files: Vec<(String, Vec<u8>)>,
+    /// Every file the model was built from beyond the config's own (morphology, recording sites,
+    /// `.syn`, `.con`), for the provenance and for `--resume`'s check that nothing changed.
+    pub input_files: Vec<std::path::PathBuf>,
 }
 
 /// A cell template that simulates trials. Shared immutably by the rayon workers of a rank; each

@@ -50,6 +50,7 @@ impl SyntheticTestFixture {
             model: "synthetic-test-fixture".into(),
             synapse_positions: None,
             parameter_files: Vec::new(),
+            input_files: Vec::new(),
         };
         Self { desc, t_stop_ms }
     }

@@ -13,6 +13,48 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
+/// Most bins one binning computes (`(max − min) / bin` edges): a million, i.e. 1000 s of 1-ms bins.
+/// Larger requests are errors before anything is allocated.
+pub const MAX_BINS: usize = 1_000_000;
+
+/// Most values (trials × groups × bins, or distance bins × time bins) one binning holds in memory:
+/// 2^27 f64 = 1 GiB.
+pub const MAX_BINNED_VALUES: usize = 1 << 27;
+
+/// Most spatial bins of a distance grouping or spatio-temporal binning (distances are µm, so this
+/// reaches 500 m at 50-µm bins; larger values are damaged data).
+pub const MAX_SPATIAL_BINS: usize = 10_000_000;
+
+/// The edges `arange(start, stop, step)` if they number at most `MAX_BINS + 1`, else an error
+/// naming `name` (checked before allocating).
+fn checked_edges(
+    name: &'static str,
+    start: f64,
+    stop: f64,
+    step: f64,
+) -> Result<Vec<f64>, AnalysisError> {
+    let n = ((stop - start) / step).ceil();
+    if !(n <= (MAX_BINS + 1) as f64) {
+        return Err(AnalysisError::Limit(format!(
+            "{name}: {start} to {stop} ms in steps of {step} ms gives {n} bins; at most \
+             {MAX_BINS} are allowed (use wider bins or a shorter time range)"
+        )));
+    }
+    Ok(arange(start, stop, step))
+}
+
+/// An error if `n` values exceed [`MAX_BINNED_VALUES`].
+fn check_values(what: &str, n: Option<usize>) -> Result<(), AnalysisError> {
+    match n {
+        Some(n) if n <= MAX_BINNED_VALUES => Ok(()),
+        _ => Err(AnalysisError::Limit(format!(
+            "{what}: {} values exceed the limit of {MAX_BINNED_VALUES} held in memory (use wider \
+             bins, a shorter time range or fewer groups)",
+            n.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
 /// numpy's `arange(start, stop, step)`.
 pub fn arange(start: f64, stop: f64, step: f64) -> Vec<f64> {
     let n = ((stop - start) / step).ceil().max(0.0) as usize;
@@ -79,7 +121,7 @@ pub fn temporal_binning(
     if !(min.is_finite() && max.is_finite()) {
         return Ok((vec![], vec![]));
     }
-    let edges = arange(min, max + bin_ms, bin_ms);
+    let edges = checked_edges("bin_ms", min, max + bin_ms, bin_ms)?;
     let mut counts = histogram(all(), &edges);
     if normalize && !rows.is_empty() {
         let n = rows.len() as f64;
@@ -107,15 +149,31 @@ pub fn spatiotemporal_binning(
 ) -> Result<Array2<f64>, AnalysisError> {
     check_bin("spatial_bin_um", spatial_bin_um)?;
     check_bin("time_bin_ms", time_bin_ms)?;
-    let edges = arange(min_time_ms, max_time_ms + time_bin_ms, time_bin_ms);
+    let edges = checked_edges(
+        "time_bin_ms",
+        min_time_ms,
+        max_time_ms + time_bin_ms,
+        time_bin_ms,
+    )?;
     let nt = edges.len().saturating_sub(1);
     let zbin = |d: f64| (d / spatial_bin_um).floor();
-    let n_z = distances_um
+    let max_d = distances_um
         .iter()
-        .filter(|d| d.is_finite() && **d >= 0.0)
-        .map(|&d| zbin(d) as usize + 1)
-        .max()
-        .unwrap_or(0);
+        .copied()
+        .filter(|d| d.is_finite() && *d >= 0.0)
+        .fold(-1.0, f64::max);
+    if max_d >= 0.0 && zbin(max_d) >= MAX_SPATIAL_BINS as f64 {
+        return Err(AnalysisError::Limit(format!(
+            "spatial_bin_um: a soma distance of {max_d} µm in bins of {spatial_bin_um} µm needs \
+             more than {MAX_SPATIAL_BINS} spatial bins"
+        )));
+    }
+    let n_z = if max_d >= 0.0 {
+        zbin(max_d) as usize + 1
+    } else {
+        0
+    };
+    check_values("spatio-temporal binning", n_z.checked_mul(nt))?;
     let mut out = Array2::zeros((n_z, nt));
     for (&d, times) in distances_um.iter().zip(rows) {
         if !(d.is_finite() && d >= 0.0) {
@@ -225,7 +283,7 @@ pub fn bin_synapse_activations(
 ) -> Result<GroupedBins, AnalysisError> {
     check_bin("bin_ms", bin_ms)?;
     check_bin("max_time_ms", max_time_ms)?;
-    let edges = arange(0.0, max_time_ms + bin_ms, bin_ms);
+    let edges = checked_edges("bin_ms", 0.0, max_time_ms + bin_ms, bin_ms)?;
     let nb = edges.len() - 1;
     // Labels that depend only on the population, precomputed per population code.
     let pop_labels: Vec<Vec<String>> = a
@@ -282,7 +340,17 @@ pub fn bin_synapse_activations(
     } else {
         0.0
     };
+    if uses_zbin && max_dist / 50.0 >= MAX_SPATIAL_BINS as f64 {
+        return Err(AnalysisError::Limit(format!(
+            "binned_somadist: a soma distance of {max_dist} µm needs more than {MAX_SPATIAL_BINS} \
+             distance bins (damaged synapse_activation?)"
+        )));
+    }
     let n_dp = dist_part(max_dist) as usize + 2;
+    check_values(
+        "group table (populations × distance bins)",
+        n_pp.checked_mul(n_dp),
+    )?;
     let cell_of = |r: usize| -> usize {
         let dp = if uses_prox || uses_zbin {
             let d = a.soma_distance_um[r];
@@ -320,6 +388,10 @@ pub fn bin_synapse_activations(
     }
     let ng = keys.len();
     let n_trials = a.trial_ids.len();
+    check_values(
+        "synapse activation binning (trials × groups × bins)",
+        n_trials.checked_mul(ng).and_then(|x| x.checked_mul(nb)),
+    )?;
     let stride = ng * nb;
     let mut flat = vec![0.0f64; n_trials * stride];
     let (e0, e_last) = (edges[0], edges[nb]);
@@ -404,15 +476,14 @@ pub fn store_synapse_activation_binned(
     max_time_ms: f64,
 ) -> Result<Vec<String>, crate::db::DbError> {
     use crate::db::{key, Activations, KeyMeta, Source, DATA_FILE};
+    // Parameters first: a request beyond the limits fails before the activations are read.
+    check_bin("bin_ms", bin_ms)?;
+    check_bin("max_time_ms", max_time_ms)?;
+    checked_edges("bin_ms", 0.0, max_time_ms + bin_ms, bin_ms)?;
     let sa_key = key(&["synapse_activation"]);
     let a = database.get::<Activations>(&sa_key)?;
     let src = Source::of_file(&database.key_dir("synapse_activation").join(DATA_FILE))?;
-    let bins = bin_synapse_activations(&a, group_by, bin_ms, max_time_ms).map_err(|e| {
-        crate::db::DbError::Malformed {
-            path: database.root().to_path_buf(),
-            msg: e.to_string(),
-        }
-    })?;
+    let bins = bin_synapse_activations(&a, group_by, bin_ms, max_time_ms)?;
     let prefix = binned_key_prefix(group_by, bin_ms);
     let mut written = Vec::new();
     for (label, counts) in bins.groups {
@@ -448,6 +519,61 @@ pub fn store_synapse_activation_binned(
 mod tests {
     use super::*;
     use crate::db::ActivationsKind;
+
+    #[test]
+    fn bin_counts_beyond_the_limits_are_errors_before_allocating() {
+        let mut a = Activations::empty(ActivationsKind::Synapse);
+        a.trial_ids = vec!["t/000000".into()];
+        a.trial_row_offsets = vec![0, 1];
+        a.populations = vec!["L5tt_C2".into()];
+        a.population_ei = vec!["EXC".into()];
+        a.population_code = vec![0];
+        a.id = vec![0];
+        a.soma_distance_um = vec![100.0];
+        a.section_id = vec![1];
+        a.section_pt_id = vec![0];
+        a.labels = vec!["Dendrite".into()];
+        a.label_code = vec![0];
+        a.time_offsets = vec![0, 1];
+        a.times_ms = vec![5.0];
+        let err = |r: Result<GroupedBins, AnalysisError>| r.unwrap_err().to_string();
+        let e = err(bin_synapse_activations(&a, &[GroupBy::EI], 1e-9, 400.0));
+        assert!(e.contains("bin_ms") && e.contains("at most 1000000"), "{e}");
+        let e = err(bin_synapse_activations(&a, &[GroupBy::EI], 1.0, 1e12));
+        assert!(e.contains("at most 1000000"), "{e}");
+        // Within the bin limit but too many values over all trials.
+        a.trial_ids = (0..200).map(|i| format!("t/{i:06}")).collect();
+        a.trial_row_offsets = std::iter::once(0)
+            .chain(std::iter::repeat_n(1, 200))
+            .collect();
+        let e = err(bin_synapse_activations(&a, &[GroupBy::EI], 1.0, 999_999.0));
+        assert!(e.contains("exceed the limit"), "{e}");
+        // A damaged soma distance cannot blow up the distance groups.
+        a.soma_distance_um = vec![1e300];
+        let e = err(bin_synapse_activations(
+            &a,
+            &[GroupBy::BinnedSomaDist],
+            1.0,
+            10.0,
+        ));
+        assert!(
+            e.contains("binned_somadist") && e.contains("distance bins"),
+            "{e}"
+        );
+        let rows: Vec<&[f64]> = vec![&[1.0]];
+        let e = spatiotemporal_binning(&[1e300], &rows, 50.0, 0.0, 10.0, 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("spatial bins"), "{e}");
+        let e = temporal_binning(&rows, 1e-12, Some(0.0), Some(1e3), false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 1000000"), "{e}");
+        // Within the limits all is as before.
+        a.soma_distance_um = vec![100.0];
+        let b = bin_synapse_activations(&a, &[GroupBy::EI], 1.0, 10.0).unwrap();
+        assert_eq!(b.edges_ms.len(), 11);
+    }
 
     #[test]
     fn temporal_binning_spec_example() {

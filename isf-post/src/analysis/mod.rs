@@ -8,7 +8,7 @@ pub mod spikes;
 pub use binning::{
     bin_synapse_activations, binned_key_prefix, classify_ei_by_name, classify_ei_by_receptors,
     histogram, spatiotemporal_binning, store_synapse_activation_binned, temporal_binning, GroupBy,
-    GroupedBins,
+    GroupedBins, MAX_BINNED_VALUES, MAX_BINS, MAX_SPATIAL_BINS,
 };
 pub use burst::{detect_bursts, Burst};
 pub use spikes::{psth, spike_in_interval, upward_crossings, upward_crossings_interpolated};
@@ -22,6 +22,8 @@ pub enum AnalysisError {
         value: String,
         why: &'static str,
     },
+    #[error("{0}")]
+    Limit(String),
     #[error("unknown group-by column `{0}` (use celltype, presynaptic_column, EI, proximal, binned_somadist)")]
     UnknownGroupBy(String),
 }

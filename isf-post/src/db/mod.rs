@@ -13,6 +13,7 @@
 
 pub mod h5;
 pub mod payload;
+pub mod temp;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -97,6 +98,12 @@ pub enum DbError {
     },
     #[error("{path}: malformed value: {msg}")]
     Malformed { path: PathBuf, msg: String },
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
+    #[error("interrupted (SIGINT/SIGTERM)")]
+    Interrupted,
+    #[error("{path}: damaged or modified after it was written ({why}); not opened")]
+    Damaged { path: PathBuf, why: String },
 }
 
 /// Result alias of the database layer.
@@ -187,6 +194,48 @@ pub struct KeyMeta {
     /// Kind-specific parameters (thresholds, bin sizes, …).
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Size and SHA-256 of the key's `data.h5`, recorded in `key.json` when the value is written
+    /// (not in the file's own attributes, which it would change) and checked before every open.
+    /// Absent for keys without a payload and for databases written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<PayloadDigest>,
+}
+
+/// Size and SHA-256 of a payload file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PayloadDigest {
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+impl PayloadDigest {
+    /// The digest of a file.
+    pub fn of_file(path: &Path) -> Result<PayloadDigest> {
+        let bytes = fs::metadata(path).map_err(io_err(path))?.len();
+        Ok(PayloadDigest {
+            bytes,
+            sha256: Source::of_file(path)?.sha256,
+        })
+    }
+
+    /// Checks that `path` has this size and SHA-256, so that a damaged or modified file is
+    /// reported here and never reaches libhdf5 (which may crash or loop on damaged files).
+    pub fn verify(&self, path: &Path) -> Result<()> {
+        let len = fs::metadata(path).map_err(io_err(path))?.len();
+        let why = if len != self.bytes {
+            format!("{len} bytes, but {KEY_FILE} records {}", self.bytes)
+        } else if Source::of_file(path)?.sha256 != self.sha256 {
+            format!("its SHA-256 differs from the one {KEY_FILE} records")
+        } else {
+            return Ok(());
+        };
+        Err(DbError::Damaged {
+            path: path.to_path_buf(),
+            why,
+        })
+    }
 }
 
 impl KeyMeta {
@@ -213,6 +262,7 @@ impl KeyMeta {
             git_commit: option_env!("ISF_POST_GIT_COMMIT").map(str::to_string),
             sources: Vec::new(),
             parameters: serde_json::Map::new(),
+            payload: None,
         }
     }
 
@@ -318,70 +368,24 @@ pub(crate) fn temp_sibling(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".tmp.{name}.{}.{n}.{t}", std::process::id()))
 }
 
-/// Installs the fully written directory `tmp` at `dest`: a plain rename when `dest` does not exist,
-/// otherwise an atomic exchange, after which the old content (now at `tmp`) is removed.
+/// Installs the fully written directory `tmp` at `dest` (the rule of [`isf_io::atomic::install`]:
+/// flushed, then a rename, or an atomic exchange with an existing `dest` whose old content is
+/// then removed).
 pub(crate) fn install_dir(tmp: &Path, dest: &Path) -> Result<()> {
-    if !dest.exists() {
-        match fs::rename(tmp, dest) {
-            Ok(()) => return Ok(()),
-            // Someone created it meanwhile: fall through to the exchange.
-            Err(e) if dest.exists() => tracing::debug!("rename raced: {e}"),
-            Err(e) => return Err(io_err(dest)(e)),
-        }
-    }
-    exchange(tmp, dest)?;
-    fs::remove_dir_all(tmp).map_err(io_err(tmp))
+    temp::remove_owner(tmp)?;
+    isf_io::atomic::install(tmp, dest, true).map_err(install_err)
 }
 
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes())
-        .map_err(|_| DbError::InvalidKey(a.display().to_string()))?;
-    let cb = CString::new(b.as_os_str().as_bytes())
-        .map_err(|_| DbError::InvalidKey(b.display().to_string()))?;
-    // SAFETY: both are valid NUL-terminated paths; renameat2 does not retain the pointers.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
+fn install_err(e: isf_io::Error) -> DbError {
+    DbError::Io {
+        path: e.path().to_path_buf(),
+        source: e.into(),
     }
-    let err = std::io::Error::last_os_error();
-    // Filesystems without RENAME_EXCHANGE: two renames (a reader may briefly see no key).
-    if matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-        return exchange_fallback(a, b);
-    }
-    Err(io_err(b)(err))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(a: &Path, b: &Path) -> Result<()> {
-    exchange_fallback(a, b)
-}
-
-fn exchange_fallback(a: &Path, b: &Path) -> Result<()> {
-    let old = temp_sibling(b);
-    fs::rename(b, &old).map_err(io_err(b))?;
-    fs::rename(a, b).map_err(io_err(b))?;
-    fs::rename(&old, a).map_err(io_err(a))
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(path)(e)
-    })
+    isf_io::atomic::write_file(path, bytes).map_err(install_err)
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
@@ -400,24 +404,13 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     })
 }
 
-/// Removes leftovers of interrupted writes (`.tmp.*` entries) in `dir`.
+/// Removes leftovers of interrupted writes (`.tmp.*` entries) in `dir` whose writer is gone (see
+/// [`temp`]).
 fn clean_temps(dir: &Path) {
-    if let Ok(rd) = fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(".tmp.") {
-                // Only stale ones: another process may be writing right now.
-                let stale = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .is_some_and(|age| age.as_secs() > 24 * 3600);
-                if stale {
-                    let _ = fs::remove_dir_all(e.path()).or_else(|_| fs::remove_file(e.path()));
-                }
-            }
+    for l in temp::clean_stale(dir, "") {
+        match l {
+            temp::Leftover::Removed { .. } => tracing::info!("{l}"),
+            temp::Leftover::Kept { .. } => tracing::debug!("{l}"),
         }
     }
 }
@@ -614,7 +607,9 @@ impl Database {
         }
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
+            temp::create_temp_dir(&tmp)?;
             fs::create_dir_all(tmp.join("db")).map_err(io_err(&tmp))?;
             Self::write_state(&tmp.join("db"))?;
             write_json(
@@ -642,7 +637,9 @@ impl Database {
         self.refuse_sub_db(k)?;
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
+            temp::create_temp_dir(&tmp)?;
             fs::create_dir_all(tmp.join("folder")).map_err(io_err(&tmp))?;
             fill(&tmp.join("folder"))?;
             let meta = KeyMeta {
@@ -684,10 +681,12 @@ impl Database {
     ) -> Result<()> {
         validate_key_element(k)?;
         self.refuse_sub_db(k)?;
+        temp::check_interrupt()?;
         let dest = self.key_dir(k);
         let tmp = temp_sibling(&dest);
+        let _cleanup = isf_io::signals::remove_on_interrupt(&tmp);
         let res = (|| {
-            fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+            temp::create_temp_dir(&tmp)?;
             let path = tmp.join(DATA_FILE);
             {
                 let f = hdf5::File::create(&path).map_err(h5_err(&path))?;
@@ -695,7 +694,11 @@ impl Database {
                 write(&f)?;
                 f.flush().map_err(h5_err(&path))?;
             }
-            write_json(&tmp.join(KEY_FILE), meta)?;
+            let meta = KeyMeta {
+                payload: Some(PayloadDigest::of_file(&path)?),
+                ..meta.clone()
+            };
+            write_json(&tmp.join(KEY_FILE), &meta)?;
             install_dir(&tmp, &dest)
         })();
         if res.is_err() {
@@ -736,6 +739,9 @@ impl Database {
                     meta.kind
                 ),
             });
+        }
+        if let Some(d) = &meta.payload {
+            d.verify(&path)?;
         }
         let f = hdf5::File::open(&path).map_err(h5_err(&path))?;
         Ok((meta, f, path))
@@ -920,12 +926,24 @@ mod tests {
         fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
         assert!(
-            err.contains("data.h5") && err.contains("truncated or corrupted"),
+            err.contains("data.h5") && err.contains("damaged or modified") && err.contains("bytes"),
             "{err}"
         );
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x10;
+        fs::write(&p, &flipped).unwrap();
+        let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
+        assert!(err.contains("SHA-256 differs"), "{err}");
+        // Without a recorded digest (databases of earlier versions) libhdf5 judges the file.
+        let k = db.key_dir("x").join(KEY_FILE);
+        let mut meta: KeyMeta = read_json(&k).unwrap();
+        meta.payload = None;
+        write_json(&k, &meta).unwrap();
         fs::write(&p, b"this is not HDF5").unwrap();
         let err = db.get::<Strings>(&key(&["x"])).unwrap_err().to_string();
         assert!(err.contains("truncated or corrupted"), "{err}");
+        fs::write(&p, &bytes).unwrap();
+        assert_eq!(db.get::<Strings>(&key(&["x"])).unwrap(), v);
         // Wrong kind.
         db.set(&key(&["y"]), &v, KeyMeta::new("", "t")).unwrap();
         let err = db.get::<Table>(&key(&["y"])).unwrap_err().to_string();
