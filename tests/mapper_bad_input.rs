@@ -182,3 +182,145 @@ fn axon_before_dendrites_is_reported() {
         assert!(sec == "0" || sec == "2", "{l}");
     }
 }
+
+/// Line of the first data value equal to `value` in an [`am`] text.
+fn am_line(text: &str, value: &str) -> usize {
+    let data = text.find("\n@1\n").unwrap() + 4;
+    text[..data].matches('\n').count()
+        + 1
+        + text[data..]
+            .lines()
+            .position(|l| l == value)
+            .expect("value")
+}
+
+#[test]
+fn negative_bouton_density_names_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, hoc) = model(tmp.path());
+    let f = m.join("singleaxon_boutons_ascii/C2/L5tt/a.am");
+    let text = am(4, -75.0, |i| if i == 5 { -2.5 } else { 1.0 });
+    std::fs::write(&f, &text).unwrap();
+    let out = tmp.path().join("out");
+    let e = map_inputs(&opts(m, hoc, out.clone()))
+        .unwrap_err()
+        .to_string();
+    let line = am_line(&text, "-2.5");
+    assert!(e.contains(&format!("a.am:{line}:")), "{e}");
+    assert!(e.contains("negative density `-2.5`"), "{e}");
+    assert!(!out.exists(), "no partial output");
+}
+
+#[test]
+fn non_finite_and_huge_lattice_headers_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, hoc) = model(tmp.path());
+    let f = m.join("singleaxon_boutons_ascii/C2/L5tt/a.am");
+    let good = am(4, -75.0, |_| 1.0);
+    for (from, to, want) in [
+        // 10¹⁵ voxels: refused at the header, nothing reserved.
+        (
+            "define Lattice 4 4 4",
+            "define Lattice 100000 100000 100000",
+            "a.am:3: lattice 100000x100000x100000 has more than",
+        ),
+        // 1.25·10⁸ voxels announced, 64 given: a count error, not a 1 GB reservation.
+        (
+            "define Lattice 4 4 4",
+            "define Lattice 500 500 500",
+            "needs 125000000 values",
+        ),
+        // Fewer voxels announced than given: an error at the first value too many.
+        (
+            "define Lattice 4 4 4",
+            "define Lattice 4 4 2",
+            "a.am:46: lattice 4x4x2 needs 32 values, the data section has 33 or more",
+        ),
+        (
+            "BoundingBox -75",
+            "BoundingBox 1e308",
+            "a.am:7: BoundingBox coordinates must be finite",
+        ),
+        (
+            "BoundingBox -75",
+            "BoundingBox nan",
+            "a.am:7: BoundingBox coordinates must be finite",
+        ),
+        ("Spacing 50 50 50", "Spacing 50 inf 50", "a.am:6: spacing"),
+    ] {
+        assert!(good.contains(from), "{from}");
+        std::fs::write(&f, good.replacen(from, to, 1)).unwrap();
+        let e = map_inputs(&opts(m.clone(), hoc.clone(), tmp.path().join("out")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{to}: {e}");
+    }
+}
+
+#[test]
+fn huge_bouton_density_is_refused_before_drawing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, hoc) = model(tmp.path());
+    let f = m.join("singleaxon_boutons_ascii/C2/L5tt/a.am");
+    std::fs::write(&f, am(4, -75.0, |_| 1e20)).unwrap();
+    let out = tmp.path().join("out");
+    let e = map_inputs(&opts(m.clone(), hoc.clone(), out.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a.am") && e.contains("synapses on cell"), "{e}");
+    assert!(e.contains("limit"), "{e}");
+    assert!(!out.exists(), "no partial output");
+
+    // Within the per-realization limit but too many for all realizations together: scale
+    // the density so that one realization expects about 10⁵ synapses.
+    std::fs::write(&f, am(4, -75.0, |_| 100.0)).unwrap();
+    let one = map_inputs(&opts(m.clone(), hoc.clone(), out.clone())).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    assert!(one.synapses > 0);
+    let scale = 100.0 * 1e5 / one.synapses as f64;
+    std::fs::write(&f, am(4, -75.0, |_| scale)).unwrap();
+    let mut o = opts(m, hoc, out.clone());
+    o.realizations = 10_000;
+    let e = map_inputs(&o).unwrap_err().to_string();
+    assert!(e.contains("ask for fewer realizations"), "{e}");
+    assert!(!out.exists(), "no partial output");
+    o.realizations = 1_000_000_000;
+    let e = map_inputs(&o).unwrap_err().to_string();
+    assert!(e.contains("between 1 and"), "{e}");
+    assert!(!out.exists(), "no partial output");
+}
+
+#[test]
+fn negative_pst_density_in_connections_names_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, hoc) = model(tmp.path());
+    std::fs::write(
+        m.join("ConnectionsV8.csv"),
+        "PRESYNAPTIC_CELLTYPE\tPOST\tSL\tAL\tBL\tSA\tAA\tBA\nALL_EXCITATORY\tL5tt\t0\t1\t-1\t0\t0\t0\nALL_INHIBITORY\tL5tt\t0\t0\t0\t.1\t.1\t.1\n",
+    )
+    .unwrap();
+    let e = map_inputs(&opts(m, hoc, tmp.path().join("out")))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ConnectionsV8.csv:2:"), "{e}");
+    assert!(
+        e.contains("BASAL_LENGTH of `L5tt`: negative density `-1`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn huge_cell_counts_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (m, hoc) = model(tmp.path());
+    std::fs::write(
+        m.join("nrCells.csv"),
+        "CELL TYPE\tC2\nL5tt\t4294967295\nL1\t0\n",
+    )
+    .unwrap();
+    let e = map_inputs(&opts(m, hoc, tmp.path().join("out")))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nrCells.csv:2:"), "{e}");
+    assert!(e.contains("more than the limit"), "{e}");
+}

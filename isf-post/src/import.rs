@@ -288,6 +288,26 @@ pub(crate) fn parse_activation_csv(
         ActivationsKind::Synapse => 6,
         ActivationsKind::Cell => 2,
     };
+    // ISF writes a header line and ends every row with `\n` (and every time with `,`): an empty
+    // file or a last row without either was cut short (full disk, killed writer).
+    if text.trim().is_empty() {
+        return Err(parse_err(
+            path,
+            1,
+            "empty file (ISF's activation files start with a `#` header line)",
+        ));
+    }
+    if !text.ends_with('\n') {
+        let last = text.lines().next_back().unwrap_or_default();
+        if !last.trim().is_empty() && !last.starts_with('#') && !last.ends_with(',') {
+            return Err(parse_err(
+                path,
+                text.lines().count(),
+                "the file ends in the middle of this line (no line end and no `,` after the \
+                 last time): truncated?",
+            ));
+        }
+    }
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         if line.starts_with('#') || line.trim().is_empty() {
@@ -316,13 +336,21 @@ pub(crate) fn parse_activation_csv(
         r.pop.push(f[0].to_string());
         r.id.push(int(1, "ID")?);
         if kind == ActivationsKind::Synapse {
-            r.soma_distance_um.push(f[2].trim().parse().map_err(|_| {
+            let d: f64 = f[2].trim().parse().map_err(|_| {
                 parse_err(
                     path,
                     lineno,
                     format!("soma distance: `{}` is not a number", f[2]),
                 )
-            })?);
+            })?;
+            if !d.is_finite() {
+                return Err(parse_err(
+                    path,
+                    lineno,
+                    format!("soma distance: `{}` is not finite", f[2]),
+                ));
+            }
+            r.soma_distance_um.push(d);
             r.section_id.push(int(3, "section ID")?);
             r.section_pt_id.push(int(4, "section pt ID")?);
             r.label.push(f[5].to_string());
@@ -1082,4 +1110,39 @@ pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Resu
 /// Builds a database from isf's SPMD results file (see [`crate::import_results`]).
 pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
     crate::import_results::init_results(results, db_path, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<usize, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("simulation_run0000_synapses.csv");
+        fs::write(&p, text).unwrap();
+        parse_activation_csv(&p, ActivationsKind::Synapse)
+            .map(|(r, _)| r.pop.len())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_cut_and_non_finite_activation_files_are_errors() {
+        let header = "# synapse type\tsynapse ID\tsoma distance\tsection ID\tsection pt ID\tdendrite label\tactivation times\n";
+        let row = "L1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t276.4,12.25,\n";
+        assert_eq!(parse(&format!("{header}{row}")), Ok(1));
+        assert_eq!(parse(header), Ok(0));
+        let e = parse("").unwrap_err();
+        assert!(
+            e.contains("_synapses.csv:1") && e.contains("empty file"),
+            "{e}"
+        );
+        let cut = format!("{header}{}", &row[..row.len() - 4]);
+        let e = parse(&cut).unwrap_err();
+        assert!(e.contains("_synapses.csv:2") && e.contains("middle"), "{e}");
+        let e = parse(&format!("{header}{}", row.replace("1441.8", "nan"))).unwrap_err();
+        assert!(
+            e.contains("_synapses.csv:2") && e.contains("not finite"),
+            "{e}"
+        );
+    }
 }

@@ -8,7 +8,8 @@ use clap::Args;
 use indexmap::IndexMap;
 
 use crate::mapper::network_param::{
-    evoked_network, ongoing_network, read_cell_numbers, read_model_run1_templates, NetworkFiles,
+    evoked_network, evoked_response_whisker, ongoing_network, read_cell_numbers,
+    read_model_run1_templates, NetworkFiles,
 };
 use crate::param::{to_json_pretty, ParamFile};
 
@@ -72,6 +73,16 @@ pub fn run(args: NetworkParamArgs) -> anyhow::Result<()> {
             ongoing_network(&template, &numbers, &files, args.write_all_celltypes)?
         }
         Some(w) => {
+            evoked_response_whisker(w, "")?;
+            // Without templates every population would stay ongoing-only: a network that looks
+            // evoked by its name but is not.
+            if args.evoked_dir.is_none() && args.evoked.is_empty() {
+                bail!(
+                    "--whisker {w} needs the evoked-activity templates: give --evoked-dir \
+                     (ISF's `evoked_activity/` folder) or --evoked TYPE=PATH; without --whisker \
+                     the network has ongoing activity only"
+                );
+            }
             let types: Vec<String> = template
                 .root
                 .get("network")
@@ -81,6 +92,14 @@ pub fn run(args: NetworkParamArgs) -> anyhow::Result<()> {
             let mut evoked = IndexMap::new();
             if let Some(dir) = &args.evoked_dir {
                 let (found, missing) = read_model_run1_templates(dir, types.iter())?;
+                if found.is_empty() && args.evoked.is_empty() {
+                    bail!(
+                        "--evoked-dir {}: no evoked template for any cell type of {} (is it \
+                         ISF's `evoked_activity/` folder?)",
+                        dir.display(),
+                        args.template.display()
+                    );
+                }
                 for t in missing {
                     eprintln!(
                         "warning: no evoked template for `{t}` in {}: ongoing activity only",

@@ -10,6 +10,20 @@ use std::path::Path;
 
 use super::MapperError;
 
+/// Most voxels of a lattice (the whole barrel-cortex PST field has about 10⁶ at 50 µm).
+pub const MAX_VOXELS: usize = 1 << 28;
+
+/// Largest coordinate or spacing accepted in a header, µm (the rat barrel cortex spans a few
+/// mm; anything beyond a metre is corrupt).
+pub const MAX_COORDINATE_UM: f64 = 1e6;
+
+/// `nx·ny·nz` if at most [`MAX_VOXELS`].
+fn voxel_count(d: [usize; 3]) -> Option<usize> {
+    d[0].checked_mul(d[1])?
+        .checked_mul(d[2])
+        .filter(|&n| n <= MAX_VOXELS)
+}
+
 /// A uniform scalar lattice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalarField {
@@ -53,6 +67,9 @@ impl ScalarField {
         let mut spacing: Option<[f64; 3]> = None;
         let mut data: Vec<f64> = Vec::new();
         let mut in_data = false;
+        // Values the header allows; more are an error at once, so that memory stays bounded by
+        // the header (itself bounded by MAX_VOXELS), not by the file.
+        let mut capacity = 0usize;
         let mut last_line = 0;
         for (idx, raw) in text.lines().enumerate() {
             let lineno = idx + 1;
@@ -66,7 +83,11 @@ impl ScalarField {
                     let d = dims.ok_or_else(|| {
                         MapperError::parse(path, lineno, "data section before `define Lattice`")
                     })?;
-                    data.reserve(d[0] * d[1] * d[2]);
+                    // Every value takes at least two bytes of text, so a header promising more
+                    // than that is found out by the count check below, not by the allocator.
+                    let n = voxel_count(d).unwrap_or(usize::MAX);
+                    data.reserve(n.min(text.len() / 2));
+                    capacity = n;
                     in_data = true;
                     continue;
                 }
@@ -77,29 +98,83 @@ impl ScalarField {
                     if v.contains(&0) {
                         return Err(MapperError::parse(path, lineno, "lattice with zero voxels"));
                     }
+                    if voxel_count([v[0], v[1], v[2]]).is_none() {
+                        return Err(MapperError::parse(
+                            path,
+                            lineno,
+                            format!(
+                                "lattice {}x{}x{} has more than {MAX_VOXELS} voxels",
+                                v[0], v[1], v[2]
+                            ),
+                        ));
+                    }
                     dims = Some([v[0], v[1], v[2]]);
                 } else if line.contains("BoundingBox") {
                     let v = last_tokens::<f64>(line, 6).ok_or_else(|| {
                         MapperError::parse(path, lineno, "expected `BoundingBox` with six numbers")
                     })?;
+                    if !v.iter().all(|x| x.abs() <= MAX_COORDINATE_UM) {
+                        return Err(MapperError::parse(
+                            path,
+                            lineno,
+                            format!(
+                                "BoundingBox coordinates must be finite and within \
+                                 ±{MAX_COORDINATE_UM:e} µm"
+                            ),
+                        ));
+                    }
+                    if (0..3).any(|a| v[2 * a] > v[2 * a + 1]) {
+                        return Err(MapperError::parse(
+                            path,
+                            lineno,
+                            "BoundingBox minimum above its maximum",
+                        ));
+                    }
                     bbox = Some([v[0], v[1], v[2], v[3], v[4], v[5]]);
                 } else if line.contains("Spacing") {
                     let v = last_tokens::<f64>(line, 3).ok_or_else(|| {
                         MapperError::parse(path, lineno, "expected `Spacing dx dy dz`")
                     })?;
-                    if v.iter().any(|&d| !(d.is_finite() && d > 0.0)) {
-                        return Err(MapperError::parse(path, lineno, "spacing must be positive"));
+                    if v.iter().any(|&d| !(d > 0.0 && d <= MAX_COORDINATE_UM)) {
+                        return Err(MapperError::parse(
+                            path,
+                            lineno,
+                            "spacing must be positive and finite",
+                        ));
                     }
                     spacing = Some([v[0], v[1], v[2]]);
                 }
                 continue;
             }
             for tok in line.split_whitespace() {
+                if data.len() == capacity {
+                    let d = dims.unwrap_or_default();
+                    return Err(MapperError::parse(
+                        path,
+                        lineno,
+                        format!(
+                            "lattice {}x{}x{} needs {capacity} values, the data section has {} \
+                             or more (wrong header?)",
+                            d[0],
+                            d[1],
+                            d[2],
+                            capacity + 1
+                        ),
+                    ));
+                }
                 let v: f64 = tok.parse().map_err(|_| {
                     MapperError::parse(path, lineno, format!("not a number: `{tok}`"))
                 })?;
                 if !v.is_finite() {
                     return Err(MapperError::parse(path, lineno, "non-finite value"));
+                }
+                // Every field isf reads is a density (boutons or PST per voxel).
+                if v < 0.0 {
+                    return Err(MapperError::parse(
+                        path,
+                        lineno,
+                        format!("negative density `{tok}`"),
+                    ));
                 }
                 data.push(v);
             }
@@ -109,7 +184,7 @@ impl ScalarField {
         if !in_data {
             return Err(MapperError::file(path, "no data section (`@1`)"));
         }
-        let expected = dims[0] * dims[1] * dims[2];
+        let expected = voxel_count(dims).unwrap_or(usize::MAX);
         if data.len() != expected {
             return Err(MapperError::parse(
                 path,

@@ -11,6 +11,19 @@ use super::grid::{CellGeometry, CellGrid, CellRaster};
 use super::model::{list_bouton_files, CellClass, CellClasses, CellCounts, ModelPaths, PstTable};
 use super::MapperError;
 
+/// Most synapses one realization may be expected to place on the cell (a real cell receives
+/// some 10⁴).
+pub const MAX_SYNAPSES_PER_REALIZATION: f64 = 1e6;
+
+/// Most synapses expected over all realizations of a run (all are kept in memory, 20 bytes
+/// each).
+pub const MAX_SYNAPSES_ALL_REALIZATIONS: f64 = 5e7;
+
+/// At most [`MAX_SYNAPSES_PER_REALIZATION`] (NaN is not).
+fn within_limit(expected: f64) -> bool {
+    expected <= MAX_SYNAPSES_PER_REALIZATION
+}
+
 /// One (column, type) population of presynaptic point cells.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -37,6 +50,8 @@ pub struct Embedding {
     pub densities: Vec<Option<AxonDensity>>,
     /// Non-fatal findings (ignored files, all-zero fields, …).
     pub warnings: Vec<String>,
+    /// Where the PST densities come from (`ConnectionsV8.csv`; named in errors).
+    pub pst_source: PathBuf,
 }
 
 /// The bouton fields of one (column, type), already in memory (used by benchmarks and tests
@@ -65,7 +80,8 @@ impl Embedding {
         let exc = read_pst(&paths.exc_pst)?;
         let inh = read_pst(&paths.inh_pst)?;
         let (files, mut warnings) = list_bouton_files(&paths.boutons, &counts)?;
-        let (raster, pst, norm) = prepare_cell(&cell, &exc, &inh, &exc_rho, &inh_rho)?;
+        let (raster, pst, norm) = prepare_cell(&cell, &exc, &inh, &exc_rho, &inh_rho)
+            .map_err(|e| with_field_path(e, &paths.exc_pst))?;
         let blocks = make_blocks(&counts, classes, |c, t| files[c][t].len())?;
         let flat: Vec<(PathBuf, Option<CellClass>)> = blocks
             .iter()
@@ -113,6 +129,7 @@ impl Embedding {
             files: flat.into_iter().map(|(p, _)| p).collect(),
             densities,
             warnings,
+            pst_source: paths.connections.clone(),
         })
     }
 
@@ -164,6 +181,7 @@ impl Embedding {
             files: vec![PathBuf::from("<memory>"); densities.len()],
             densities,
             warnings: Vec::new(),
+            pst_source: PathBuf::from("<memory>"),
         })
     }
 
@@ -174,6 +192,61 @@ impl Embedding {
             "{}_{}",
             self.counts.types[blk.cell_type], self.counts.columns[blk.column]
         )
+    }
+
+    /// Checks, before anything is drawn, that `realizations` realizations stay within
+    /// [`MAX_SYNAPSES_PER_REALIZATION`] and [`MAX_SYNAPSES_ALL_REALIZATIONS`] expected synapses
+    /// (a bouton field in the wrong units, e.g. 1e20 per voxel, would otherwise make the Poisson
+    /// draws ask for more memory than exists).
+    pub fn check_limits(&self, realizations: usize) -> Result<(), MapperError> {
+        for (d, path) in self.densities.iter().zip(&self.files) {
+            if let Some(d) = d {
+                if !within_limit(d.total) {
+                    return Err(MapperError::file(
+                        path,
+                        format!(
+                            "one axon of this bouton field would make {:e} synapses on {} (limit \
+                             {MAX_SYNAPSES_PER_REALIZATION:e}) with the PST densities of {}; are \
+                             the values boutons per voxel and the densities per µm and µm²?",
+                            d.total,
+                            self.cell.name,
+                            self.pst_source.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        let total: f64 = (0..self.blocks.len())
+            .map(|b| self.expected_synapses(b))
+            .sum();
+        if !within_limit(total) {
+            let worst = (0..self.blocks.len())
+                .max_by(|&a, &b| {
+                    self.expected_synapses(a)
+                        .total_cmp(&self.expected_synapses(b))
+                })
+                .map(|b| {
+                    format!(
+                        "; most from `{}` ({:e})",
+                        self.label(b),
+                        self.expected_synapses(b)
+                    )
+                })
+                .unwrap_or_default();
+            return Err(MapperError::Model(format!(
+                "the model expects {total:e} synapses on {} per realization, more than the limit \
+                 of {MAX_SYNAPSES_PER_REALIZATION:e}{worst}",
+                self.cell.name
+            )));
+        }
+        if total * realizations as f64 > MAX_SYNAPSES_ALL_REALIZATIONS {
+            return Err(MapperError::Model(format!(
+                "{realizations} realizations of about {total:.0} synapses each exceed the limit \
+                 of {MAX_SYNAPSES_ALL_REALIZATIONS:e} synapses held in memory; ask for fewer \
+                 realizations"
+            )));
+        }
+        Ok(())
     }
 
     /// Expected synapses of block `b` per realization: nCells · mean over files of Λ_f.
@@ -199,6 +272,17 @@ impl Embedding {
             .sum::<f64>()
             / blk.files.len() as f64;
         blk.n_cells as f64 * mean
+    }
+}
+
+/// Names the excitatory PST field in a "cell not inside the field" error.
+fn with_field_path(e: MapperError, field: &Path) -> MapperError {
+    match e {
+        MapperError::Morphology { path, message } => MapperError::Morphology {
+            path,
+            message: format!("{message} of {}", field.display()),
+        },
+        e => e,
     }
 }
 

@@ -33,6 +33,9 @@ pub use error::MapperError;
 
 use std::path::{Path, PathBuf};
 
+/// Most realizations of one `map-inputs` run (ISF's default is 50).
+pub const MAX_REALIZATIONS: usize = 10_000;
+
 /// Options of one `map-inputs` run.
 #[derive(Debug, Clone)]
 pub struct MapOptions {
@@ -75,10 +78,11 @@ pub fn map_inputs_overwriting(
 ) -> Result<MapReport, MapperError> {
     // Refused before the (long) mapping, not after it.
     isf_io::check_output(&opts.out, overwrite).map_err(isf_io::Error::from)?;
-    if opts.realizations == 0 {
-        return Err(MapperError::Model(
-            "the number of realizations must be at least 1".into(),
-        ));
+    if opts.realizations == 0 || opts.realizations > MAX_REALIZATIONS {
+        return Err(MapperError::Model(format!(
+            "the number of realizations must be between 1 and {MAX_REALIZATIONS}, found {}",
+            opts.realizations
+        )));
     }
     let morph = crate::morphology::read_hoc(&opts.hoc).map_err(|e| MapperError::Morphology {
         path: opts.hoc.clone(),
@@ -122,6 +126,7 @@ pub fn map_inputs_overwriting(
             opts.hoc.display()
         ));
     }
+    emb.check_limits(opts.realizations)?;
     let all = realize::realize_many(&emb, opts.seed, opts.realizations);
     let summaries: Vec<summary::RealizationSummary> = {
         use rayon::prelude::*;

@@ -120,6 +120,7 @@ impl CellCounts {
         let mut columns: Option<Vec<String>> = None;
         let mut types = Vec::new();
         let mut rows: Vec<Vec<u32>> = Vec::new();
+        let mut total = 0u64;
         for (idx, raw) in text.lines().enumerate() {
             let lineno = idx + 1;
             if raw.trim().is_empty() {
@@ -173,15 +174,37 @@ impl CellCounts {
                     let row = vals
                         .iter()
                         .map(|v| {
-                            v.parse::<u32>().map_err(|_| {
+                            let n = v.parse::<u32>().map_err(|_| {
                                 MapperError::parse(
                                     path,
                                     lineno,
                                     format!("`{v}` is not a non-negative integer cell count"),
                                 )
-                            })
+                            })?;
+                            if n > MAX_CELLS_PER_ENTRY {
+                                return Err(MapperError::parse(
+                                    path,
+                                    lineno,
+                                    format!(
+                                        "{n} cells of `{name}` is more than the limit of \
+                                         {MAX_CELLS_PER_ENTRY} per column and type"
+                                    ),
+                                ));
+                            }
+                            total += u64::from(n);
+                            Ok(n)
                         })
                         .collect::<Result<Vec<_>, _>>()?;
+                    if total > MAX_CELLS_TOTAL {
+                        return Err(MapperError::parse(
+                            path,
+                            lineno,
+                            format!(
+                                "{total} cells so far, more than the limit of {MAX_CELLS_TOTAL} \
+                                 in all"
+                            ),
+                        ));
+                    }
                     types.push(name);
                     rows.push(row);
                 }
@@ -206,6 +229,22 @@ impl CellCounts {
         self.counts[column][cell_type]
     }
 }
+
+/// The density columns of `ConnectionsV8.csv`, in file order (for messages).
+const PST_COLUMNS: [&str; 6] = [
+    "SOMA_LENGTH",
+    "APICAL_LENGTH",
+    "BASAL_LENGTH",
+    "SOMA_AREA",
+    "APICAL_AREA",
+    "BASAL_AREA",
+];
+
+/// Most presynaptic cells of one (column, type) in `nrCells.csv`, and of all of them together:
+/// the whole rat barrel-cortex model has about 536 000; realizations loop over every cell.
+pub const MAX_CELLS_PER_ENTRY: u32 = 1_000_000;
+/// See [`MAX_CELLS_PER_ENTRY`].
+pub const MAX_CELLS_TOTAL: u64 = 10_000_000;
 
 /// PST densities of one postsynaptic type for one presynaptic class: per µm of length and per
 /// µm² of (ISF-convention) area, per structure.
@@ -277,6 +316,18 @@ impl PstTable {
                     .ok_or_else(|| {
                         MapperError::parse(path, lineno, format!("`{}` is not a number", f[2 + i]))
                     })?;
+                if *slot < 0.0 {
+                    return Err(MapperError::parse(
+                        path,
+                        lineno,
+                        format!(
+                            "{} of `{}`: negative density `{}`",
+                            PST_COLUMNS[i],
+                            f[1],
+                            f[2 + i]
+                        ),
+                    ));
+                }
             }
             target.insert(
                 f[1].to_string(),

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::MapperError;
-use crate::param::{Dict, Node, ParamFile, Value};
+use crate::network::spec::{check_pointcell_template, parse_celltype};
+use crate::param::network_params::{check_receptor_names, MAX_CELLS_PER_POPULATION};
+use crate::param::{Dict, Node, ParamFile, Value, View};
 
 /// Onset of the evoked PSTH in the simulation, ms (ISF's builder constant).
 pub const EVOKED_OFFSET_MS: f64 = 245.0;
@@ -316,9 +318,28 @@ pub fn read_cell_numbers(path: &Path) -> Result<CellNumbers, MapperError> {
         let n: i64 = f[2].parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
             MapperError::parse(path, i + 1, format!("`{}` is not a cell count", f[2]))
         })?;
-        out.entry(f[1].to_string())
+        if n as u64 > MAX_CELLS_PER_POPULATION as u64 {
+            return Err(MapperError::parse(
+                path,
+                i + 1,
+                format!(
+                    "{n} cells of `{}` in column `{}` is more than the limit of \
+                     {MAX_CELLS_PER_POPULATION} per population",
+                    f[1], f[0]
+                ),
+            ));
+        }
+        let previous = out
+            .entry(f[1].to_string())
             .or_default()
             .insert(f[0].to_string(), n);
+        if previous.is_some() {
+            return Err(MapperError::parse(
+                path,
+                i + 1,
+                format!("`{}` in column `{}` is listed twice", f[1], f[0]),
+            ));
+        }
     }
     Ok(out)
 }
@@ -366,6 +387,27 @@ fn population(
     Ok(p)
 }
 
+/// The template's entry for type `t`: its activity spec as the simulator reads it and its
+/// receptors against the mechanism catalogue (errors name the template file, line, key and
+/// type).
+fn check_template_receptors(
+    template: &ParamFile,
+    t: &str,
+    entry: &Node,
+) -> Result<(), MapperError> {
+    // The activity spec as the simulator will read it (tStop unknown here).
+    if let Some(ct) = entry.get("celltype") {
+        let v = View { file: template };
+        parse_celltype(&v, &format!("network.{t}"), entry, ct, f64::INFINITY)
+            .map_err(|e| MapperError::Model(e.to_string()))?;
+    }
+    match entry.get("synapses").and_then(|s| s.get("receptors")) {
+        Some(r) => check_receptor_names(template, t, &format!("network.{t}.synapses.receptors"), r)
+            .map_err(|e| MapperError::Model(e.to_string())),
+        None => Ok(()),
+    }
+}
+
 fn assemble(template: &ParamFile, network: Dict) -> Node {
     let mut root = Dict::new();
     if let Some(info) = template.root.get("info") {
@@ -396,6 +438,7 @@ pub fn ongoing_network(
                 format!("template has no entry for cell type `{t}`"),
             )
         })?;
+        check_template_receptors(template, t, entry)?;
         for (c, &n) in cols {
             if n > 0 || write_all {
                 let key = format!("{t}_{c}");
@@ -425,6 +468,7 @@ pub fn evoked_network(
     let mut out = Dict::new();
     for (t, entry) in net {
         let Some(cols) = numbers.get(t) else { continue };
+        check_template_receptors(template, t, entry)?;
         for (c, &n) in cols {
             if !(n > 0 || write_all) {
                 continue;
@@ -434,9 +478,12 @@ pub fn evoked_network(
             let psth = match (evoked.get(t), evoked_response_whisker(whisker, c)?) {
                 (Some(file), Some(w)) => {
                     let k = format!("{t}_{w}");
-                    Some(file.root.get(&k).ok_or_else(|| {
+                    let psth = file.root.get(&k).ok_or_else(|| {
                         MapperError::file(&file.path, format!("evoked template has no entry `{k}`"))
-                    })?)
+                    })?;
+                    check_pointcell_template(&View { file }, &k, psth, EVOKED_OFFSET_MS)
+                        .map_err(|e| MapperError::Model(e.to_string()))?;
+                    Some(psth)
                 }
                 _ => None,
             };

@@ -28,6 +28,25 @@ pub enum ActivityError {
 /// it turns ISF's silent endless loops into an error.
 const MAX_SPIKES_PER_CELL: usize = 10_000_000;
 
+/// Most spikes one population may fire in one trial (all its generators together; 16 bytes
+/// each while drawing). Physiological populations fire thousands; the limit turns a typo such as
+/// an interval of 1e-9 ms or `nspikes: 1e12` into an error instead of exhausting memory.
+pub const MAX_SPIKES_PER_POPULATION: usize = 10_000_000;
+
+/// Most bin edges of a `poissontrain_modulated` generator (a few arrays of this length are
+/// allocated per cell).
+pub const MAX_MODULATED_BINS: usize = 10_000_000;
+
+/// Errors unless `out` can take `adding` more spikes within [`MAX_SPIKES_PER_POPULATION`].
+fn check_budget(out: &[(u32, f64)], adding: usize) -> Result<(), ActivityError> {
+    if out.len().saturating_add(adding) > MAX_SPIKES_PER_POPULATION {
+        return Err(ActivityError::Runaway(format!(
+            "more than {MAX_SPIKES_PER_POPULATION} spikes in one trial (the limit per population)"
+        )));
+    }
+    Ok(())
+}
+
 /// ISF's `spiketrain` ("ongoing" Poisson-like activity of every cell).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpikeTrainSpec {
@@ -218,6 +237,7 @@ fn spike_train<S: MtStream>(
         }
     };
     if let Some(n) = nspikes {
+        check_budget(out, n)?;
         let mut last = 0.0;
         for i in 0..n {
             let t = if i == 0 { first(p) } else { last + next(p) };
@@ -236,6 +256,7 @@ fn spike_train<S: MtStream>(
             if t > stop {
                 break;
             }
+            check_budget(out, 1)?;
             out.push((cell, t));
             last = t;
             count += 1;
@@ -311,6 +332,7 @@ fn sample_times_from_rates(
         )));
     }
     let size = size_f as usize;
+    check_budget(out, 0)?;
     s.isi.clear();
     let mut total = 0.0f64;
     loop {
@@ -427,6 +449,7 @@ impl ActivityGenerator {
                     for &c in &s.active {
                         out.push((c as u32, base + width * rng.random_sample()));
                     }
+                    check_budget(out, 0)?;
                 }
             }
             ActivityGenerator::PsthAbsoluteNumber {
@@ -435,6 +458,7 @@ impl ActivityGenerator {
                 offset_ms,
             } => {
                 for (&(t0, t1), &k) in intervals_ms.iter().zip(numbers) {
+                    check_budget(out, k)?;
                     let chosen = match rng.choice(n_cells, k, false)? {
                         Some(c) => c,
                         None => {
@@ -521,10 +545,10 @@ impl ActivityGenerator {
                 // numpy.arange(0, duration + bin_size, bin_size): length ceil(span/step),
                 // values i·step; then + offset, first edge 0, last edge tStop.
                 let n_edges_f = ((duration + bin_size_ms) / bin_size_ms).ceil();
-                if !(n_bins_f >= 1.0 && (2.0..1e8).contains(&n_edges_f)) {
+                if !(n_bins_f >= 1.0 && (2.0..=MAX_MODULATED_BINS as f64).contains(&n_edges_f)) {
                     return Err(ActivityError::Shape(format!(
                         "poissontrain_modulated: duration {duration} ms with bin size \
-                         {bin_size_ms} ms gives no bins"
+                         {bin_size_ms} ms gives no bins or more than {MAX_MODULATED_BINS}"
                     )));
                 }
                 let n_bins = n_bins_f as usize;

@@ -51,6 +51,8 @@ pub struct ConnectionMap {
     pub anatomical_id: Option<String>,
     /// Connections per population, in file order.
     pub populations: IndexMap<String, Vec<Connection>>,
+    /// Number of lines in the file (where a missing entry is reported).
+    pub last_line: usize,
 }
 
 fn read_text(path: &Path) -> Result<String, NetworkError> {
@@ -155,8 +157,10 @@ impl ConnectionMap {
         let mut populations: IndexMap<String, Vec<Connection>> = IndexMap::new();
         let mut comments = 0;
         let mut anatomical_id = None;
+        let mut last_line = 0;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
+            last_line = line;
             let t = raw.trim();
             if t.is_empty() {
                 continue;
@@ -194,6 +198,7 @@ impl ConnectionMap {
             path: path.to_path_buf(),
             anatomical_id,
             populations,
+            last_line,
         })
     }
 }

@@ -11,7 +11,7 @@ pub mod mapping;
 pub mod model;
 pub mod modify;
 pub mod rng;
-mod spec;
+pub(crate) mod spec;
 pub mod trial_input;
 
 pub use mapping::{MappedSynapse, SynapseMap, SynapseTarget};
@@ -50,8 +50,10 @@ pub enum NetworkError {
     #[error("{0}")]
     Missing(String),
     /// A generator failed while drawing.
-    #[error("population `{population}`, {generator}: {source}")]
+    #[error("{}: population `{population}`, {generator}: {source}", file.display())]
     Activity {
+        /// The network parameter file.
+        file: PathBuf,
         /// Population name.
         population: String,
         /// Generator name.

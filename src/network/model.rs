@@ -80,6 +80,8 @@ pub struct NetworkModel {
     pub t_stop_ms: f64,
     /// `network_modify_functions`, checked.
     pub modify_functions: Vec<super::modify::NetworkModifyFunction>,
+    /// The network parameter file (named in errors found while drawing).
+    pub param_file: PathBuf,
 }
 
 fn cached<'a, T>(
@@ -169,7 +171,13 @@ impl NetworkModel {
                 let lognormal_weights = match r.weight_distribution.as_deref() {
                     None => false,
                     Some("lognormal") => {
-                        if let Some(w) = r.weight.iter().find(|&&w| w <= 0.0) {
+                        // The draw squares the mean twice (std = w², then std²/w²): beyond
+                        // ~1e77 that overflows and every weight would be NaN.
+                        if let Some(w) = r
+                            .weight
+                            .iter()
+                            .find(|&&w| w <= 0.0 || !(w * w * w * w).is_finite())
+                        {
                             let rk = format!("{key}.synapses.receptors.{}.weight", r.name);
                             let n = syn_node
                                 .get("receptors")
@@ -179,7 +187,10 @@ impl NetworkModel {
                                 .err(
                                     n,
                                     &rk,
-                                    format!("lognormal weights need means > 0, found {w}"),
+                                    format!(
+                                        "lognormal weights need means > 0 (and below 1e76), \
+                                         found {w}"
+                                    ),
                                 )
                                 .into());
                         }
@@ -224,13 +235,27 @@ impl NetworkModel {
                     .into());
             }
             let con = cached(&mut con_files, con_path, ConnectionMap::read)?;
+            let con_last_line = con.last_line;
             let connections = con.populations.get(&pop.name).cloned().unwrap_or_default();
             let (synapses, synapse_file) = match syn_source.get(&pop.name) {
                 Some(&i) => (
                     syn_files[i].1.populations[&pop.name].clone(),
                     syn_files[i].0.clone(),
                 ),
-                None => (Vec::new(), pop.synapses.distribution_file.clone()),
+                None => {
+                    // ISF skips such a population; with cells it is more likely a misspelt name.
+                    if pop.cell_nr > 0 {
+                        tracing::warn!(
+                            "{}: population `{}` has {} cells but no synapses in {}; it is not \
+                             connected (as in ISF)",
+                            params.file.path.display(),
+                            pop.name,
+                            pop.cell_nr,
+                            pop.synapses.distribution_file.display()
+                        );
+                    }
+                    (Vec::new(), pop.synapses.distribution_file.clone())
+                }
             };
             // Check every line now, so that a trial cannot fail half-way.
             let mut seen = vec![0usize; synapses.len()];
@@ -270,6 +295,24 @@ impl NetworkModel {
                 }
                 seen[c.synapse_id] = c.line;
             }
+            // ISF's `.con` files list every synapse of the `.syn` once; a synapse without a line
+            // would silently never be activated (a truncated or mismatched file).
+            if let Some(missing) = seen.iter().position(|&l| l == 0) {
+                let connected = seen.iter().filter(|&&l| l != 0).count();
+                return Err(NetworkError::Syntax {
+                    path: con_path.clone(),
+                    line: connections.last().map_or(con_last_line, |c| c.line),
+                    msg: format!(
+                        "`{}` connects {connected} of the {} synapses in {}; synapse {missing} \
+                         ({}:{}) has no line (truncated file, or made for another .syn?)",
+                        pop.name,
+                        synapses.len(),
+                        synapse_file.display(),
+                        synapse_file.display(),
+                        synapses[missing].line
+                    ),
+                });
+            }
             populations.push(PopulationModel {
                 name: pop.name.clone(),
                 cell_nr: pop.cell_nr,
@@ -282,8 +325,28 @@ impl NetworkModel {
                 weights_per_synapse,
             });
         }
+        // A `.con` population that no `.syn` knows is a misspelt or foreign entry.
+        for (con_path, con) in &con_files {
+            for (name, conns) in &con.populations {
+                if !syn_source.contains_key(name) {
+                    let syns: Vec<String> = syn_files
+                        .iter()
+                        .map(|(p, _)| p.display().to_string())
+                        .collect();
+                    return Err(NetworkError::Syntax {
+                        path: con_path.clone(),
+                        line: conns.first().map_or(con.last_line, |c| c.line),
+                        msg: format!(
+                            "unknown population `{name}`: it has no synapses in {}",
+                            syns.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
         let modify_functions = super::modify::parse(&v, params, &populations)?;
         Ok(NetworkModel {
+            param_file: params.file.path.clone(),
             populations,
             t_stop_ms,
             modify_functions,
@@ -315,6 +378,7 @@ impl NetworkModel {
                     &mut scratch.pairs,
                 )
                 .map_err(|e| NetworkError::Activity {
+                    file: self.param_file.clone(),
                     population: pop.name.clone(),
                     generator: g.name(),
                     source: e,

@@ -1,7 +1,10 @@
 //! Interpreting a population's raw `celltype` entry (§1.3, §4.4) into activity generators,
 //! with errors naming the parameter file, line and key.
 
-use super::activity::{ActivityGenerator, PhaseDistribution, SpikeTrainSpec};
+use super::activity::{
+    ActivityGenerator, PhaseDistribution, SpikeTrainSpec, MAX_MODULATED_BINS,
+    MAX_SPIKES_PER_POPULATION,
+};
 use crate::param::{join, Node, ParamError, View};
 
 /// The generators of one population, in the order ISF runs them: a `celltype` string names one
@@ -57,6 +60,26 @@ pub(crate) fn parse_celltype(
     Ok(out)
 }
 
+/// Checks the `pointcell` spec `node` of an activity template (at `key` of its file) as the
+/// simulator will read it once `network-param` has set its `offset`; tStop is not known yet, so
+/// checks that need it are left to the simulator.
+pub(crate) fn check_pointcell_template(
+    v: &View,
+    key: &str,
+    node: &Node,
+    offset_ms: f64,
+) -> Result<(), ParamError> {
+    v.dict(node, key)?;
+    let mut with_offset = node.clone();
+    if let crate::param::Value::Dict(d) = &mut with_offset.value {
+        d.insert(
+            "offset".into(),
+            Node::new(crate::param::Value::Float(offset_ms)),
+        );
+    }
+    parse_pointcell(v, key, &with_offset, f64::INFINITY).map(|_| ())
+}
+
 fn num(v: &View, node: &Node, key: &str, name: &str) -> Result<f64, ParamError> {
     v.finite(v.req(node, key, name)?, &join(key, name))
 }
@@ -84,9 +107,18 @@ fn num_list(v: &View, node: &Node, key: &str, name: &str) -> Result<Vec<f64>, Pa
         .collect()
 }
 
+/// A spike count: a non-negative integer within [`MAX_SPIKES_PER_POPULATION`].
 fn count(v: &View, n: &Node, key: &str) -> Result<usize, ParamError> {
     match n.as_i64() {
-        Some(i) if i >= 0 => Ok(i as usize),
+        Some(i) if i >= 0 && i as u64 <= MAX_SPIKES_PER_POPULATION as u64 => Ok(i as usize),
+        Some(i) if i >= 0 => Err(v.err(
+            n,
+            key,
+            format!(
+                "{i} spikes is more than the limit of {MAX_SPIKES_PER_POPULATION} per population \
+                 and trial"
+            ),
+        )),
         _ => Err(v.err(
             n,
             key,
@@ -325,15 +357,30 @@ fn parse_pointcell(
                 phase,
                 offset_ms: num(v, node, key, "offset")?,
             };
-            if let ActivityGenerator::PoissonTrainModulated {
-                bin_size_ms,
-                offset_ms,
-                ..
-            } = &g
+            // An infinite tStop means not known yet (an activity template): the bins are
+            // checked when the network is simulated.
+            if let (
+                true,
+                ActivityGenerator::PoissonTrainModulated {
+                    bin_size_ms,
+                    offset_ms,
+                    ..
+                },
+            ) = (t_stop_ms.is_finite(), &g)
             {
                 let duration = t_stop_ms - offset_ms;
                 let n_bins = (duration / bin_size_ms).ceil();
                 let n_edges = ((duration + bin_size_ms) / bin_size_ms).ceil();
+                if n_edges > MAX_MODULATED_BINS as f64 {
+                    return Err(v.err(
+                        node,
+                        key,
+                        format!(
+                            "bin_size {bin_size_ms} ms gives {n_edges} bins over tStop − offset = \
+                             {duration} ms, more than the limit of {MAX_MODULATED_BINS}"
+                        ),
+                    ));
+                }
                 if !(*bin_size_ms > 0.0 && n_bins >= 1.0 && n_edges == n_bins + 1.0) {
                     return Err(v.err(
                         node,

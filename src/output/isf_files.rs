@@ -339,6 +339,32 @@ fn format_error(path: &Path, line: usize, message: impl Into<String>) -> OutputE
     }
 }
 
+/// Checks what every ISF activation file has: at least its header line, and a line end after
+/// the last row (ISF ends every row with `\n`, so a last line without one was cut short, e.g.
+/// by a full disk, and its last time may be cut too).
+fn check_complete(text: &str, path: &Path, header: &str) -> Result<(), OutputError> {
+    if text.trim().is_empty() {
+        return Err(format_error(
+            path,
+            1,
+            format!("empty file (ISF's files start with the header `{header}`)"),
+        ));
+    }
+    if !text.ends_with('\n') {
+        let n = text.lines().count();
+        let last = text.lines().next_back().unwrap_or_default();
+        if !last.trim().is_empty() && !last.starts_with('#') && !last.ends_with(',') {
+            return Err(format_error(
+                path,
+                n,
+                "the file ends in the middle of this line (no line end and no `,` after the \
+                 last time): truncated?",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Data lines of an ISF table: skips blank lines and `#` comments; yields 1-based line numbers.
 fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
@@ -418,6 +444,7 @@ pub fn parse_synapse_activations(
     text: &str,
     path: &Path,
 ) -> Result<Vec<SynapseActivationRow>, OutputError> {
+    check_complete(text, path, SYNAPSE_ACTIVATION_HEADER)?;
     data_lines(text)
         .map(|(lineno, line)| {
             let f = split_fields(path, lineno, line, SYNAPSE_FIELDS)?;
@@ -458,6 +485,7 @@ pub fn parse_presynaptic_cells(
     text: &str,
     path: &Path,
 ) -> Result<Vec<PresynapticCellRow>, OutputError> {
+    check_complete(text, path, PRESYNAPTIC_CELLS_HEADER)?;
     data_lines(text)
         .map(|(lineno, line)| {
             let f = split_fields(

@@ -9,6 +9,15 @@ use indexmap::IndexMap;
 
 use super::{join, Node, ParamError, ParamFile, Span, Value, View};
 
+/// Largest `cellNr` of one population. The whole barrel-cortex model has about 536 000
+/// presynaptic cells, so a larger number is a typo; it is refused before anything is allocated
+/// per cell.
+pub const MAX_CELLS_PER_POPULATION: usize = crate::limits::MAX_CELLS_PER_POPULATION as usize;
+
+/// Largest sum of `cellNr` over all populations of a network (see
+/// [`MAX_CELLS_PER_POPULATION`]).
+pub const MAX_PRESYNAPTIC_CELLS: usize = 4_000_000;
+
 /// A network parameter file.
 #[derive(Debug, Clone)]
 pub struct NetworkParams {
@@ -74,6 +83,37 @@ impl NetworkParams {
         Self::from_file(ParamFile::read(path)?)
     }
 
+    /// Checks every receptor against the mechanism catalogue: the mechanism exists and is a
+    /// point process, and each of its `parameter` entries exists. Commands that simulate call
+    /// this before the first trial, so that a misspelt name is reported with file, line and
+    /// population instead of when a trial is built (drawing trials alone does not need it).
+    pub fn check_receptors(&self) -> Result<(), ParamError> {
+        self.populations
+            .iter()
+            .try_for_each(|p| self.check_population_receptors(p))
+    }
+
+    /// [`NetworkParams::check_receptors`] for one population (a replay uses only the
+    /// populations its file names).
+    pub fn check_population_receptors(&self, pop: &Population) -> Result<(), ParamError> {
+        let recs = self
+            .file
+            .root
+            .get("network")
+            .and_then(|n| n.get(&pop.name))
+            .and_then(|n| n.get("synapses"))
+            .and_then(|n| n.get("receptors"));
+        match recs {
+            Some(r) => check_receptor_names(
+                &self.file,
+                &pop.name,
+                &format!("network.{}.synapses.receptors", pop.name),
+                r,
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// The population called `name`.
     pub fn population(&self, name: &str) -> Option<&Population> {
         self.populations.iter().find(|p| p.name == name)
@@ -85,12 +125,26 @@ impl NetworkParams {
         let net = v.req(&file.root, "", "network")?;
         let mut populations = Vec::new();
         let mut network_modify_functions = Vec::new();
+        let mut total_cells = 0usize;
         for (name, node) in v.dict(net, "network")? {
             if name == "network_modify_functions" {
                 network_modify_functions = v.entries(node, "network.network_modify_functions")?;
                 continue;
             }
-            populations.push(parse_population(&v, name, node)?);
+            let pop = parse_population(&v, name, node)?;
+            total_cells += pop.cell_nr;
+            if total_cells > MAX_PRESYNAPTIC_CELLS {
+                let key = format!("network.{name}.cellNr");
+                return Err(v.err(
+                    node.get("cellNr").unwrap_or(node),
+                    &key,
+                    format!(
+                        "the populations so far have {total_cells} presynaptic cells in all, \
+                         more than the limit of {MAX_PRESYNAPTIC_CELLS}"
+                    ),
+                ));
+            }
+            populations.push(pop);
         }
         Ok(NetworkParams {
             file,
@@ -106,17 +160,16 @@ fn parse_population(v: &View, name: &str, node: &Node) -> Result<Population, Par
     let nr_key = format!("{key}.cellNr");
     let nr_node = v.req(node, &key, "cellNr")?;
     let cell_nr = match nr_node.value {
-        Value::Int(i) if i > crate::limits::MAX_CELLS_PER_POPULATION => {
+        Value::Int(i) if i >= 0 && i as u64 <= MAX_CELLS_PER_POPULATION as u64 => i as usize,
+        Value::Int(i) if i >= 0 => {
             return Err(v.err(
                 nr_node,
                 &nr_key,
                 format!(
-                    "{i} presynaptic cells is more than the limit of {} per population",
-                    crate::limits::MAX_CELLS_PER_POPULATION
+                    "{i} cells is more than the limit of {MAX_CELLS_PER_POPULATION} per population"
                 ),
             ))
         }
-        Value::Int(i) if i >= 0 => i as usize,
         Value::Int(i) => return Err(v.err(nr_node, &nr_key, format!("must be ≥ 0, found {i}"))),
         _ => {
             return Err(v.err(
@@ -236,4 +289,48 @@ fn parse_receptor(v: &View, key: &str, name: &str, r: &Node) -> Result<ReceptorS
         weight_distribution,
         parameters,
     })
+}
+
+/// Checks the receptors of one population against the mechanism catalogue: each mechanism
+/// exists and is a point process, each of its `parameter` keys exists. `receptors` is the
+/// population's `synapses.receptors` dict, `key` its dotted path; errors name `file`, the line,
+/// the key and the population (the check runs before the first trial is built, and on
+/// `network-param` templates).
+pub fn check_receptor_names(
+    file: &ParamFile,
+    population: &str,
+    key: &str,
+    receptors: &Node,
+) -> Result<(), ParamError> {
+    use crate::mechanisms::{Catalogue, MechanismKind};
+    let v = View { file };
+    for (name, node) in v.dict(receptors, key)? {
+        let rkey = join(key, name);
+        let entry = Catalogue
+            .get(name)
+            .map_err(|e| v.err(node, &rkey, format!("population `{population}`: {e}")))?;
+        if entry.kind() != MechanismKind::Point {
+            return Err(v.err(
+                node,
+                &rkey,
+                format!(
+                    "population `{population}`: receptor `{name}` is a density mechanism, not a \
+                     point process"
+                ),
+            ));
+        }
+        let Some(params) = node.get("parameter").and_then(Node::as_dict) else {
+            continue;
+        };
+        for (p, at) in params {
+            if let Err(e) = entry.param_index(p) {
+                return Err(v.err(
+                    at,
+                    &join(&join(&rkey, "parameter"), p),
+                    format!("population `{population}`: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

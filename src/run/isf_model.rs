@@ -73,6 +73,7 @@ impl IsfTrialModel {
         let sim = CellSimulator::with_numerics(template, cell.dt_ms, cell.numerics)?;
 
         let mut network_params = NetworkParams::read(&cell.network_param)?;
+        network_params.check_receptors()?;
         if let Some(con) = &cell.embedding {
             let syn = con.with_extension("syn");
             for p in &mut network_params.populations {

@@ -120,6 +120,7 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     let mut rng = RandomState::new(task.seed);
     let mut cell_params = CellParams::read(&task.cell)?;
     let network_params = NetworkParams::read(&task.network)?;
+    network_params.check_receptors()?;
     let template = CellTemplate::from_params(&cell_params)
         .with_context(|| format!("building the cell of {}", task.cell.display()))?;
     let tstop = task.tstop_ms.unwrap_or(template.tstop_ms);

@@ -59,6 +59,13 @@ impl ReplayTrial {
         file: &Path,
     ) -> Result<ReplayTrial, TrialError> {
         let rows = parse_synapse_activations(text, file)?;
+        if rows.iter().all(|r| r.times_ms.is_empty()) {
+            return Err(TrialError::Input {
+                file: file.to_path_buf(),
+                line: text.lines().count().max(1),
+                msg: "no synapse is activated in this file: nothing to replay".into(),
+            });
+        }
         // Line of every data row (the reader skips blank and `#` lines).
         let lines: Vec<usize> = text
             .lines()
@@ -94,6 +101,7 @@ impl ReplayTrial {
                             ),
                         )
                     })?;
+                    network.check_population_receptors(spec)?;
                     let rs = &spec.synapses.receptors;
                     if let Some(r) = rs.iter().find(|r| r.weight_distribution.is_some()) {
                         return Err(err(
@@ -142,6 +150,18 @@ impl ReplayTrial {
                     ),
                 ));
             };
+            // ISF writes the section's label; another label means the file was made for another
+            // cell (or the field was cut), and the synapse would sit somewhere unintended.
+            if row.dendrite_label != sec.label {
+                return Err(err(
+                    i,
+                    format!(
+                        "dendrite label `{}` but section {} of the cell is `{}` (a file made for \
+                         another morphology?)",
+                        row.dendrite_label, row.section_id, sec.label
+                    ),
+                ));
+            }
             let mut times = row.times_ms.clone();
             times.sort_by(f64::total_cmp);
             if times.is_empty() {

@@ -267,6 +267,35 @@ fn reader_errors_name_file_and_line() {
         "{e}"
     );
 
+    // Empty files and files cut in the middle of a row (no line end, no `,` after the last
+    // time) are errors; a header-only file is a trial without activations.
+    for text in ["", "\n \n"] {
+        let e = parse_synapse_activations(text, Path::new("s.csv")).unwrap_err();
+        assert!(e.to_string().starts_with("s.csv:1: empty file"), "{e}");
+        let e = parse_presynaptic_cells(text, Path::new("p.csv")).unwrap_err();
+        assert!(e.to_string().starts_with("p.csv:1: empty file"), "{e}");
+    }
+    let full = format!(
+        "{SYNAPSE_ACTIVATION_HEADER}\nL1_B1\t3\t1441.8\t46\t19\tApicalDendrite\t276.4,12.25,\n"
+    );
+    let cut = &full[..full.len() - 4];
+    let e = parse_synapse_activations(cut, Path::new("s.csv")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("s.csv:2: the file ends in the middle"),
+        "{e}"
+    );
+    assert_eq!(
+        parse_synapse_activations(&full[..full.len() - 1], Path::new("s.csv"))
+            .unwrap()
+            .len(),
+        1
+    );
+    let header_only = format!("{SYNAPSE_ACTIVATION_HEADER}\n");
+    assert!(parse_synapse_activations(&header_only, Path::new("s.csv"))
+        .unwrap()
+        .is_empty());
+
     let e = TraceTable::parse("t\tVm run 00\n0.0\t-75.0\n0.025\n", Path::new("v.csv"))
         .unwrap_err()
         .to_string();
