@@ -133,8 +133,14 @@ fn start_import(input: &std::path::Path, db: &std::path::Path) -> std::process::
         .spawn()
         .unwrap();
     let parent = db.parent().unwrap();
+    // Until its owner record is written a temporary folder cannot be told from one being made.
     for _ in 0..6000 {
-        if !temporaries(parent).is_empty() {
+        if temporaries(parent).iter().any(|t| {
+            parent
+                .join(t)
+                .join(isf_post::db::temp::OWNER_FILE)
+                .is_file()
+        }) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
