@@ -153,6 +153,10 @@ fn lock_output(cfg: &RunConfig, opts: &RunOptions) -> Result<isf_io::OutputLock,
             );
             isf_io::OutputLock::take_over(&cfg.output, &opts.command_line, &holder).map_err(err)
         }
+        Err(isf_io::LockError::Io(e)) => Err(RunError::Output {
+            path: cfg.output.clone(),
+            msg: format!("folder {} is not writable: {e}", parent.display()),
+        }),
         r => r.map_err(err),
     }
 }
