@@ -50,7 +50,7 @@ impl ScalarField {
                 "not an AmiraMesh file (name must end in .am)",
             ));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| MapperError::io(path, e))?;
+        let text = MapperError::read_text(path)?;
         Self::parse(&text, path)
     }
 

@@ -34,6 +34,18 @@ pub enum MapperError {
 }
 
 impl MapperError {
+    /// Reads a text input, reporting bytes that are not UTF-8 at their line.
+    pub(crate) fn read_text(path: &std::path::Path) -> Result<String, Self> {
+        crate::text::read_text(path).map_err(|e| match e {
+            crate::text::ReadTextError::Io(source) => MapperError::io(path, source),
+            e => MapperError::Parse {
+                path: path.to_path_buf(),
+                line: e.line(),
+                message: e.to_string(),
+            },
+        })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         MapperError::Io {
             path: path.into(),

@@ -110,7 +110,7 @@ pub struct CellCounts {
 impl CellCounts {
     /// Reads the tab-separated table (header `CELL TYPE\t<col>…`, rows `<type>\t<n>…`).
     pub fn read(path: &Path) -> Result<Self, MapperError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MapperError::io(path, e))?;
+        let text = MapperError::read_text(path)?;
         Self::parse(&text, path)
     }
 
@@ -270,7 +270,7 @@ impl PstTable {
     /// Reads the tab-separated table; fields 2–7 are taken by position (soma/apical/basal length,
     /// then soma/apical/basal area), as ISF does.
     pub fn read(path: &Path) -> Result<Self, MapperError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MapperError::io(path, e))?;
+        let text = MapperError::read_text(path)?;
         Self::parse(&text, path)
     }
 

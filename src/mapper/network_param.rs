@@ -301,7 +301,7 @@ pub type CellNumbers = IndexMap<String, IndexMap<String, i64>>;
 
 /// Reads `NumberOfConnectedCells.csv` (tab-separated `column, type, n`; header skipped).
 pub fn read_cell_numbers(path: &Path) -> Result<CellNumbers, MapperError> {
-    let text = std::fs::read_to_string(path).map_err(|e| MapperError::io(path, e))?;
+    let text = MapperError::read_text(path)?;
     let mut out = CellNumbers::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {

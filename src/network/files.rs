@@ -56,9 +56,12 @@ pub struct ConnectionMap {
 }
 
 fn read_text(path: &Path) -> Result<String, NetworkError> {
-    std::fs::read_to_string(path).map_err(|source| NetworkError::Io {
-        path: path.to_path_buf(),
-        source,
+    crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(source) => NetworkError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        e => syntax(path, e.line(), e.to_string()),
     })
 }
 

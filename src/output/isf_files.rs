@@ -328,7 +328,10 @@ impl TraceTable {
 }
 
 fn read_text(path: &Path) -> Result<String, OutputError> {
-    std::fs::read_to_string(path).map_err(|e| OutputError::io(path, "cannot read", e))
+    crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(source) => OutputError::io(path, "cannot read", source),
+        e => format_error(path, e.line(), e.to_string()),
+    })
 }
 
 fn format_error(path: &Path, line: usize, message: impl Into<String>) -> OutputError {

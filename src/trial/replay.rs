@@ -46,8 +46,16 @@ impl ReplayTrial {
         network: &NetworkParams,
         file: &Path,
     ) -> Result<ReplayTrial, TrialError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| OutputError::io(file, "cannot read the synapse activation file", e))?;
+        let text = crate::text::read_text(file).map_err(|e| match e {
+            crate::text::ReadTextError::Io(e) => {
+                OutputError::io(file, "cannot read the synapse activation file", e)
+            }
+            e => OutputError::Format {
+                file: file.to_path_buf(),
+                line: e.line(),
+                message: e.to_string(),
+            },
+        })?;
         Self::parse(sim, network, &text, file)
     }
 
