@@ -29,11 +29,7 @@ const MEMORY_LIMIT_BYTES: u64 = 2 << 30;
 
 /// Readers whose failures are fixed on another branch (named here) and not yet merged: their
 /// failures are printed but do not fail the test. The lead empties this list after merging.
-const KNOWN_FAILING: &[(&str, &str)] = &[(
-    "results_h5",
-    "libhdf5 1.10 loops reading a variable-length string attribute whose global-heap collection \
-     was zeroed (global heaps carry no checksum in any HDF5 format); 2 of 300 mutants",
-)];
+const KNOWN_FAILING: &[(&str, &str)] = &[];
 
 /// Text readers some of whose errors give no line: the Amira header and the mapper's tables
 /// report an element missing from the whole file ("no `BoundingBox` line", "no EXCITATORY row

@@ -330,6 +330,7 @@ fn read_ragged(
 
 /// Builds a database from a results file. See the module docs.
 pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
+    check_global_heaps(results)?;
     let f = File::open(results).map_err(h5_err(results))?;
     let e = |source| DbError::Hdf5 {
         path: results.to_path_buf(),
@@ -764,4 +765,137 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
         write_derived(db, opts)?;
         Ok(n)
     })
+}
+
+/// Refuses a file with a damaged global-heap collection before libhdf5 reads it. Variable-length
+/// strings (the results file's string attributes) live in these collections, which carry no
+/// checksum in any HDF5 format, and libhdf5 1.10 loops forever on a collection whose free-space
+/// object (index 0) has size 0 before the collection's end (e.g. a zeroed block). A collection
+/// is `GCOL`, version 1, three zero bytes, its size (u64 LE, header included), then objects of
+/// (index u16, references u16, 4 reserved bytes, size u64, data padded to 8 bytes); the
+/// free-space object's size is what remains of the collection. Only a sequence that starts like
+/// a collection header and lies inside the file is examined, so trace data cannot be mistaken
+/// for one in practice.
+fn check_global_heaps(path: &Path) -> Result<()> {
+    use std::io::Read;
+    const HEADER: &[u8] = b"GCOL\x01\x00\x00\x00";
+    const BLOCK: usize = 16 << 20;
+    let mut file = std::fs::File::open(path).map_err(crate::db::io_err(path))?;
+    let len = file.metadata().map_err(crate::db::io_err(path))?.len();
+    let finder = memchr::memmem::Finder::new(HEADER);
+    // Blocks overlap by a collection's minimum size, so every header is found with the 4096
+    // bytes that follow it (larger collections are read again from the file).
+    let mut buf = vec![0u8; BLOCK + 4096];
+    let mut start = 0u64;
+    let mut carry = 0usize;
+    loop {
+        let n = read_full(&mut file, &mut buf[carry..]).map_err(crate::db::io_err(path))?;
+        let have = carry + n;
+        for at in finder.find_iter(&buf[..have]) {
+            if at + 16 > have {
+                continue;
+            }
+            let offset = start + at as u64;
+            let size = u64::from_le_bytes(buf[at + 8..at + 16].try_into().unwrap_or_default());
+            if size < 4096 || offset.checked_add(size).is_none_or(|end| end > len) {
+                continue;
+            }
+            let collection = if at + size as usize <= have {
+                buf[at..at + size as usize].to_vec()
+            } else {
+                let mut c = vec![0u8; size.min(1 << 30) as usize];
+                let mut f = std::fs::File::open(path).map_err(crate::db::io_err(path))?;
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))
+                    .map_err(crate::db::io_err(path))?;
+                f.read_exact(&mut c).map_err(crate::db::io_err(path))?;
+                c
+            };
+            if let Some(msg) = heap_damage(&collection) {
+                return Err(bad(
+                    path,
+                    format!("damaged global heap at byte {offset}: {msg}"),
+                ));
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let keep = have.min(4096);
+        buf.copy_within(have - keep..have, 0);
+        start += (have - keep) as u64;
+        carry = keep;
+    }
+}
+
+/// What is wrong with the global-heap collection `c` (header included), if anything.
+fn heap_damage(c: &[u8]) -> Option<String> {
+    let mut q = 16usize;
+    while q + 16 <= c.len() {
+        let index = u16::from_le_bytes([c[q], c[q + 1]]);
+        let size = u64::from_le_bytes(c[q + 8..q + 16].try_into().unwrap_or_default());
+        if index == 0 {
+            return (size != (c.len() - q) as u64).then(|| {
+                format!(
+                    "its free space at +{q} claims {size} bytes where {} remain",
+                    c.len() - q
+                )
+            });
+        }
+        let step = size
+            .div_ceil(8)
+            .checked_mul(8)
+            .and_then(|s| s.checked_add(16));
+        match step {
+            Some(s) if s <= (c.len() - q) as u64 => q += s as usize,
+            _ => return Some(format!("object {index} at +{q} overruns the collection")),
+        }
+    }
+    None
+}
+
+/// Reads until `buf` is full or the file ends; the number of bytes read.
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heap_damage;
+
+    /// A 4096-byte collection holding objects of `sizes`, then its free space.
+    fn collection(sizes: &[u64]) -> Vec<u8> {
+        let mut c = b"GCOL\x01\x00\x00\x00".to_vec();
+        c.extend_from_slice(&4096u64.to_le_bytes());
+        for (i, &s) in sizes.iter().enumerate() {
+            c.extend_from_slice(&(i as u16 + 1).to_le_bytes());
+            c.extend_from_slice(&[0; 6]);
+            c.extend_from_slice(&s.to_le_bytes());
+            c.resize(c.len() + s.div_ceil(8) as usize * 8, b'x');
+        }
+        let free = 4096 - c.len() as u64;
+        c.extend_from_slice(&[0; 8]);
+        c.extend_from_slice(&free.to_le_bytes());
+        c.resize(4096, 0);
+        c
+    }
+
+    #[test]
+    fn a_zeroed_global_heap_block_is_found() {
+        let good = collection(&[11, 21, 24]);
+        assert_eq!(heap_damage(&good), None);
+        let mut zeroed = good.clone();
+        zeroed[40..200].fill(0);
+        assert!(heap_damage(&zeroed).is_some());
+        let mut overrun = good;
+        overrun[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(heap_damage(&overrun).is_some());
+    }
 }
