@@ -179,10 +179,15 @@ impl ScalarField {
                 data.push(v);
             }
         }
-        let dims = dims.ok_or_else(|| MapperError::file(path, "no `define Lattice` line"))?;
-        let bbox = bbox.ok_or_else(|| MapperError::file(path, "no `BoundingBox` line"))?;
+        // Something missing from the whole file is reported at its last line, where reading
+        // ended without finding it.
+        let last = text.lines().count();
+        let missing =
+            |what: &str| MapperError::parse(path, last, format!("end of file: no {what}"));
+        let dims = dims.ok_or_else(|| missing("`define Lattice` line"))?;
+        let bbox = bbox.ok_or_else(|| missing("`BoundingBox` line"))?;
         if !in_data {
-            return Err(MapperError::file(path, "no data section (`@1`)"));
+            return Err(missing("data section (`@1`)"));
         }
         let expected = voxel_count(dims).unwrap_or(usize::MAX);
         if data.len() != expected {

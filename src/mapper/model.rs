@@ -210,9 +210,15 @@ impl CellCounts {
                 }
             }
         }
-        let columns = columns.ok_or_else(|| MapperError::file(path, "empty table"))?;
+        let last = text.lines().count();
+        let columns =
+            columns.ok_or_else(|| MapperError::parse(path, last, "end of file: empty table"))?;
         if types.is_empty() {
-            return Err(MapperError::file(path, "no cell-type rows"));
+            return Err(MapperError::parse(
+                path,
+                last,
+                "end of file: no cell-type rows",
+            ));
         }
         let counts = (0..columns.len())
             .map(|c| rows.iter().map(|r| r[c]).collect())
@@ -264,6 +270,8 @@ pub struct PstDensities {
 pub struct PstTable {
     pub excitatory: IndexMap<String, PstDensities>,
     pub inhibitory: IndexMap<String, PstDensities>,
+    /// Lines of the file (a row missing from it is reported at its last line).
+    pub lines: usize,
 }
 
 impl PstTable {
@@ -276,7 +284,10 @@ impl PstTable {
 
     /// Parses the table text; `path` is for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, MapperError> {
-        let mut table = PstTable::default();
+        let mut table = PstTable {
+            lines: text.lines().count(),
+            ..Default::default()
+        };
         for (idx, raw) in text.lines().enumerate() {
             let lineno = idx + 1;
             if raw.trim().is_empty() {
@@ -352,9 +363,10 @@ impl PstTable {
     ) -> Result<(PstDensities, PstDensities), MapperError> {
         let get = |m: &IndexMap<String, PstDensities>, what: &str| {
             m.get(post_type).copied().ok_or_else(|| {
-                MapperError::file(
+                MapperError::parse(
                     path,
-                    format!("no {what} row for postsynaptic type `{post_type}`"),
+                    self.lines,
+                    format!("end of file: no {what} row for postsynaptic type `{post_type}`"),
                 )
             })
         };
