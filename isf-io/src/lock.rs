@@ -519,19 +519,24 @@ mod tests {
         assert_eq!(left, want);
     }
 
+    /// Writes `lock` as a lock file nobody holds, of a process of this host that has ended.
+    fn write_dead_holder(lock: &Path, command: &str) -> Holder {
+        let dead = Holder {
+            host: hostname(),
+            pid: u32::MAX,
+            since: "2026-01-01T00:00:00Z".into(),
+            command: command.into(),
+        };
+        std::fs::write(lock, serde_json::to_string(&dead).unwrap()).unwrap();
+        dead
+    }
+
     #[test]
     fn a_dead_holder_is_reported_as_stale_not_broken() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("db");
         let lock = lock_path(&out);
-        // A lock file nobody holds, written by a process of this host that has ended.
-        let dead = Holder {
-            host: hostname(),
-            pid: u32::MAX,
-            since: "2026-01-01T00:00:00Z".into(),
-            command: "isf db init r.h5 db".into(),
-        };
-        std::fs::write(&lock, serde_json::to_string(&dead).unwrap()).unwrap();
+        let dead = write_dead_holder(&lock, "isf db init r.h5 db");
         let e = OutputLock::acquire(&out, "isf db init").unwrap_err();
         assert!(matches!(e, LockError::Stale { .. }), "{e}");
         let msg = e.to_string();
@@ -560,13 +565,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("r.h5");
         let lock = lock_path(&out);
-        let dead = Holder {
-            host: hostname(),
-            pid: u32::MAX,
-            since: "2026-01-01T00:00:00Z".into(),
-            command: "isf simulate --config run.toml".into(),
-        };
-        std::fs::write(&lock, serde_json::to_string(&dead).unwrap()).unwrap();
+        write_dead_holder(&lock, "isf simulate --config run.toml");
         let LockError::Stale { holder, .. } = OutputLock::acquire(&out, "a").unwrap_err() else {
             panic!("not reported stale");
         };

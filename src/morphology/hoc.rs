@@ -17,17 +17,7 @@ use std::path::Path;
 
 /// Reads an ISF `.hoc` morphology file.
 pub fn read_hoc(path: &Path) -> Result<Morphology, MorphologyError> {
-    let text = crate::text::read_text(path).map_err(|e| match e {
-        crate::text::ReadTextError::Io(cause) => MorphologyError::Io {
-            path: path.to_path_buf(),
-            cause,
-        },
-        e => MorphologyError::Syntax {
-            path: path.to_path_buf(),
-            line: e.line(),
-            msg: e.to_string(),
-        },
-    })?;
+    let text = super::read_text(path)?;
     parse_hoc(&text, path)
 }
 

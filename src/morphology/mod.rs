@@ -109,6 +109,21 @@ pub(crate) fn check_point(p: &[f64; 4]) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads a morphology file as text; bytes that are not UTF-8 are a syntax error at their line.
+fn read_text(path: &Path) -> Result<String, MorphologyError> {
+    crate::text::read_text(path).map_err(|e| match e {
+        crate::text::ReadTextError::Io(cause) => MorphologyError::Io {
+            path: path.to_path_buf(),
+            cause,
+        },
+        e => MorphologyError::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            msg: e.to_string(),
+        },
+    })
+}
+
 /// NEURON's section length `L` (µm) for these points: coordinates rounded to `f32`, differences
 /// taken in `f32`, squares, sum and square root in `f64`, accumulated in `f64` (NEURON's `Pt3d`
 /// storage and `nrn_pt3dmodified`). Returns the cumulative arc length at every point.
