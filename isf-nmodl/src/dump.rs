@@ -85,11 +85,11 @@ pub fn summary(m: &AnalysedModel) -> String {
         }
         let _ = writeln!(s);
     }
-    if !m.ignored_range.is_empty() {
+    if !m.ignored_names.is_empty() {
         let _ = writeln!(
             s,
-            "  RANGE names without a variable (ignored): {}",
-            m.ignored_range.join(", ")
+            "  RANGE/GLOBAL names without a variable (ignored): {}",
+            m.ignored_names.join(", ")
         );
     }
     for c in &m.constants {

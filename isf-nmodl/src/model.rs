@@ -337,8 +337,8 @@ pub struct AnalysedModel {
     pub electrode_currents: Vec<String>,
     /// Every variable (declared or implied), in declaration order.
     pub variables: Vec<Variable>,
-    /// RANGE names that name no variable (NEURON ignores them).
-    pub ignored_range: Vec<String>,
+    /// RANGE and GLOBAL names that name no variable (NEURON ignores them unless they are used).
+    pub ignored_names: Vec<String>,
     /// UNITS factors and CONSTANTs.
     pub constants: Vec<Constant>,
     /// FUNCTIONs and PROCEDUREs.

@@ -530,6 +530,11 @@ impl<'a> Cx<'a> {
                     }
                 };
                 let v = &mut self.vars[i];
+                // Ion variables are per-instance copies of the ion's values, even when declared
+                // as PARAMETERs (which would otherwise be GLOBAL).
+                if v.visibility == Visibility::Global && !matches!(v.class, VarClass::Builtin(_)) {
+                    v.visibility = Visibility::Hidden;
+                }
                 let link = v.ion.get_or_insert(IonLink {
                     ion: u.name.clone(),
                     read: false,
@@ -572,11 +577,11 @@ impl<'a> Cx<'a> {
                 }
             }
         }
-        let mut ignored_range = Vec::new();
+        let mut ignored_names = Vec::new();
         for r in &range {
             match self.var_index.get(&r.name) {
                 Some(&i) => self.vars[i].visibility = Visibility::Range,
-                None => ignored_range.push(r.name.clone()),
+                None => ignored_names.push(r.name.clone()),
             }
         }
         for g in &global {
@@ -595,12 +600,7 @@ impl<'a> Cx<'a> {
                     }
                     self.vars[i].visibility = Visibility::Global;
                 }
-                None => self.err(
-                    &g.span,
-                    ErrorKind::Undefined,
-                    &g.name,
-                    format!("GLOBAL `{}` is not declared", g.name),
-                ),
+                None => ignored_names.push(g.name.clone()),
             }
         }
         for r in self.randoms.clone() {
@@ -639,6 +639,22 @@ impl<'a> Cx<'a> {
                     written: false,
                     span: None,
                 });
+            }
+        }
+
+        for c in &self.callables {
+            if let Some(&i) = self.var_index.get(&c.name) {
+                if self.vars[i].class != VarClass::Random {
+                    let span = c.span.clone();
+                    let name = c.name.clone();
+                    self.diags.push(Diagnostic::at(
+                        self.src,
+                        &span,
+                        ErrorKind::Semantic,
+                        &name,
+                        format!("`{name}` is used as both a variable and a FUNCTION or PROCEDURE"),
+                    ));
+                }
             }
         }
 
@@ -763,7 +779,7 @@ impl<'a> Cx<'a> {
             nonspecific_currents: nonspecific.iter().map(|i| i.name.clone()).collect(),
             electrode_currents: electrode.iter().map(|i| i.name.clone()).collect(),
             variables: std::mem::take(&mut self.vars),
-            ignored_range,
+            ignored_names,
             constants: std::mem::take(&mut self.constants),
             callables: std::mem::take(&mut self.callables),
             solves,

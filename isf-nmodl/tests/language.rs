@@ -303,6 +303,11 @@ fn names_and_scopes() {
         "NEURON { SUFFIX n }\nASSIGNED { x }\nBREAKPOINT { x = f }\nFUNCTION f() { f = 1 }\n",
     );
     assert!(e.to_string().contains("not a variable"), "{e}");
+    let e = refused("NEURON { SUFFIX n }\nASSIGNED { f }\nFUNCTION f() { f = 1 }\n");
+    assert!(
+        e.to_string().contains("both a variable and a FUNCTION"),
+        "{e}"
+    );
     let e = refused("NEURON { SUFFIX n }\nASSIGNED { x x }\n");
     assert!(e.to_string().contains("declared twice"), "{e}");
     let e = refused("NEURON { SUFFIX n RANGE celcius }\nASSIGNED { celcius }\n");
