@@ -449,3 +449,87 @@ fn find_block_end(text: &str, from: usize, end_word: &str) -> Option<(usize, usi
         line_start = line_end;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        let (t, d) = lex(&SourceFile::new("t", s));
+        assert!(d.is_empty(), "{d:?}");
+        t.into_iter().map(|t| t.tok).collect()
+    }
+
+    #[test]
+    fn numbers_names_primes_and_operators() {
+        assert_eq!(
+            toks("m' = 5 + .5e-3 - 2. ^ x'' <-> ~+ <= != 1e9"),
+            vec![
+                Tok::Prime("m".into(), 1),
+                Tok::Assign,
+                Tok::Integer("5".into()),
+                Tok::Plus,
+                Tok::Real(".5e-3".into()),
+                Tok::Minus,
+                Tok::Real("2.".into()),
+                Tok::Caret,
+                Tok::Prime("x".into(), 2),
+                Tok::React,
+                Tok::TildePlus,
+                Tok::Le,
+                Tok::Ne,
+                Tok::Real("1e9".into()),
+                Tok::Eof
+            ]
+        );
+        // `1e` is the integer 1 followed by the name `e`.
+        assert_eq!(
+            toks("1e"),
+            vec![Tok::Integer("1".into()), Tok::Name("e".into()), Tok::Eof]
+        );
+    }
+
+    #[test]
+    fn comments_titles_and_blocks() {
+        let t = toks("TITLE  my model \r\n: c\r\n? d\r\nCOMMENT x\r\n y ENDCOMMENT\r\n ENDCOMMENT tail\r\nVERBATIM\r\nint a;\r\nENDVERBATIM\r\nz");
+        assert_eq!(
+            t,
+            vec![
+                Tok::Title("my model".into()),
+                Tok::Verbatim("\r\nint a;\r\n".into()),
+                Tok::Name("z".into()),
+                Tok::Eof
+            ]
+        );
+        assert_eq!(
+            toks("REPRESENTS NCIT:C17145 x"),
+            vec![
+                Tok::Name("REPRESENTS".into()),
+                Tok::Ontology("NCIT:C17145".into()),
+                Tok::Name("x".into()),
+                Tok::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn crlf_and_lf_give_the_same_lines() {
+        let a = SourceFile::new("a", "x\r\ny\r\n  z");
+        let b = SourceFile::new("b", "x\ny\n  z");
+        let (ta, _) = lex(&a);
+        let (tb, _) = lex(&b);
+        let pos = |s: &SourceFile, t: &[Token]| -> Vec<(u32, u32)> {
+            t.iter()
+                .map(|t| {
+                    let sp = s.span(t.start, t.end);
+                    (sp.line, sp.col)
+                })
+                .collect()
+        };
+        assert_eq!(pos(&a, &ta)[..3], pos(&b, &tb)[..3]);
+        assert_eq!(pos(&a, &ta)[2], (3, 3));
+        let c = SourceFile::new("c", "x\ry\r  z");
+        let (tc, _) = lex(&c);
+        assert_eq!(pos(&c, &tc)[..3], pos(&b, &tb)[..3]);
+    }
+}

@@ -451,10 +451,11 @@ mod tests {
         let db = UnitDb::new();
         let (f, a, b) = db.factor("faraday", "coulombs").unwrap();
         assert_eq!(f, 1.602176634e-19 * 6.02214076e23);
-        assert!((f - 96485.33212331001).abs() < 1e-9);
+        assert_eq!(f, 96485.33212331001);
         assert!(a.conformable(&b));
         let (r, a, b) = db.factor("k-mole", "joule/degC").unwrap();
-        assert!((r - 8.314462618).abs() < 1e-8, "{r}");
+        // The value NEURON 9.0.2 compiles (isf's hand-written mechanisms use the same double).
+        assert_eq!(r, 8.31446261815324);
         assert!(a.conformable(&b));
     }
 

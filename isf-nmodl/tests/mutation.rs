@@ -197,7 +197,13 @@ fn run_one(name: String, bytes: Vec<u8>) -> Result<Outcome, String> {
             let r = std::panic::catch_unwind(|| match isf_nmodl::analyse_str(&n2, &text) {
                 Ok(_) => Ok(Outcome::Accepted),
                 Err(e) => {
-                    let lines = text.split('\n').count() as u32 + 1;
+                    let b = text.as_bytes();
+                    let breaks = (0..b.len())
+                        .filter(|&i| {
+                            b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n'))
+                        })
+                        .count();
+                    let lines = breaks as u32 + 1;
                     for d in &e.diagnostics {
                         if d.file != n2 || d.line == 0 || d.line > lines || d.col == 0 {
                             return Err(format!("error without a valid position: {d}"));
