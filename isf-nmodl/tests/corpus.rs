@@ -305,3 +305,36 @@ fn crlf_files_have_lf_positions() {
     };
     assert_eq!(lines(&a), lines(&b));
 }
+
+/// The readable summary (what `examples/dump.rs` prints) of a channel and a synapse.
+#[test]
+fn summaries_name_ions_states_and_blocks() {
+    let Some(dir) = common::nmodl_dir() else {
+        return;
+    };
+    let hh = analyse_file(&dir.join("neuron-builtins/hh.mod")).unwrap();
+    let s = isf_nmodl::dump::summary(&hh);
+    for line in [
+        "SUFFIX hh",
+        "  ion na: read [ena] write [ina]",
+        "  ion k: read [ek] write [ik]",
+        "  nonspecific currents: il",
+        "  SOLVE states (Derivative) Cnexp in BREAKPOINT",
+        "  blocks: BREAKPOINT, INITIAL, DERIVATIVE states",
+    ] {
+        assert!(s.contains(line), "{line:?} missing from\n{s}");
+    }
+    assert_eq!(
+        hh.states().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["m", "h", "n"]
+    );
+    let glu = analyse_file(&dir.join("isf-library/channels_py3/netglutamate.mod")).unwrap();
+    let s = isf_nmodl::dump::summary(&glu);
+    assert!(s.contains("POINT_PROCESS glutamate_syn"), "{s}");
+    assert!(
+        s.contains("NET_RECEIVE(weight_ampa, weight_nmda) initial=true"),
+        "{s}"
+    );
+    assert!(s.contains("nonspecific currents: inmda, iampa"), "{s}");
+    assert_eq!(glu.states().count(), 8);
+}

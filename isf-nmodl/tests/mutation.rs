@@ -22,7 +22,16 @@ const FILES: &[&str] = &[
     "isf-library/netcon_py3/vecevent.mod",
     "isf-library/netcon_py3/nmda2.mod",
 ];
+/// Mutants per file (`ISF_NMODL_MUTANTS` raises it for a longer run).
 const MUTANTS_PER_FILE: usize = 300;
+
+fn mutants_per_file() -> usize {
+    std::env::var("ISF_NMODL_MUTANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MUTANTS_PER_FILE)
+        .max(MUTANTS_PER_FILE)
+}
 const TIME_LIMIT: Duration = Duration::from_secs(20);
 
 /// SplitMix64: a small, fixed generator so the mutants are the same on every run.
@@ -235,7 +244,7 @@ fn mutants_never_panic_or_hang() {
     for (fi, rel) in FILES.iter().enumerate() {
         let src = std::fs::read(dir.join(rel)).expect("read corpus file");
         let mut rng = Rng(0x15F0_0000 + fi as u64);
-        for k in 0..MUTANTS_PER_FILE {
+        for k in 0..mutants_per_file() {
             let (mut m, mut what) = mutate(&src, &mut rng);
             // Every fourth mutant stacks a second mutation.
             if k % 4 == 3 {
@@ -267,4 +276,151 @@ fn mutants_never_panic_or_hang() {
         failures.len(),
         failures[0]
     );
+}
+
+const SOUP: &[&str] = &[
+    "NEURON",
+    "SUFFIX",
+    "POINT_PROCESS",
+    "USEION",
+    "READ",
+    "WRITE",
+    "VALENCE",
+    "RANGE",
+    "GLOBAL",
+    "POINTER",
+    "RANDOM",
+    "UNITS",
+    "PARAMETER",
+    "ASSIGNED",
+    "STATE",
+    "CONSTANT",
+    "INITIAL",
+    "BREAKPOINT",
+    "SOLVE",
+    "METHOD",
+    "STEADYSTATE",
+    "cnexp",
+    "sparse",
+    "DERIVATIVE",
+    "KINETIC",
+    "LINEAR",
+    "NONLINEAR",
+    "CONSERVE",
+    "COMPARTMENT",
+    "PROCEDURE",
+    "FUNCTION",
+    "TABLE",
+    "DEPEND",
+    "FROM",
+    "TO",
+    "WITH",
+    "BY",
+    "LOCAL",
+    "if",
+    "else",
+    "while",
+    "NET_RECEIVE",
+    "FOR_NETCONS",
+    "WATCH",
+    "DEFINE",
+    "INDEPENDENT",
+    "START",
+    "UNITSOFF",
+    "TITLE x\n",
+    "VERBATIM\n",
+    "ENDVERBATIM\n",
+    "COMMENT\n",
+    "ENDCOMMENT\n",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "=",
+    "~",
+    "<->",
+    "->",
+    "<<",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "<",
+    ">",
+    "==",
+    "!",
+    "&&",
+    "||",
+    "'",
+    "x",
+    "y",
+    "x'",
+    "t",
+    "v",
+    "flag",
+    "net_send",
+    "exp",
+    "1",
+    "2.5",
+    "-3",
+    "1e9",
+    "(mV)",
+    "(/ms)",
+    "\n",
+    "\"s\"",
+    ":",
+    "@",
+];
+
+/// Random token sequences and splices of two corpus files (lines of one inside the other).
+#[test]
+fn token_soup_and_splices_never_panic() {
+    let Some(dir) = common::nmodl_dir() else {
+        return;
+    };
+    std::panic::set_hook(Box::new(|_| {}));
+    let sources: Vec<Vec<u8>> = FILES
+        .iter()
+        .map(|r| std::fs::read(dir.join(r)).expect("read"))
+        .collect();
+    let mut rng = Rng(0x50_0B);
+    let mut failures = Vec::new();
+    let n = mutants_per_file();
+    for k in 0..n * 2 {
+        let bytes: Vec<u8> = if k % 2 == 0 {
+            let len = 1 + rng.below(200);
+            let mut out = Vec::new();
+            for _ in 0..len {
+                out.extend_from_slice(SOUP[rng.below(SOUP.len())].as_bytes());
+                out.push(b' ');
+            }
+            out
+        } else {
+            let a = &sources[rng.below(sources.len())];
+            let b = &sources[rng.below(sources.len())];
+            let la = line_ranges(a);
+            let lb = line_ranges(b);
+            let at = la[rng.below(la.len())].0;
+            let from = rng.below(lb.len());
+            let to = (from + 1 + rng.below(20)).min(lb.len());
+            [&a[..at], &b[lb[from].0..lb[to - 1].1], &a[at..]].concat()
+        };
+        if let Err(e) = run_one(format!("soup#{k}"), bytes.clone()) {
+            failures.push(format!(
+                "case {k}: {e}\n--- input ---\n{}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+    }
+    let _ = std::panic::take_hook();
+    println!(
+        "token soup and splices: {} cases, {} failures",
+        n * 2,
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures[0]);
 }
