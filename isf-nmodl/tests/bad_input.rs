@@ -251,3 +251,15 @@ fn deep_nesting_is_a_clear_error_not_a_crash() {
     let text = CHANNEL.replace("ntau = 5", &format!("ntau = {long}"));
     assert_eq!(err_of(&text).first().kind, ErrorKind::Limit);
 }
+
+#[test]
+fn syntax_errors_in_two_blocks_are_both_reported() {
+    let text = CHANNEL
+        .replace("gbar = 0.01 (S/cm2) <0, 1e9>", "gbar = ")
+        .replace("ntau = 5", "ntau = 5 *");
+    let e = err_of(&text);
+    assert_eq!(e.diagnostics.len(), 2, "{e}");
+    assert!(e.diagnostics.iter().all(|d| d.kind == ErrorKind::Syntax));
+    assert_eq!(e.diagnostics[0].line, line_of(&text, "gbar = ") + 1);
+    assert_eq!(e.diagnostics[1].line, line_of(&text, "ntau = 5 *") + 1);
+}
