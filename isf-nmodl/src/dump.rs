@@ -114,7 +114,7 @@ pub fn summary(m: &AnalysedModel) -> String {
     for so in &m.solves {
         let _ = writeln!(
             s,
-            "  SOLVE {} ({:?}) {:?}{} in {}",
+            "  SOLVE {} ({:?}) {:?}{} in {}{}",
             so.block,
             so.target,
             so.method,
@@ -123,6 +123,10 @@ pub fn summary(m: &AnalysedModel) -> String {
                 "BREAKPOINT"
             } else {
                 "INITIAL"
+            },
+            match &so.fallback_reason {
+                Some(r) => format!(" (falls back to derivimplicit: {r})"),
+                None => String::new(),
             }
         );
     }

@@ -7,8 +7,10 @@
 //! caret line. See `docs/nmodl.md` for the supported language and what is refused.
 
 pub mod ast;
+pub mod cnexp;
 pub mod dump;
 pub mod error;
+pub mod eval;
 pub mod idiom;
 pub mod lexer;
 pub mod model;

@@ -242,6 +242,13 @@ pub struct Solve {
     pub steadystate: bool,
     /// In BREAKPOINT (else INITIAL).
     pub in_breakpoint: bool,
+    /// The method NEURON actually uses: `cnexp` becomes `derivimplicit` when an equation is not
+    /// linear in its state (NEURON says "Could not translate using cnexp method").
+    pub effective_method: Method,
+    /// For cnexp: each derivative equation's update, in statement order.
+    pub cnexp_steps: Vec<crate::cnexp::CnexpStep>,
+    /// For a cnexp that falls back: why.
+    pub fallback_reason: Option<String>,
     /// Where.
     pub span: Span,
 }

@@ -1903,16 +1903,41 @@ impl<'a> Cx<'a> {
                 );
                 continue;
             }
+            let (mut effective_method, mut cnexp_steps, mut fallback_reason) =
+                (method, Vec::new(), None);
+            if method == Method::Cnexp {
+                let body = module.items.iter().find_map(|i| match &i.kind {
+                    ItemKind::Derivative { name: n, body } if n.name == *name => Some(body),
+                    _ => None,
+                });
+                if let Some(body) = body {
+                    let mut eqs = Vec::new();
+                    derivative_equations(&body.stmts, &mut eqs);
+                    for (state, rhs) in eqs {
+                        match crate::cnexp::cnexp_step(&state, rhs) {
+                            Ok(step) => cnexp_steps.push(step),
+                            Err(why) => {
+                                fallback_reason = Some(format!("`{state}'`: {}", why.0));
+                                effective_method = Method::Derivimplicit;
+                                cnexp_steps.clear();
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
             out.push(Solve {
                 block: name.clone(),
                 target,
                 method,
                 steadystate: s.steadystate,
                 in_breakpoint,
+                effective_method,
+                cnexp_steps,
+                fallback_reason,
                 span: s.span.clone(),
             });
         }
-        let _ = module;
         out
     }
 }
@@ -1952,6 +1977,29 @@ fn has_prime(stmts: &[Stmt]) -> bool {
         }
         _ => false,
     })
+}
+
+/// The `x' = rhs` equations of a DERIVATIVE body in statement order (nested blocks included).
+fn derivative_equations<'m>(stmts: &'m [Stmt], out: &mut Vec<(String, &'m Expr)>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Assign { target, value, .. } if target.prime > 0 => {
+                out.push((target.name.name.clone(), value))
+            }
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
+                derivative_equations(&then.stmts, out);
+                if let Some(o) = otherwise {
+                    derivative_equations(std::slice::from_ref(o), out);
+                }
+            }
+            StmtKind::Block(b)
+            | StmtKind::While { body: b, .. }
+            | StmtKind::From { body: b, .. } => derivative_equations(&b.stmts, out),
+            _ => {}
+        }
+    }
 }
 
 fn contains_verbatim(stmts: &[Stmt]) -> bool {
