@@ -281,13 +281,10 @@ impl<'a> Cx<'a> {
                                             ErrorKind::Semantic,
                                             &v.name,
                                             format!(
-                                                "`{}` is not a variable of ion `{}` (e{0}, {0}i, {0}o or i{0})",
-                                                v.name, ion.name
-                                            )
-                                            .replace("e{0}", &format!("e{}", ion.name))
-                                            .replace("{0}i", &format!("{}i", ion.name))
-                                            .replace("{0}o", &format!("{}o", ion.name))
-                                            .replace("i{0}", &format!("i{}", ion.name)),
+                                                "`{v}` is not a variable of ion `{i}` (e{i}, {i}i, {i}o or i{i})",
+                                                v = v.name,
+                                                i = ion.name
+                                            ),
                                         );
                                     }
                                 }

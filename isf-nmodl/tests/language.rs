@@ -333,7 +333,11 @@ BREAKPOINT { ica = cai*(v - eca) il = 0 }
     assert!(eca.ion.as_ref().unwrap().read);
     assert_eq!(m.ions[0].valence, Some(2.0));
     let e = refused("NEURON { SUFFIX c USEION ca READ ena }\n");
-    assert!(e.to_string().contains("not a variable of ion `ca`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("`ena` is not a variable of ion `ca` (eca, cai, cao or ica)"),
+        "{e}"
+    );
     let e = refused("NEURON { SUFFIX c NONSPECIFIC_CURRENT i }\nBREAKPOINT { }\n");
     assert_eq!(e.first().kind, ErrorKind::Undefined);
 }
