@@ -1754,6 +1754,13 @@ impl<'a> Cx<'a> {
                     }
                 }
                 "state_discontinuity" => {
+                    if !matches!(ctx, Ctx::NetReceive | Ctx::NetReceiveInitial) {
+                        self.unsupported(
+                            span,
+                            n,
+                            "outside NET_RECEIVE it acts once per time step through NEURON's run-time flags; only its NET_RECEIVE form (an assignment) is implemented",
+                        );
+                    }
                     if let Some(Arg::Expr(Expr {
                         kind: ExprKind::Var(v),
                         ..

@@ -278,6 +278,10 @@ fn unsupported_constructs_are_refused_with_their_name() {
         ("FUNCTION_TABLE tau(v (mV)) (ms)\n", "FUNCTION_TABLE"),
         ("BREAKPOINT { x = threshold(x, 1) }\n", "threshold"),
         (
+            "STATE { y }\nBREAKPOINT { state_discontinuity(y, 1) }\n",
+            "state_discontinuity",
+        ),
+        (
             "STATE { y }\nBREAKPOINT { SOLVE d METHOD runge }\nDERIVATIVE d { y' = -y }\n",
             "runge",
         ),
