@@ -85,6 +85,16 @@ pub fn summary(m: &AnalysedModel) -> String {
         }
         let _ = writeln!(s);
     }
+    let names: Vec<String> = m
+        .neuron_names()
+        .iter()
+        .map(|n| match n.role {
+            NameRole::Range => n.name.clone(),
+            NameRole::Global => format!("{} (global)", n.name),
+            NameRole::Ion => format!("{} (ion)", n.name),
+        })
+        .collect();
+    let _ = writeln!(s, "  NEURON names: {}", names.join(", "));
     if !m.ignored_names.is_empty() {
         let _ = writeln!(
             s,

@@ -323,6 +323,30 @@ pub struct Idiom {
     pub span: Span,
 }
 
+/// What a name seen from outside the mechanism (hoc, Python, isf's protocol and recorder) refers
+/// to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRole {
+    /// A per-instance variable of the mechanism (RANGE PARAMETER or ASSIGNED, current, STATE).
+    Range,
+    /// A mechanism-wide value (GLOBAL, or a PARAMETER not in RANGE).
+    Global,
+    /// A variable of an ion at the segment (`ena`, `ina`, `cai`), shared by every mechanism
+    /// using the ion.
+    Ion,
+}
+
+/// A name as NEURON exposes it, and the variable behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeuronName {
+    /// The name outside (`gnabar_hh`, `m_hh`, `ina`, `tau` of an ExpSyn instance, `minf_hh`).
+    pub name: String,
+    /// The NMODL variable.
+    pub variable: String,
+    /// Its role.
+    pub role: NameRole,
+}
+
 /// The analysed model of one `.mod` file.
 #[derive(Debug, Clone)]
 pub struct AnalysedModel {
@@ -383,6 +407,49 @@ impl AnalysedModel {
     /// A FUNCTION or PROCEDURE by name.
     pub fn callable(&self, name: &str) -> Option<&Callable> {
         self.callables.iter().find(|c| c.name == name)
+    }
+
+    /// Every name NEURON exposes for this mechanism, in declaration order: RANGE PARAMETERs and
+    /// ASSIGNEDs, currents and STATEs are `name_suffix` for a density mechanism and `name` on a
+    /// point-process instance; GLOBALs (and PARAMETERs not in RANGE) are `name_suffix` (for a point
+    /// process `name_Name`); ion variables are the ion's own (`ena`, `ina`, `cai`), never
+    /// duplicated with the suffix; other ASSIGNEDs are invisible.
+    pub fn neuron_names(&self) -> Vec<NeuronName> {
+        let suffixed = |n: &str| format!("{n}_{}", self.name);
+        let mut out = Vec::new();
+        for v in &self.variables {
+            if matches!(
+                v.class,
+                VarClass::Builtin(_) | VarClass::Pointer | VarClass::Random | VarClass::FileLocal
+            ) {
+                continue;
+            }
+            if v.ion.is_some() {
+                out.push(NeuronName {
+                    name: v.name.clone(),
+                    variable: v.name.clone(),
+                    role: NameRole::Ion,
+                });
+                continue;
+            }
+            let role = match v.visibility {
+                Visibility::Range => NameRole::Range,
+                Visibility::Global => NameRole::Global,
+                Visibility::Hidden => continue,
+            };
+            let name = match (role, self.kind) {
+                (NameRole::Range, MechanismKind::Density) | (NameRole::Global, _) => {
+                    suffixed(&v.name)
+                }
+                _ => v.name.clone(),
+            };
+            out.push(NeuronName {
+                name,
+                variable: v.name.clone(),
+                role,
+            });
+        }
+        out
     }
 
     /// Whether some construct still needs the code generator's idiom support.

@@ -338,3 +338,55 @@ fn summaries_name_ions_states_and_blocks() {
     assert!(s.contains("nonspecific currents: inmda, iampa"), "{s}");
     assert_eq!(glu.states().count(), 8);
 }
+
+/// Names as NEURON exposes them (what isf's protocol and recorder will accept).
+#[test]
+fn neuron_names_follow_neurons_conventions() {
+    use isf_nmodl::model::NameRole;
+    let Some(dir) = common::nmodl_dir() else {
+        return;
+    };
+    let names = |rel: &str| -> Vec<(String, NameRole)> {
+        analyse_file(&dir.join(rel))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .neuron_names()
+            .into_iter()
+            .map(|n| (n.name, n.role))
+            .collect()
+    };
+    let hh = names("neuron-builtins/hh.mod");
+    for (n, r) in [
+        ("gnabar_hh", NameRole::Range),
+        ("m_hh", NameRole::Range),
+        ("gna_hh", NameRole::Range),
+        ("il_hh", NameRole::Range),
+        ("minf_hh", NameRole::Global),
+        ("ina", NameRole::Ion),
+        ("ek", NameRole::Ion),
+    ] {
+        assert!(hh.contains(&(n.to_string(), r)), "{n} in {hh:?}");
+    }
+    assert!(
+        !hh.iter().any(|(n, _)| n == "ina_hh"),
+        "ion currents are not duplicated"
+    );
+    assert_eq!(
+        names("neuron-builtins/passive.mod"),
+        [
+            ("g_pas".to_string(), NameRole::Range),
+            ("e_pas".to_string(), NameRole::Range),
+            ("i_pas".to_string(), NameRole::Range)
+        ]
+    );
+    let exp = names("neuron-builtins/expsyn.mod");
+    assert_eq!(
+        exp.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["tau", "e", "i", "g"]
+    );
+    let sk = names("isf-library/channels_py3/SK_E2.mod");
+    assert!(sk.contains(&("zTau_SK_E2".to_string(), NameRole::Global)));
+    assert!(sk.contains(&("cai".to_string(), NameRole::Ion)));
+    let ca = names("isf-library/channels_py3/CaDynamics_E2.mod");
+    assert!(ca.contains(&("cai".to_string(), NameRole::Ion)));
+    assert!(ca.contains(&("decay_CaDynamics_E2".to_string(), NameRole::Range)));
+}
