@@ -157,6 +157,17 @@ pub fn summary(m: &AnalysedModel) -> String {
     if !m.globals_written.is_empty() {
         let _ = writeln!(s, "  globals written: {}", m.globals_written.join(", "));
     }
+    if !m.current_linearity.is_empty() {
+        let _ = writeln!(
+            s,
+            "  currents in v: {}",
+            m.current_linearity
+                .iter()
+                .map(|(n, d)| format!("{n} {d:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if !m.builtins_used.is_empty() {
         let _ = writeln!(s, "  builtins used: {:?}", m.builtins_used);
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod idiom;
 pub mod lexer;
+pub mod linearity;
 pub mod model;
 pub mod parser;
 pub mod sema;

@@ -385,6 +385,9 @@ pub struct AnalysedModel {
     pub globals_written: Vec<String>,
     /// Built-ins used.
     pub builtins_used: Vec<Builtin>,
+    /// Each membrane current (NONSPECIFIC, ELECTRODE, written ion currents, in declaration order)
+    /// and how BREAKPOINT makes it depend on `v`.
+    pub current_linearity: Vec<(String, crate::linearity::VDep)>,
     /// Whether INITIAL, BREAKPOINT exist.
     pub has_initial: bool,
     /// Whether a BREAKPOINT block exists.
@@ -450,6 +453,14 @@ impl AnalysedModel {
             });
         }
         out
+    }
+
+    /// Whether every membrane current is affine in `v` (so `Numerics::Fast` may take the slope
+    /// analytically instead of NEURON's second evaluation at `v + 0.001`).
+    pub fn current_is_affine(&self) -> bool {
+        self.current_linearity
+            .iter()
+            .all(|(_, d)| *d != crate::linearity::VDep::NonLinear)
     }
 
     /// Whether some construct still needs the code generator's idiom support.

@@ -766,7 +766,15 @@ impl<'a> Cx<'a> {
             .iter()
             .filter_map(|n| Builtin::from_name(n))
             .collect();
+        let mut currents: Vec<String> = Vec::new();
+        for v in &self.vars {
+            if v.current.is_some() {
+                currents.push(v.name.clone());
+            }
+        }
+        let current_linearity = crate::linearity::current_dependence(&module, &currents);
         AnalysedModel {
+            current_linearity,
             file: self.src.name.to_string(),
             title,
             kind: self.mech_kind,

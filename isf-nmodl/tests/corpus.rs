@@ -390,3 +390,48 @@ fn neuron_names_follow_neurons_conventions() {
     assert!(ca.contains(&("cai".to_string(), NameRole::Ion)));
     assert!(ca.contains(&("decay_CaDynamics_E2".to_string(), NameRole::Range)));
 }
+
+/// Which currents are affine in v (what `Numerics::Fast` may differentiate analytically).
+#[test]
+fn current_linearity_of_the_corpus() {
+    use isf_nmodl::linearity::VDep;
+    let Some(dir) = common::nmodl_dir() else {
+        return;
+    };
+    let lin = |rel: &str| -> Vec<(String, VDep)> {
+        analyse_file(&dir.join(rel))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .current_linearity
+    };
+    let s = |v: &[(&str, VDep)]| -> Vec<(String, VDep)> {
+        v.iter().map(|(n, d)| (n.to_string(), *d)).collect()
+    };
+    assert_eq!(
+        lin("neuron-builtins/hh.mod"),
+        s(&[
+            ("ina", VDep::Affine),
+            ("ik", VDep::Affine),
+            ("il", VDep::Affine)
+        ])
+    );
+    assert_eq!(lin("neuron-builtins/stim.mod"), s(&[("i", VDep::Constant)]));
+    assert_eq!(lin("neuron-builtins/svclmp.mod"), s(&[("i", VDep::Affine)]));
+    assert_eq!(
+        lin("isf-library/channels_py3/epsp.mod"),
+        s(&[("i", VDep::Constant)])
+    );
+    assert_eq!(
+        lin("isf-library/netcon_py3/nmda2.mod"),
+        s(&[("i", VDep::NonLinear)])
+    );
+    assert_eq!(
+        lin("isf-library/channels_py3/netglutamate.mod"),
+        s(&[("inmda", VDep::NonLinear), ("iampa", VDep::Affine)])
+    );
+    for ch in [
+        "Ca_HVA", "Ca_LVAst", "Ih", "Im", "K_Pst", "K_Tst", "NaTa_t", "Nap_Et2", "SK_E2", "SKv3_1",
+    ] {
+        let l = lin(&format!("isf-library/channels_py3/{ch}.mod"));
+        assert!(l.iter().all(|(_, d)| *d == VDep::Affine), "{ch}: {l:?}");
+    }
+}

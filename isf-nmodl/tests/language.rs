@@ -345,3 +345,60 @@ BREAKPOINT { ica = cai*(v - eca) il = 0 }
     let e = refused("NEURON { SUFFIX c NONSPECIFIC_CURRENT i }\nBREAKPOINT { }\n");
     assert_eq!(e.first().kind, ErrorKind::Undefined);
 }
+
+#[test]
+fn current_linearity_in_v() {
+    use isf_nmodl::linearity::VDep;
+    let lin = |body: &str| -> Vec<VDep> {
+        let m = ok(&format!(
+            "NEURON {{ SUFFIX l NONSPECIFIC_CURRENT i }}\nPARAMETER {{ g = 1 e = 0 }}\nASSIGNED {{ v i x }}\n{body}\n"
+        ));
+        m.current_linearity.iter().map(|(_, d)| *d).collect()
+    };
+    assert_eq!(lin("BREAKPOINT { i = g*(v - e) }"), [VDep::Affine]);
+    assert_eq!(lin("BREAKPOINT { i = g*e*t }"), [VDep::Constant]);
+    assert_eq!(lin("BREAKPOINT { i = g*v*v }"), [VDep::NonLinear]);
+    assert_eq!(lin("BREAKPOINT { i = g*exp(v) }"), [VDep::NonLinear]);
+    assert_eq!(
+        lin("BREAKPOINT { if (v > 0) { i = g*v } else { i = 0 } }"),
+        [VDep::NonLinear]
+    );
+    assert_eq!(
+        lin("BREAKPOINT { if (e > 0) { i = g*v } else { i = 0 } }"),
+        [VDep::Affine]
+    );
+    // Through procedures and functions, analysed in place.
+    assert_eq!(
+        lin("BREAKPOINT { set() i = x*(v - e) }\nPROCEDURE set() { x = g*2 }"),
+        [VDep::Affine]
+    );
+    assert_eq!(
+        lin("BREAKPOINT { set() i = x*(v - e) }\nPROCEDURE set() { x = g*v }"),
+        [VDep::NonLinear]
+    );
+    assert_eq!(
+        lin("BREAKPOINT { i = f(v) }\nFUNCTION f(a) { f = 2*a + g }"),
+        [VDep::Affine]
+    );
+    assert_eq!(
+        lin("BREAKPOINT { i = f(v) }\nFUNCTION f(a) { f = a/a }"),
+        [VDep::NonLinear]
+    );
+    // Recursion and call explosions are bounded.
+    assert_eq!(
+        lin("BREAKPOINT { i = f(v) }\nFUNCTION f(a) { f = f(a) }"),
+        [VDep::NonLinear]
+    );
+    let many = "FUNCTION f1(a) { f1 = f2(a) + f2(a) + f2(a) + f2(a) }\n\
+                FUNCTION f2(a) { f2 = f3(a) + f3(a) + f3(a) + f3(a) }\n\
+                FUNCTION f3(a) { f3 = f4(a) + f4(a) + f4(a) + f4(a) }\n\
+                FUNCTION f4(a) { f4 = f5(a) + f5(a) + f5(a) + f5(a) }\n\
+                FUNCTION f5(a) { f5 = f6(a) + f6(a) + f6(a) + f6(a) }\n\
+                FUNCTION f6(a) { f6 = f7(a) + f7(a) + f7(a) + f7(a) }\n\
+                FUNCTION f7(a) { f7 = f8(a) + f8(a) + f8(a) + f8(a) }\n\
+                FUNCTION f8(a) { f8 = a }";
+    let start = std::time::Instant::now();
+    let d = lin(&format!("BREAKPOINT {{ i = f1(v) }}\n{many}"));
+    assert!(start.elapsed().as_secs() < 5);
+    assert!(matches!(d[0], VDep::Affine | VDep::NonLinear));
+}
