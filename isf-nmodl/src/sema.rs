@@ -1584,7 +1584,17 @@ impl<'a> Cx<'a> {
                 n.name
             )
         } else {
-            format!("`{}` is not declared", n.name)
+            let known = self
+                .scopes
+                .iter()
+                .flat_map(|s| s.iter().cloned())
+                .chain(self.var_index.keys().cloned())
+                .chain(self.const_index.keys().cloned())
+                .chain(["v", "t", "dt", "celsius", "area", "diam"].map(String::from));
+            match closest(&n.name, known) {
+                Some(c) => format!("`{}` is not declared (did you mean `{c}`?)", n.name),
+                None => format!("`{}` is not declared", n.name),
+            }
         };
         self.err(&n.span, ErrorKind::Undefined, &n.name, what);
     }
@@ -1800,12 +1810,31 @@ impl<'a> Cx<'a> {
             );
             return;
         }
-        self.err(
-            &f.span,
-            ErrorKind::Undefined,
-            n,
-            format!("FUNCTION or PROCEDURE `{n}` is not defined"),
+        let known = self.callable_index.keys().cloned().chain(
+            [
+                "exp",
+                "log",
+                "log10",
+                "sqrt",
+                "fabs",
+                "sin",
+                "cos",
+                "tan",
+                "atan2",
+                "pow",
+                "exprand",
+                "net_send",
+                "net_event",
+                "state_discontinuity",
+                "printf",
+            ]
+            .map(String::from),
         );
+        let msg = match closest(n, known) {
+            Some(c) => format!("FUNCTION or PROCEDURE `{n}` is not defined (did you mean `{c}`?)"),
+            None => format!("FUNCTION or PROCEDURE `{n}` is not defined"),
+        };
+        self.err(&f.span, ErrorKind::Undefined, n, msg);
     }
 
     // ---- SOLVE ----------------------------------------------------------------------------
@@ -1952,6 +1981,37 @@ impl<'a> Cx<'a> {
         }
         out
     }
+}
+
+/// The known name closest to `name` (edit distance at most 2, and less than its length), for
+/// "did you mean" hints.
+fn closest(name: &str, known: impl Iterator<Item = String>) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for k in known {
+        if k == name {
+            continue;
+        }
+        let d = edit_distance(name, &k);
+        if d <= 2 && d < name.len() && best.as_ref().is_none_or(|(bd, bk)| (d, &k) < (*bd, bk)) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn builtin_name(b: Builtin) -> &'static str {

@@ -128,6 +128,10 @@ fn wrong_arity_and_undefined_function() {
         (d.kind, d.construct.as_str()),
         (ErrorKind::Undefined, "expo")
     );
+    assert!(d.message.contains("did you mean `exp`?"), "{}", d.message);
+    let text = CHANNEL.replace("ik = gbar*n", "ik = gbr*n");
+    let d = err_of(&text).first().clone();
+    assert!(d.message.contains("did you mean `gbar`?"), "{}", d.message);
 }
 
 #[test]
