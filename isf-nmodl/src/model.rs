@@ -276,6 +276,9 @@ pub struct NetReceive {
 pub enum IdiomKind {
     /// VERBATIM that holds only C comments and blanks: no effect.
     CommentOnlyVerbatim,
+    /// `VERBATIM return 0; ENDVERBATIM` ending a PROCEDURE (old models): what the procedure does
+    /// anyway, no effect.
+    TrailingReturn,
     /// `vecevent.mod`: a Vector of event times stored in an ASSIGNED slot; `element()` advances
     /// `index` and sets `etime`, `play()` installs the vector.
     VectorEventStream {
@@ -469,6 +472,7 @@ impl AnalysedModel {
             !matches!(
                 i.kind,
                 IdiomKind::CommentOnlyVerbatim
+                    | IdiomKind::TrailingReturn
                     | IdiomKind::RandomApiDeclarations
                     | IdiomKind::VectorApiDeclarations
                     | IdiomKind::HocRandomSetter { .. }

@@ -1177,7 +1177,23 @@ impl<'a> Cx<'a> {
     // ---- blocks and statements ------------------------------------------------------------
 
     fn callable_body(&mut self, c: &crate::ast::Callable, ctx: Ctx) {
-        self.block(&c.body, ctx);
+        // Old models end PROCEDUREs with `VERBATIM return 0; ENDVERBATIM`, which is what the
+        // translated procedure does anyway.
+        let trailing_return = ctx == Ctx::Procedure
+            && matches!(c.body.stmts.last(), Some(Stmt { kind: StmtKind::Verbatim(v), .. })
+                if idiom::c_tokens(v).tokens == ["return", "0", ";"]);
+        if trailing_return {
+            let mut body = c.body.clone();
+            if let Some(last) = body.stmts.pop() {
+                self.idioms.push(Idiom {
+                    kind: IdiomKind::TrailingReturn,
+                    span: last.span,
+                });
+            }
+            self.block(&body, ctx);
+        } else {
+            self.block(&c.body, ctx);
+        }
         // TABLE: record and check.
         let tables: Vec<&Stmt> = c
             .body

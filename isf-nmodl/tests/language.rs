@@ -402,3 +402,14 @@ fn current_linearity_in_v() {
     assert!(start.elapsed().as_secs() < 5);
     assert!(matches!(d[0], VDep::Affine | VDep::NonLinear));
 }
+
+#[test]
+fn trailing_return_in_a_procedure_is_a_no_op() {
+    use isf_nmodl::model::IdiomKind;
+    let m = ok("NEURON { SUFFIX r }\nASSIGNED { x }\nPROCEDURE p() {\n    x = 1\nVERBATIM\n    return 0;\nENDVERBATIM\n}\n");
+    assert!(m.idioms.iter().any(|i| i.kind == IdiomKind::TrailingReturn));
+    // Anywhere else, or returning something else, it is arbitrary C.
+    refused("NEURON { SUFFIX r }\nASSIGNED { x }\nPROCEDURE p() {\nVERBATIM\n    return 0;\nENDVERBATIM\n    x = 1\n}\n");
+    refused("NEURON { SUFFIX r }\nASSIGNED { x }\nPROCEDURE p() {\n    x = 1\nVERBATIM\n    return 1;\nENDVERBATIM\n}\n");
+    refused("NEURON { SUFFIX r }\nASSIGNED { x }\nFUNCTION f() {\n    f = 1\nVERBATIM\n    return 0;\nENDVERBATIM\n}\n");
+}
