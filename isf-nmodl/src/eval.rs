@@ -122,3 +122,78 @@ pub fn eval(e: &Expr, lookup: &dyn Fn(&str) -> Option<f64>) -> Result<f64, EvalE
         }
     })
 }
+
+/// A TABLE as NEURON builds and reads it: `n + 1` rows for `x = from, from + dx, …` with
+/// `dx = (to − from)/n` (the abscissa accumulated by repeated addition, as NEURON's loop does),
+/// read back by linear interpolation.
+#[derive(Debug, Clone)]
+pub struct Table {
+    tmin: f64,
+    mfac: f64,
+    n: usize,
+    rows: Vec<Vec<f64>>,
+}
+
+impl Table {
+    /// Tabulates `f` (one value per tabulated variable) over `[from, to]` in `n` intervals.
+    pub fn build(from: f64, to: f64, n: usize, mut f: impl FnMut(f64) -> Vec<f64>) -> Table {
+        let dx = (to - from) / n as f64;
+        let mfac = 1.0 / dx;
+        let mut x = from;
+        let mut rows = Vec::with_capacity(n + 1);
+        for _ in 0..=n {
+            rows.push(f(x));
+            x += dx;
+        }
+        Table {
+            tmin: from,
+            mfac,
+            n,
+            rows,
+        }
+    }
+
+    /// The tabulated values at `x`: NaN for a NaN position, the first row at or below `from`,
+    /// the last at or above `to`, else `t[i] + θ·(t[i+1] − t[i])` with `i = ⌊xi⌋`, `θ = xi − i`,
+    /// `xi = (1/dx)·(x − from)`.
+    pub fn lookup(&self, x: f64) -> Vec<f64> {
+        let xi = self.mfac * (x - self.tmin);
+        let width = self.rows.first().map_or(0, Vec::len);
+        if xi.is_nan() {
+            return vec![xi; width];
+        }
+        if xi <= 0.0 {
+            return self.rows[0].clone();
+        }
+        if xi >= self.n as f64 {
+            return self.rows[self.n].clone();
+        }
+        let i = xi as usize;
+        let theta = xi - i as f64;
+        let (a, b) = (&self.rows[i], &self.rows[i + 1]);
+        a.iter().zip(b).map(|(a, b)| a + theta * (b - a)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_interpolates_and_clamps_as_neuron() {
+        let t = Table::build(-100.0, 100.0, 200, |x| vec![x * x, 2.0 * x]);
+        assert_eq!(t.lookup(-150.0), vec![10000.0, -200.0]);
+        assert_eq!(t.lookup(150.0), t.lookup(100.0));
+        let v = t.lookup(0.5);
+        assert_eq!(v, vec![0.5, 1.0]);
+        assert!(t.lookup(f64::NAN)[0].is_nan());
+        let mut xs = Vec::new();
+        Table::build(0.0, 1.0, 10, |x| {
+            xs.push(x);
+            vec![x]
+        });
+        // The abscissae are accumulated: the 9th point is 0.1 added eight times, not 8·0.1.
+        assert_eq!(xs[8], 0.7999999999999999);
+        assert_ne!(xs[8], 8.0 * 0.1);
+    }
+}
