@@ -190,45 +190,101 @@ fn mutate(src: &[u8], rng: &mut Rng) -> (Vec<u8>, &'static str) {
     }
 }
 
+const MUTANT_THREAD: &str = "nmodl-mutant";
+
+/// Panics in mutant threads are reported by the harness; the default hook stays for the rest
+/// (the tests' own assertion messages).
+fn quiet_mutant_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if thread::current().name() != Some(MUTANT_THREAD) {
+                default(info);
+            }
+        }));
+    });
+}
+
 enum Outcome {
     Accepted,
     Refused,
 }
 
 fn run_one(name: String, bytes: Vec<u8>) -> Result<Outcome, String> {
+    run_with(name, bytes, TIME_LIMIT, analyse_checked)
+}
+
+/// Analyses one input and checks every diagnostic's position.
+fn analyse_checked(name: &str, bytes: &[u8]) -> Result<Outcome, String> {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    match isf_nmodl::analyse_str(name, &text) {
+        Ok(_) => Ok(Outcome::Accepted),
+        Err(e) => {
+            let b = text.as_bytes();
+            let breaks = (0..b.len())
+                .filter(|&i| b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                .count();
+            let lines = breaks as u32 + 1;
+            for d in &e.diagnostics {
+                if d.file != name || d.line == 0 || d.line > lines || d.col == 0 {
+                    return Err(format!("error without a valid position: {d}"));
+                }
+            }
+            let _ = e.to_string();
+            Ok(Outcome::Refused)
+        }
+    }
+}
+
+/// Runs `f` on the input in its own thread: a panic or no answer within `limit` is an error.
+fn run_with(
+    name: String,
+    bytes: Vec<u8>,
+    limit: Duration,
+    f: fn(&str, &[u8]) -> Result<Outcome, String>,
+) -> Result<Outcome, String> {
     let (tx, rx) = mpsc::channel();
-    let n2 = name.clone();
-    let b2 = bytes.clone();
     thread::Builder::new()
+        .name(MUTANT_THREAD.into())
         .stack_size(16 << 20)
         .spawn(move || {
-            let text = String::from_utf8_lossy(&b2).into_owned();
-            let r = std::panic::catch_unwind(|| match isf_nmodl::analyse_str(&n2, &text) {
-                Ok(_) => Ok(Outcome::Accepted),
-                Err(e) => {
-                    let b = text.as_bytes();
-                    let breaks = (0..b.len())
-                        .filter(|&i| {
-                            b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n'))
-                        })
-                        .count();
-                    let lines = breaks as u32 + 1;
-                    for d in &e.diagnostics {
-                        if d.file != n2 || d.line == 0 || d.line > lines || d.col == 0 {
-                            return Err(format!("error without a valid position: {d}"));
-                        }
-                    }
-                    let _ = e.to_string();
-                    Ok(Outcome::Refused)
-                }
-            });
+            let r = std::panic::catch_unwind(|| f(&name, &bytes));
             let _ = tx.send(r.unwrap_or_else(|_| Err("panic".into())));
         })
         .expect("spawn");
-    match rx.recv_timeout(TIME_LIMIT) {
+    match rx.recv_timeout(limit) {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer within {TIME_LIMIT:?} (hang)")),
+        Err(_) => Err(format!("no answer within {limit:?} (hang)")),
     }
+}
+
+/// The harness itself reports panics and hangs (so that its silence means something).
+#[test]
+fn harness_detects_panics_and_hangs() {
+    quiet_mutant_panics();
+    let short = Duration::from_millis(200);
+    let panics: fn(&str, &[u8]) -> Result<Outcome, String> = |_, _| panic!("boom");
+    let hangs: fn(&str, &[u8]) -> Result<Outcome, String> = |_, _| {
+        thread::sleep(Duration::from_secs(2));
+        Ok(Outcome::Accepted)
+    };
+    assert_eq!(
+        run_with("p".into(), vec![], short, panics).err().as_deref(),
+        Some("panic")
+    );
+    assert!(run_with("h".into(), vec![], short, hangs)
+        .err()
+        .is_some_and(|e| e.contains("hang")));
+    assert!(matches!(
+        run_with(
+            "ok".into(),
+            b"NEURON { SUFFIX ok }".to_vec(),
+            TIME_LIMIT,
+            analyse_checked
+        ),
+        Ok(Outcome::Accepted)
+    ));
 }
 
 #[test]
@@ -236,8 +292,7 @@ fn mutants_never_panic_or_hang() {
     let Some(dir) = common::nmodl_dir() else {
         return;
     };
-    // A panic in a mutant is reported by the harness, not printed by the default hook.
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_mutant_panics();
     let start = Instant::now();
     let mut failures = Vec::new();
     let (mut total, mut accepted, mut refused) = (0, 0, 0);
@@ -263,7 +318,6 @@ fn mutants_never_panic_or_hang() {
             }
         }
     }
-    let _ = std::panic::take_hook();
     println!(
         "mutation harness: {} files, {total} mutants, {accepted} accepted, {refused} refused, {} failures, {:.1} s",
         FILES.len(),
@@ -382,7 +436,7 @@ fn token_soup_and_splices_never_panic() {
     let Some(dir) = common::nmodl_dir() else {
         return;
     };
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_mutant_panics();
     let sources: Vec<Vec<u8>> = FILES
         .iter()
         .map(|r| std::fs::read(dir.join(r)).expect("read"))
@@ -416,7 +470,6 @@ fn token_soup_and_splices_never_panic() {
             ));
         }
     }
-    let _ = std::panic::take_hook();
     println!(
         "token soup and splices: {} cases, {} failures",
         n * 2,
