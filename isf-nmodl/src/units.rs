@@ -341,6 +341,10 @@ impl UnitDb {
                 "F" => Some("farad"),
                 "mol" => Some("mole"),
                 "Ohm" => Some("ohm"),
+                "J" => Some("joule"),
+                "W" => Some("watt"),
+                "Pa" => Some("pascal"),
+                "deg" => Some("degree"),
                 _ => None,
             };
             if let Some(a) = alias {
@@ -492,6 +496,12 @@ mod tests {
         assert!(db.eval("/mV", true).is_ok());
         assert!(db.eval("mA/cm2", true).is_ok());
         assert!(db.eval("1", true).is_ok());
+        for u in [
+            "pS/um2", "mho/cm2", "uF/cm2", "kHz", "ohm cm", "Ohm cm", "um2", "mM/ms", "1/ms",
+            "degC", "J/K", "umho", "M", "mol", "cm/s",
+        ] {
+            assert!(db.eval(u, true).is_ok(), "{u}");
+        }
         assert!(db.eval("blargh", true).is_err());
     }
 }
