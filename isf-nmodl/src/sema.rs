@@ -1874,7 +1874,8 @@ impl<'a> Cx<'a> {
             let name = &s.block.name;
             let target = match self.blocks.get(name).cloned() {
                 Some((k, def_span)) => {
-                    if def_span.start < s.span.start {
+                    // NEURON checks this order for DERIVATIVE blocks only.
+                    if k == BlockKind::Derivative && def_span.start < s.span.start {
                         let sp = s.span.clone();
                         self.err(
                             &sp,

@@ -172,6 +172,12 @@ NONLINEAR nl SOLVEFOR x {
 ");
     assert_eq!(m.solves[0].target, SolveTarget::Linear);
     assert_eq!(m.solves[1].target, SolveTarget::NonLinear);
+    // NEURON requires the SOLVE before the block only for DERIVATIVE blocks.
+    ok("NEURON { SUFFIX lin }\nSTATE { x }\nLINEAR eqs { ~ x = 1 }\nBREAKPOINT { SOLVE eqs }\n");
+    let e = refused(
+        "NEURON { SUFFIX lin }\nSTATE { x }\nDERIVATIVE d { x' = -x }\nBREAKPOINT { SOLVE d METHOD cnexp }\n",
+    );
+    assert!(e.to_string().contains("must come before"), "{e}");
 }
 
 #[test]
