@@ -2047,7 +2047,6 @@ fn is_ion_variable(ion: &str, v: &str) -> bool {
         || v == format!("{ion}i")
         || v == format!("{ion}o")
         || v == format!("i{ion}")
-        || v == format!("di{ion}_dv_")
 }
 
 fn has_prime(stmts: &[Stmt]) -> bool {
