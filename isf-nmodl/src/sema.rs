@@ -150,6 +150,8 @@ struct SolveSeen {
 
 struct Cx<'a> {
     src: &'a SourceFile,
+    /// Included files, for the source lines of their diagnostics.
+    included: &'a [SourceFile],
     diags: Vec<Diagnostic>,
     db: UnitDb,
     vars: Vec<Variable>,
@@ -176,8 +178,18 @@ struct Cx<'a> {
 
 /// Analyses a parsed file. All semantic errors of the file are collected.
 pub fn analyse(src: &SourceFile, module: Module) -> Result<AnalysedModel, Error> {
+    analyse_with_includes(src, &[], module)
+}
+
+/// [`analyse`] of a module whose INCLUDEs were replaced by the items of `included` files.
+pub fn analyse_with_includes(
+    src: &SourceFile,
+    included: &[SourceFile],
+    module: Module,
+) -> Result<AnalysedModel, Error> {
     let mut cx = Cx {
         src,
+        included,
         diags: Vec::new(),
         db: UnitDb::new(),
         vars: Vec::new(),
@@ -218,9 +230,18 @@ fn file_stem(name: &str) -> String {
 }
 
 impl<'a> Cx<'a> {
+    /// The source a span belongs to (the file itself or an included one).
+    fn source_of(&self, span: &Span) -> &'a SourceFile {
+        self.included
+            .iter()
+            .find(|f| f.name == span.file)
+            .unwrap_or(self.src)
+    }
+
     fn err(&mut self, span: &Span, kind: ErrorKind, construct: &str, msg: impl Into<String>) {
+        let src = self.source_of(span);
         self.diags
-            .push(Diagnostic::at(self.src, span, kind, construct, msg));
+            .push(Diagnostic::at(src, span, kind, construct, msg));
     }
 
     fn unsupported(&mut self, span: &Span, construct: &str, why: &str) {
@@ -415,7 +436,7 @@ impl<'a> Cx<'a> {
                 ItemKind::Include(_) => self.unsupported(
                     &item.span,
                     "INCLUDE",
-                    "include the file's text in the .mod file instead",
+                    "included files are read only when analysing a file (`analyse_file`)",
                 ),
                 ItemKind::Initial(_) => has_initial = true,
                 ItemKind::Breakpoint(_) => has_breakpoint = true,
@@ -645,7 +666,7 @@ impl<'a> Cx<'a> {
                     let span = c.span.clone();
                     let name = c.name.clone();
                     self.diags.push(Diagnostic::at(
-                        self.src,
+                        self.source_of(&span),
                         &span,
                         ErrorKind::Semantic,
                         &name,
