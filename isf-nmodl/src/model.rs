@@ -391,7 +391,7 @@ pub struct AnalysedModel {
     /// Each membrane current (NONSPECIFIC, ELECTRODE, written ion currents, in declaration order)
     /// and how BREAKPOINT makes it depend on `v`.
     pub current_linearity: Vec<(String, crate::linearity::VDep)>,
-    /// Whether INITIAL, BREAKPOINT exist.
+    /// Whether an INITIAL block exists.
     pub has_initial: bool,
     /// Whether a BREAKPOINT block exists.
     pub has_breakpoint: bool,
