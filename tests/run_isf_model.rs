@@ -8,7 +8,7 @@ use isf::output::isf_files::{read_presynaptic_cells_file, read_synapse_activatio
 use isf::output::TraceTable;
 use isf::run::config::{CellConfig, ModelKind, RecordConfig, SegmentConfig, TrialSpec};
 use isf::run::isf_task::{run_isf_task, IsfTask};
-use isf::run::model::build_model;
+use isf::run::build_model;
 
 #[test]
 fn trial_equals_task_sweep() {
