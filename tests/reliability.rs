@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 mod common;
 
-use isf::output::results_h5::WriteHook;
 use isf::comm::{Communicator, SerialCommunicator};
+use isf::output::results_h5::WriteHook;
 use isf::run::{run_config, RunOptions};
 
 const CONFIG: &str = "run.toml";

@@ -6,9 +6,9 @@ use isf::mechanisms::Numerics;
 use isf::output::isf_export::isf_rows;
 use isf::output::isf_files::{read_presynaptic_cells_file, read_synapse_activation_file};
 use isf::output::TraceTable;
+use isf::run::build_model;
 use isf::run::config::{CellConfig, ModelKind, RecordConfig, SegmentConfig, TrialSpec};
 use isf::run::isf_task::{run_isf_task, IsfTask};
-use isf::run::build_model;
 
 #[test]
 fn trial_equals_task_sweep() {

@@ -15,8 +15,8 @@ pub(crate) mod spec;
 pub mod trial_input;
 
 pub use mapping::{MappedSynapse, SynapseMap, SynapseTarget};
-pub use modify::NetworkModifyFunction;
 pub use model::{NetworkModel, PopulationModel, Receptor, Release, TrialScratch};
+pub use modify::NetworkModifyFunction;
 pub use rng::RandomState;
 pub use trial_input::{ActiveSynapse, CellSpikes, TrialInput};
 

@@ -18,10 +18,14 @@ use anyhow::Context as _;
 use crate::cell::{CellTemplate, RecordingSite};
 use crate::mechanisms::Numerics;
 use crate::network::{Network, NetworkModel, RandomState, TrialInput, TrialScratch};
+use crate::output::isf_export::isf_rows;
+use crate::output::{PresynapticCellRow, SynapseActivationRow};
 use crate::param::cell_params::CellParams;
 use crate::param::network_params::NetworkParams;
 use crate::param::Value;
-use crate::trial::result::{PresynapticSpikes, SynapsePosition, SynapsePositions, TrialResult};
+use crate::trial::result::{
+    PresynapticSpikes, SynapseActivation, SynapsePosition, SynapsePositions, TrialResult,
+};
 use crate::trial::{hoc_tstop, CellSimulator, SynapseInputs};
 use replay::ReplayTrial;
 
@@ -381,22 +385,50 @@ impl BuiltRecipe {
         let network = self.network()?;
         let inputs = SynapseInputs::from_network(network, drawn);
         let mut result = self.sim.run(&inputs, self.tstop_ms)?;
-        for (p, spikes) in drawn.presynaptic.iter().enumerate() {
-            for c in 0..spikes.cells() {
-                if !spikes.cell(c).is_empty() {
-                    result.presynaptic_spikes.push(PresynapticSpikes {
-                        population: p as u32,
-                        cell_id: c as u32,
-                        times_ms: spikes.cell(c).to_vec(),
-                    });
-                }
-            }
-        }
+        result.presynaptic_spikes = presynaptic_spikes(drawn);
         Ok(result)
+    }
+
+    /// The rows of ISF's synapse activation and presynaptic cells files of a drawn trial, sorted
+    /// as ISF writes them (the same rows the ISF export writes from a simulated trial's result).
+    pub fn isf_rows(
+        &self,
+        drawn: &TrialInput,
+    ) -> anyhow::Result<(Vec<SynapseActivationRow>, Vec<PresynapticCellRow>)> {
+        let activity = TrialResult {
+            synapse_activations: (drawn.synapses.iter().enumerate())
+                .map(|(i, s)| SynapseActivation {
+                    population: s.population,
+                    synapse_id: s.synapse_id,
+                    times_ms: drawn.release_times(i).to_vec(),
+                })
+                .collect(),
+            presynaptic_spikes: presynaptic_spikes(drawn),
+            ..TrialResult::default()
+        };
+        let positions = self.synapse_positions().unwrap_or_default();
+        isf_rows(&activity, &self.population_names(), &positions).map_err(anyhow::Error::msg)
     }
 
     /// Simulates the replayed activation file.
     pub fn simulate_replay(&self) -> anyhow::Result<TrialResult> {
         Ok(self.sim.run(&self.replay()?.inputs, self.tstop_ms)?)
     }
+}
+
+/// The presynaptic cells of a drawn trial that spiked, with their spike times.
+fn presynaptic_spikes(drawn: &TrialInput) -> Vec<PresynapticSpikes> {
+    let mut out = Vec::new();
+    for (p, spikes) in drawn.presynaptic.iter().enumerate() {
+        for c in 0..spikes.cells() {
+            if !spikes.cell(c).is_empty() {
+                out.push(PresynapticSpikes {
+                    population: p as u32,
+                    cell_id: c as u32,
+                    times_ms: spikes.cell(c).to_vec(),
+                });
+            }
+        }
+    }
+    out
 }

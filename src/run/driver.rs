@@ -8,12 +8,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 use tracing::{info, warn};
 
-use crate::comm::Communicator;
+use super::build_model;
 use super::config::{RunConfig, TrialSpec};
 use super::decompose::assign_by_cost;
 use super::model::TrialModel;
-use super::build_model;
 use super::RunError;
+use crate::comm::Communicator;
 use crate::output::isf_export::IsfExport;
 use crate::output::results_h5::{
     sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter, WriteHook,
