@@ -104,7 +104,8 @@ impl Recipe {
     /// Reads the cell parameter file and builds the cell template with the recipe's probes.
     pub fn read_cell(&self) -> anyhow::Result<(CellParams, CellTemplate)> {
         let params = CellParams::read(&self.cell_param)?;
-        let mut template = CellTemplate::from_params(&params)?;
+        let mut template = CellTemplate::from_params(&params)
+            .with_context(|| format!("building the cell of {}", self.cell_param.display()))?;
         self.probes.apply(&mut template)?;
         Ok((params, template))
     }
@@ -112,10 +113,7 @@ impl Recipe {
     /// Builds everything a trial needs: the cell and its solver model, and the synaptic input.
     /// Every input is checked here, so a bad parameter stops a run before its first trial.
     pub fn build(&self) -> anyhow::Result<BuiltRecipe> {
-        let mut cell_params = CellParams::read(&self.cell_param)?;
-        let mut template = CellTemplate::from_params(&cell_params)
-            .with_context(|| format!("building the cell of {}", self.cell_param.display()))?;
-        self.probes.apply(&mut template)?;
+        let (mut cell_params, template) = self.read_cell()?;
         let tstop_ms = self.tstop_ms.unwrap_or(template.tstop_ms);
         let sim = CellSimulator::with_numerics(template, self.dt_ms, self.numerics)?;
         let mut input_files = vec![cell_params.neuron.filename.clone()];

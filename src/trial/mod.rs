@@ -8,7 +8,7 @@
 //! simulates with ISF's `while t < tstop` loop and returns as a [`result::TrialResult`].
 //! `isf simulate` feeds it drawn network realizations, [`crate::recipe::replay`] feeds it saved
 //! synapse activation files (ISF's `run_existing_synapse_activations`), [`protocol`] current
-//! injections. The trial layer reads and writes no files of results: that is [`crate::output`]'s.
+//! injections. The trial layer writes no files: that is [`crate::output`]'s.
 
 pub mod protocol;
 pub mod result;
