@@ -872,15 +872,13 @@ mod seeds {
     /// One trial of the example network in ISF's synapse activation format.
     fn synapse_csv(dir: &Path) -> Vec<u8> {
         use isf::network::{RandomState, TrialScratch};
-        use isf::recipe::{Inputs, Recipe};
-        let recipe = Recipe {
-            inputs: Inputs::Network {
-                network_param: dir.join(example_model::NETWORK_PARAM_FILE),
-                embedding: None,
-            },
-            ..Recipe::cell_only(dir.join(example_model::CELL_PARAM_FILE))
-        };
-        let cell = recipe.build().unwrap();
+        use isf::recipe::Recipe;
+        let cell = Recipe::in_network(
+            dir.join(example_model::CELL_PARAM_FILE),
+            dir.join(example_model::NETWORK_PARAM_FILE),
+        )
+        .build()
+        .unwrap();
         let trial = cell
             .draw(&mut RandomState::new(3), &mut TrialScratch::default())
             .unwrap();

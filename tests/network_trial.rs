@@ -128,7 +128,7 @@ fn full_trial_on_cell_86_equals_isf_files() {
         read_presynaptic_cells_file, read_synapse_activation_file, write_presynaptic_cells,
         write_synapse_activations,
     };
-    use isf::recipe::{Inputs, Recipe};
+    use isf::recipe::Recipe;
     let (Some((cell_param, net_param)), Some(dir)) = (
         example_params(),
         shared_path(&format!("{REFERENCE_TRIAL_DIR}/isf_output")),
@@ -137,12 +137,8 @@ fn full_trial_on_cell_86_equals_isf_files() {
     };
     // The recipe of `isf simulate CELL NETWORK --seed 1234 --tstop 300`.
     let recipe = Recipe {
-        inputs: Inputs::Network {
-            network_param: net_param,
-            embedding: None,
-        },
         tstop_ms: Some(300.0),
-        ..Recipe::cell_only(cell_param)
+        ..Recipe::in_network(cell_param, net_param)
     };
     let cell = recipe.build().unwrap();
     let trial = cell

@@ -101,6 +101,18 @@ impl Recipe {
         }
     }
 
+    /// The cell of `cell_param` in the network of `network_param`, with the cell file's recording
+    /// sites, stop time and step and the default numerics (ISF's own task).
+    pub fn in_network(cell_param: impl Into<PathBuf>, network_param: impl Into<PathBuf>) -> Self {
+        Recipe {
+            inputs: Inputs::Network {
+                network_param: network_param.into(),
+                embedding: None,
+            },
+            ..Recipe::cell_only(cell_param)
+        }
+    }
+
     /// Reads the cell parameter file and builds the cell template with the recipe's probes.
     pub fn read_cell(&self) -> anyhow::Result<(CellParams, CellTemplate)> {
         let params = CellParams::read(&self.cell_param)?;

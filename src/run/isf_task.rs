@@ -14,7 +14,7 @@ use crate::output::isf_files::{
     write_synapse_activation_file, write_trace_file,
 };
 use crate::output::{write_atomic, StagedDir};
-use crate::recipe::{Inputs, Probes, Recipe};
+use crate::recipe::Recipe;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -71,15 +71,10 @@ impl IsfTask {
     /// The task's recipe: its cell in its network with the task's stop time, step and numerics.
     pub fn recipe(&self) -> Recipe {
         Recipe {
-            cell_param: self.cell.clone(),
-            inputs: Inputs::Network {
-                network_param: self.network.clone(),
-                embedding: None,
-            },
-            probes: Probes::default(),
             tstop_ms: self.tstop_ms,
             dt_ms: self.dt_ms,
             numerics: self.numerics,
+            ..Recipe::in_network(&self.cell, &self.network)
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The run layer: run configs and work decomposition over MPI ranks (through [`crate::comm`]) and rayon threads.
+//! The run layer: run configs, the ISF task, and work decomposition over MPI ranks (through
+//! [`crate::comm`]) and rayon threads.
 //!
-//! `isf simulate --config RUN.toml` → [`config::RunConfig`] → one [`model::TrialModel`] (cell
-//! template) per cell and rank → batches of trials, each assigned to ranks by estimated cost
+//! `isf simulate --config RUN.toml` → [`config::RunConfig`] → one [`model::TrialModel`] per cell
+//! and rank, built from the cell's [`crate::recipe::Recipe`] ([`isf_model`]) → batches of trials, each assigned to ranks by estimated cost
 //! ([`decompose`]) and run with rayon inside a rank → written collectively
 //! ([`crate::output::results_h5`]). Seeds depend only on (base seed, cell, trial) ([`seeds`]) and rows
 //! sit at positions fixed by the config, so results are bit-identical for any decomposition.
