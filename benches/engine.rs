@@ -7,7 +7,7 @@
 
 use isf::cell::CellTemplate;
 use isf::param::CellParams;
-use isf::solver::{CellModel, Probe, SimulationBuilder};
+use isf::solver::{Probe, SimulationBuilder};
 use std::time::Instant;
 
 /// Deterministic pseudo-random numbers (xorshift64*), so every run simulates the same trial.
@@ -36,7 +36,7 @@ fn main() {
         return;
     };
     let cell = CellTemplate::from_params(&CellParams::read(&param).expect("param")).expect("cell");
-    let model = CellModel::from_template(&cell).expect("model");
+    let model = cell.default_solver_model().expect("model");
     let segments: Vec<usize> = (0..cell.cable.len())
         .filter(|&i| cell.cable.area_um2[i] != 0.0)
         .collect();

@@ -14,8 +14,8 @@ use isf::cell::CellTemplate;
 use isf::cli::replay::{replay, ReplayArgs};
 use isf::mechanisms::Numerics;
 use isf::param::{CellParams, NetworkParams};
+use isf::recipe::replay::ReplayTrial;
 use isf::testing::reference_trial;
-use isf::trial::replay::ReplayTrial;
 use isf::trial::CellSimulator;
 
 const TSTOP_MS: f64 = 300.0;

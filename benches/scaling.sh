@@ -16,7 +16,10 @@ source scripts/env.sh
 per_rank=${1:-4}
 model=${2:-isf}
 t_stop=${ISF_BENCH_TSTOP_MS:-345}
-cargo build --release --bin isf >/dev/null
+# The synthetic fixture is test support: only a build with the test-support feature has it.
+features=()
+[ "$model" = synthetic-test-fixture ] && features=(--features test-support)
+cargo build --release --bin isf "${features[@]}" >/dev/null
 isf=${CARGO_TARGET_DIR:-target}/release/isf
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -871,17 +871,18 @@ mod seeds {
 
     /// One trial of the example network in ISF's synapse activation format.
     fn synapse_csv(dir: &Path) -> Vec<u8> {
-        use isf::network::{Network, NetworkModel, RandomState, TrialScratch};
-        let cell = isf::param::CellParams::read(&dir.join(example_model::CELL_PARAM_FILE)).unwrap();
-        let template = isf::cell::CellTemplate::from_params(&cell).unwrap();
-        let net =
-            isf::param::NetworkParams::read(&dir.join(example_model::NETWORK_PARAM_FILE)).unwrap();
-        let model = NetworkModel::from_params(&net, template.tstop_ms).unwrap();
-        let network = Network::new(model, &template).unwrap();
-        let trial = network
-            .draw_trial(&mut RandomState::new(3), &mut TrialScratch::default())
+        use isf::network::{RandomState, TrialScratch};
+        use isf::recipe::Recipe;
+        let cell = Recipe::in_network(
+            dir.join(example_model::CELL_PARAM_FILE),
+            dir.join(example_model::NETWORK_PARAM_FILE),
+        )
+        .build()
+        .unwrap();
+        let trial = cell
+            .draw(&mut RandomState::new(3), &mut TrialScratch::default())
             .unwrap();
-        let (rows, _) = network.isf_rows(&trial);
+        let (rows, _) = cell.isf_rows(&trial).unwrap();
         let path = dir.join("tmp_activation.csv");
         isf::output::isf_files::write_synapse_activation_file(&path, &rows).unwrap();
         let b = std::fs::read(&path).unwrap();
@@ -1052,7 +1053,7 @@ mod child {
                         &mut isf::network::TrialScratch::default(),
                     )
                     .map_err(s)?;
-                std::hint::black_box(network.synapse_inputs(&trial));
+                std::hint::black_box(isf::trial::SynapseInputs::from_network(&network, &trial));
                 Ok(())
             }
             "run_config" => {
@@ -1085,7 +1086,7 @@ mod child {
                 }
                 let (sim, net) = st.sim.as_ref().unwrap();
                 let t =
-                    isf::trial::replay::ReplayTrial::read(sim, net, &work.join("activation.csv"))
+                    isf::recipe::replay::ReplayTrial::read(sim, net, &work.join("activation.csv"))
                         .map_err(s)?;
                 std::hint::black_box(t.rows.len());
                 Ok(())

@@ -124,27 +124,27 @@ fn synapse_release_times_equal_isf() {
 
 #[test]
 fn full_trial_on_cell_86_equals_isf_files() {
-    use isf::cell::CellTemplate;
-    use isf::network::Network;
     use isf::output::isf_files::{
         read_presynaptic_cells_file, read_synapse_activation_file, write_presynaptic_cells,
         write_synapse_activations,
     };
-    use isf::param::CellParams;
+    use isf::recipe::Recipe;
     let (Some((cell_param, net_param)), Some(dir)) = (
         example_params(),
         shared_path(&format!("{REFERENCE_TRIAL_DIR}/isf_output")),
     ) else {
         return;
     };
-    let cell = CellTemplate::from_params(&CellParams::read(&cell_param).unwrap()).unwrap();
-    let model =
-        NetworkModel::from_params(&NetworkParams::read(&net_param).unwrap(), 300.0).unwrap();
-    let net = Network::new(model, &cell).unwrap();
-    let trial = net
-        .draw_trial(&mut RandomState::new(1234), &mut TrialScratch::default())
+    // The recipe of `isf simulate CELL NETWORK --seed 1234 --tstop 300`.
+    let recipe = Recipe {
+        tstop_ms: Some(300.0),
+        ..Recipe::in_network(cell_param, net_param)
+    };
+    let cell = recipe.build().unwrap();
+    let trial = cell
+        .draw(&mut RandomState::new(1234), &mut TrialScratch::default())
         .unwrap();
-    let (syn, pre) = net.isf_rows(&trial);
+    let (syn, pre) = cell.isf_rows(&trial).unwrap();
 
     let syn_path = dir.join("simulation_run0000_synapses.csv");
     let pre_path = dir.join("simulation_run0000_presynaptic_cells.csv");

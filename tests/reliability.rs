@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 mod common;
 
+use isf::comm::{Communicator, SerialCommunicator};
 use isf::output::results_h5::WriteHook;
-use isf::run::comm::{Communicator, SerialCommunicator};
 use isf::run::{run_config, RunOptions};
 
 const CONFIG: &str = "run.toml";
@@ -124,7 +124,7 @@ fn child_run() {
         return;
     };
     let world: Box<dyn Communicator> = if std::env::var("ISF_FAULT_IO").as_deref() == Ok("MpiIo") {
-        let w = isf::run::comm::world();
+        let w = isf::comm::world();
         assert!(w.mpi_comm().is_some(), "this build has no MPI");
         w
     } else {

@@ -220,7 +220,7 @@ fn coalesced_synapses_match_separate_instances() {
     use isf::cell::CellTemplate;
     use isf::param::network_params::NetworkParams;
     use isf::param::CellParams;
-    use isf::trial::replay::ReplayTrial;
+    use isf::recipe::replay::ReplayTrial;
     use isf::trial::CellSimulator;
     let Some((cell, net, syn)) = reference_trial() else {
         return;

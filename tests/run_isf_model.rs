@@ -6,9 +6,9 @@ use isf::mechanisms::Numerics;
 use isf::output::isf_export::isf_rows;
 use isf::output::isf_files::{read_presynaptic_cells_file, read_synapse_activation_file};
 use isf::output::TraceTable;
+use isf::run::build_model;
 use isf::run::config::{CellConfig, ModelKind, RecordConfig, SegmentConfig, TrialSpec};
 use isf::run::isf_task::{run_isf_task, IsfTask};
-use isf::run::model::build_model;
 
 #[test]
 fn trial_equals_task_sweep() {
@@ -98,4 +98,49 @@ fn trial_equals_task_sweep() {
         );
     }
     assert_eq!(desc.parameter_files.len(), 2);
+}
+
+/// A recipe's probes are checked against the cell, for a cell in its network and for the cell
+/// alone (the path of `isf cell-info` and `isf protocol`) alike.
+#[test]
+fn recipe_probes_are_checked_against_the_cell() {
+    use isf::recipe::{Probes, Recipe};
+    let tmp = tempfile::tempdir().unwrap();
+    let ex = tmp.path().join("ex");
+    ExampleModel::generate(DEFAULT_SEED)
+        .write(&ex, false)
+        .unwrap();
+    let probes = |section, x| Probes {
+        param_sites: false,
+        segments: vec![(section, x)],
+    };
+    let in_network = |section, x| Recipe {
+        probes: probes(section, x),
+        tstop_ms: Some(10.0),
+        ..Recipe::in_network(ex.join("cell.param"), ex.join("network.param"))
+    };
+    let e = format!("{:#}", in_network(100_000, 0.5).build().unwrap_err());
+    assert!(
+        e.contains("recorded segment on section 100000 but the cell has"),
+        "{e}"
+    );
+    let e = format!("{:#}", in_network(0, 1.5).build().unwrap_err());
+    assert!(
+        e.contains("recorded segment x = 1.5 is outside [0, 1]"),
+        "{e}"
+    );
+
+    let built = in_network(0, 0.5).build().unwrap();
+    assert_eq!(built.sim.site_labels(), ["segment_sec_000_x_0.500"]);
+    let alone = Recipe {
+        probes: probes(0, 0.5),
+        ..Recipe::cell_only(ex.join("cell.param"))
+    };
+    let (_, template) = alone.read_cell().unwrap();
+    assert_eq!(template.recording_sites, built.sim.template.recording_sites);
+    // Only the recipe with a network has a synapse table and a network parameter copy.
+    assert!(
+        built.synapse_positions().is_some() && alone.build().unwrap().synapse_positions().is_none()
+    );
+    assert_eq!(built.parameter_files().len(), 2);
 }

@@ -8,7 +8,7 @@ mod common;
 use common::{max_abs_diff, Table};
 use isf::cell::CellTemplate;
 use isf::param::CellParams;
-use isf::solver::{CellModel, Probe, SimulationBuilder};
+use isf::solver::{Probe, SimulationBuilder};
 use isf::testing::shared_path;
 
 /// Upward 0 mV crossings, linearly interpolated (as the reference's `t_linear_interp_0mV`).
@@ -23,7 +23,7 @@ fn run(amp: &str) -> Option<(Vec<f64>, f64, usize)> {
     let param = shared_path("isf-example/86_C2_center.param")?;
     let dir = shared_path(&format!("reference/neuron-9.0.2/soma_step/amp_{amp}nA"))?;
     let cell = CellTemplate::from_params(&CellParams::read(&param).unwrap()).unwrap();
-    let model = CellModel::from_template(&cell).unwrap();
+    let model = cell.default_solver_model().unwrap();
     let table = Table::read(&dir.join("vm.csv"));
     let mut b = SimulationBuilder::new(&model);
     let amp_na: f64 = amp.parse().unwrap();

@@ -9,6 +9,7 @@ mod build;
 pub mod geometry;
 mod recording;
 mod rules;
+mod solver_model;
 mod table;
 
 pub use geometry::{

@@ -3,6 +3,7 @@
 
 use crate::cell::CellTemplate;
 use crate::param::CellParams;
+use crate::recipe::Recipe;
 use anyhow::Context;
 use indexmap::IndexMap;
 use std::path::PathBuf;
@@ -30,8 +31,7 @@ pub fn run(args: &CellInfoArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let params = CellParams::read(&args.cell_param)?;
-    let cell = CellTemplate::from_params(&params)?;
+    let (params, cell) = Recipe::cell_only(&args.cell_param).read_cell()?;
     print!("{}", summary(&cell, &params));
     if let Some(path) = &args.segments {
         cell.segments_table()

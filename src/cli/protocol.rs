@@ -2,8 +2,7 @@
 //! `epsp` waveforms, no synapses) on one cell; writes `DIR/vm.csv` (`t` and one voltage column per
 //! recording site, one row per step including t = 0).
 
-use crate::cell::CellTemplate;
-use crate::param::CellParams;
+use crate::recipe::Recipe;
 use crate::trial::protocol::Protocol;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -31,7 +30,7 @@ pub fn run(args: &ProtocolArgs) -> anyhow::Result<()> {
     let _lock = super::output::lock(&path)?;
     super::output::check(&path, args.overwrite)?;
     let protocol = Protocol::read(&args.protocol)?;
-    let cell = CellTemplate::from_params(&CellParams::read(&args.cell_param)?)?;
+    let (_, cell) = Recipe::cell_only(&args.cell_param).read_cell()?;
     let traces = protocol.run(&cell, &args.protocol)?;
     crate::output::atomic::write_atomic(&path, traces.to_csv().as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;

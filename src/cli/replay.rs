@@ -3,17 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 
-use crate::cell::CellTemplate;
 use crate::mechanisms::Numerics;
 use crate::output::StagedDir;
-use crate::param::cell_params::CellParams;
-use crate::param::network_params::NetworkParams;
-use crate::param::Value;
-use crate::trial::replay::{ReplayFiles, ReplayTrial};
-use crate::trial::CellSimulator;
+use crate::recipe::replay::ReplayFiles;
+use crate::recipe::{Inputs, Probes, Recipe};
 
 /// Arguments of `isf replay`.
 #[derive(Args, Debug)]
@@ -47,6 +42,23 @@ pub struct ReplayArgs {
     /// File name prefix (default as ISF's replay: `seed00000_pid<process id>`).
     #[arg(long)]
     pub prefix: Option<String>,
+}
+
+impl ReplayArgs {
+    /// The replay's recipe: the cell with the saved activations as its input.
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
+            cell_param: self.cell.clone(),
+            inputs: Inputs::Replay {
+                network_param: self.network.clone(),
+                synapses: self.synapses.clone(),
+            },
+            probes: Probes::default(),
+            tstop_ms: self.tstop,
+            dt_ms: self.dt,
+            numerics: self.numerics,
+        }
+    }
 }
 
 /// Runs `isf replay`.
@@ -121,31 +133,19 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
         }
         None => format!("seed00000_pid{}", std::process::id()),
     };
-    let mut cell_params = CellParams::read(&args.cell)?;
-    let network = NetworkParams::read(&args.network)?;
-    let template = CellTemplate::from_params(&cell_params)
-        .with_context(|| format!("building the cell of {}", args.cell.display()))?;
-    let tstop = args.tstop.unwrap_or(template.tstop_ms);
-    let sim = CellSimulator::with_numerics(template, args.dt, args.numerics)?;
-    let trial = ReplayTrial::read(&sim, &network, &args.synapses)?;
-
-    // The parameter copies record what was simulated (ISF writes the overridden tStop).
-    if let Some(t) = args.tstop {
-        cell_params.file.set_path("sim.tStop", Value::Float(t))?;
-    }
-    if let Some(dt) = args.dt {
-        cell_params.file.set_path("sim.dt", Value::Float(dt))?;
-    }
-
-    let result = sim.run(&trial.inputs, tstop)?;
+    let cell = args.recipe().build()?;
+    let trial = cell.replay()?;
+    let result = cell.simulate_replay()?;
     let staged = StagedDir::with_overwrite(&args.out, args.overwrite)?;
+    let network_param = (cell.network_params.as_ref().map(|n| &n.file))
+        .ok_or_else(|| anyhow::anyhow!("a replay's recipe has no network parameter file"))?;
     ReplayFiles {
         prefix: &prefix,
-        site_labels: &sim.site_labels(),
+        site_labels: &cell.sim.site_labels(),
         result: &result,
-        trial: &trial,
-        cell_param: &cell_params.file,
-        network_param: &network.file,
+        trial,
+        cell_param: &cell.cell_params.file,
+        network_param,
     }
     .write(staged.path())?;
     let out = staged.commit()?;

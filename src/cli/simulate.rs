@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::run::{comm, run_config, RunOptions};
+use crate::comm;
+use crate::run::{run_config, RunOptions};
 
 /// Arguments of `isf simulate`.
 #[derive(Args, Debug)]

@@ -16,6 +16,7 @@ pub mod trial_input;
 
 pub use mapping::{MappedSynapse, SynapseMap, SynapseTarget};
 pub use model::{NetworkModel, PopulationModel, Receptor, Release, TrialScratch};
+pub use modify::NetworkModifyFunction;
 pub use rng::RandomState;
 pub use trial_input::{ActiveSynapse, CellSpikes, TrialInput};
 
@@ -88,63 +89,26 @@ impl Network {
     ) -> Result<TrialInput, NetworkError> {
         let mut trial = self.model.draw_trial(rng, scratch)?;
         for f in &self.model.modify_functions {
-            f.apply(&self.map, &mut trial);
+            self.apply(f, &mut trial);
         }
         Ok(trial)
     }
 
-    /// The engine's view of `trial`: populations with their receptors, and every active synapse
-    /// with its section, 3-D point, release times and NetCon weights (activation order).
-    pub fn synapse_inputs(&self, trial: &TrialInput) -> crate::trial::SynapseInputs {
-        crate::trial::SynapseInputs::from_network(self, trial)
-    }
-
-    /// The rows of ISF's `simulation_runNNNN_synapses.csv` and `…_presynaptic_cells.csv` for
-    /// `trial`, sorted as ISF writes them (population by code points, then ID).
-    pub fn isf_rows(
-        &self,
-        trial: &TrialInput,
-    ) -> (
-        Vec<crate::output::isf_files::SynapseActivationRow>,
-        Vec<crate::output::isf_files::PresynapticCellRow>,
-    ) {
-        use crate::output::isf_files::{
-            sort_presynaptic_rows, sort_synapse_rows, PresynapticCellRow, SynapseActivationRow,
-        };
-        let pops = &self.model.populations;
-        let mut syn: Vec<SynapseActivationRow> = trial
-            .synapses
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let m = self
-                    .map
-                    .synapse(s.population as usize, s.synapse_id as usize);
-                SynapseActivationRow {
-                    population: pops[s.population as usize].name.clone(),
-                    synapse_id: s.synapse_id as usize,
-                    soma_distance_um: m.soma_distance_um,
-                    section_id: m.section,
-                    section_pt_id: m.pt_id,
-                    dendrite_label: self.map.section_labels[m.section].clone(),
-                    times_ms: trial.release_times(i).to_vec(),
-                }
-            })
-            .collect();
-        sort_synapse_rows(&mut syn);
-        let mut pre = Vec::new();
-        for (p, spikes) in trial.presynaptic.iter().enumerate() {
-            for c in 0..spikes.cells() {
-                if !spikes.cell(c).is_empty() {
-                    pre.push(PresynapticCellRow {
-                        population: pops[p].name.clone(),
-                        cell_id: c,
-                        times_ms: spikes.cell(c).to_vec(),
-                    });
-                }
+    /// Applies one modify function to a drawn trial (no random draws, as in ISF). It lives here
+    /// and not with the parsed function because it needs the synapses placed on the cell.
+    fn apply(&self, f: &NetworkModifyFunction, trial: &mut TrialInput) {
+        match f {
+            NetworkModifyFunction::SilenceSynapsesBySomadist { ranges } => {
+                trial.retain_synapses(|s| {
+                    let d = self
+                        .map
+                        .synapse(s.population as usize, s.synapse_id as usize)
+                        .soma_distance_um;
+                    !ranges
+                        .iter()
+                        .any(|&(p, lo, hi)| p == s.population as usize && lo <= d && d < hi)
+                });
             }
         }
-        sort_presynaptic_rows(&mut pre);
-        (syn, pre)
     }
 }

@@ -344,7 +344,8 @@ impl NetworkModel {
                 }
             }
         }
-        let modify_functions = super::modify::parse(&v, params, &populations)?;
+        let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+        let modify_functions = super::modify::parse(&v, params, &names)?;
         Ok(NetworkModel {
             param_file: params.file.path.clone(),
             populations,

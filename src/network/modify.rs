@@ -1,8 +1,6 @@
-//! ISF's `network_modify_functions`, applied to a trial after the network is built (§4.3 step 5).
+//! ISF's `network_modify_functions`, checked when the network parameter file is read and applied
+//! to each drawn trial by [`super::Network`], which knows where the synapses sit (§4.3 step 5).
 
-use super::mapping::SynapseMap;
-use super::model::PopulationModel;
-use super::trial_input::TrialInput;
 use crate::param::{join, NetworkParams, ParamError, View};
 
 /// A checked network modify function.
@@ -22,7 +20,7 @@ pub const KNOWN: &[&str] = &["silence_synapses_by_somadist"];
 pub(crate) fn parse(
     v: &View,
     params: &NetworkParams,
-    populations: &[PopulationModel],
+    population_names: &[&str],
 ) -> Result<Vec<NetworkModifyFunction>, ParamError> {
     let base = "network.network_modify_functions";
     let mut out = Vec::new();
@@ -35,7 +33,7 @@ pub(crate) fn parse(
                 let mut ranges = Vec::new();
                 for (pop, r) in v.dict(ranges_node, &rk)? {
                     let pk = join(&rk, pop);
-                    let Some(pi) = populations.iter().position(|p| &p.name == pop) else {
+                    let Some(pi) = population_names.iter().position(|p| *p == pop.as_str()) else {
                         return Err(v.err(r, &pk, format!("no population `{pop}` in the network")));
                     };
                     match r.as_seq() {
@@ -69,22 +67,4 @@ pub(crate) fn parse(
         }
     }
     Ok(out)
-}
-
-impl NetworkModifyFunction {
-    /// Applies the function to a drawn trial (no random draws, as in ISF).
-    pub fn apply(&self, map: &SynapseMap, trial: &mut TrialInput) {
-        match self {
-            NetworkModifyFunction::SilenceSynapsesBySomadist { ranges } => {
-                trial.retain_synapses(|s| {
-                    let d = map
-                        .synapse(s.population as usize, s.synapse_id as usize)
-                        .soma_distance_um;
-                    !ranges
-                        .iter()
-                        .any(|&(p, lo, hi)| p == s.population as usize && lo <= d && d < hi)
-                });
-            }
-        }
-    }
 }

@@ -35,7 +35,7 @@ use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, File, Group, H5Type, Location, SimpleExtents};
 use hdf5_sys::h5i::hid_t;
 
-use crate::run::comm::Communicator;
+use crate::comm::Communicator;
 use crate::trial::result::{SynapsePositions, TrialResult};
 
 /// Errors of the results file.

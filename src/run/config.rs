@@ -88,7 +88,9 @@ pub enum ModelKind {
     #[default]
     Isf,
     /// A deterministic stand-in that produces trial-shaped data from the seed alone; for testing the
-    /// run layer only. Files made with it say so in their provenance; they are not results.
+    /// run layer only (built with the `test-support` feature). Files made with it say so in their
+    /// provenance; they are not results.
+    #[cfg(feature = "test-support")]
     SyntheticTestFixture,
 }
 

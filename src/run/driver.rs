@@ -8,11 +8,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 use tracing::{info, warn};
 
-use super::comm::Communicator;
+use super::build_model;
 use super::config::{RunConfig, TrialSpec};
 use super::decompose::assign_by_cost;
-use super::model::{build_model, TrialModel};
+use super::model::TrialModel;
 use super::RunError;
+use crate::comm::Communicator;
 use crate::output::isf_export::IsfExport;
 use crate::output::results_h5::{
     sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter, WriteHook,
@@ -385,10 +386,7 @@ pub fn run_config(
     });
 
     // Testing hook: a pause after every trial, so a test can interrupt a run between batches.
-    let test_delay = std::env::var("ISF_TEST_TRIAL_DELAY_MS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(std::time::Duration::from_millis);
+    let test_delay = super::test_trial_delay();
     let t0 = Instant::now();
     let mut trials_run = 0;
     for batch in done..n_batches {
@@ -498,7 +496,7 @@ pub fn run_config(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::comm::SerialCommunicator;
+    use crate::comm::SerialCommunicator;
 
     fn config(dir: &Path, output: &str, batch_size: u32) -> std::path::PathBuf {
         std::fs::write(dir.join("c.param"), "{}").unwrap();

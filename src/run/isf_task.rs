@@ -6,20 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context as _;
-
-use crate::cell::CellTemplate;
 use crate::limits::{MAX_SWEEPS, MAX_TASK_TRACE_SAMPLES};
-use crate::network::{Network, NetworkModel, RandomState, TrialScratch};
+use crate::network::{RandomState, TrialScratch};
+use crate::output::isf_export::isf_rows;
 use crate::output::isf_files::{
     presynaptic_cells_file_name, synapse_activation_file_name, write_presynaptic_cells_file,
     write_synapse_activation_file, write_trace_file,
 };
 use crate::output::{write_atomic, StagedDir};
-use crate::param::cell_params::CellParams;
-use crate::param::network_params::NetworkParams;
-use crate::param::Value;
-use crate::trial::CellSimulator;
+use crate::recipe::Recipe;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -72,6 +67,18 @@ pub struct IsfTaskSummary {
     pub setup_s: f64,
 }
 
+impl IsfTask {
+    /// The task's recipe: its cell in its network with the task's stop time, step and numerics.
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
+            tstop_ms: self.tstop_ms,
+            dt_ms: self.dt_ms,
+            numerics: self.numerics,
+            ..Recipe::in_network(&self.cell, &self.network)
+        }
+    }
+}
+
 /// Runs the task. Every input is checked before the folder is created; the folder appears
 /// complete or not at all. An existing output folder (not empty) is refused.
 pub fn run_isf_task(task: &IsfTask) -> anyhow::Result<IsfTaskSummary> {
@@ -118,23 +125,11 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
 
     // ISF seeds the task's stream before building anything; building consumes no draws.
     let mut rng = RandomState::new(task.seed);
-    let mut cell_params = CellParams::read(&task.cell)?;
-    let network_params = NetworkParams::read(&task.network)?;
-    network_params.check_receptors()?;
-    let template = CellTemplate::from_params(&cell_params)
-        .with_context(|| format!("building the cell of {}", task.cell.display()))?;
-    let tstop = task.tstop_ms.unwrap_or(template.tstop_ms);
-    // The parameter copies record what was simulated (ISF writes the overridden tStop).
-    if let Some(t) = task.tstop_ms {
-        cell_params.file.set_path("sim.tStop", Value::Float(t))?;
-    }
-    if let Some(dt) = task.dt_ms {
-        cell_params.file.set_path("sim.dt", Value::Float(dt))?;
-    }
-    let sim = CellSimulator::with_numerics(template, task.dt_ms, task.numerics)?;
+    let cell = task.recipe().build()?;
+    let tstop = cell.tstop_ms;
     // Every sweep's traces stay in memory until the trace files are written at the end.
-    let steps = crate::limits::check_steps(tstop, sim.dt_ms()).map_err(anyhow::Error::msg)?;
-    let traces = 1 + sim.template.recording_sites.len();
+    let steps = crate::limits::check_steps(tstop, cell.sim.dt_ms()).map_err(anyhow::Error::msg)?;
+    let traces = 1 + cell.sim.template.recording_sites.len();
     let samples = task.sweeps as f64 * (steps + 1) as f64 * traces as f64;
     if samples > MAX_TASK_TRACE_SAMPLES {
         anyhow::bail!(
@@ -144,9 +139,9 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
             steps + 1
         );
     }
-    let model = NetworkModel::from_params(&network_params, tstop)?;
-    let network = Network::new(model, &sim.template)?;
-    let site_labels = sim.site_labels();
+    let site_labels = cell.sim.site_labels();
+    let population_names = cell.population_names();
+    let positions = cell.synapse_positions().unwrap_or_default();
     let setup_s = t0.elapsed().as_secs_f64();
 
     let staged = StagedDir::with_overwrite(&task.out, overwrite)?;
@@ -158,11 +153,11 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     let mut sites: Vec<Vec<Vec<f64>>> = vec![Vec::new(); site_labels.len()];
     for n in 0..task.sweeps {
         let tn = Instant::now();
-        let trial = network.draw_trial(&mut rng, &mut scratch)?;
-        let inputs = network.synapse_inputs(&trial);
+        let trial = cell.draw(&mut rng, &mut scratch)?;
         let network_s = tn.elapsed().as_secs_f64();
-        let result = sim.run(&inputs, tstop)?;
-        let (syn_rows, pre_rows) = network.isf_rows(&trial);
+        let result = cell.simulate(&trial)?;
+        let (syn_rows, pre_rows) =
+            isf_rows(&result, &population_names, &positions).map_err(anyhow::Error::msg)?;
         write_synapse_activation_file(&dir.join(synapse_activation_file_name(n)), &syn_rows)?;
         write_presynaptic_cells_file(&dir.join(presynaptic_cells_file_name(n)), &pre_rows)?;
         if n == 0 {
@@ -203,14 +198,9 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
             &columns(runs),
         )?;
     }
-    write_atomic(
-        &dir.join(format!("{prefix}_neuron_model.param")),
-        cell_params.file.to_json_pretty().as_bytes(),
-    )?;
-    write_atomic(
-        &dir.join(format!("{prefix}_network_model.param")),
-        network_params.file.to_json_pretty().as_bytes(),
-    )?;
+    for (name, bytes) in cell.parameter_files() {
+        write_atomic(&dir.join(format!("{prefix}_{name}")), &bytes)?;
+    }
     write_atomic(&dir.join(format!("hostname_{}", hostname())), b"")?;
     let out = staged.commit()?;
     Ok(IsfTaskSummary {

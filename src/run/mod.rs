@@ -1,12 +1,12 @@
-//! The run layer: run configs, work decomposition over MPI ranks and rayon threads, the communicator interface (MPI or serial).
+//! The run layer: run configs, the ISF task, and work decomposition over MPI ranks (through
+//! [`crate::comm`]) and rayon threads.
 //!
-//! `isf simulate --config RUN.toml` → [`config::RunConfig`] → one [`model::TrialModel`] (cell
-//! template) per cell and rank → batches of trials, each assigned to ranks by estimated cost
+//! `isf simulate --config RUN.toml` → [`config::RunConfig`] → one [`model::TrialModel`] per cell
+//! and rank, built from the cell's [`crate::recipe::Recipe`] ([`isf_model`]) → batches of trials, each assigned to ranks by estimated cost
 //! ([`decompose`]) and run with rayon inside a rank → written collectively
 //! ([`crate::output::results_h5`]). Seeds depend only on (base seed, cell, trial) ([`seeds`]) and rows
 //! sit at positions fixed by the config, so results are bit-identical for any decomposition.
 
-pub mod comm;
 pub mod config;
 pub mod decompose;
 pub mod driver;
@@ -14,11 +14,45 @@ pub mod isf_model;
 pub mod isf_task;
 pub mod model;
 pub mod seeds;
+#[cfg(feature = "test-support")]
 pub mod synthetic_fixture;
 
 use std::path::PathBuf;
 
 pub use driver::{run_config, RunOptions, RunSummary};
+
+use config::{CellConfig, ModelKind, RecordConfig};
+use model::TrialModel;
+
+/// Test support: a pause after every trial (`ISF_TEST_TRIAL_DELAY_MS`), so that a test can
+/// interrupt a run between batches. Only a build with the `test-support` feature reads it.
+#[cfg(feature = "test-support")]
+fn test_trial_delay() -> Option<std::time::Duration> {
+    std::env::var("ISF_TEST_TRIAL_DELAY_MS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis)
+}
+
+/// Without test support no run pauses.
+#[cfg(not(feature = "test-support"))]
+fn test_trial_delay() -> Option<std::time::Duration> {
+    None
+}
+
+/// Builds the trial model of `cell` (once per rank and cell).
+pub fn build_model(
+    cell: &CellConfig,
+    record: &RecordConfig,
+) -> anyhow::Result<Box<dyn TrialModel>> {
+    match cell.model {
+        #[cfg(feature = "test-support")]
+        ModelKind::SyntheticTestFixture => Ok(Box::new(
+            synthetic_fixture::SyntheticTestFixture::new(cell, record),
+        )),
+        ModelKind::Isf => Ok(Box::new(isf_model::IsfTrialModel::new(cell, record)?)),
+    }
+}
 
 /// Errors of a run.
 #[derive(Debug, thiserror::Error)]

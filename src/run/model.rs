@@ -1,7 +1,7 @@
 //! The run layer's view of a simulator: something that, built once per rank from a cell's config
 //! (the immutable template), simulates any trial of that cell from its seed.
 
-use super::config::{CellConfig, ModelKind, RecordConfig, TrialSpec};
+use super::config::TrialSpec;
 use crate::trial::result::{SynapsePositions, TrialResult};
 
 /// What the writer must know about a cell before any trial runs (identical on every rank).
@@ -40,19 +40,4 @@ pub trait TrialModel: Send + Sync {
     fn description(&self) -> &CellDescription;
     /// Simulates one trial; the result's identity fields must equal `trial`'s.
     fn run_trial(&self, trial: &TrialSpec) -> anyhow::Result<TrialResult>;
-}
-
-/// Builds the template of `cell` (once per rank and cell).
-pub fn build_model(
-    cell: &CellConfig,
-    record: &RecordConfig,
-) -> anyhow::Result<Box<dyn TrialModel>> {
-    match cell.model {
-        ModelKind::SyntheticTestFixture => Ok(Box::new(
-            super::synthetic_fixture::SyntheticTestFixture::new(cell, record),
-        )),
-        ModelKind::Isf => Ok(Box::new(super::isf_model::IsfTrialModel::new(
-            cell, record,
-        )?)),
-    }
 }

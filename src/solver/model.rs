@@ -297,43 +297,6 @@ impl CellModel {
     }
 }
 
-impl CellModel {
-    /// The model of a built cell: its node tree, mechanism placements, ion settings and the
-    /// simulation settings of its parameter file (`dt`, `T`, `Vinit`).
-    pub fn from_template(cell: &crate::cell::CellTemplate) -> Result<Self, SolverError> {
-        Self::from_template_with(cell, cell.dt_ms, Numerics::default())
-    }
-
-    /// As [`CellModel::from_template`] with another time step (ms) and the given numerics.
-    pub fn from_template_with(
-        cell: &crate::cell::CellTemplate,
-        dt_ms: f64,
-        numerics: Numerics,
-    ) -> Result<Self, SolverError> {
-        if let Some((name, _)) = cell
-            .ions
-            .other
-            .iter()
-            .find(|(_, v)| v.iter().any(|x| !x.is_nan()))
-        {
-            return Err(SolverError::BadSetting(format!(
-                "ion setting `{name}` is not supported by the engine (only ena and ek are)"
-            )));
-        }
-        let ions = Ions {
-            ena_mv: cell.ions.ena_mv.clone(),
-            ek_mv: cell.ions.ek_mv.clone(),
-        };
-        let settings = SimSettings {
-            dt_ms,
-            celsius: cell.celsius,
-            vinit_mv: cell.vinit_mv,
-            numerics,
-        };
-        CellModel::new(&cell.cable, &cell.mechanisms, ions, settings)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::elimination_order;

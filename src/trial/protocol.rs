@@ -25,7 +25,7 @@
 
 use crate::cell::CellTemplate;
 use crate::mechanisms::Numerics;
-use crate::solver::{CellModel, Probe, SimulationBuilder, SolverError};
+use crate::solver::{Probe, SimulationBuilder, SolverError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -305,7 +305,7 @@ impl Protocol {
         };
         let dt = self.dt.unwrap_or(cell.dt_ms);
         let tstop = self.tstop.unwrap_or(cell.tstop_ms);
-        let model = CellModel::from_template_with(cell, dt, self.numerics)?;
+        let model = cell.solver_model(dt, self.numerics)?;
         let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
             section_ok(format!("iclamp[{i}].section"), c.section)?;

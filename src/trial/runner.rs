@@ -181,7 +181,7 @@ impl CellSimulator {
     ) -> Result<Self, TrialError> {
         let dt = dt_ms.unwrap_or(template.dt_ms);
         crate::limits::check_dt(dt).map_err(TrialError::Setting)?;
-        let model = CellModel::from_template_with(&template, dt, numerics)?;
+        let model = template.solver_model(dt, numerics)?;
         Ok(CellSimulator {
             template,
             model,

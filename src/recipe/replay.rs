@@ -7,16 +7,39 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::result::TrialResult;
-use super::runner::{ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
-use super::TrialError;
 use crate::output::isf_files::{
     parse_synapse_activations, sort_presynaptic_rows, sort_synapse_rows,
     write_presynaptic_cells_file, write_synapse_activation_file, write_trace_file,
 };
 use crate::output::{OutputError, PresynapticCellRow, SynapseActivationRow};
 use crate::param::network_params::NetworkParams;
-use crate::param::ParamFile;
+use crate::param::{ParamError, ParamFile};
+use crate::trial::result::TrialResult;
+use crate::trial::{ActiveSynapse, CellSimulator, Receptor, SynapseInputs, TrialError};
+
+/// Errors of reading a synapse activation file for replay or writing a replay's files.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The cell rejects the replayed synapses.
+    #[error(transparent)]
+    Trial(#[from] TrialError),
+    /// A population's receptors in the network parameter file are invalid.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// Reading the activation file or writing a result file failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A bad line of the synapse activation file.
+    #[error("{}:{line}: {msg}", file.display())]
+    Input {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line (0 when the whole file is concerned).
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+}
 
 /// `simulation_run0000000_synapses.csv`: replay numbers its runs with seven digits.
 pub fn replay_synapse_file_name(run: usize) -> String {
@@ -45,7 +68,7 @@ impl ReplayTrial {
         sim: &CellSimulator,
         network: &NetworkParams,
         file: &Path,
-    ) -> Result<ReplayTrial, TrialError> {
+    ) -> Result<ReplayTrial, ReplayError> {
         let text = crate::text::read_text(file).map_err(|e| match e {
             crate::text::ReadTextError::Io(e) => {
                 OutputError::io(file, "cannot read the synapse activation file", e)
@@ -65,10 +88,10 @@ impl ReplayTrial {
         network: &NetworkParams,
         text: &str,
         file: &Path,
-    ) -> Result<ReplayTrial, TrialError> {
+    ) -> Result<ReplayTrial, ReplayError> {
         let rows = parse_synapse_activations(text, file)?;
         if rows.iter().all(|r| r.times_ms.is_empty()) {
-            return Err(TrialError::Input {
+            return Err(ReplayError::Input {
                 file: file.to_path_buf(),
                 line: text.lines().count().max(1),
                 msg: "no synapse is activated in this file: nothing to replay".into(),
@@ -82,7 +105,7 @@ impl ReplayTrial {
             .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
             .map(|(i, _)| i)
             .collect();
-        let err = |row: usize, msg: String| TrialError::Input {
+        let err = |row: usize, msg: String| ReplayError::Input {
             file: file.to_path_buf(),
             line: lines.get(row).copied().unwrap_or(0),
             msg,
@@ -242,18 +265,18 @@ pub struct ReplayFiles<'a> {
 
 impl ReplayFiles<'_> {
     /// Writes every file into `dir` (each atomically); returns their paths.
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, TrialError> {
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
         let mut written = Vec::new();
         let r = self.result;
         let p = dir.join(format!("{}_vm_all_traces.csv", self.prefix));
         write_trace_file(&p, &r.t_ms, &[&r.soma_vm_mv])?;
         written.push(p);
         if self.site_labels.len() != r.site_vm_mv.len() {
-            return Err(TrialError::Setting(format!(
+            return Err(ReplayError::Trial(TrialError::Setting(format!(
                 "{} site labels for {} site traces",
                 self.site_labels.len(),
                 r.site_vm_mv.len()
-            )));
+            ))));
         }
         for (label, v) in self.site_labels.iter().zip(&r.site_vm_mv) {
             let p = dir.join(format!("{}_{label}_vm_dend_traces.csv", self.prefix));
