@@ -1,9 +1,13 @@
-//! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file.
+//! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file,
+//! and the result-sink interface through which a run writes them ([`sink`], built by [`sinks`]).
 
 pub mod atomic;
+pub mod collective;
 pub mod isf_export;
 pub mod isf_files;
 pub mod results_h5;
+pub mod sink;
+pub mod sinks;
 
 use std::path::PathBuf;
 
