@@ -38,6 +38,9 @@ pub enum OutputError {
     /// Installing an output failed, or it exists and may not be replaced.
     #[error(transparent)]
     Install(#[from] isf_io::Error),
+    /// An ISF text file cannot be read (names file and line).
+    #[error(transparent)]
+    File(#[from] isf_io::isf_files::FileError),
 }
 
 impl OutputError {
