@@ -51,7 +51,7 @@ use super::isf_files::{
     synapse_activation_file_name, write_presynaptic_cells, write_synapse_activations,
     write_trace_file_f32_blocks, PresynapticCellRow, SynapseActivationRow,
 };
-use super::results_h5::ResultsLayout;
+use super::layout::ResultsLayout;
 use super::sink::{OutputMode, ResultSink, SinkError, SinkRun};
 use super::{write_atomic, OutputError};
 use crate::trial::result::{SynapsePositions, TrialResult};
@@ -456,7 +456,7 @@ fn install(done: &Path, dest: &Path, replace: bool) -> Result<(), OutputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::results_h5::CellLayout;
+    use crate::output::layout::CellLayout;
     use crate::trial::result::SynapsePosition;
 
     #[test]

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use tracing::warn;
 
 use super::isf_export::IsfExport;
-use super::results_h5::{Provenance, ResultsLayout, ResultsSink, WriteHook};
-use super::sink::{OutputMode, ResultSink, SinkError};
+use super::layout::{Provenance, ResultsLayout};
+use super::results_h5::{ResultsSink, WriteHook};
+use super::sink::{OutputMode, ResultSink, SinkError, SinkRun};
 use crate::run::comm::Communicator;
 use crate::run::config::RunConfig;
+use crate::trial::result::TrialResult;
 
 /// What a sink is built from.
 pub struct SinkInputs<'a> {
@@ -62,6 +64,78 @@ pub fn build(
         sinks.push((f.0)(inputs)?);
     }
     Ok(sinks)
+}
+
+/// The sinks of a run, opened: every one checked, then prepared in order (see [`build`]).
+/// Collective. The phases of [`ResultSink`] run on each sink in turn.
+pub struct Outputs {
+    sinks: Vec<Box<dyn ResultSink>>,
+    batches_done: u64,
+}
+
+impl Outputs {
+    /// Checks every sink before anything is written, then prepares each in order; with
+    /// `--resume`, the sinks that record complete batches must agree on their number.
+    pub fn open(
+        sinks: Vec<Box<dyn ResultSink>>,
+        run: &SinkRun<'_>,
+        results_file: &Path,
+    ) -> Result<Outputs, SinkError> {
+        let mut sinks = sinks;
+        for s in &sinks {
+            s.check(run)?;
+        }
+        let mut done = None;
+        for s in &mut sinks {
+            match (done, s.prepare(run)?) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(SinkError::output(
+                        results_file,
+                        format!("the outputs hold different numbers of batches ({a} and {b})"),
+                    ))
+                }
+                (None, b) => done = b,
+                _ => {}
+            }
+        }
+        Ok(Outputs {
+            sinks,
+            batches_done: done.unwrap_or(0),
+        })
+    }
+
+    /// Batches the outputs already hold (`--resume`); the run continues after them.
+    pub fn batches_done(&self) -> u64 {
+        self.batches_done
+    }
+
+    /// [`ResultSink::write_trial`] of every sink. Local.
+    pub fn write_trial(&self, r: &TrialResult) -> Result<(), SinkError> {
+        self.sinks.iter().try_for_each(|s| s.write_trial(r))
+    }
+
+    /// [`ResultSink::trials_written`] of every sink. Local.
+    pub fn trials_written(&self) -> Result<(), SinkError> {
+        self.sinks.iter().try_for_each(|s| s.trials_written())
+    }
+
+    /// [`ResultSink::commit_batch`] of every sink. Collective.
+    pub fn commit_batch(
+        &mut self,
+        run: &SinkRun<'_>,
+        batch: u64,
+        local: &[TrialResult],
+    ) -> Result<(), SinkError> {
+        for s in &mut self.sinks {
+            s.commit_batch(run, batch, local)?;
+        }
+        Ok(())
+    }
+
+    /// [`ResultSink::finish`] of every sink. Collective.
+    pub fn finish(self, run: &SinkRun<'_>) -> Result<(), SinkError> {
+        self.sinks.into_iter().try_for_each(|s| s.finish(run))
+    }
 }
 
 /// The user's choices about an existing output.

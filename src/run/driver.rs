@@ -13,9 +13,10 @@ use super::config::{RunConfig, TrialSpec};
 use super::decompose::assign_by_cost;
 use super::model::{build_model, TrialModel};
 use super::RunError;
-use crate::output::results_h5::{sha256_hex, CellLayout, Provenance, ResultsLayout, WriteHook};
+use crate::output::layout::{sha256_hex, CellLayout, Provenance, ResultsLayout};
+use crate::output::results_h5::WriteHook;
 use crate::output::sink::{SinkError, SinkRun};
-use crate::output::sinks::{self, OutputChoice, SinkFactory, SinkInputs};
+use crate::output::sinks::{self, OutputChoice, Outputs, SinkFactory, SinkInputs};
 use crate::trial::result::TrialResult;
 
 /// Command-line choices of a run.
@@ -223,24 +224,9 @@ pub fn run_config(
         provenance: &prov,
     };
     let built = sinks::build(&inputs, opts.write_hook.clone(), &opts.extra_sinks);
-    let mut outputs = agree(comm, built.map_err(sink_err(&cfg)))?;
-    for s in &outputs {
-        s.check(&run).map_err(sink_err(&cfg))?;
-    }
-    let mut done = None;
-    for s in &mut outputs {
-        match (done, s.prepare(&run).map_err(sink_err(&cfg))?) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(RunError::Output {
-                    path: cfg.output.clone(),
-                    msg: format!("the outputs hold different numbers of batches ({a} and {b})"),
-                })
-            }
-            (None, b) => done = b,
-            _ => {}
-        }
-    }
-    let done = done.unwrap_or(0);
+    let built = agree(comm, built.map_err(sink_err(&cfg)))?;
+    let mut outputs = Outputs::open(built, &run, &cfg.output).map_err(sink_err(&cfg))?;
+    let done = outputs.batches_done();
     let n_batches = layout.n_batches();
     info!(
         "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",
@@ -307,9 +293,7 @@ pub fn run_config(
                         ));
                     }
                     r.rank = rank;
-                    for o in &outputs {
-                        o.write_trial(&r).map_err(|e| fail(e.to_string()))?;
-                    }
+                    outputs.write_trial(&r).map_err(|e| fail(e.to_string()))?;
                     if let Some(d) = test_delay {
                         std::thread::sleep(d);
                     }
@@ -322,7 +306,7 @@ pub fn run_config(
         });
         let mut results = results.into_iter().collect::<Result<Vec<_>, _>>();
         if results.is_ok() {
-            if let Err(e) = outputs.iter().try_for_each(|o| o.trials_written()) {
+            if let Err(e) = outputs.trials_written() {
                 results = Err(sink_err(&cfg)(e));
             }
         }
@@ -334,10 +318,9 @@ pub fn run_config(
         }
         let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
-        for o in &mut outputs {
-            o.commit_batch(&run, batch, &results)
-                .map_err(sink_err(&cfg))?;
-        }
+        outputs
+            .commit_batch(&run, batch, &results)
+            .map_err(sink_err(&cfg))?;
         let write_s = t_batch.elapsed().as_secs_f64() - compute_s - wait_s;
         trials_run += specs.len() as u64;
         if let Some(b) = &bar {
@@ -354,9 +337,7 @@ pub fn run_config(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    for o in outputs {
-        o.finish(&run).map_err(sink_err(&cfg))?;
-    }
+    outputs.finish(&run).map_err(sink_err(&cfg))?;
     let wall_s = t0.elapsed().as_secs_f64();
     info!("done: {trials_run} trials in {wall_s:.2} s");
     Ok(RunSummary {

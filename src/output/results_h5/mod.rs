@@ -10,7 +10,8 @@
 //! Rows sit at positions fixed by the config (trial order), so the file is identical for any number
 //! of ranks or threads. Every rank takes part in every collective call, also with zero rows.
 //!
-//! - [`layout`]: the shape of the file (from the config and the cells) and the provenance;
+//! - the shape of the file (from the config and the cells) and the provenance are
+//!   [`crate::output::layout`], shared by every sink;
 //! - `h5`: the collective HDF5 helpers (transfer properties and write hook, row pieces,
 //!   attributes);
 //! - `writer`: creating the file and writing batches; `resume`: reopening it for `--resume`;
@@ -19,14 +20,13 @@
 use std::path::PathBuf;
 
 mod h5;
-pub mod layout;
 mod resume;
 mod sink;
 mod writer;
 
+pub use crate::output::layout::{sha256_hex, CellLayout, Provenance, ResultsLayout};
 pub use h5::{free_bytes, WriteHook, WriteHookFn};
 pub use isf_io::results_schema::{FORMAT, FORMAT_VERSION};
-pub use layout::{sha256_hex, CellLayout, Provenance, ResultsLayout};
 pub use sink::ResultsSink;
 pub use writer::{staging_path, ResultsWriter};
 

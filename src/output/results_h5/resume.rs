@@ -8,9 +8,9 @@ use isf_io::results_schema::{self as schema, provenance as pv, CommitState};
 use super::h5::{
     attr_str, hdf5_error, open_file, read_attr_str, read_attr_strs, uses_mpi, Dxpl, WriteHook,
 };
-use super::layout::{sha256_hex, Provenance, ResultsLayout};
 use super::writer::ResultsWriter;
 use super::ResultsFileError;
+use crate::output::layout::{sha256_hex, Provenance, ResultsLayout};
 use crate::run::comm::Communicator;
 
 /// What the file records of the run that started it.

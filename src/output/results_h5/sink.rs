@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::h5::WriteHook;
-use super::layout::{Provenance, ResultsLayout};
 use super::writer::ResultsWriter;
+use crate::output::layout::{Provenance, ResultsLayout};
 use crate::output::sink::{OutputMode, ResultSink, SinkError, SinkRun};
 use crate::trial::result::TrialResult;
 

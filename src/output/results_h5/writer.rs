@@ -11,9 +11,9 @@ use super::h5::{
     attr_scalar, attr_str, attr_strs, ext1, ext1_of, ext2, free_bytes, grow, hdf5_error, open_file,
     text_dataset, uses_mpi, write_rows, write_synapse_table, Dxpl, Piece, SpikeSorting, WriteHook,
 };
-use super::layout::{sha256_hex, Provenance, ResultsLayout};
 use super::ResultsFileError;
 use crate::output::collective::agree;
+use crate::output::layout::{sha256_hex, Provenance, ResultsLayout};
 use crate::run::comm::Communicator;
 use crate::trial::result::TrialResult;
 

@@ -1,5 +1,6 @@
-//! The shape of a results file, identical on every rank (from the config and the cell
-//! descriptions), and the provenance of the run that writes it.
+//! The shape of a run's results, identical on every rank (from the config and the cell
+//! descriptions: batches, cells, samples, recording sites), and the provenance of the run; every
+//! sink is built from them.
 
 use crate::trial::result::SynapsePositions;
 
