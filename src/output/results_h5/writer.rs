@@ -758,3 +758,134 @@ fn write_ragged(d: &RaggedDatasets, trials: &[RaggedTrial<'_>], dxpl: &Dxpl) -> 
     write_rows(&d.times_count, 1, &cnt, dxpl)?;
     write_rows(&d.times_ms, 1, &val, dxpl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layout::CellLayout;
+    use crate::run::comm::SerialCommunicator;
+    use crate::trial::result::{PresynapticSpikes, SynapseActivation};
+
+    fn layout() -> ResultsLayout {
+        let cell = |name: &str, first, n| CellLayout {
+            name: name.into(),
+            first_trial_id: first,
+            n_trials: n,
+            n_samples: 5,
+            t0_ms: 0.0,
+            dt_ms: 0.5,
+            site_labels: vec!["a/b".into()],
+            population_names: vec!["L4".into(), "L5".into()],
+            synapse_positions: None,
+            parameter_files: vec![("neuron_model.param".into(), b"{}".to_vec())],
+        };
+        ResultsLayout {
+            batch_size: 2,
+            n_trials: 3,
+            every_k_steps: 2,
+            record_soma: true,
+            cells: vec![cell("x", 0, 2), cell("y", 2, 1)],
+        }
+    }
+
+    fn trial(id: u64) -> TrialResult {
+        let v = |o: f64| (0..5).map(|i| o + f64::from(i)).collect::<Vec<_>>();
+        TrialResult {
+            trial_id: id,
+            cell_id: u32::from(id >= 2),
+            seed: 100 + id,
+            sweep: 0,
+            t_ms: (0..5).map(|i| f64::from(i) * 0.5).collect(),
+            soma_vm_mv: v(-70.0 + id as f64),
+            site_vm_mv: vec![v(-60.0)],
+            soma_spikes_ms: vec![1.0; id as usize],
+            synapse_activations: (0..id as u32)
+                .map(|s| SynapseActivation {
+                    population: s % 2,
+                    synapse_id: s,
+                    times_ms: vec![0.5, 1.5],
+                })
+                .collect(),
+            presynaptic_spikes: vec![PresynapticSpikes {
+                population: 1,
+                cell_id: 7,
+                times_ms: vec![id as f64],
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn prov(config: &str) -> Provenance {
+        Provenance {
+            config_text: config.into(),
+            start_time: "2026-12-07T00:00:00Z".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn batches_commit_in_order_and_resume_continues_after_the_committed_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("r.h5");
+        let comm = SerialCommunicator;
+        let l = layout();
+        let mut w = ResultsWriter::create(&path, &comm, &l, &prov("c"), None).unwrap();
+        assert!(!staging_path(&path).exists(), "installed under its name");
+        // Any order within the batch.
+        w.write_batch(&comm, 0, &[trial(1), trial(0)]).unwrap();
+        assert_eq!(w.batches_done(), 1);
+        drop(w);
+
+        let e = ResultsWriter::resume(&path, &comm, &l, &prov("changed"), None)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("changed since"), "{e}");
+        let (mut w, done) = ResultsWriter::resume(&path, &comm, &l, &prov("c"), None).unwrap();
+        assert_eq!(done, 1);
+        // A batch missing a trial is refused before anything is written.
+        let e = w.write_batch(&comm, 1, &[]).unwrap_err();
+        assert!(e.to_string().contains("missing trial results"), "{e}");
+        w.write_batch(&comm, 1, &[trial(2)]).unwrap();
+        w.finish("2026-12-07T00:00:01Z").unwrap();
+
+        let f = hdf5::File::open(&path).unwrap();
+        let words: Vec<u64> = f
+            .attr(schema::attr::COMMIT_STATE)
+            .unwrap()
+            .read_raw()
+            .unwrap();
+        let state = CommitState::from_words(&words).unwrap();
+        // Cell x: trials 0 and 1 (1 spike, 1 synapse row with 2 times, 2 presynaptic rows);
+        // cell y: trial 2 (2 spikes, 2 synapse rows, 1 presynaptic row).
+        assert_eq!(
+            state,
+            CommitState {
+                batches: 2,
+                trials: 3,
+                cells: vec![[2, 1, 2, 2, 2, 1], [1, 2, 4, 1, 1, 2]],
+            }
+        );
+        let seeds: Vec<u64> = f.dataset("trials/seed").unwrap().read_raw().unwrap();
+        assert_eq!(seeds, [100, 101, 102]);
+        // Every 2nd of 5 samples, as f32; the site's label is no link name, so it is indexed.
+        let soma: Vec<f32> = f.dataset("cells/x/soma_vm").unwrap().read_raw().unwrap();
+        assert_eq!(soma, [-70.0, -68.0, -66.0, -69.0, -67.0, -65.0]);
+        assert!(f.dataset("cells/y/sites/site_000").is_ok());
+        let t: Vec<f64> = f.dataset("cells/y/t_ms").unwrap().read_raw().unwrap();
+        assert_eq!(t, [0.0, 1.0, 2.0]);
+        let g = f.group("cells/y/synapse_activations").unwrap();
+        let pop: Vec<u32> = g.dataset("population").unwrap().read_raw().unwrap();
+        let start: Vec<u64> = g.dataset("times_start").unwrap().read_raw().unwrap();
+        assert_eq!((pop, start), (vec![0, 1], vec![0, 2]));
+        let nodes: Vec<u64> = f.dataset("spikes/x/node_ids").unwrap().read_raw().unwrap();
+        assert_eq!(nodes, [1]);
+        let end = f
+            .group("provenance")
+            .unwrap()
+            .attr("end_time")
+            .unwrap()
+            .read_scalar::<hdf5::types::VarLenUnicode>()
+            .unwrap();
+        assert_eq!(end.as_str(), "2026-12-07T00:00:01Z");
+    }
+}
