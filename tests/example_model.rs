@@ -1,6 +1,6 @@
 //! The generated example model read back through isf's own readers: params parse into typed
 //! views, the morphology reads back exactly as generated, and the synapse files are consistent
-//! with both.
+//! with both; run through the library with an output format added from outside.
 
 use isf::example_model::{ExampleModel, CELL_PARAM_FILE, DEFAULT_SEED, NETWORK_PARAM_FILE};
 use isf::morphology::Morphology;
@@ -211,4 +211,182 @@ fn network_realization_reads_the_synapse_files() {
             assert!((m.x - s.x).abs() < 1e-6);
         }
     }
+}
+
+/// A new output format needs no change to the run loop: a sink written here, outside the
+/// library, registered through `RunOptions::extra_sinks` the way a format is registered in
+/// `output::sinks`, sees every trial once, commits batch by batch and finishes after the
+/// results file, and a resumed complete run gives it nothing to write. (In this binary because
+/// it runs in-process: a test that spawns processes meanwhile would let them inherit the open
+/// HDF5 file and its lock.)
+#[test]
+fn an_output_format_is_added_without_touching_the_run_loop() {
+    use isf::comm::SerialCommunicator;
+    use isf::output::sink::{OutputMode, ResultSink, SinkError, SinkRun};
+    use isf::output::sinks::{SinkFactory, SinkInputs};
+    use isf::run::{run_config, RunOptions};
+    use isf::trial::result::TrialResult;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// One line per trial, in trial order, appended at every commit; `end <n>` at the end.
+    struct TrialLog {
+        path: PathBuf,
+        seen: Arc<AtomicU64>,
+        pending: Mutex<Vec<String>>,
+        batches: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl ResultSink for TrialLog {
+        fn check(&self, run: &SinkRun<'_>) -> Result<(), SinkError> {
+            let exists = self.path.exists() && run.mode == OutputMode::Create;
+            run.agree(match exists {
+                true => Err(SinkError::output(&self.path, "exists")),
+                false => Ok(()),
+            })
+        }
+        fn prepare(&mut self, run: &SinkRun<'_>) -> Result<Option<u64>, SinkError> {
+            if run.mode != OutputMode::Resume {
+                std::fs::write(&self.path, "")
+                    .map_err(|e| SinkError::output(&self.path, e.to_string()))?;
+            }
+            Ok(None)
+        }
+        fn write_trial(&self, r: &TrialResult) -> Result<(), SinkError> {
+            self.seen.fetch_add(1, Ordering::SeqCst);
+            self.pending.lock().unwrap().push(format!(
+                "trial {} cell {} seed {} spikes {}",
+                r.trial_id,
+                r.cell_id,
+                r.seed,
+                r.soma_spikes_ms.len()
+            ));
+            Ok(())
+        }
+        fn commit_batch(
+            &mut self,
+            _run: &SinkRun<'_>,
+            batch: u64,
+            local: &[TrialResult],
+        ) -> Result<(), SinkError> {
+            let mut lines = std::mem::take(&mut *self.pending.lock().unwrap());
+            assert_eq!(
+                lines.len(),
+                local.len(),
+                "every trial went through write_trial"
+            );
+            lines.sort_by_key(|l| l.split(' ').nth(1).unwrap().parse::<u64>().unwrap());
+            let mut text = std::fs::read_to_string(&self.path).unwrap();
+            for l in lines {
+                text.push_str(&l);
+                text.push('\n');
+            }
+            isf_io::write_file(&self.path, text.as_bytes())
+                .map_err(|e| SinkError::output(&self.path, e.to_string()))?;
+            self.batches.lock().unwrap().push(batch);
+            Ok(())
+        }
+        fn finish(self: Box<Self>, _run: &SinkRun<'_>) -> Result<(), SinkError> {
+            let mut text = std::fs::read_to_string(&self.path).unwrap();
+            text.push_str(&format!("end {}\n", self.seen.load(Ordering::SeqCst)));
+            isf_io::write_file(&self.path, text.as_bytes())
+                .map_err(|e| SinkError::output(&self.path, e.to_string()))
+        }
+    }
+
+    let (tmp, _) = written();
+    let cfg = tmp.path().join("r.toml");
+    std::fs::write(
+        &cfg,
+        "output = \"r.h5\"\nbase_seed = 424242\nbatch_size = 2\n[record]\nevery_k_steps = 2\n\
+         [[cell]]\nname = \"example\"\ncell_param = \"model/cell.param\"\n\
+         network_param = \"model/network.param\"\ntrials = 5\nt_stop_ms = 60.0\n",
+    )
+    .unwrap();
+    let log = tmp.path().join("trials.txt");
+    let seen = Arc::new(AtomicU64::new(0));
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let factory = {
+        let (log, seen, batches) = (log.clone(), seen.clone(), batches.clone());
+        SinkFactory(Arc::new(move |inputs: &SinkInputs<'_>| {
+            assert_eq!(inputs.layout.n_trials, 5);
+            Ok(Box::new(TrialLog {
+                path: log.clone(),
+                seen: seen.clone(),
+                pending: Mutex::new(Vec::new()),
+                batches: batches.clone(),
+            }) as Box<dyn ResultSink>)
+        }))
+    };
+    let opts = RunOptions {
+        threads: Some(2),
+        extra_sinks: vec![factory],
+        ..Default::default()
+    };
+    let s = run_config(&cfg, &opts, &SerialCommunicator).unwrap();
+    assert_eq!((s.trials_run, s.trials_total), (5, 5));
+    assert_eq!(seen.load(Ordering::SeqCst), 5);
+    assert_eq!(*batches.lock().unwrap(), [0, 1, 2]);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    for (i, l) in lines[..5].iter().enumerate() {
+        assert!(l.starts_with(&format!("trial {i} cell 0 seed ")), "{text}");
+    }
+    assert_eq!(lines[5], "end 5");
+    // The results file is written as without the extra sink: its spike counts are the log's.
+    let f = hdf5::File::open(tmp.path().join("r.h5")).unwrap();
+    let spikes: Vec<u64> = f
+        .dataset("trials/n_soma_spikes")
+        .unwrap()
+        .read_raw()
+        .unwrap();
+    for (l, n) in lines.iter().zip(&spikes) {
+        assert!(l.ends_with(&format!(" spikes {n}")), "{l} vs {n}");
+    }
+    drop(f);
+
+    // The extra sink's check runs with the others: a new run refuses its existing output.
+    let e = run_config(
+        &cfg,
+        &RunOptions {
+            overwrite: true,
+            ..opts.clone()
+        },
+        &SerialCommunicator,
+    );
+    assert!(
+        e.is_ok(),
+        "--overwrite lets the sink replace its log: {e:?}"
+    );
+    std::fs::remove_file(tmp.path().join("r.h5")).unwrap();
+    let e = run_config(&cfg, &opts, &SerialCommunicator)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("trials.txt") && e.contains("exists"), "{e}");
+    assert!(
+        !tmp.path().join("r.h5").exists(),
+        "refused before anything is written"
+    );
+
+    // Resuming the complete run simulates nothing and the sink commits nothing.
+    std::fs::remove_file(&log).unwrap();
+    seen.store(0, Ordering::SeqCst);
+    run_config(&cfg, &opts, &SerialCommunicator).unwrap();
+    batches.lock().unwrap().clear();
+    seen.store(0, Ordering::SeqCst);
+    let r = run_config(
+        &cfg,
+        &RunOptions {
+            resume: true,
+            ..opts.clone()
+        },
+        &SerialCommunicator,
+    )
+    .unwrap();
+    assert_eq!((r.trials_run, r.batches_skipped), (0, 3));
+    assert!(batches.lock().unwrap().is_empty());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.ends_with("end 5\nend 0\n"), "{text}");
 }

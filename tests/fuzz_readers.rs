@@ -793,6 +793,26 @@ mod seeds {
         std::fs::write(csv_dir.join("activation.csv"), synapse_csv(&csv_dir)).unwrap();
         readers.push(reader("synapse_csv", &["activation.csv"], true));
 
+        // The other ISF text formats (shared by replay, the ISF export and `db init-isf`):
+        // presynaptic cells of the same trial, and a voltage-trace table.
+        let pre_dir = root.join("presynaptic_csv");
+        std::fs::create_dir_all(&pre_dir).unwrap();
+        std::fs::write(pre_dir.join("cells.csv"), presynaptic_csv(&model_dir)).unwrap();
+        readers.push(reader("presynaptic_csv", &["cells.csv"], true));
+        let trace_dir = root.join("trace_csv");
+        std::fs::create_dir_all(&trace_dir).unwrap();
+        let t: Vec<f64> = (0..120).map(|i| f64::from(i) * 0.025).collect();
+        let runs: Vec<Vec<f64>> = (0..3)
+            .map(|r| {
+                t.iter()
+                    .map(|x| -75.0 + f64::from(r) + (x * 7.0).sin())
+                    .collect()
+            })
+            .collect();
+        let runs: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
+        isf::output::isf_files::write_trace_file(&trace_dir.join("traces.csv"), &t, &runs).unwrap();
+        readers.push(reader("trace_csv", &["traces.csv"], true));
+
         // Mapper inputs.
         let am_dir = root.join("amira");
         std::fs::create_dir_all(&am_dir).unwrap();
@@ -887,6 +907,26 @@ mod seeds {
         isf::output::isf_files::write_synapse_activation_file(&path, &rows).unwrap();
         let b = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
+        b
+    }
+
+    /// The presynaptic cells of one trial of the example network, in ISF's format.
+    fn presynaptic_csv(dir: &Path) -> Vec<u8> {
+        use isf::network::{RandomState, TrialScratch};
+        use isf::recipe::Recipe;
+        let cell = Recipe::in_network(
+            dir.join(example_model::CELL_PARAM_FILE),
+            dir.join(example_model::NETWORK_PARAM_FILE),
+        )
+        .build()
+        .unwrap();
+        let trial = cell
+            .draw(&mut RandomState::new(3), &mut TrialScratch::default())
+            .unwrap();
+        let (_, rows) = cell.isf_rows(&trial).unwrap();
+        assert!(!rows.is_empty(), "the seed trial has presynaptic spikes");
+        let mut b = Vec::new();
+        isf::output::isf_files::write_presynaptic_cells(&mut b, &rows).unwrap();
         b
     }
 
@@ -1074,6 +1114,18 @@ mod child {
                 if p.tstop.unwrap_or(cell.tstop_ms) <= 10.0 && p.dt.unwrap_or(cell.dt_ms) >= 0.001 {
                     std::hint::black_box(p.run(cell, &path).map_err(s)?);
                 }
+                Ok(())
+            }
+            "presynaptic_csv" => {
+                let rows =
+                    isf::output::isf_files::read_presynaptic_cells_file(&work.join("cells.csv"))
+                        .map_err(s)?;
+                std::hint::black_box(rows.len());
+                Ok(())
+            }
+            "trace_csv" => {
+                let t = isf::output::TraceTable::read(&work.join("traces.csv")).map_err(s)?;
+                std::hint::black_box(t.columns.len());
                 Ok(())
             }
             "synapse_csv" => {

@@ -1,4 +1,5 @@
-//! The output discipline shared by every isf command that writes something:
+//! The I/O layer of isf: the output discipline shared by every command that writes something,
+//! and the formats both the simulator and the post-processing read and write:
 //!
 //! - [`atomic`]: files and folders are written aside (in the destination's folder) and renamed
 //!   into place complete, durable and with the permissions the umask allows;
@@ -6,12 +7,22 @@
 //! - [`rule`]: one overwrite rule (an existing output is refused unless `--overwrite`), worded
 //!   the same by every command;
 //! - [`signals`]: SIGINT/SIGTERM set a flag that long loops poll, and a command that does not
-//!   poll is ended cleanly (temporaries removed, locks released, one line saying what was kept).
+//!   poll is ended cleanly (temporaries removed, locks released, one line saying what was kept);
+//! - [`isf_files`]: ISF's text result files (synapse activations, presynaptic cells, voltage
+//!   traces), one reader and one writer of each, with [`py_float`] (Python's float repr) and
+//!   [`text`] (UTF-8 input with the line of a bad byte);
+//! - [`results_schema`]: the layout of the results file, one definition for its writer and reader;
+//! - [`time`]: UTC time stamps as every output writes them.
 
 pub mod atomic;
+pub mod isf_files;
 pub mod lock;
+pub mod py_float;
+pub mod results_schema;
 pub mod rule;
 pub mod signals;
+pub mod text;
+pub mod time;
 
 pub use atomic::{write_file, write_file_with, StagedDir};
 pub use lock::{LockError, OutputLock};

@@ -57,7 +57,7 @@ impl Holder {
         Holder {
             host: hostname(),
             pid: std::process::id(),
-            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            since: crate::time::utc_now_rfc3339(),
             command: command.to_string(),
         }
     }

@@ -187,6 +187,30 @@ fn parse_err(path: &Path, line: usize, msg: impl Into<String>) -> ImportError {
     }
 }
 
+/// An ISF text file's read error as the importer's (file and line kept).
+fn file_err(e: isf_io::isf_files::FileError) -> ImportError {
+    use isf_io::isf_files::FileError;
+    match e {
+        FileError::Io { path, source, .. } => ImportError::Db(DbError::Io { path, source }),
+        FileError::Format {
+            file,
+            line,
+            message,
+        } => ImportError::Parse {
+            path: file,
+            line,
+            msg: message,
+        },
+    }
+}
+
+/// A file's bytes, their [`Source`] and their text.
+fn read_source(path: &Path) -> Result<(Vec<u8>, Source)> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    let source = Source::of_bytes(path, &bytes);
+    Ok((bytes, source))
+}
+
 /// A parsed voltage-trace CSV: time column and one column per trial.
 pub(crate) struct TraceCsv {
     pub t_ms: Vec<f64>,
@@ -196,62 +220,28 @@ pub(crate) struct TraceCsv {
 }
 
 /// Parses an ISF `*_vm_all_traces.csv` / `*_vm_dend_traces.csv` (TAB separated, header
-/// `t\tVm run 00…`).
+/// `t\tVm run 00…`) with the one reader of the format ([`isf_io::isf_files::TraceTable`]).
 pub(crate) fn parse_trace_csv(path: &Path) -> Result<TraceCsv> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
-    let source = Source::of_bytes(path, &bytes);
-    let text =
-        std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .ok_or_else(|| parse_err(path, 1, "empty file"))?;
-    let cols: Vec<&str> = header.split('\t').collect();
-    if cols.first().map(|c| c.trim()) != Some("t") || cols.len() < 2 {
+    let (bytes, source) = read_source(path)?;
+    let text = isf_io::isf_files::text_of(&bytes, path).map_err(file_err)?;
+    let table = isf_io::isf_files::TraceTable::parse(text, path).map_err(file_err)?;
+    if table.header.len() < 2 {
         return Err(parse_err(
             path,
             1,
-            format!("expected header `t<TAB>Vm run 00…`, found `{header}`"),
+            format!(
+                "expected header `t<TAB>Vm run 00…`, found `{}`",
+                table.header.join("\t")
+            ),
         ));
     }
-    let n_trials = cols.len() - 1;
-    let mut t_ms = Vec::new();
-    let mut data: Vec<f64> = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let lineno = i + 2;
-        let mut fields = line.split('\t');
-        let mut next = |what: &str| -> Result<f64> {
-            let f = fields
-                .next()
-                .ok_or_else(|| parse_err(path, lineno, format!("missing {what}")))?;
-            f.trim()
-                .parse::<f64>()
-                .map_err(|_| parse_err(path, lineno, format!("{what}: `{f}` is not a number")))
-        };
-        t_ms.push(next("time")?);
-        for _ in 0..n_trials {
-            data.push(next("voltage")?);
-        }
-        if fields.next().is_some_and(|f| !f.trim().is_empty()) {
-            return Err(parse_err(
-                path,
-                lineno,
-                format!("more than {} columns", n_trials + 1),
-            ));
-        }
-    }
-    // Rows are samples; we store trials × samples.
-    let nt = t_ms.len();
-    let by_sample = Array2::from_shape_vec((nt, n_trials), data)
-        .map_err(|e| parse_err(path, 0, e.to_string()))?;
-    Ok(TraceCsv {
-        t_ms,
-        vm: by_sample.reversed_axes().as_standard_layout().to_owned(),
-        source,
-    })
+    let mut columns = table.columns.into_iter();
+    let t_ms = columns.next().unwrap_or_default();
+    let runs: Vec<Vec<f64>> = columns.collect();
+    let shape = (runs.len(), t_ms.len());
+    let vm = Array2::from_shape_vec(shape, runs.concat())
+        .map_err(|e| parse_err(path, 1, e.to_string()))?;
+    Ok(TraceCsv { t_ms, vm, source })
 }
 
 /// One parsed activation file.
@@ -266,108 +256,38 @@ pub(crate) struct ActivationRows {
     pub times: Vec<Vec<f64>>,
 }
 
-/// Parses `simulation_run*_synapses.csv` (`kind = Synapse`) or `…_presynaptic_cells.csv`.
+/// Parses `simulation_run*_synapses.csv` (`kind = Synapse`) or `…_presynaptic_cells.csv` with
+/// the one reader of each format ([`isf_io::isf_files`]).
 pub(crate) fn parse_activation_csv(
     path: &Path,
     kind: ActivationsKind,
 ) -> Result<(ActivationRows, Source)> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
-    let source = Source::of_bytes(path, &bytes);
-    let text =
-        std::str::from_utf8(&bytes).map_err(|e| parse_err(path, 1, format!("not UTF-8: {e}")))?;
-    if text.trim().is_empty() {
-        // ISF writes the header line even for a trial without any activation.
-        return Err(parse_err(
-            path,
-            1,
-            "empty file (not even the header line ISF writes for every trial); truncated?",
-        ));
-    }
-    let mut r = ActivationRows::default();
-    let n_fixed = match kind {
-        ActivationsKind::Synapse => 6,
-        ActivationsKind::Cell => 2,
+    let (bytes, source) = read_source(path)?;
+    let text = isf_io::isf_files::text_of(&bytes, path).map_err(file_err)?;
+    let int = |x: usize, what: &str| {
+        i64::try_from(x).map_err(|_| parse_err(path, 0, format!("{what} {x} is too large")))
     };
-    // ISF writes a header line and ends every row with `\n` (and every time with `,`): an empty
-    // file or a last row without either was cut short (full disk, killed writer).
-    if text.trim().is_empty() {
-        return Err(parse_err(
-            path,
-            1,
-            "empty file (ISF's activation files start with a `#` header line)",
-        ));
-    }
-    if !text.ends_with('\n') {
-        let last = text.lines().next_back().unwrap_or_default();
-        if !last.trim().is_empty() && !last.starts_with('#') && !last.ends_with(',') {
-            return Err(parse_err(
-                path,
-                text.lines().count(),
-                "the file ends in the middle of this line (no line end and no `,` after the \
-                 last time): truncated?",
-            ));
-        }
-    }
-    for (i, line) in text.lines().enumerate() {
-        let lineno = i + 1;
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < n_fixed {
-            return Err(parse_err(
-                path,
-                lineno,
-                format!(
-                    "expected at least {n_fixed} TAB-separated fields, found {}",
-                    f.len()
-                ),
-            ));
-        }
-        let int = |j: usize, what: &str| -> Result<i64> {
-            f[j].trim().parse().map_err(|_| {
-                parse_err(
-                    path,
-                    lineno,
-                    format!("{what}: `{}` is not an integer", f[j]),
-                )
-            })
-        };
-        r.pop.push(f[0].to_string());
-        r.id.push(int(1, "ID")?);
-        if kind == ActivationsKind::Synapse {
-            let d: f64 = f[2].trim().parse().map_err(|_| {
-                parse_err(
-                    path,
-                    lineno,
-                    format!("soma distance: `{}` is not a number", f[2]),
-                )
-            })?;
-            if !d.is_finite() {
-                return Err(parse_err(
-                    path,
-                    lineno,
-                    format!("soma distance: `{}` is not finite", f[2]),
-                ));
-            }
-            r.soma_distance_um.push(d);
-            r.section_id.push(int(3, "section ID")?);
-            r.section_pt_id.push(int(4, "section pt ID")?);
-            r.label.push(f[5].to_string());
-        }
-        let mut times = Vec::new();
-        for field in &f[n_fixed..] {
-            for s in field.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let t: f64 = s
-                    .parse()
-                    .map_err(|_| parse_err(path, lineno, format!("time `{s}` is not a number")))?;
-                if !t.is_finite() {
-                    return Err(parse_err(path, lineno, format!("time `{s}` is not finite")));
-                }
-                times.push(t);
+    let mut r = ActivationRows::default();
+    match kind {
+        ActivationsKind::Synapse => {
+            for row in isf_io::isf_files::parse_synapse_activations(text, path).map_err(file_err)? {
+                r.pop.push(row.population);
+                r.id.push(int(row.synapse_id, "synapse ID")?);
+                r.soma_distance_um.push(row.soma_distance_um);
+                r.section_id.push(int(row.section_id, "section ID")?);
+                r.section_pt_id
+                    .push(int(row.section_pt_id, "section pt ID")?);
+                r.label.push(row.dendrite_label);
+                r.times.push(row.times_ms);
             }
         }
-        r.times.push(times);
+        ActivationsKind::Cell => {
+            for row in isf_io::isf_files::parse_presynaptic_cells(text, path).map_err(file_err)? {
+                r.pop.push(row.population);
+                r.id.push(int(row.cell_id, "cell ID")?);
+                r.times.push(row.times_ms);
+            }
+        }
     }
     Ok((r, source))
 }

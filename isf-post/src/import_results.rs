@@ -28,12 +28,15 @@ use crate::import::{
 use crate::progress;
 use hdf5::types::VarLenUnicode;
 use hdf5::{File, Group};
+use isf_io::results_schema::{
+    self as schema, attr, cell, provenance as pv, synapses as sy, CommitState, Ragged,
+};
 use ndarray::{s, Array2};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Per-cell committed sizes in `commit_state`, after the two global counters.
-const CELL_FIELDS: usize = 6;
+const CELL_FIELDS: usize = schema::CELL_FIELDS.len();
 
 /// Refuses to read `n` elements of `elem` bytes from dataset `what` when they cannot be stored in
 /// a file of `file_len` bytes (isf writes results uncompressed), so that a damaged count fails here
@@ -92,8 +95,8 @@ impl Positions {
             let n = g.dataset(&m).map_err(e)?.size() as u64;
             check_fits(path, file_len, &format!("{}/{m}", g.name()), n, 4)?;
         }
-        let population: Vec<u32> = h5::read_1d(g, "population").map_err(e)?;
-        let synapse_id: Vec<u32> = h5::read_1d(g, "synapse_id").map_err(e)?;
+        let population: Vec<u32> = h5::read_1d(g, sy::POPULATION.name).map_err(e)?;
+        let synapse_id: Vec<u32> = h5::read_1d(g, sy::SYNAPSE_ID.name).map_err(e)?;
         let p = Positions {
             row: population
                 .iter()
@@ -101,11 +104,11 @@ impl Positions {
                 .enumerate()
                 .map(|(i, (&p, &s))| ((p, s), i))
                 .collect(),
-            soma_distance_um: h5::read_1d(g, "soma_distance_um").map_err(e)?,
-            section_id: h5::read_1d(g, "section_id").map_err(e)?,
-            section_pt_id: h5::read_1d(g, "section_pt_id").map_err(e)?,
-            label: h5::read_1d(g, "dendrite_label").map_err(e)?,
-            label_names: attr_strings(g, "label_names").map_err(e)?,
+            soma_distance_um: h5::read_1d(g, sy::SOMA_DISTANCE_UM.name).map_err(e)?,
+            section_id: h5::read_1d(g, sy::SECTION_ID.name).map_err(e)?,
+            section_pt_id: h5::read_1d(g, sy::SECTION_PT_ID.name).map_err(e)?,
+            label: h5::read_1d(g, sy::DENDRITE_LABEL.name).map_err(e)?,
+            label_names: attr_strings(g, sy::LABEL_NAMES).map_err(e)?,
         };
         let n = population.len();
         if [
@@ -177,10 +180,10 @@ fn read_ragged(
         }
         Ok(ds.read_slice_1d::<u64, _>(s![..n]).map_err(e)?.to_vec())
     };
-    let trial_start = rd("trial_start", n_trials)?;
-    let trial_count = rd("trial_count", n_trials)?;
-    let times_start = rd("times_start", n_rows)?;
-    let times_count = rd("times_count", n_rows)?;
+    let trial_start = rd(Ragged::TRIAL_START.name, n_trials)?;
+    let trial_count = rd(Ragged::TRIAL_COUNT.name, n_trials)?;
+    let times_start = rd(Ragged::TIMES_START.name, n_rows)?;
+    let times_count = rd(Ragged::TIMES_COUNT.name, n_rows)?;
     let rd32 = |name: &str| -> Result<Vec<u32>> {
         let ds = g.dataset(name).map_err(e)?;
         check_fits(
@@ -204,19 +207,19 @@ fn read_ragged(
             .map_err(e)?
             .to_vec())
     };
-    let pop = rd32("population")?;
+    let pop = rd32(Ragged::POPULATION.name)?;
     let ids = rd32(id_name)?;
     check_fits(
         path,
         file_len,
-        &format!("{}/times_ms", g.name()),
+        &format!("{}/{}", g.name(), Ragged::TIMES_MS.name),
         n_times as u64,
         8,
     )?;
     let times: Vec<f64> = if n_times == 0 {
         vec![]
     } else {
-        g.dataset("times_ms")
+        g.dataset(Ragged::TIMES_MS.name)
             .and_then(|d| d.read_slice_1d::<f64, _>(s![..n_times]))
             .map_err(e)?
             .to_vec()
@@ -337,70 +340,72 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
         source,
     };
     let format: String = f
-        .attr("format")
+        .attr(attr::FORMAT)
         .and_then(|a| a.read_scalar::<VarLenUnicode>())
         .map(|s| s.as_str().to_string())
         .map_err(|_| bad(results, "not an isf results file (no `format` attribute)"))?;
     let version: u32 = f
-        .attr("format_version")
+        .attr(attr::FORMAT_VERSION)
         .and_then(|a| a.read_scalar())
         .map_err(e)?;
-    if format != "isf-results" || version > 2 {
+    if format != schema::FORMAT || version > schema::FORMAT_VERSION {
         return Err(bad(
             results,
             format!(
-                "format `{format}` version {version} is not supported (expected isf-results ≤ 2)"
+                "format `{format}` version {version} is not supported (expected {} ≤ {})",
+                schema::FORMAT,
+                schema::FORMAT_VERSION
             ),
         ));
     }
     let file_len = std::fs::metadata(results)
         .map_err(crate::db::io_err(results))?
         .len();
-    let commit: Vec<u64> = f
-        .attr("commit_state")
+    let words: Vec<u64> = f
+        .attr(attr::COMMIT_STATE)
         .and_then(|a| a.read_raw())
         .map_err(e)?;
-    if commit.len() < 2 || (commit.len() - 2) % CELL_FIELDS != 0 {
-        return Err(bad(
+    let commit = CommitState::from_words(&words).ok_or_else(|| {
+        bad(
             results,
             format!(
-                "attribute commit_state has {} entries, expected 2 + {CELL_FIELDS} per cell",
-                commit.len()
+                "attribute {} has {} entries, expected 2 + {CELL_FIELDS} per cell",
+                attr::COMMIT_STATE,
+                words.len()
             ),
-        ));
-    }
+        )
+    })?;
     // A missing `n_trials_total` (files written before it existed) cannot tell a killed run from
     // a complete one; the per-cell `n_trials` attributes are checked below where present.
     let n_trials_total: Option<u64> = f
-        .attr("n_trials_total")
+        .attr(attr::N_TRIALS_TOTAL)
         .ok()
         .map(|a| a.read_scalar())
         .transpose()
         .map_err(e)?;
-    let cells_g = f.group("cells").map_err(e)?;
+    let cells_g = f.group(schema::CELLS).map_err(e)?;
     let mut cells = Vec::new();
     let mut seen_ids = std::collections::BTreeSet::new();
     for name in cells_g.member_names().map_err(e)? {
         let g = cells_g.group(&name).map_err(e)?;
-        let cell_id: u32 = g.attr("cell_id").and_then(|a| a.read_scalar()).map_err(e)?;
+        let cell_id: u32 = g
+            .attr(cell::CELL_ID)
+            .and_then(|a| a.read_scalar())
+            .map_err(e)?;
         if !seen_ids.insert(cell_id) {
             return Err(bad(
                 results,
                 format!("cells/{name}: cell_id {cell_id} is used by another cell too"),
             ));
         }
-        let c = (cell_id as usize)
-            .checked_mul(CELL_FIELDS)
-            .and_then(|x| x.checked_add(2))
-            .and_then(|base| commit.get(base..base + CELL_FIELDS))
-            .ok_or_else(|| {
-                bad(
-                    results,
-                    format!("commit_state has no entry for cell {cell_id} ({name})"),
-                )
-            })?;
+        let c = commit.cells.get(cell_id as usize).ok_or_else(|| {
+            bad(
+                results,
+                format!("commit_state has no entry for cell {cell_id} ({name})"),
+            )
+        })?;
         let declared: Option<u64> = g
-            .attr("n_trials")
+            .attr(cell::N_TRIALS)
             .ok()
             .map(|a| a.read_scalar())
             .transpose()
@@ -422,16 +427,19 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             let ds = g.dataset(ds_path).map_err(e)?;
             Ok(ds.shape().first().copied().unwrap_or(0) as u64)
         };
-        let mut need = vec![("soma_vm".to_string(), c[0])];
-        for (grp, counts) in [
-            ("synapse_activations", [c[0], c[1], c[1], c[2]]),
-            ("presynaptic_spikes", [c[0], c[3], c[3], c[4]]),
-        ] {
-            for (ds, n) in ["trial_count", "population", "times_count", "times_ms"]
-                .iter()
-                .zip(counts)
+        let mut need = vec![(cell::SOMA_VM.to_string(), c[0])];
+        for r in [schema::SYNAPSE_ACTIVATIONS, schema::PRESYNAPTIC_SPIKES] {
+            let (rows, times) = (c[r.rows_field], c[r.times_field]);
+            for (ds, n) in [
+                Ragged::TRIAL_COUNT,
+                Ragged::POPULATION,
+                Ragged::TIMES_COUNT,
+                Ragged::TIMES_MS,
+            ]
+            .iter()
+            .zip([c[0], rows, rows, times])
             {
-                need.push((format!("{grp}/{ds}"), n));
+                need.push((format!("{}/{}", r.group, ds.name), n));
             }
         }
         for (ds, n) in need {
@@ -447,18 +455,18 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             }
             check_fits(results, file_len, &format!("cells/{name}/{ds}"), n, 4)?;
         }
-        let positions = match g.group("synapses") {
+        let positions = match g.group(cell::SYNAPSES) {
             Ok(sg) => Some(Positions::read(results, &sg, file_len)?),
             Err(_) => None,
         };
         let mut parameter_files = Vec::new();
-        if let Ok(pg) = g.group("parameterfiles") {
+        if let Ok(pg) = g.group(cell::PARAMETER_FILES) {
             for m in pg.member_names().map_err(e)? {
                 let ds = pg.dataset(&m).map_err(e)?;
                 check_fits(
                     results,
                     file_len,
-                    &format!("cells/{name}/parameterfiles/{m}"),
+                    &format!("cells/{name}/{}/{m}", cell::PARAMETER_FILES),
                     ds.size() as u64,
                     1,
                 )?;
@@ -473,8 +481,8 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             CellInfo {
                 positions,
                 parameter_files,
-                populations: attr_strings(&g, "population_names").map_err(e)?,
-                sites: attr_strings(&g, "site_labels").map_err(e)?,
+                populations: attr_strings(&g, cell::POPULATION_NAMES).map_err(e)?,
+                sites: attr_strings(&g, cell::SITE_LABELS).map_err(e)?,
                 name,
                 group: g,
                 n_trace_rows: c[0] as usize,
@@ -486,13 +494,13 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
         ));
     }
     let committed: u64 = cells.iter().map(|(_, _, c)| c.n_trace_rows as u64).sum();
-    if committed != commit[1] {
+    if committed != commit.trials {
         return Err(bad(
             results,
             format!(
                 "commit_state says {} trials are complete, but its per-cell counts add up to \
                  {committed}",
-                commit[1]
+                commit.trials
             ),
         ));
     }
@@ -523,12 +531,18 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
     }
     // One time axis for the whole database (as for ISF folders).
     for c in &cells {
-        let n = c.group.dataset("t_ms").map_err(e)?.size() as u64;
-        check_fits(results, file_len, &format!("cells/{}/t_ms", c.name), n, 8)?;
+        let n = c.group.dataset(cell::T_MS).map_err(e)?.size() as u64;
+        check_fits(
+            results,
+            file_len,
+            &format!("cells/{}/{}", c.name, cell::T_MS),
+            n,
+            8,
+        )?;
     }
-    let t_ms: Vec<f64> = h5::read_1d(&cells[0].group, "t_ms").map_err(e)?;
+    let t_ms: Vec<f64> = h5::read_1d(&cells[0].group, cell::T_MS).map_err(e)?;
     for c in &cells[1..] {
-        let t: Vec<f64> = h5::read_1d(&c.group, "t_ms").map_err(e)?;
+        let t: Vec<f64> = h5::read_1d(&c.group, cell::T_MS).map_err(e)?;
         if t != t_ms {
             return Err(bad(
                 results,
@@ -547,7 +561,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
     let source = Source::of_file(results)?;
     // EXC/INH from a network parameter file kept in the provenance.
     let mut ei = HashMap::new();
-    if let Ok(files) = f.group("provenance/files") {
+    if let Ok(files) = f.group(schema::PROVENANCE).and_then(|p| p.group(pv::FILES)) {
         for m in files.member_names().unwrap_or_default() {
             let fits = files
                 .dataset(&m)
@@ -630,7 +644,12 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
         )?;
 
         // Traces: soma, then each recording site present in every cell.
-        let write_traces = |target: &Database, k: &str, desc: &str, ds_path: &str| -> Result<()> {
+        // `ds_path` names the dataset in each cell's group.
+        let write_traces = |target: &Database,
+                            k: &str,
+                            desc: &str,
+                            ds_path: &dyn Fn(&CellInfo) -> String|
+         -> Result<()> {
             let pb = progress::bar(n as u64, k);
             let m = KeyMeta {
                 kind: <Traces as crate::db::Payload>::KIND.into(),
@@ -641,7 +660,8 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                     Traces::create_streaming(out, &trial_ids, &t_ms).map_err(h5_err(results))?;
                 let mut row = 0;
                 for c in &cells {
-                    let src = c.group.dataset(ds_path).map_err(h5_err(results))?;
+                    let ds_path = ds_path(c);
+                    let src = c.group.dataset(&ds_path).map_err(h5_err(results))?;
                     let shape = src.shape();
                     if shape.len() != 2 || shape[0] < c.n_trace_rows || shape[1] != t_ms.len() {
                         return Err(DbError::Malformed {
@@ -674,7 +694,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
             db,
             "voltage_traces",
             "somatic membrane potential per trial [mV]",
-            "soma_vm",
+            &|_| cell::SOMA_VM.to_string(),
         )?;
         let common_sites: Vec<&String> = cells[0]
             .sites
@@ -689,30 +709,31 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                     &sub,
                     label,
                     &format!("membrane potential at recording site {label} [mV]"),
-                    &format!("sites/{label}"),
+                    &|c| {
+                        let i = c.sites.iter().position(|s| s == label).unwrap_or_default();
+                        format!("{}/{}", cell::SITES, schema::site_dataset_name(i, label))
+                    },
                 )?;
             }
         }
 
-        for (kind, k, grp, id_name, desc) in [
+        for (kind, k, ragged, desc) in [
             (
                 ActivationsKind::Synapse,
                 "synapse_activation",
-                "synapse_activations",
-                "synapse_id",
+                schema::SYNAPSE_ACTIVATIONS,
                 "synapse release times per active synapse and trial [ms]",
             ),
             (
                 ActivationsKind::Cell,
                 "cell_activation",
-                "presynaptic_spikes",
-                "cell_id",
+                schema::PRESYNAPTIC_SPIKES,
                 "presynaptic spike times per spiking cell and trial [ms]",
             ),
         ] {
             let mut rows = Vec::with_capacity(n);
             for c in &cells {
-                let g = c.group.group(grp).map_err(e)?;
+                let g = c.group.group(ragged.group).map_err(e)?;
                 let (nr, nt) = match kind {
                     ActivationsKind::Synapse => (c.n_syn_rows, c.n_syn_times),
                     ActivationsKind::Cell => (c.n_pre_rows, c.n_pre_times),
@@ -720,7 +741,7 @@ pub fn init_results(results: &Path, db_path: &Path, opts: &ImportOptions) -> Res
                 rows.extend(read_ragged(
                     (results, file_len),
                     &g,
-                    id_name,
+                    ragged.id,
                     (c.n_trace_rows, nr, nt),
                     &c.populations,
                     kind,

@@ -100,7 +100,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         threads: args.threads,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         progress: !args.no_progress,
-        write_hook: None,
+        ..Default::default()
     };
     let summary = run_config(&config, &opts, world.as_ref())
         .with_context(|| format!("run config {}", config.display()))?;

@@ -51,7 +51,8 @@ use super::isf_files::{
     synapse_activation_file_name, write_presynaptic_cells, write_synapse_activations,
     write_trace_file_f32_blocks, PresynapticCellRow, SynapseActivationRow,
 };
-use super::results_h5::ResultsLayout;
+use super::layout::ResultsLayout;
+use super::sink::{OutputMode, ResultSink, SinkError, SinkRun};
 use super::{write_atomic, OutputError};
 use crate::trial::result::{SynapsePositions, TrialResult};
 
@@ -269,14 +270,11 @@ impl IsfExport {
             .trim()
             .parse()
             .map_err(|_| invalid(&seed_file, "not a seed"))?;
-        let folder = isf_results_folder_name(
-            &isf_post::db::utc_iso(std::time::SystemTime::now(), false),
-            seed,
-            std::process::id(),
-        );
+        let folder =
+            isf_results_folder_name(&isf_io::time::utc_now_rfc3339(), seed, std::process::id());
         let prefix = isf_file_prefix(&folder);
         let n_sites = c.site_labels.len();
-        let n_out = c.n_samples.div_ceil(self.layout.every_k_steps);
+        let n_out = c.n_out(self.layout.every_k_steps);
         let expected = (n_out * 8 + (1 + n_sites) * n_out * 4) as u64;
         // Every fragment is complete and has trial 0's time column.
         let mut t_ms: Vec<f64> = Vec::new();
@@ -348,6 +346,50 @@ impl IsfExport {
     }
 }
 
+/// An export error as a sink error on the export's folder.
+fn sink_err(root: &Path) -> impl Fn(OutputError) -> SinkError + '_ {
+    move |e| SinkError::output(root, format!("ISF-format export: {e}"))
+}
+
+/// The export as an output of the run: rank 0 checks and prepares the folders, every rank writes
+/// the files of its trials and syncs them before each batch is committed, and after the last
+/// batch one rank per cell assembles the cell's trace files and installs its folder.
+impl ResultSink for IsfExport {
+    fn check(&self, run: &SinkRun<'_>) -> Result<(), SinkError> {
+        run.on_rank0(|| {
+            self.check(run.mode != OutputMode::Create)
+                .map_err(sink_err(&self.root))
+        })
+    }
+
+    fn prepare(&mut self, run: &SinkRun<'_>) -> Result<Option<u64>, SinkError> {
+        run.on_rank0(|| {
+            IsfExport::prepare(self, run.mode == OutputMode::Resume).map_err(sink_err(&self.root))
+        })?;
+        Ok(None)
+    }
+
+    fn write_trial(&self, r: &TrialResult) -> Result<(), SinkError> {
+        IsfExport::write_trial(self, r)
+            .map_err(|e| SinkError::Trial(format!("ISF-format export: {e}")))
+    }
+
+    fn trials_written(&self) -> Result<(), SinkError> {
+        self.sync().map_err(sink_err(&self.root))
+    }
+
+    fn finish(self: Box<Self>, run: &SinkRun<'_>) -> Result<(), SinkError> {
+        // Every rank wrote its trials' files before their batch was committed, so after the last
+        // batch they are all on disk.
+        let (rank, size) = (run.comm.rank(), run.comm.size());
+        let local = (0..self.layout.cells.len())
+            .filter(|ci| *ci as u32 % size == rank)
+            .try_for_each(|ci| self.finish_cell(ci, run.mode != OutputMode::Create))
+            .map_err(sink_err(&self.root));
+        run.agree(local)
+    }
+}
+
 fn fragment_path(dir: &Path, k: u64) -> PathBuf {
     dir.join(FRAGMENTS).join(format!("trial_{k:06}.bin"))
 }
@@ -414,7 +456,7 @@ fn install(done: &Path, dest: &Path, replace: bool) -> Result<(), OutputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::results_h5::CellLayout;
+    use crate::output::layout::CellLayout;
     use crate::trial::result::SynapsePosition;
 
     #[test]

@@ -1,9 +1,14 @@
-//! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file.
+//! Writers and readers of results: ISF's CSV output folder and the collective HDF5 results file,
+//! and the result-sink interface through which a run writes them ([`sink`], built by [`sinks`]).
 
 pub mod atomic;
+pub mod collective;
 pub mod isf_export;
 pub mod isf_files;
+pub mod layout;
 pub mod results_h5;
+pub mod sink;
+pub mod sinks;
 
 use std::path::PathBuf;
 
@@ -17,23 +22,37 @@ pub enum OutputError {
     /// An operating-system error on `path`.
     #[error("{}: {what}: {source}", path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What failed.
         what: &'static str,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// A malformed line in a result file being read back.
     #[error("{}:{line}: {message}", file.display())]
     Format {
+        /// The file.
         file: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// What is wrong.
         message: String,
     },
     /// Data that cannot be written in the requested form (names the file or folder).
     #[error("{}: {msg}", path.display())]
-    Invalid { path: PathBuf, msg: String },
+    Invalid {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
     /// Installing an output failed, or it exists and may not be replaced.
     #[error(transparent)]
     Install(#[from] isf_io::Error),
+    /// An ISF text file cannot be read (names file and line).
+    #[error(transparent)]
+    File(#[from] isf_io::isf_files::FileError),
 }
 
 impl OutputError {

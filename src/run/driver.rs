@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::build_model;
 use super::config::{RunConfig, TrialSpec};
@@ -14,10 +14,10 @@ use super::decompose::assign_by_cost;
 use super::model::TrialModel;
 use super::RunError;
 use crate::comm::Communicator;
-use crate::output::isf_export::IsfExport;
-use crate::output::results_h5::{
-    sha256_hex, CellLayout, Provenance, ResultsLayout, ResultsWriter, WriteHook,
-};
+use crate::output::layout::{sha256_hex, CellLayout, Provenance, ResultsLayout};
+use crate::output::results_h5::{ResultsFileError, WriteHook};
+use crate::output::sink::{SinkError, SinkRun};
+use crate::output::sinks::{self, OutputChoice, Outputs, SinkFactory, SinkInputs};
 use crate::trial::result::TrialResult;
 
 /// Command-line choices of a run.
@@ -36,6 +36,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Called before every change to the results file (fault-injection tests).
     pub write_hook: Option<WriteHook>,
+    /// Outputs besides those the config asks for (formats added by a library user), written
+    /// after them.
+    pub extra_sinks: Vec<SinkFactory>,
 }
 
 /// What a run did.
@@ -54,135 +57,25 @@ pub struct RunSummary {
 /// Makes a per-rank outcome collective: every rank learns whether any rank failed, so no rank
 /// enters a collective call that another rank will never reach.
 fn agree<T>(comm: &dyn Communicator, local: Result<T, RunError>) -> Result<T, RunError> {
-    let flags = comm.all_gather_u64(&[u64::from(local.is_err())]);
-    match local {
-        Err(e) => Err(e),
-        Ok(v) => match flags.iter().position(|f| f[0] != 0) {
-            Some(r) => Err(RunError::OtherRank { rank: r as u32 }),
-            None => Ok(v),
+    crate::output::collective::agree(comm, local, |rank| RunError::OtherRank { rank })
+}
+
+/// A sink's error as the run's.
+fn sink_err(cfg: &RunConfig) -> impl Fn(SinkError) -> RunError + '_ {
+    move |e| match e {
+        SinkError::Format(e) => match e.downcast::<ResultsFileError>() {
+            Ok(e) => RunError::Results(*e),
+            Err(e) => RunError::Output {
+                path: cfg.output.clone(),
+                msg: e.to_string(),
+            },
         },
-    }
-}
-
-fn export_err(dir: &Path) -> impl Fn(crate::output::OutputError) -> RunError + '_ {
-    move |e| RunError::Output {
-        path: dir.to_path_buf(),
-        msg: format!("ISF-format export: {e}"),
-    }
-}
-
-/// How the output file will be opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OutputMode {
-    Create,
-    Replace,
-    Resume,
-}
-
-/// Decides (on rank 0, then shared) how to treat the output path. Never touches an existing file.
-fn check_output(cfg: &RunConfig, opts: &RunOptions) -> Result<OutputMode, RunError> {
-    let path = &cfg.output;
-    let err = |msg: String| RunError::Output {
-        path: path.clone(),
-        msg,
-    };
-    if opts.resume && opts.overwrite {
-        return Err(err("--resume and --overwrite exclude each other".into()));
-    }
-    let exists = path.exists();
-    if exists && !path.is_file() {
-        return Err(err("exists and is not a file".into()));
-    }
-    let mode =
-        match (exists, opts.resume, opts.overwrite) {
-            (true, true, _) => OutputMode::Resume,
-            (true, false, true) => OutputMode::Replace,
-            (true, false, false) => return Err(err(
-                "already exists; pass --resume to continue that run or --overwrite to replace it"
-                    .into(),
-            )),
-            (false, true, _) => {
-                warn!(
-                    "nothing to resume at {}: starting a new run",
-                    path.display()
-                );
-                OutputMode::Create
-            }
-            (false, false, _) => OutputMode::Create,
-        };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(err(format!("folder {} does not exist", dir.display())));
-    }
-    // Probe writability with a temporary file: cheaper to learn now than after the first batch.
-    tempfile::Builder::new()
-        .prefix(".isf-write-probe")
-        .tempfile_in(&dir)
-        .map_err(|e| err(format!("folder {} is not writable: {e}", dir.display())))?;
-    if exists && mode == OutputMode::Resume {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(|e| err(format!("cannot open for writing: {e}")))?;
-    }
-    Ok(mode)
-}
-
-/// Takes the lock on the results file. A stale lock (its holder died on this host) is taken
-/// over when the user said what to do with that holder's file (`--resume` or `--overwrite`),
-/// with a warning naming the dead holder; otherwise it is reported.
-fn lock_output(cfg: &RunConfig, opts: &RunOptions) -> Result<isf_io::OutputLock, RunError> {
-    let err = |e: isf_io::LockError| RunError::Output {
-        path: cfg.output.clone(),
-        msg: e.to_string(),
-    };
-    let parent = isf_io::atomic::parent_dir(&cfg.output);
-    if !parent.is_dir() {
-        return Err(RunError::Output {
+        SinkError::Output { path, msg } => RunError::Output { path, msg },
+        SinkError::OtherRank { rank } => RunError::OtherRank { rank },
+        SinkError::Trial(msg) => RunError::Output {
             path: cfg.output.clone(),
-            msg: format!("folder {} does not exist", parent.display()),
-        });
-    }
-    match isf_io::OutputLock::acquire(&cfg.output, &opts.command_line) {
-        Err(isf_io::LockError::Stale { holder, .. }) if opts.resume || opts.overwrite => {
-            warn!(
-                "{}: taking over the lock of {holder}, which ended without releasing it",
-                cfg.output.display()
-            );
-            isf_io::OutputLock::take_over(&cfg.output, &opts.command_line, &holder).map_err(err)
-        }
-        Err(isf_io::LockError::Io(e)) => Err(RunError::Output {
-            path: cfg.output.clone(),
-            msg: format!("folder {} is not writable: {e}", parent.display()),
-        }),
-        r => r.map_err(err),
-    }
-}
-
-fn share_mode(
-    comm: &dyn Communicator,
-    local: Option<Result<OutputMode, RunError>>,
-) -> Result<OutputMode, RunError> {
-    // Encoding: [0|1|2] for a mode, [255, message…] for an error.
-    let bytes = match &local {
-        Some(Ok(m)) => vec![*m as u8],
-        Some(Err(e)) => {
-            let mut b = vec![255u8];
-            b.extend_from_slice(e.to_string().as_bytes());
-            b
-        }
-        None => Vec::new(),
-    };
-    let got = comm.broadcast_bytes(bytes);
-    match (local, got.first()) {
-        (Some(Err(e)), _) => Err(e),
-        (_, Some(0)) => Ok(OutputMode::Create),
-        (_, Some(1)) => Ok(OutputMode::Replace),
-        (_, Some(2)) => Ok(OutputMode::Resume),
-        _ => Err(RunError::OtherRank { rank: 0 }),
+            msg,
+        },
     }
 }
 
@@ -215,7 +108,7 @@ fn interrupted(cfg: &RunConfig, kept: u64, total: u64) -> RunError {
 
 /// Current UTC time as RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn utc_now_rfc3339() -> String {
-    isf_post::db::utc_iso(std::time::SystemTime::now(), false)
+    isf_io::time::utc_now_rfc3339()
 }
 
 /// Runs the config at `config_path` on all ranks of `comm`. Every check that can fail on user
@@ -229,12 +122,12 @@ pub fn run_config(
     let rank = comm.rank();
     let cfg = agree(comm, RunConfig::load(config_path))?;
     // Rank 0 holds the output's lock for the whole run; the other ranks write only meanwhile.
-    let (_lock, local_mode) = match (rank == 0).then(|| lock_output(&cfg, opts)) {
-        Some(Ok(lock)) => (Some(lock), Some(check_output(&cfg, opts))),
-        Some(Err(e)) => (None, Some(Err(e))),
-        None => (None, None),
+    let choice = OutputChoice {
+        resume: opts.resume,
+        overwrite: opts.overwrite,
     };
-    let mode = share_mode(comm, local_mode)?;
+    let (_lock, mode) = sinks::claim_output(comm, &cfg.output, choice, &opts.command_line)
+        .map_err(sink_err(&cfg))?;
     // A signal stops the run at its next check point (between trials) instead of killing it.
     let _polling = isf_io::signals::polling();
 
@@ -330,41 +223,18 @@ pub fn run_config(
             .collect(),
     };
 
-    // The ISF-format export, if configured: checked on rank 0 before anything is written.
-    let export = match &cfg.isf_folder {
-        None => None,
-        Some(dir) => {
-            let e = IsfExport::new(dir, &layout).and_then(|x| {
-                if rank == 0 {
-                    x.check(mode != OutputMode::Create)?;
-                }
-                Ok(x)
-            });
-            Some(agree(comm, e.map_err(export_err(dir)))?)
-        }
+    // The outputs: every one checked before anything is written, then prepared in order.
+    let run = SinkRun { comm, mode };
+    let inputs = SinkInputs {
+        output: &cfg.output,
+        isf_folder: cfg.isf_folder.as_deref(),
+        layout: &layout,
+        provenance: &prov,
     };
-
-    // Only now is anything on disk touched: the export's folder first, so an unwritable one
-    // stops the run before a results file exists.
-    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
-        let r = if rank == 0 {
-            x.prepare(mode == OutputMode::Resume)
-                .map_err(export_err(dir))
-        } else {
-            Ok(())
-        };
-        agree(comm, r)?;
-    }
-    let (mut writer, done) = match mode {
-        OutputMode::Resume => {
-            ResultsWriter::resume(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?
-        }
-        // A replaced file stays until the new one is laid out and renamed over it.
-        OutputMode::Create | OutputMode::Replace => (
-            ResultsWriter::create(&cfg.output, comm, &layout, &prov, opts.write_hook.clone())?,
-            0,
-        ),
-    };
+    let built = sinks::build(&inputs, opts.write_hook.clone(), &opts.extra_sinks);
+    let built = agree(comm, built.map_err(sink_err(&cfg)))?;
+    let mut outputs = Outputs::open(built, &run, &cfg.output).map_err(sink_err(&cfg))?;
+    let done = outputs.batches_done();
     let n_batches = layout.n_batches();
     info!(
         "{} trials in {n_batches} batches of {}; {done} batches already complete; {} ranks × {n_threads} threads",
@@ -407,7 +277,7 @@ pub fn run_config(
             mine.par_iter()
                 .map(|s| {
                     if isf_io::signals::interrupted() {
-                        return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+                        return Err(interrupted(&cfg, batch, n_batches));
                     }
                     let c = &cfg.cells[s.cell_id as usize];
                     let fail = |msg: String| RunError::Trial {
@@ -428,10 +298,7 @@ pub fn run_config(
                         ));
                     }
                     r.rank = rank;
-                    if let Some(x) = &export {
-                        x.write_trial(&r)
-                            .map_err(|e| fail(format!("ISF-format export: {e}")))?;
-                    }
+                    outputs.write_trial(&r).map_err(|e| fail(e.to_string()))?;
                     if let Some(d) = test_delay {
                         std::thread::sleep(d);
                     }
@@ -443,20 +310,22 @@ pub fn run_config(
                 .collect()
         });
         let mut results = results.into_iter().collect::<Result<Vec<_>, _>>();
-        if let (Some(x), Ok(_), Some(dir)) = (&export, &results, &cfg.isf_folder) {
-            if let Err(e) = x.sync() {
-                results = Err(export_err(dir)(e));
+        if results.is_ok() {
+            if let Err(e) = outputs.trials_written() {
+                results = Err(sink_err(&cfg)(e));
             }
         }
         let compute_s = t_batch.elapsed().as_secs_f64();
         // Stop together if any rank was interrupted, before anything of this batch is written.
         let stop = comm.all_gather_u64(&[u64::from(isf_io::signals::interrupted())]);
         if stop.iter().any(|f| f[0] != 0) {
-            return Err(interrupted(&cfg, writer.batches_done(), n_batches));
+            return Err(interrupted(&cfg, batch, n_batches));
         }
         let results = agree(comm, results)?;
         let wait_s = t_batch.elapsed().as_secs_f64() - compute_s;
-        writer.write_batch(comm, batch, &results)?;
+        outputs
+            .commit_batch(&run, batch, &results)
+            .map_err(sink_err(&cfg))?;
         let write_s = t_batch.elapsed().as_secs_f64() - compute_s - wait_s;
         trials_run += specs.len() as u64;
         if let Some(b) = &bar {
@@ -473,16 +342,7 @@ pub fn run_config(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    // Every rank wrote its trials' export files before the collective write of their batch, so
-    // after the last batch they are all on disk; one rank per cell assembles its trace files.
-    if let (Some(x), Some(dir)) = (&export, &cfg.isf_folder) {
-        let r = (0..layout.cells.len())
-            .filter(|ci| *ci as u32 % comm.size() == rank)
-            .try_for_each(|ci| x.finish_cell(ci, mode != OutputMode::Create))
-            .map_err(export_err(dir));
-        agree(comm, r)?;
-    }
-    writer.finish(&utc_now_rfc3339())?;
+    outputs.finish(&run).map_err(sink_err(&cfg))?;
     let wall_s = t0.elapsed().as_secs_f64();
     info!("done: {trials_run} trials in {wall_s:.2} s");
     Ok(RunSummary {

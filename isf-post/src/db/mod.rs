@@ -287,30 +287,7 @@ pub fn utc_now_iso() -> String {
 /// `t` in UTC as RFC 3339: `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DDTHH:MM:SS.mmmZ` with `millis`.
 /// Times before 1970 give the epoch.
 pub fn utc_iso(t: std::time::SystemTime, millis: bool) -> String {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let fraction = if millis {
-        format!(".{:03}", d.subsec_millis())
-    } else {
-        String::new()
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{fraction}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-    )
+    isf_io::time::utc_rfc3339(t, millis)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -841,18 +818,6 @@ pub fn key(parts: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_timestamps_are_civil_dates() {
-        // 2000-02-29T13:04:05.250Z is 951829445.25 s after the epoch (Python's datetime).
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(951_829_445_250);
-        assert_eq!(utc_iso(t, true), "2000-02-29T13:04:05.250Z");
-        assert_eq!(utc_iso(t, false), "2000-02-29T13:04:05Z");
-        assert_eq!(
-            utc_iso(std::time::UNIX_EPOCH, false),
-            "1970-01-01T00:00:00Z"
-        );
-    }
 
     #[test]
     fn keys_are_validated() {
