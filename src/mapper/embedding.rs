@@ -1,5 +1,5 @@
 //! One cell prepared for embedding: the model read, the cell rasterised, and λ computed for every
-//! bouton file (spec §2 steps 1–5). Realizations ([`super::realize`]) only read this.
+//! bouton file (docs/mapper.md#algorithm). Realizations ([`super::realize`]) only read this.
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,12 @@
 //! Summary statistics per realization and over the population of realizations, and the choice
-//! of the representative realization (spec §2.8, §2.9).
+//! of the representative realization (docs/mapper.md#summary-statistics,
+//! docs/mapper.md#representative-realization).
 //!
-//! Fix of ISF's §8 item 5: the population "SD of path length" statistics are the mean and SD
-//! of the per-realization SDs (ISF repeats the mean-path statistics), and realizations without
-//! synapses (the −1 sentinel) are left out of the population statistics of path lengths (ISF
-//! averages the −1 in). A statistic that no realization defines is written as mean −1, SD 0.
+//! Fix of ISF's quirk 5 (docs/mapper.md#differences-from-isf): the population "SD of path length"
+//! statistics are the mean and SD of the per-realization SDs (ISF repeats the mean-path
+//! statistics), and realizations without synapses (the −1 sentinel) are left out of the population
+//! statistics of path lengths (ISF averages the −1 in). A statistic that no realization defines is
+//! written as mean −1, SD 0.
 
 use super::embedding::Embedding;
 use super::grid::Structure;

@@ -1,4 +1,5 @@
-//! ISF's `network_modify_functions`, applied to a trial after the network is built (§4.3 step 5).
+//! ISF's `network_modify_functions`, applied to a trial after the network is built
+//! (docs/models.md#network-realization step 5).
 
 use super::mapping::SynapseMap;
 use super::model::PopulationModel;

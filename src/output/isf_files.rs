@@ -1,7 +1,7 @@
-//! ISF's text result files (ISF spec §5.3): voltage traces, synapse activations and presynaptic
-//! spike times. Writers reproduce ISF's bytes exactly (TAB separators, `\n` line ends, numbers as
-//! Python `str(float)`, every time followed by `,`); readers turn them back into typed rows
-//! (replay reads synapse activation files) with errors naming file and line.
+//! ISF's text result files (docs/formats.md#simulation-output-files): voltage traces, synapse
+//! activations and presynaptic spike times. Writers reproduce ISF's bytes exactly (TAB separators,
+//! `\n` line ends, numbers as Python `str(float)`, every time followed by `,`); readers turn them
+//! back into typed rows (replay reads synapse activation files) with errors naming file and line.
 
 use std::io::{self, Write};
 use std::path::Path;

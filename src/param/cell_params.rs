@@ -1,4 +1,4 @@
-//! Typed view of a cell ("neuron") parameter file (ISF spec §1.2).
+//! Typed view of a cell ("neuron") parameter file (docs/formats.md#cell-parameter-file).
 //!
 //! Only the structure is checked here; mechanism specs stay raw [`Node`]s for the cell module,
 //! which knows the mechanisms and spatial rules. The whole tree stays available in `file`, so

@@ -1,4 +1,4 @@
-//! Typed view of a network parameter file (ISF spec §1.3).
+//! Typed view of a network parameter file (docs/formats.md#network-parameter-file).
 //!
 //! Activity specs (`celltype`) stay raw: the network module interprets them. Population order is
 //! the file's key order, which fixes the order of ISF's random draws.
