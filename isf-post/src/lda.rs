@@ -32,12 +32,16 @@ pub const KERNEL_NORM: f64 = 7.260991424242837;
 #[derive(Debug, thiserror::Error)]
 pub enum LdaError {
     #[error(transparent)]
+    /// Reading or writing the database failed.
     Db(#[from] DbError),
     #[error("invalid configuration: {0}")]
+    /// The model's configuration is inconsistent.
     Config(String),
     #[error("cannot fit: {0}")]
+    /// The data cannot be fitted (e.g. a class without trials).
     Fit(String),
     #[error("linear algebra failed: {0}")]
+    /// A linear-algebra step failed.
     LinAlg(String),
 }
 

@@ -65,7 +65,9 @@ impl CellPst {
 /// The normalisation PST values at every cell-grid voxel centre (`None` where undefined).
 #[derive(Debug, Clone)]
 pub struct Normalisation {
+    /// Of the excitatory field.
     pub excitatory: Vec<Option<f64>>,
+    /// Of the inhibitory field.
     pub inhibitory: Vec<Option<f64>>,
 }
 

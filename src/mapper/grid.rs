@@ -14,9 +14,11 @@ use super::amira::ScalarField;
 /// Morphology labels that receive synapses, in ISF's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Structure {
+    /// The soma (ISF label `Soma`).
     Soma,
     /// Basal dendrite (ISF label `Dendrite`, summary key `BasalDendrite`).
     Dendrite,
+    /// The apical dendrite (ISF label `ApicalDendrite`).
     ApicalDendrite,
 }
 
@@ -38,8 +40,11 @@ pub struct SectionInput {
 pub struct MapSection {
     /// Section id written to `.syn`.
     pub index: usize,
+    /// Its structure.
     pub structure: Structure,
+    /// Its traced points, as read \[µm\].
     pub points_um: Vec<[f64; 3]>,
+    /// The diameter at each point, as read \[µm\].
     pub diameters_um: Vec<f64>,
     /// Relative arc position of every point (first 0, last exactly 1).
     pub rel_x: Vec<f64>,
@@ -56,6 +61,7 @@ pub struct MapSection {
 pub struct CellGeometry {
     /// Cell id written to the `.syn` header (hoc basename without `.hoc`).
     pub name: String,
+    /// The sections that can receive synapses, in section-id order.
     pub sections: Vec<MapSection>,
     /// Structures in order of first appearance (decides synapse order within a cell).
     pub structures: Vec<Structure>,
@@ -211,7 +217,9 @@ fn dist3(a: &[f64; 4], b: &[f64; 4]) -> f64 {
 pub struct CellGrid {
     /// Corner of voxel (0,0,0), µm.
     pub origin_um: [f64; 3],
+    /// Voxel size per axis \[µm\].
     pub spacing_um: [f64; 3],
+    /// Voxels per axis.
     pub dims: [usize; 3],
 }
 
@@ -339,6 +347,7 @@ impl CellGrid {
 /// Per-voxel length and area of each structure, and the traced points in each voxel.
 #[derive(Debug, Clone)]
 pub struct CellRaster {
+    /// The grid.
     pub grid: CellGrid,
     /// `length_um[structure slot][voxel]`.
     pub length_um: Vec<Vec<f64>>,

@@ -19,8 +19,8 @@
 //! * `NumberOfConnectedCells.csv` counts distinct connected cells (ISF's code; the shipped example
 //!   counts synapses, docs/mapper.md#number-of-connected-cells);
 //! * random numbers come from one ChaCha stream per realization, seeded from `(seed, index)`, so
-//! realizations run in parallel and results do not depend on the thread count
-//! (docs/mapper.md#random-numbers-and-threads).
+//!   realizations run in parallel and results do not depend on the thread count
+//!   (docs/mapper.md#random-numbers-and-threads).
 
 pub mod amira;
 pub mod density;
@@ -49,7 +49,9 @@ pub struct MapOptions {
     pub model: PathBuf,
     /// Postsynaptic cell type (selects the `ConnectionsV8.csv` rows).
     pub postsynaptic_type: String,
+    /// Realizations to draw (ISF's default is 50).
     pub realizations: usize,
+    /// Seed of the realizations' random streams.
     pub seed: u64,
     /// Output folder (ISF: `<hoc>_synapses_<tag>/`).
     pub out: PathBuf,
@@ -62,9 +64,13 @@ pub struct MapOptions {
 /// What a run produced.
 #[derive(Debug)]
 pub struct MapReport {
+    /// The files written.
     pub files: Vec<PathBuf>,
+    /// Index of the representative realization, the one written.
     pub representative: usize,
+    /// Synapses of the representative realization.
     pub synapses: usize,
+    /// Non-fatal findings (ignored files, all-zero fields, …).
     pub warnings: Vec<String>,
 }
 

@@ -66,7 +66,9 @@ pub const ISF_COLUMNS: [&str; 24] = [
 /// `ConnectionsV8` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellClass {
+    /// Excitatory presynaptic type.
     Excitatory,
+    /// Inhibitory presynaptic type.
     Inhibitory,
 }
 
@@ -258,11 +260,17 @@ pub const MAX_CELLS_TOTAL: u64 = 10_000_000;
 /// µm² of (ISF-convention) area, per structure.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PstDensities {
+    /// Per µm of soma.
     pub soma_length: f64,
+    /// Per µm of apical dendrite.
     pub apical_length: f64,
+    /// Per µm of basal dendrite.
     pub basal_length: f64,
+    /// Per µm² of soma.
     pub soma_area: f64,
+    /// Per µm² of apical dendrite.
     pub apical_area: f64,
+    /// Per µm² of basal dendrite.
     pub basal_area: f64,
 }
 
@@ -270,7 +278,9 @@ pub struct PstDensities {
 /// presynaptic partners.
 #[derive(Debug, Clone, Default)]
 pub struct PstTable {
+    /// For excitatory partners, by postsynaptic type.
     pub excitatory: IndexMap<String, PstDensities>,
+    /// For inhibitory partners, by postsynaptic type.
     pub inhibitory: IndexMap<String, PstDensities>,
     /// Lines of the file (a row missing from it is reported at its last line).
     pub lines: usize,
@@ -382,10 +392,15 @@ impl PstTable {
 /// Paths of the model's files, with ISF's default layout under one root.
 #[derive(Debug, Clone)]
 pub struct ModelPaths {
+    /// `nrCells.csv`.
     pub nr_cells: PathBuf,
+    /// `ConnectionsV8.csv`.
     pub connections: PathBuf,
+    /// `PST/EXNormalizationPSTs.am`.
     pub exc_pst: PathBuf,
+    /// `PST/INHNormalizationPSTs.am`.
     pub inh_pst: PathBuf,
+    /// `singleaxon_boutons_ascii/`.
     pub boutons: PathBuf,
 }
 

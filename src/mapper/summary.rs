@@ -24,9 +24,13 @@ pub fn summary_slot(s: Structure) -> usize {
 /// ISF's 10-field connectivity record of one population (a (column, type) or a whole type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
+    /// Synapses.
     pub n_syn: u64,
+    /// Connected presynaptic cells.
     pub n_connected: u64,
+    /// Presynaptic cells.
     pub n_pre: u64,
+    /// Connected cells divided by cells.
     pub convergence: f64,
     /// (mean, SD with ddof 0) of the path distance to the soma; `None` without synapses.
     pub distance_um: Option<(f64, f64)>,
@@ -34,6 +38,7 @@ pub struct Stats {
     pub syn_per: [u64; 3],
     /// Connected cells per structure (a cell counts once per structure it has synapses on).
     pub connected_per: [u64; 3],
+    /// Convergence per structure (apical, basal, soma).
     pub convergence_per: [f64; 3],
     /// Distance (mean, SD) on apical and basal synapses.
     pub distance_per_um: [Option<(f64, f64)>; 2],
