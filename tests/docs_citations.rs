@@ -239,6 +239,65 @@ fn spec_map_targets_exist() {
     assert!(n > 100, "{n} rows");
 }
 
+/// Every test file the READMEs, the docs, the scripts and the sources name (`tests/…/x.rs`,
+/// `isf-post/tests/x.rs`) exists, so moving a test updates what points at it.
+#[test]
+fn named_test_files_exist() {
+    let mut files = Vec::new();
+    for d in [
+        "src",
+        "isf-post/src",
+        "isf-io/src",
+        "benches",
+        "docs",
+        "scripts",
+    ] {
+        files_under(
+            &Path::new(ROOT).join(d),
+            &["rs", "md", "sh", "tsv"],
+            &mut files,
+        );
+    }
+    for f in ["README.md", "isf-post/README.md", "CHANGELOG.md"] {
+        files.push(Path::new(ROOT).join(f));
+    }
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("tests/") {
+            let start = &text[text.len() - rest.len()..][..i];
+            let prefix = if start.ends_with("isf-post/") {
+                "isf-post/"
+            } else {
+                ""
+            };
+            rest = &rest[i..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | '*')
+                })
+                .collect();
+            rest = &rest[6..];
+            if !name.ends_with(".rs") || name.contains('*') {
+                continue;
+            }
+            n += 1;
+            if !Path::new(ROOT).join(prefix).join(&name).is_file() {
+                bad.push(format!("{}: {prefix}{name}", f.display()));
+            }
+        }
+    }
+    assert!(n > 5, "only {n} test files named");
+    assert!(
+        bad.is_empty(),
+        "named test files that do not exist:\n{}",
+        bad.join("\n")
+    );
+}
+
 #[test]
 fn slugs_follow_github() {
     assert_eq!(slug(" Exact and fast numerics"), "exact-and-fast-numerics");
