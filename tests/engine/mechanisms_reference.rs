@@ -13,7 +13,7 @@
 //! every row: v within [`FAST_MV`], every other column within [`FAST_RELATIVE`] of its largest
 //! magnitude.
 
-mod common;
+use crate::common;
 
 use common::{max_abs, max_abs_diff, Table};
 use indexmap::IndexMap;

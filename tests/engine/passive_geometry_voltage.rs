@@ -3,7 +3,7 @@
 //! every step, with the bounds the README states: [`Numerics::Exact`] bit for bit,
 //! [`Numerics::Fast`] within [`FAST_MV`].
 
-mod common;
+use crate::common;
 
 use common::passive_cells::for_each_case;
 use common::{max_abs_diff, Table};

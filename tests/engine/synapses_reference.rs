@@ -4,7 +4,7 @@
 //! within [`FAST_MV`] at every row and every state, conductance and current within
 //! [`FAST_RELATIVE`] of its column's largest magnitude.
 
-mod common;
+use crate::common;
 
 use common::{max_abs, max_abs_diff, Table};
 use isf::mechanisms::{Ions, MechanismPlacement, Numerics};

@@ -3,7 +3,7 @@
 //! 1.507 nA — 25 soma spikes; 0.619 nA — none; both numerics. The bounds below are the ones
 //! the README states.
 
-mod common;
+use crate::common;
 
 /// README, "Numerics and speed": the largest difference of the 25 interpolated spike times
 /// from NEURON's, ms, in both numerics (measured: 1.1e-10 ms `fast`, 8.1e-11 ms `exact`).

@@ -9,7 +9,7 @@ use isf::output::isf_files::read_synapse_activation_file;
 use isf::output::TraceTable;
 use isf::testing::{example_params, reference_trial, shared_path, REFERENCE_TRIAL_DIR};
 
-mod common;
+use crate::common;
 use common::find;
 
 fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<ReplayArgs> {
