@@ -1,5 +1,5 @@
 //! Benchmark of the input mapper on a generated full-size barrel-cortex model: 24 columns ×
-//! 22 types, ~536 000 presynaptic cells (ISF's total, spec §1.5), 4 single-axon bouton fields
+//! 22 types, ~536 000 presynaptic cells (ISF's total, docs/mapper.md#cell-numbers), 4 single-axon bouton fields
 //! per (column, type) with type-specific lateral extent (0.3–1.2 mm) and depth profile, on
 //! 50 µm lattices, and the example L5PT morphology `isf-example/86_C2_center.hoc`.
 //!
@@ -330,7 +330,7 @@ fn generate(soma: [f64; 3], cell: [[f64; 2]; 3]) -> InMemoryModel {
         boutons.push(per_type);
     }
     let mut pst_table = PstTable::default();
-    // ISF's real L5tt rows (spec §1.6).
+    // ISF's real L5tt rows (docs/mapper.md#pst-densities).
     pst_table.excitatory.insert(
         "L5tt".into(),
         PstDensities {

@@ -7,7 +7,7 @@ bash scripts/setup.sh
 source scripts/env.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The serial build (no MPI, serial HDF5) in its own target dir; tests/run_spmd.rs checks that it
+# The serial build (no MPI, serial HDF5) in its own target dir; tests/run/run_spmd.rs checks that it
 # writes the same results file as the MPI build.
 serial_target="${CARGO_TARGET_DIR:-target}/serial"
 HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/serial CARGO_TARGET_DIR="$serial_target" \

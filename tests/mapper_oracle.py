@@ -1,7 +1,7 @@
-"""Independent oracle for the input mapper's deterministic quantities (spec
-docs/input-mapper-spec.md §1.2, §2.2–2.4, §7), written straight from the formulas with numpy
-and deliberately naive: the segment clipping runs against *every* cell-grid voxel, as the
-spec describes ISF doing, rather than the Rust code's bounded index range.
+"""Independent oracle for the input mapper's deterministic quantities (docs/mapper.md:
+amira-fields, cell-grid, length-and-area-per-voxel, synapse-density, formulas), written straight
+from the formulas with numpy and deliberately naive: the segment clipping runs against *every*
+cell-grid voxel, as ISF does, rather than the Rust code's bounded index range.
 
 usage: mapper_oracle.py MODEL_DIR CELL.hoc POST_TYPE  -> JSON on stdout
 """

@@ -1,8 +1,8 @@
 //! Building a database from simulation results: ISF output folders ([`init_isf`]) and isf's SPMD
-//! results file ([`init_results`]). Both write the same keys with the same layouts (spec §6.2):
-//! `sim_trial_index`, `metadata`, `voltage_traces`, `dendritic_recordings/<label>`,
-//! `spike_times`, `dendritic_spike_times/<label>_<threshold>`, `synapse_activation`,
-//! `cell_activation`, `parameterfiles` (+ the `parameterfiles_cell_folder` /
+//! results file ([`init_results`]). Both write the same keys with the same layouts
+//! (docs/post.md#database-keys): `sim_trial_index`, `metadata`, `voltage_traces`,
+//! `dendritic_recordings/<label>`, `spike_times`, `dendritic_spike_times/<label>_<threshold>`,
+//! `synapse_activation`, `cell_activation`, `parameterfiles` (+ the `parameterfiles_cell_folder` /
 //! `parameterfiles_network_folder` managed folders), `simresult_path` and `filelist`.
 //!
 //! The database is built in a temporary sibling folder and moved into place only when complete, so
@@ -785,7 +785,7 @@ pub(crate) struct ParamFiles {
 }
 
 /// Writes `parameterfiles_cell_folder` and `parameterfiles_network_folder` (unique files named by
-/// SHA-256) and the per-trial `parameterfiles` table (ISF's layout, spec §6.2).
+/// SHA-256) and the per-trial `parameterfiles` table (ISF's layout, docs/post.md#database-keys).
 pub(crate) fn write_parameterfiles(db: &Database, ids: &[String], pf: &ParamFiles) -> Result<()> {
     let sources: Vec<Source> = pf
         .files
@@ -874,7 +874,8 @@ pub(crate) fn write_parameterfiles(db: &Database, ids: &[String], pf: &ParamFile
     Ok(())
 }
 
-/// Builds a database from ISF output folders (spec §6.2). See the module docs for the keys.
+/// Builds a database from ISF output folders (docs/post.md#database-keys). See the module docs for
+/// the keys.
 pub fn init_isf(roots: &[PathBuf], db_path: &Path, opts: &ImportOptions) -> Result<ImportSummary> {
     build_atomically(db_path, opts.overwrite, |db| {
         let groups = discover(roots)?;

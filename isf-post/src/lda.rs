@@ -1,6 +1,6 @@
-//! ISF's reduced (LDA) model (spec §8): a linear kernel over binned synaptic input that separates
-//! trials with and without an output spike, and a lookup table from the weighted net input
-//! (WNI, the kernel applied to a trial's input) to the spike probability.
+//! ISF's reduced (LDA) model (docs/post.md#reduced-model): a linear kernel over binned synaptic
+//! input that separates trials with and without an output spike, and a lookup table from the
+//! weighted net input (WNI, the kernel applied to a trial's input) to the spike probability.
 //!
 //! Fitting follows ISF: `w = S_w⁻¹(μ₁ − μ₀)` with `S_w = Σ_k prior_k·Cov_k` (biased per-class
 //! covariances, priors = training class frequencies), i.e. scikit-learn's
@@ -8,7 +8,7 @@
 //! rescaled to ISF's Euclidean norm [`KERNEL_NORM`]; the lookup table buckets WNI values by
 //! `round(wni/step)·step` and interpolates linearly on an integer grid.
 //!
-//! **Deliberate fixes of ISF (spec §13 item 15).**
+//! **Deliberate fixes of ISF (docs/post.md#reduced-model-fixes).**
 //! * Class balancing and train/test splits use a seeded ChaCha RNG (seed per model = `seed + i`),
 //!   so a fit is reproducible; ISF used numpy's unseeded global RNG.
 //! * Prediction clips the rounded WNI to the table's index range at both ends; ISF compared the
@@ -32,12 +32,16 @@ pub const KERNEL_NORM: f64 = 7.260991424242837;
 #[derive(Debug, thiserror::Error)]
 pub enum LdaError {
     #[error(transparent)]
+    /// Reading or writing the database failed.
     Db(#[from] DbError),
     #[error("invalid configuration: {0}")]
+    /// The model's configuration is inconsistent.
     Config(String),
     #[error("cannot fit: {0}")]
+    /// The data cannot be fitted (e.g. a class without trials).
     Fit(String),
     #[error("linear algebra failed: {0}")]
+    /// A linear-algebra step failed.
     LinAlg(String),
 }
 
@@ -438,7 +442,8 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Fits a reduced model from the database (spec §8.2, with the fixes in the module docs).
+/// Fits a reduced model from the database (docs/post.md#fitting, with the fixes in the module
+/// docs).
 pub fn fit(database: &db::Database, config: &LdaConfig) -> Result<ReducedLdaModel> {
     config.validate()?;
     let im = input_matrix(
@@ -597,10 +602,10 @@ pub fn predict_static(
         .collect())
 }
 
-/// Rolling (convolutional) prediction (spec §8.3): for each key `X` (trials × T) and kernel `k`
-/// (length L), `conv[:, t] = Σ_j X[:, t−L+j]·k[j]` (zero padding, bins strictly before t);
-/// WNI = Σ over keys; P = `table[WNI]` (clipped); raw PSTH = mean over trials; with a refractory
-/// period R > 0 (bins) the PSTH is corrected by the fraction of trials able to spike.
+/// Rolling (convolutional) prediction (docs/post.md#prediction): for each key `X` (trials × T) and
+/// kernel `k` (length L), `conv[:, t] = Σ_j X[:, t−L+j]·k[j]` (zero padding, bins strictly before
+/// t); WNI = Σ over keys; P = `table[WNI]` (clipped); raw PSTH = mean over trials; with a
+/// refractory period R > 0 (bins) the PSTH is corrected by the fraction of trials able to spike.
 /// Returns `(wni, p, psth)`.
 pub fn predict_rolling(
     inputs: &[Array2<f64>],
@@ -832,8 +837,9 @@ mod tests {
 
     #[test]
     fn rolling_model_spec_example() {
-        // §8.3 self-test: EXC=INH=[0,1,1,0,0,0], kernels EXC [0,0,1], INH [0,1,1],
-        // LUT {−1:0, 0:0, 1:1, 2:1} → WNI [0,0,2,3,1,0], P [0,0,1,1,1,0] (3 clips to 2 → 1).
+        // ISF's self-test (docs/post.md#prediction): EXC=INH=[0,1,1,0,0,0], kernels EXC [0,0,1],
+        // INH [0,1,1], LUT {−1:0, 0:0, 1:1, 2:1} → WNI [0,0,2,3,1,0], P [0,0,1,1,1,0]
+        // (3 clips to 2 → 1).
         let x = ndarray::arr2(&[[0.0, 1.0, 1.0, 0.0, 0.0, 0.0]]);
         let lut = LookupTable {
             start: -1,

@@ -34,9 +34,9 @@ struct MechAccum {
     values: BTreeMap<(usize, usize), IndexMap<String, f64>>,
 }
 
-/// ISF's d-λ rule (§2.4) for one section; `Err` says why it gives no usable nseg (a zero
-/// middle diameter makes λ = 0, where ISF itself fails with a division by zero; extreme `cm`,
-/// `Ra`, lengths or `max_seg_length` exceed [`MAX_NSEG_PER_SECTION`]).
+/// ISF's d-λ rule (docs/models.md#discretisation) for one section; `Err` says why it gives no
+/// usable nseg (a zero middle diameter makes λ = 0, where ISF itself fails with a division by zero;
+/// extreme `cm`, `Ra`, lengths or `max_seg_length` exceed [`MAX_NSEG_PER_SECTION`]).
 fn d_lambda_nseg(
     mid_diam_um: f64,
     length_um: f64,
@@ -68,7 +68,7 @@ fn d_lambda_nseg(
     Ok((nseg_f as usize).max(1))
 }
 
-/// ISF's `relPts` with its exact floating operations (§2.2).
+/// ISF's `relPts` with its exact floating operations (docs/models.md#cell-assembly).
 pub(super) fn rel_pts(points: &[[f64; 4]], length_um: f64) -> Vec<f64> {
     let mut rel = vec![0.0];
     let mut acc = 0.0f64;
@@ -112,7 +112,8 @@ fn check_mechanism(
 }
 
 impl CellTemplate {
-    /// Builds the cell of a cell parameter file the way ISF's `create_cell` does (§2–§3).
+    /// Builds the cell of a cell parameter file the way ISF's `create_cell` does
+    /// (docs/models.md#building-a-cell).
     pub fn from_params(p: &CellParams) -> Result<CellTemplate, CellError> {
         let file = &p.file;
         let label_node = |label: &str| file.get_path(&format!("neuron.{label}"));

@@ -1,5 +1,6 @@
 //! NEURON's segment geometry (areas, half-segment resistances, diameters), its node tree and
-//! path distances, reproduced bit for bit (spec §2.3, §12.2; NEURON `treeset.cpp`).
+//! path distances, reproduced bit for bit (docs/models.md#geometry,
+//! docs/numerics.md#cable-equations; NEURON `treeset.cpp`).
 
 use super::CellError;
 use crate::solver::CableTree;

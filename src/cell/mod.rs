@@ -145,8 +145,8 @@ pub struct CellTemplate {
 
 impl CellTemplate {
     /// The node a point process at (section, x) acts on, as NEURON places it: for 0 < x < 1 the
-    /// segment node `min(floor(x·nseg), nseg−1)` (§12.6); x = 1 is the 1-end node and x = 0
-    /// the node the section's 0-end sits on. Panics if `section` is out of range.
+    /// segment node `min(floor(x·nseg), nseg−1)` (docs/numerics.md#point-processes); x = 1 is the 1-end
+    /// node and x = 0 the node the section's 0-end sits on. Panics if `section` is out of range.
     pub fn segment_node(&self, section: usize, x: f64) -> usize {
         let s = &self.sections[section];
         geometry::attachment_node(s.first_node, s.attach_node, s.nseg, x)
@@ -163,7 +163,7 @@ impl CellTemplate {
     }
 
     /// ISF's `Cell.distance_to_soma(sec, x)` (µm): NEURON path distance from the soma's 0-end,
-    /// so it includes the soma up to the node its children attach to (§3.2).
+    /// so it includes the soma up to the node its children attach to (docs/models.md#distances).
     pub fn distance_to_soma(&self, section: usize, x: f64) -> f64 {
         self.tree.path_distance(self.soma_section, 0.0, section, x)
     }
@@ -173,8 +173,8 @@ impl CellTemplate {
         self.tree.path_distance(sec_a, x_a, sec_b, x_b)
     }
 
-    /// The soma distance ISF writes to synapse files (§3.2): 0 on the soma, else
-    /// `x·L + Σ L_a·(attachment x of the child on a)` over the ancestors below the soma.
+    /// The soma distance ISF writes to synapse files (docs/models.md#distances): 0 on the soma,
+    /// else `x·L + Σ L_a·(attachment x of the child on a)` over the ancestors below the soma.
     pub fn synaptic_soma_distance(&self, section: usize, x: f64) -> f64 {
         if self.sections[section].label == "Soma" || section == self.soma_section {
             return 0.0;

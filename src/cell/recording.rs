@@ -1,4 +1,5 @@
-//! Dendritic recording sites from Amira `.landmarkAscii` files (ISF `RecordingSiteManager`, §5.4).
+//! Dendritic recording sites from Amira `.landmarkAscii` files (ISF `RecordingSiteManager`,
+//! docs/formats.md#recording-sites).
 
 use super::{CellError, CellTemplate};
 use std::path::Path;

@@ -1,7 +1,7 @@
-//! ISF's spatial rules for range-mechanism parameters (§3.3), with its three distance
-//! definitions (§3.2) and its quirks: the `h.distance` origin is global state that a label
-//! without a soma-attached section does not reset, `linear` rules move it to soma(0), and
-//! `uniform` on an `*_ion` mechanism does nothing.
+//! ISF's spatial rules for range-mechanism parameters (docs/models.md#spatial-rules), with its
+//! three distance definitions (docs/models.md#distances) and its quirks: the `h.distance` origin is
+//! global state that a label without a soma-attached section does not reset, `linear` rules move it
+//! to soma(0), and `uniform` on an `*_ion` mechanism does nothing.
 
 use super::geometry::SectionTree;
 use super::CellError;

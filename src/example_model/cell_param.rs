@@ -1,4 +1,4 @@
-//! The example's cell parameter file (ISF "neuron" param, spec §1.2).
+//! The example's cell parameter file (ISF "neuron" param, docs/formats.md#cell-parameter-file).
 //!
 //! Channel densities are round numbers in the range published for thick-tufted layer-5 pyramidal
 //! cell models built from this channel set (Hay et al. 2011, PLoS Comput Biol 7:e1002107; Ih

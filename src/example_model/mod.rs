@@ -312,8 +312,9 @@ mod tests {
 
     #[test]
     fn params_survive_isf_textual_rewrite_unchanged() {
-        // ISF rewrites param text before `json.loads` (spec §1.1): quotes, parentheses, `None`
-        // anywhere in the text. None of these may occur, so ISF reads exactly what we wrote.
+        // ISF rewrites param text before `json.loads` (docs/formats.md#parameter-files): quotes,
+        // parentheses, `None` anywhere in the text. None of these may occur, so ISF reads exactly
+        // what we wrote.
         let m = ExampleModel::generate(DEFAULT_SEED);
         for (name, text) in m.files.iter().filter(|(n, _)| n.ends_with(".param")) {
             for bad in ["'", "(", ")", "None", "True", "False", "#", "//"] {
@@ -357,8 +358,8 @@ mod tests {
         assert_eq!(data.len(), 1 + sites.len());
     }
 
-    /// d-λ segment count of ISF's discretisation (spec §2.4, f = 100 Hz), computed here only to
-    /// keep the example small; the cell module owns the real discretisation.
+    /// d-λ segment count of ISF's discretisation (docs/models.md#discretisation, f = 100 Hz),
+    /// computed here only to keep the example small; the cell module owns the real discretisation.
     fn d_lambda_nseg(length_um: f64, mid_diam_um: f64, ra: f64, cm: f64) -> usize {
         let lambda = 1e5 * (mid_diam_um / (4.0 * std::f64::consts::PI * 100.0 * ra * cm)).sqrt();
         2 * ((length_um / (0.1 * lambda) + 0.5) / 2.0).floor() as usize + 1
@@ -376,7 +377,7 @@ mod tests {
             *by_role.entry(format!("{:?}", s.role)).or_insert(0) += n;
         }
         eprintln!("segments by role: {by_role:?}; {}", m.summary);
-        // Artificial axon: hillock 5 + AIS 7 + myelin 21 segments (spec §2.5).
+        // Artificial axon: hillock 5 + AIS 7 + myelin 21 segments (docs/models.md#artificial-axon).
         let total = nseg + 33;
         assert!((100..=300).contains(&total), "{total} segments");
         let synapses: usize = m.summary.synapses.iter().map(|(_, n)| n).sum();

@@ -38,7 +38,8 @@ const OBLIQUE_ORIGINS_UM: [f64; 7] = [40.0, 90.0, 150.0, 220.0, 300.0, 390.0, 48
 /// Number of basal trees.
 const BASAL_TREES: usize = 5;
 
-/// Which ISF structure label a section gets; the hoc name prefix decides it (spec §2.1).
+/// Which ISF structure label a section gets; the hoc name prefix decides it
+/// (docs/formats.md#hoc-morphology).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
     /// `soma` → label `Soma`.
@@ -144,7 +145,8 @@ impl Morphology {
     }
 
     /// Path distance from the soma to each section's 0-end, soma length excluded (µm); 0 for the
-    /// soma and its children. This is ISF's `d_label` origin for labels rooted at the soma (§3.2).
+    /// soma and its children. This is ISF's `d_label` origin for labels rooted at the soma
+    /// (docs/models.md#distances).
     pub fn start_distance_um(&self) -> Vec<f64> {
         let mut start = vec![0.0; self.sections.len()];
         for (i, s) in self.sections.iter().enumerate() {
@@ -165,7 +167,8 @@ impl Morphology {
             .filter(move |(_, s)| s.role == role)
     }
 
-    /// The morphology in ISF's hoc dialect (`create`, `connect`, `pt3dadd`; spec §2.1).
+    /// The morphology in ISF's hoc dialect (`create`, `connect`, `pt3dadd`;
+    /// docs/formats.md#hoc-morphology).
     pub fn to_hoc(&self, title: &str) -> String {
         let mut out = String::new();
         // A line holding both comment markers is skipped by ISF's reader.

@@ -1,5 +1,6 @@
-//! The example's network: presynaptic populations, their activity (network param, spec §1.3), and
-//! one anatomical realization (`.syn`/`.con`, spec §4.1) placed on the generated morphology.
+//! The example's network: presynaptic populations, their activity (network param,
+//! docs/formats.md#network-parameter-file), and one anatomical realization (`.syn`/`.con`,
+//! docs/formats.md#synapse-and-connection-files) placed on the generated morphology.
 //!
 //! Synapses are placed by density: for every population, every label it targets and every section
 //! of that label, the part of the section inside the rule's window of path distance from the soma
@@ -36,7 +37,8 @@ pub struct Density {
     pub to_um: f64,
 }
 
-/// A stimulus-locked response: ISF's `pointcell` `PSTH` generator (spec §4.4).
+/// A stimulus-locked response: ISF's `pointcell` `PSTH` generator
+/// (docs/models.md#activity-generators).
 #[derive(Clone, Copy, Debug)]
 pub struct Psth {
     /// Stimulus onset (ms).
@@ -97,7 +99,7 @@ const VPM_BINS_MS: [(f64, f64); 8] = [
 const VPM_PROBABILITIES: [f64; 8] = [0.15, 0.4, 0.3, 0.15, 0.1, 0.06, 0.05, 0.04];
 
 /// The presynaptic populations, in network-param order (the order matters for ISF's random
-/// draws, spec §4.6).
+/// draws, docs/models.md#random-numbers).
 pub const POPULATIONS: [Population; 7] = [
     Population {
         name: "L2_C2",

@@ -1,5 +1,5 @@
 //! AmiraMesh ASCII scalar fields (`.am` uniform lattices): the PST normalisation fields and the
-//! single-axon bouton fields (spec §1.2).
+//! single-axon bouton fields (docs/mapper.md#amira-fields).
 //!
 //! Geometry convention (ISF's): the `BoundingBox` line gives the *centres* of the first and last
 //! voxels; the field stores the corner of voxel (0,0,0) as `origin_um`, so voxel `(i,j,k)` covers

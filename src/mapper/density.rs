@@ -1,5 +1,5 @@
-//! The cell's PST fields and the expected synapse count λ per bouton file (spec §2.3 end, §2.4,
-//! formulas §7):
+//! The cell's PST fields and the expected synapse count λ per bouton file
+//! (docs/mapper.md#synapse-density, docs/mapper.md#formulas):
 //!
 //! ```text
 //! P^X_s(v) = ρ^X_len,s · L_s(v) + ρ^X_area,s · A_s(v)
@@ -65,7 +65,9 @@ impl CellPst {
 /// The normalisation PST values at every cell-grid voxel centre (`None` where undefined).
 #[derive(Debug, Clone)]
 pub struct Normalisation {
+    /// Of the excitatory field.
     pub excitatory: Vec<Option<f64>>,
+    /// Of the inhibitory field.
     pub inhibitory: Vec<Option<f64>>,
 }
 
@@ -134,7 +136,8 @@ pub struct AxonDensity {
     pub cumulative: Vec<f64>,
     /// Λ = Σλ over `entries`: expected synapses from one cell using this file.
     pub total: f64,
-    /// Σλ including voxels without traced points (those synapses are lost, spec §8 item 3).
+    /// Σλ including voxels without traced points (those synapses are lost,
+    /// docs/mapper.md#differences-from-isf, item 3).
     pub total_including_lost: f64,
     /// Poisson(Λ) for the synapse count of one cell; `None` when Λ = 0.
     pub poisson: Option<Poisson<f64>>,

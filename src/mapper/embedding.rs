@@ -1,5 +1,5 @@
 //! One cell prepared for embedding: the model read, the cell rasterised, and λ computed for every
-//! bouton file (spec §2 steps 1–5). Realizations ([`super::realize`]) only read this.
+//! bouton file (docs/mapper.md#algorithm). Realizations ([`super::realize`]) only read this.
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +27,13 @@ fn within_limit(expected: f64) -> bool {
 /// One (column, type) population of presynaptic point cells.
 #[derive(Debug, Clone)]
 pub struct Block {
+    /// Index of the column in the cell-number file.
     pub column: usize,
+    /// Index of the cell type in the cell-number file.
     pub cell_type: usize,
+    /// Excitatory or inhibitory (`None`: a type of neither list; it has no bouton files).
     pub class: Option<CellClass>,
+    /// Presynaptic cells (`nrCells.csv`).
     pub n_cells: u32,
     /// Indices into [`Embedding::densities`] of this folder's bouton files (sorted by name).
     pub files: Vec<u32>,
@@ -38,15 +42,20 @@ pub struct Block {
 /// The model and the cell, ready for drawing realizations.
 #[derive(Debug)]
 pub struct Embedding {
+    /// The mapped morphology.
     pub cell: CellGeometry,
+    /// The morphology on the cell grid.
     pub raster: CellRaster,
+    /// The cell's PST fields.
     pub pst: CellPst,
+    /// The cell-number table.
     pub counts: CellCounts,
     /// Blocks in ISF's order: column (nrCells header order), then type (row order).
     pub blocks: Vec<Block>,
     /// Per bouton file: its path and sampling form (`None`: no overlap with the cell grid or an
     /// all-zero field — the axon never makes synapses on this cell).
     pub files: Vec<PathBuf>,
+    /// Per bouton file (as [`Embedding::files`]), its λ field.
     pub densities: Vec<Option<AxonDensity>>,
     /// Non-fatal findings (ignored files, all-zero fields, …).
     pub warnings: Vec<String>,
@@ -57,10 +66,15 @@ pub struct Embedding {
 /// The bouton fields of one (column, type), already in memory (used by benchmarks and tests
 /// that generate a model instead of reading one).
 pub struct InMemoryModel {
+    /// The cell-number table.
     pub counts: CellCounts,
+    /// The cell types' classes.
     pub classes: CellClasses,
+    /// The excitatory normalisation field.
     pub exc_pst: ScalarField,
+    /// The inhibitory normalisation field.
     pub inh_pst: ScalarField,
+    /// The PST densities (`ConnectionsV8.csv`).
     pub pst_table: PstTable,
     /// `boutons[column][type]` = that folder's fields.
     pub boutons: Vec<Vec<Vec<ScalarField>>>,

@@ -8,26 +8,41 @@ pub enum MapperError {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     /// A syntax or content error at a line of an input file (1-based line).
     #[error("{path}:{line}: {message}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The line, from 1.
         line: usize,
+        /// What is wrong.
         message: String,
     },
     /// A content error in a file that is not tied to one line.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Inconsistent inputs (e.g. a cell type without an excitatory/inhibitory class).
     #[error("{0}")]
     Model(String),
     /// The morphology cannot be mapped (e.g. it lies outside the PST field).
     #[error("morphology {path}: {message}")]
-    Morphology { path: PathBuf, message: String },
+    Morphology {
+        /// The `.hoc` file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The output cannot be installed (or exists and may not be replaced).
     #[error(transparent)]
     Output(#[from] isf_io::Error),

@@ -1,20 +1,24 @@
-//! The postsynaptic cell on the PST lattice (spec §1.7, §2.2, §2.3, §2.6): mapped sections with
+//! The postsynaptic cell on the PST lattice (docs/mapper.md#morphology, docs/mapper.md#cell-grid,
+//! docs/mapper.md#length-and-area-per-voxel, docs/mapper.md#realizations): mapped sections with
 //! their relative point positions, the cell grid (a sub-grid of the excitatory PST field), the
 //! per-voxel dendritic length and area per structure, and the traced points per voxel.
 //!
 //! ISF conventions kept because they change the numbers: the hoc *diameter* is used as the
-//! frustum *radius* ("likeAmira", §8 item 1, consistent with how the INH normalisation field was
-//! made), and a clipped segment lying exactly on a voxel face is counted in every voxel sharing
-//! that face (§8 item 2; closed voxels).
+//! frustum *radius* ("likeAmira", docs/mapper.md#differences-from-isf, item 1, consistent with how
+//! the INH normalisation field was made), and a clipped segment lying exactly on a voxel face is
+//! counted in every voxel sharing that face (docs/mapper.md#differences-from-isf, item 2; closed
+//! voxels).
 
 use super::amira::ScalarField;
 
 /// Morphology labels that receive synapses, in ISF's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Structure {
+    /// The soma (ISF label `Soma`).
     Soma,
     /// Basal dendrite (ISF label `Dendrite`, summary key `BasalDendrite`).
     Dendrite,
+    /// The apical dendrite (ISF label `ApicalDendrite`).
     ApicalDendrite,
 }
 
@@ -36,15 +40,19 @@ pub struct SectionInput {
 pub struct MapSection {
     /// Section id written to `.syn`.
     pub index: usize,
+    /// Its structure.
     pub structure: Structure,
+    /// Its traced points, as read \[µm\].
     pub points_um: Vec<[f64; 3]>,
+    /// The diameter at each point, as read \[µm\].
     pub diameters_um: Vec<f64>,
     /// Relative arc position of every point (first 0, last exactly 1).
     pub rel_x: Vec<f64>,
     /// Sum of the distances between consecutive points.
     pub length_um: f64,
-    /// Path length from the soma to this section's start, ISF's convention (§2.7): the full
-    /// length of every non-soma ancestor, whatever `parentx` is.
+    /// Path length from the soma to this section's start, ISF's convention
+    /// (docs/mapper.md#ids-and-distances): the full length of every non-soma ancestor, whatever
+    /// `parentx` is.
     pub ancestors_length_um: f64,
 }
 
@@ -53,6 +61,7 @@ pub struct MapSection {
 pub struct CellGeometry {
     /// Cell id written to the `.syn` header (hoc basename without `.hoc`).
     pub name: String,
+    /// The sections that can receive synapses, in section-id order.
     pub sections: Vec<MapSection>,
     /// Structures in order of first appearance (decides synapse order within a cell).
     pub structures: Vec<Structure>,
@@ -178,7 +187,8 @@ impl CellGeometry {
         b
     }
 
-    /// ISF's path distance to the soma of point `point` of mapped section `section` (§2.7).
+    /// ISF's path distance to the soma of point `point` of mapped section `section`
+    /// (docs/mapper.md#ids-and-distances).
     pub fn distance_to_soma_um(&self, section: usize, point: usize) -> f64 {
         let s = &self.sections[section];
         if s.structure == Structure::Soma {
@@ -207,7 +217,9 @@ fn dist3(a: &[f64; 4], b: &[f64; 4]) -> f64 {
 pub struct CellGrid {
     /// Corner of voxel (0,0,0), µm.
     pub origin_um: [f64; 3],
+    /// Voxel size per axis \[µm\].
     pub spacing_um: [f64; 3],
+    /// Voxels per axis.
     pub dims: [usize; 3],
 }
 
@@ -335,6 +347,7 @@ impl CellGrid {
 /// Per-voxel length and area of each structure, and the traced points in each voxel.
 #[derive(Debug, Clone)]
 pub struct CellRaster {
+    /// The grid.
     pub grid: CellGrid,
     /// `length_um[structure slot][voxel]`.
     pub length_um: Vec<Vec<f64>>,
@@ -346,7 +359,8 @@ pub struct CellRaster {
 }
 
 impl CellRaster {
-    /// Rasterises `cell` on `grid` (spec §2.3) and builds the point-membership map (§2.6).
+    /// Rasterises `cell` on `grid` (docs/mapper.md#length-and-area-per-voxel) and builds the
+    /// point-membership map (docs/mapper.md#realizations).
     pub fn new(cell: &CellGeometry, grid: CellGrid) -> Self {
         let ns = cell.structures.len();
         let nv = grid.len();
@@ -493,7 +507,8 @@ mod tests {
     #[test]
     fn grid_includes_face_touching_voxels() {
         let ex = field([8, 8, 8], [-200.0; 3]);
-        // ymin = -150 exactly on a face pulls in voxel [-200, -150] (spec §2.2 example).
+        // ymin = -150 exactly on a face pulls in voxel [-200, -150] (docs/mapper.md#cell-grid
+        // example).
         let g = CellGrid::for_cell(&ex, [[-10.0, 10.0], [-150.0, -120.0], [1.0, 2.0]]).unwrap();
         assert_eq!(g.origin_um, [-50.0, -200.0, 0.0]);
         assert_eq!(g.dims, [2, 2, 1]);

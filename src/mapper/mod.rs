@@ -1,6 +1,6 @@
 //! Anatomical embedding: mapping a neuron into the barrel-cortex model and building network parameter files from activity templates.
 //!
-//! The pipeline follows ISF's `map_singlecell_inputs` (spec: `docs/input-mapper-spec.md`):
+//! The pipeline follows ISF's `map_singlecell_inputs` (docs/mapper.md):
 //! [`amira`] and [`model`] read the model, [`grid`] rasterises the morphology onto the PST lattice,
 //! [`density`] turns every single-axon bouton field into an expected-synapse field λ,
 //! [`realize`] draws seeded realizations in parallel, [`summary`] computes ISF's statistics and
@@ -8,15 +8,19 @@
 //! [`network_param`] builds `network.param` files from activity templates.
 //!
 //! Deliberate deviations from ISF (each documented where it happens):
-//! * bouton files are taken in sorted name order, not filesystem order (spec §8 item 6);
+//! * bouton files are taken in sorted name order, not filesystem order
+//!   (docs/mapper.md#differences-from-isf, item 6);
 //! * the population "SD of path length" statistics are real SD statistics and the −1 "empty"
-//!   sentinels are left out of population means (§8 item 5);
-//! * an all-zero bouton density is treated as "no synapses" (§8 item 8);
-//! * the `.syn` header names the cell without `.hoc`, like the shipped example (§8 item 9);
+//!   sentinels are left out of population means (docs/mapper.md#differences-from-isf, item 5);
+//! * an all-zero bouton density is treated as "no synapses" (docs/mapper.md#differences-from-isf,
+//!   item 8);
+//! * the `.syn` header names the cell without `.hoc`, like the shipped example
+//!   (docs/mapper.md#differences-from-isf, item 9);
 //! * `NumberOfConnectedCells.csv` counts distinct connected cells (ISF's code; the shipped example
-//!   counts synapses, §3.4);
+//!   counts synapses, docs/mapper.md#number-of-connected-cells);
 //! * random numbers come from one ChaCha stream per realization, seeded from `(seed, index)`, so
-//!   realizations run in parallel and results do not depend on the thread count (§2.10).
+//!   realizations run in parallel and results do not depend on the thread count
+//!   (docs/mapper.md#random-numbers-and-threads).
 
 pub mod amira;
 pub mod density;
@@ -45,7 +49,9 @@ pub struct MapOptions {
     pub model: PathBuf,
     /// Postsynaptic cell type (selects the `ConnectionsV8.csv` rows).
     pub postsynaptic_type: String,
+    /// Realizations to draw (ISF's default is 50).
     pub realizations: usize,
+    /// Seed of the realizations' random streams.
     pub seed: u64,
     /// Output folder (ISF: `<hoc>_synapses_<tag>/`).
     pub out: PathBuf,
@@ -58,9 +64,13 @@ pub struct MapOptions {
 /// What a run produced.
 #[derive(Debug)]
 pub struct MapReport {
+    /// The files written.
     pub files: Vec<PathBuf>,
+    /// Index of the representative realization, the one written.
     pub representative: usize,
+    /// Synapses of the representative realization.
     pub synapses: usize,
+    /// Non-fatal findings (ignored files, all-zero fields, …).
     pub warnings: Vec<String>,
 }
 

@@ -1,6 +1,7 @@
-//! The barrel-cortex model's tables and folder tree (spec §1.1, §1.5, §1.6, §1.8): presynaptic
-//! cell counts (`nrCells.csv`), PST densities per postsynaptic type (`ConnectionsV8.csv`),
-//! excitatory/inhibitory classes, and the bouton field tree
+//! The barrel-cortex model's tables and folder tree (docs/mapper.md#inputs,
+//! docs/mapper.md#cell-numbers, docs/mapper.md#pst-densities, docs/mapper.md#cell-type-classes):
+//! presynaptic cell counts (`nrCells.csv`), PST densities per postsynaptic type
+//! (`ConnectionsV8.csv`), excitatory/inhibitory classes, and the bouton field tree
 //! `singleaxon_boutons_ascii/<column>/<type>/*.am`.
 //!
 //! Columns and types come from the data; ISF's 22 types, 24 columns and class lists are defaults.
@@ -11,11 +12,11 @@ use indexmap::IndexMap;
 
 use super::MapperError;
 
-/// ISF's excitatory presynaptic types (spec §1.8).
+/// ISF's excitatory presynaptic types (docs/mapper.md#cell-type-classes).
 pub const ISF_EXCITATORY: [&str; 11] = [
     "VPM", "L2", "L34", "L4py", "L4sp", "L4ss", "L5st", "L5tt", "L6cc", "L6ccinv", "L6ct",
 ];
-/// ISF's inhibitory presynaptic types (spec §1.8).
+/// ISF's inhibitory presynaptic types (docs/mapper.md#cell-type-classes).
 pub const ISF_INHIBITORY: [&str; 11] = [
     "SymLocal1",
     "SymLocal2",
@@ -29,7 +30,7 @@ pub const ISF_INHIBITORY: [&str; 11] = [
     "L45Peak",
     "L56Trans",
 ];
-/// The type order of ISF's summary file (spec §3.5).
+/// The type order of ISF's summary file (docs/mapper.md#summary-file).
 pub const ISF_SUMMARY_TYPE_ORDER: [&str; 22] = [
     "L2",
     "L34",
@@ -54,7 +55,8 @@ pub const ISF_SUMMARY_TYPE_ORDER: [&str; 22] = [
     "SymLocal5",
     "SymLocal6",
 ];
-/// ISF's 24 barrel columns (the zero-filled rows of `NumberOfConnectedCells.csv`, spec §3.4).
+/// ISF's 24 barrel columns (the zero-filled rows of `NumberOfConnectedCells.csv`,
+/// docs/mapper.md#number-of-connected-cells).
 pub const ISF_COLUMNS: [&str; 24] = [
     "Alpha", "A1", "A2", "A3", "A4", "Beta", "B1", "B2", "B3", "B4", "Gamma", "C1", "C2", "C3",
     "C4", "Delta", "D1", "D2", "D3", "D4", "E1", "E2", "E3", "E4",
@@ -64,7 +66,9 @@ pub const ISF_COLUMNS: [&str; 24] = [
 /// `ConnectionsV8` row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CellClass {
+    /// Excitatory presynaptic type.
     Excitatory,
+    /// Inhibitory presynaptic type.
     Inhibitory,
 }
 
@@ -256,11 +260,17 @@ pub const MAX_CELLS_TOTAL: u64 = 10_000_000;
 /// µm² of (ISF-convention) area, per structure.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PstDensities {
+    /// Per µm of soma.
     pub soma_length: f64,
+    /// Per µm of apical dendrite.
     pub apical_length: f64,
+    /// Per µm of basal dendrite.
     pub basal_length: f64,
+    /// Per µm² of soma.
     pub soma_area: f64,
+    /// Per µm² of apical dendrite.
     pub apical_area: f64,
+    /// Per µm² of basal dendrite.
     pub basal_area: f64,
 }
 
@@ -268,7 +278,9 @@ pub struct PstDensities {
 /// presynaptic partners.
 #[derive(Debug, Clone, Default)]
 pub struct PstTable {
+    /// For excitatory partners, by postsynaptic type.
     pub excitatory: IndexMap<String, PstDensities>,
+    /// For inhibitory partners, by postsynaptic type.
     pub inhibitory: IndexMap<String, PstDensities>,
     /// Lines of the file (a row missing from it is reported at its last line).
     pub lines: usize,
@@ -380,10 +392,15 @@ impl PstTable {
 /// Paths of the model's files, with ISF's default layout under one root.
 #[derive(Debug, Clone)]
 pub struct ModelPaths {
+    /// `nrCells.csv`.
     pub nr_cells: PathBuf,
+    /// `ConnectionsV8.csv`.
     pub connections: PathBuf,
+    /// `PST/EXNormalizationPSTs.am`.
     pub exc_pst: PathBuf,
+    /// `PST/INHNormalizationPSTs.am`.
     pub inh_pst: PathBuf,
+    /// `singleaxon_boutons_ascii/`.
     pub boutons: PathBuf,
 }
 
@@ -412,7 +429,7 @@ impl ModelPaths {
 pub type BoutonFiles = Vec<Vec<Vec<PathBuf>>>;
 
 /// The bouton files of every (column, type) of `counts`, each folder's `.am` files in sorted
-/// name order (ISF uses filesystem order, spec §8 item 6).
+/// name order (ISF uses filesystem order, docs/mapper.md#differences-from-isf, item 6).
 ///
 /// Returns `files[column][type]` and warnings (ignored non-`.am` files, folders for columns or
 /// types that `nrCells.csv` does not list, missing folders). An empty folder is allowed (no

@@ -1,6 +1,6 @@
-//! Network parameter files from activity templates (spec §4): the ongoing builder (one Poisson
-//! spike train per presynaptic population) and the evoked builder (whisker-evoked PSTHs from
-//! the 3×3 neighbourhood table, on top of the ongoing activity).
+//! Network parameter files from activity templates (docs/mapper.md#network-parameter-files): the
+//! ongoing builder (one Poisson spike train per presynaptic population) and the evoked builder
+//! (whisker-evoked PSTHs from the 3×3 neighbourhood table, on top of the ongoing activity).
 
 use std::path::{Path, PathBuf};
 
@@ -14,10 +14,11 @@ use crate::param::{Dict, Node, ParamFile, Value, View};
 /// Onset of the evoked PSTH in the simulation, ms (ISF's builder constant).
 pub const EVOKED_OFFSET_MS: f64 = 245.0;
 
-/// The principal whisker's response key for each neighbourhood position 1–9 (spec §4.3).
+/// The principal whisker's response key for each neighbourhood position 1–9
+/// (docs/mapper.md#evoked-builder).
 const POSITION_WHISKER: [&str; 9] = ["D3", "D2", "D1", "C3", "C2", "C1", "B3", "B2", "B1"];
 
-/// ISF's deflected-whisker → {column: position} table (spec §4.3).
+/// ISF's deflected-whisker → {column: position} table (docs/mapper.md#evoked-builder).
 const NEIGHBOURHOOD: [(&str, &[(&str, u8)]); 24] = [
     (
         "A1",
@@ -279,8 +280,8 @@ pub fn evoked_response_whisker(
         .map(|&(_, pos)| POSITION_WHISKER[pos as usize - 1]))
 }
 
-/// ISF's "model run1" evoked template file of each cell type (spec §4.1), relative to the
-/// `evoked_activity/` folder.
+/// ISF's "model run1" evoked template file of each cell type (docs/mapper.md#templates), relative
+/// to the `evoked_activity/` folder.
 pub fn model_run1_evoked_file(cell_type: &str) -> Option<String> {
     match cell_type {
         "L2" | "L34" | "L4py" | "L4sp" | "L4ss" | "L5st" | "L5tt" | "L6cc" | "L6ccinv" | "L6ct" => {

@@ -1,4 +1,5 @@
-//! Drawing realizations (spec §2.5, §2.6, §2.10).
+//! Drawing realizations (docs/mapper.md#realizations,
+//! docs/mapper.md#random-numbers-and-threads).
 //!
 //! Per presynaptic cell: one bouton file uniformly at random; then, instead of ISF's one
 //! Poisson draw per voxel, one Poisson(Λ) draw for the cell's total and a categorical draw

@@ -1,10 +1,12 @@
 //! Summary statistics per realization and over the population of realizations, and the choice
-//! of the representative realization (spec §2.8, §2.9).
+//! of the representative realization (docs/mapper.md#summary-statistics,
+//! docs/mapper.md#representative-realization).
 //!
-//! Fix of ISF's §8 item 5: the population "SD of path length" statistics are the mean and SD
-//! of the per-realization SDs (ISF repeats the mean-path statistics), and realizations without
-//! synapses (the −1 sentinel) are left out of the population statistics of path lengths (ISF
-//! averages the −1 in). A statistic that no realization defines is written as mean −1, SD 0.
+//! Fix of ISF's quirk 5 (docs/mapper.md#differences-from-isf): the population "SD of path length"
+//! statistics are the mean and SD of the per-realization SDs (ISF repeats the mean-path
+//! statistics), and realizations without synapses (the −1 sentinel) are left out of the population
+//! statistics of path lengths (ISF averages the −1 in). A statistic that no realization defines is
+//! written as mean −1, SD 0.
 
 use super::embedding::Embedding;
 use super::grid::Structure;
@@ -22,9 +24,13 @@ pub fn summary_slot(s: Structure) -> usize {
 /// ISF's 10-field connectivity record of one population (a (column, type) or a whole type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
+    /// Synapses.
     pub n_syn: u64,
+    /// Connected presynaptic cells.
     pub n_connected: u64,
+    /// Presynaptic cells.
     pub n_pre: u64,
+    /// Connected cells divided by cells.
     pub convergence: f64,
     /// (mean, SD with ddof 0) of the path distance to the soma; `None` without synapses.
     pub distance_um: Option<(f64, f64)>,
@@ -32,6 +38,7 @@ pub struct Stats {
     pub syn_per: [u64; 3],
     /// Connected cells per structure (a cell counts once per structure it has synapses on).
     pub connected_per: [u64; 3],
+    /// Convergence per structure (apical, basal, soma).
     pub convergence_per: [f64; 3],
     /// Distance (mean, SD) on apical and basal synapses.
     pub distance_per_um: [Option<(f64, f64)>; 2],

@@ -1,4 +1,4 @@
-//! ISF's output files for the representative realization (spec §3): `.syn`, `.con`,
+//! ISF's output files for the representative realization (docs/mapper.md#outputs): `.syn`, `.con`,
 //! `NumberOfConnectedCells.csv` and the 3-block summary CSV, written into a temporary folder next
 //! to the target and renamed into place, so a run leaves either the whole result or nothing.
 

@@ -11,10 +11,10 @@
 //! The [`catalogue`] maps NEURON names to constructors and parameter names; adding a mechanism means
 //! writing its type and adding one catalogue entry — the solver never changes.
 //!
-//! Numerics follow NEURON 9 / nocmodl exactly (§11 of the ISF spec): `exp` is [`hoc_exp`], gating
-//! states use the cnexp update form of [`cnexp_gate`], currents are evaluated at `v + 0.001` and `v`
-//! (the solver applies the finite-difference slope), and rate functions keep the exact-equality
-//! "voltage nudges" of the mod files.
+//! Numerics follow NEURON 9 / nocmodl exactly (docs/numerics.md#mechanisms): `exp` is [`hoc_exp`],
+//! gating states use the cnexp update form of [`cnexp_gate`], currents are evaluated at `v + 0.001`
+//! and `v` (the solver applies the finite-difference slope), and rate functions keep the
+//! exact-equality "voltage nudges" of the mod files.
 
 // Mechanism kernels index several parallel arrays with one instance index; iterator chains
 // over five zipped slices would hide the formulas.
@@ -232,9 +232,8 @@ pub fn cnexp_gate_by(x: f64, inf: f64, tau: f64, dt: f64, hoc_exp: impl Fn(f64) 
 /// How the mechanism kernels evaluate their equations. Both forms solve the same equations with
 /// the same integration scheme; they differ only in round-off.
 ///
-/// Measured against NEURON 9.0.2 (tests `replay_86`, `soma_step_reference`,
-/// `mechanisms_reference`): the reference network trial's soma trace within 7.7e-10 mV (fast)
-/// and 2.4e-10 mV (exact); 25 spikes of a 3 s current step within 1.3e-10 ms.
+/// The agreement with NEURON 9.0.2 each reaches, as the reference tests assert it, is tabled in
+/// the README (docs/numerics.md#agreement-with-neuron).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Numerics {
@@ -248,7 +247,7 @@ pub enum Numerics {
     Fast,
     /// NEURON's operations in NEURON's order (the mod files' `rates()`, nocmodl's cnexp form,
     /// glibc's `exp`, `log` and `pow`, the 0.001 mV difference quotient): reproduces NEURON's
-    /// single-compartment tests to 1e-13 mV or better, runaway cases included.
+    /// single-compartment tests bit for bit, runaway cases included.
     Exact,
 }
 

@@ -1,6 +1,6 @@
-//! Presynaptic activity generators (§4.4): every way ISF's network parameter file can describe
-//! the spike times of a presynaptic population, drawing from the global numpy stream in ISF's
-//! order so that trials match ISF's bit for bit.
+//! Presynaptic activity generators (docs/models.md#activity-generators): every way ISF's network
+//! parameter file can describe the spike times of a presynaptic population, drawing from the global
+//! numpy stream in ISF's order so that trials match ISF's bit for bit.
 //!
 //! A generator appends `(cell index, spike time)` pairs to a buffer; the caller groups them per
 //! cell and sorts each cell's times (ISF keeps every cell's list sorted).
@@ -54,7 +54,8 @@ pub struct SpikeTrainSpec {
     pub interval_ms: f64,
     /// 0 = regular, 1 = exponential intervals (default 1).
     pub noise: f64,
-    /// Start time \[ms\] (default 0; ignored by ISF when `noise` is absent, see §13 item 9).
+    /// Start time \[ms\] (default 0; ignored by ISF when `noise` is absent, see
+    /// docs/models.md#activity-generators).
     pub start_ms: f64,
     /// Exactly this many spikes instead of stopping at tStop.
     pub nspikes: Option<usize>,

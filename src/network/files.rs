@@ -1,4 +1,5 @@
-//! Readers for ISF's synapse realization (`.syn`) and connectivity (`.con`) files (§4.1).
+//! Readers for ISF's synapse realization (`.syn`) and connectivity (`.con`) files
+//! (docs/formats.md#synapse-and-connection-files).
 //!
 //! Both are TAB-separated text; blank lines and lines starting with `#` are skipped. Per
 //! population, entries keep file order: the n-th `.syn` line of a population is its synapse ID n,

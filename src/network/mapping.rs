@@ -1,4 +1,5 @@
-//! Placing the `.syn` synapse locations on the postsynaptic cell (§4.2).
+//! Placing the `.syn` synapse locations on the postsynaptic cell
+//! (docs/models.md#synapse-placement).
 
 use super::model::NetworkModel;
 use super::NetworkError;
@@ -14,7 +15,8 @@ pub trait SynapseTarget {
     fn nseg(&self, section: usize) -> usize;
     /// Structure label of a section (`Soma`, `Dendrite`, `ApicalDendrite`, …).
     fn label(&self, section: usize) -> &str;
-    /// ISF's synaptic soma distance \[µm\] of relative position `x` on `section` (§3.2).
+    /// ISF's synaptic soma distance \[µm\] of relative position `x` on `section`
+    /// (docs/models.md#distances).
     fn synaptic_soma_distance_um(&self, section: usize, x: f64) -> f64;
 }
 

@@ -1,6 +1,6 @@
 //! The static network of one postsynaptic cell (populations, activity specs, synapse
 //! realization, connectivity, receptors) and the per-trial draw that turns it into a
-//! [`TrialInput`] (§4.3–4.7).
+//! [`TrialInput`] (docs/models.md#network-realization).
 //!
 //! Everything that does not depend on the random stream is read and checked once in
 //! [`NetworkModel::from_params`]; [`NetworkModel::draw_trial`] only draws.
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// `releaseProb: "dynamic"` (ISF's `ProbAMPANMDA2`, `ProbUDFsyn2`).
 pub const DYNAMIC_RELEASE_RECEPTORS: &[&str] = &["ProbAMPANMDA2", "ProbUDFsyn2"];
 
-/// How a presynaptic spike becomes a release (§4.5).
+/// How a presynaptic spike becomes a release (docs/models.md#release).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Release {
     /// Independent release with this probability (one `rand()` per spike).
@@ -31,7 +31,7 @@ pub enum Release {
     Always,
 }
 
-/// A receptor of a population's synapses (§4.7).
+/// A receptor of a population's synapses (docs/models.md#weights-and-receptors).
 #[derive(Debug, Clone)]
 pub struct Receptor {
     /// Point-process mechanism name (`glutamate_syn`, `gaba_syn`, …).

@@ -1,5 +1,6 @@
 //! ISF's `network_modify_functions`, checked when the network parameter file is read and applied
-//! to each drawn trial by [`super::Network`], which knows where the synapses sit (§4.3 step 5).
+//! to each drawn trial by [`super::Network`], which knows where the synapses sit
+//! (docs/models.md#network-realization step 5).
 
 use crate::param::{join, NetworkParams, ParamError, View};
 

@@ -1,5 +1,6 @@
-//! Interpreting a population's raw `celltype` entry (§1.3, §4.4) into activity generators,
-//! with errors naming the parameter file, line and key.
+//! Interpreting a population's raw `celltype` entry (docs/formats.md#network-parameter-file,
+//! docs/models.md#activity-generators) into activity generators, with errors naming the parameter
+//! file, line and key.
 
 use super::activity::{
     ActivityGenerator, PhaseDistribution, SpikeTrainSpec, MAX_MODULATED_BINS,

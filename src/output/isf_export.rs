@@ -1,7 +1,7 @@
 //! ISF-format export of an SPMD run (`isf_folder = "DIR"` in the run config): besides the results
 //! file, every trial is written as ISF writes it, each cell's trials laid out exactly as ISF's
-//! `run_new_simulations` lays out one task's results (spec §5.1, §5.3), with the cell's folder as
-//! `dirPrefix`:
+//! `run_new_simulations` lays out one task's results (docs/models.md#simulation-tasks,
+//! docs/formats.md#simulation-output-files), with the cell's folder as `dirPrefix`:
 //!
 //! ```text
 //! DIR/<cell>/results/<YYYYmmdd-HHMM>_seed<S>_pid<P>/

@@ -1,4 +1,4 @@
-//! Typed view of a cell ("neuron") parameter file (ISF spec §1.2).
+//! Typed view of a cell ("neuron") parameter file (docs/formats.md#cell-parameter-file).
 //!
 //! Only the structure is checked here; mechanism specs stay raw [`Node`]s for the cell module,
 //! which knows the mechanisms and spatial rules. The whole tree stays available in `file`, so
@@ -27,8 +27,11 @@ const NEURON_NON_LABEL_KEYS: &[&str] = &[
 /// A cell parameter file.
 #[derive(Debug, Clone)]
 pub struct CellParams {
+    /// The parsed file (for errors that point into it).
     pub file: ParamFile,
+    /// The cell (`neuron`).
     pub neuron: NeuronParams,
+    /// Simulation settings (`sim`).
     pub sim: SimParams,
     /// `{mechanism: {parameter: value}}`: NEURON GLOBAL variables `parameter_mechanism = value`.
     pub mech_globals: IndexMap<String, IndexMap<String, f64>>,
@@ -41,6 +44,7 @@ pub struct NeuronParams {
     pub filename: PathBuf,
     /// `{function name: kwargs}` in file order, applied after biophysics.
     pub cell_modify_functions: Vec<(String, Node)>,
+    /// `neuron.discretization`, if given (otherwise the d-λ rule at 100 Hz).
     pub discretization: Option<Discretization>,
     /// Structure labels (`Soma`, `Dendrite`, `ApicalDendrite`, `AIS`, …) in file order.
     pub labels: Vec<LabelParams>,
@@ -49,18 +53,22 @@ pub struct NeuronParams {
 /// `neuron.discretization`: nseg by the d_lambda rule at `f_hz`, capped segment length.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Discretization {
+    /// Frequency of the d-λ rule \[Hz\].
     pub f_hz: f64,
+    /// Longest segment allowed \[µm\].
     pub max_seg_length_um: f64,
 }
 
 /// Biophysics of one structure label.
 #[derive(Debug, Clone)]
 pub struct LabelParams {
+    /// The label (`Soma`, `ApicalDendrite`, …).
     pub label: String,
     /// Section variables (`Ra` [Ω·cm], `cm` [µF/cm²], …) other than `ions` and `spines`.
     pub properties: IndexMap<String, f64>,
     /// Reversal potentials (`ek`, `ena`, … \[mV\]) set after mechanisms are inserted.
     pub ions: IndexMap<String, f64>,
+    /// `properties.spines`, if given.
     pub spines: Option<Spines>,
     /// `{mechanism: spec}` in file order; spec is the raw dict including `spatial`.
     pub range_mechanisms: Vec<(String, Node)>,
@@ -78,17 +86,22 @@ pub struct Spines {
 /// The `sim` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimParams {
+    /// `Vinit`: initial membrane potential of every node \[mV\].
     pub vinit_mv: f64,
     /// Stored by ISF but unused by its simulation loop.
     pub tstart_ms: f64,
+    /// `tStop`: end of a trial \[ms\] (commands may override it).
     pub tstop_ms: f64,
+    /// `dt`: the fixed time step \[ms\].
     pub dt_ms: f64,
+    /// `T`: NEURON's `celsius` \[°C\].
     pub temperature_c: f64,
     /// Amira `.landmarkAscii` files of dendritic recording sites, resolved.
     pub recording_sites: Vec<PathBuf>,
 }
 
 impl CellParams {
+    /// Reads and checks a cell parameter file.
     pub fn read(path: &Path) -> Result<Self, ParamError> {
         Self::from_file(ParamFile::read(path)?)
     }
@@ -98,6 +111,7 @@ impl CellParams {
         self.neuron.labels.iter().find(|l| l.label == name)
     }
 
+    /// Checks a parsed cell parameter file and extracts its typed view.
     pub fn from_file(file: ParamFile) -> Result<Self, ParamError> {
         let v = View { file: &file };
         let root = &file.root;

@@ -21,27 +21,39 @@ pub use network_params::{NetworkParams, Population, ReceptorSpec, ReleaseProb, S
 /// A 1-based source position (column counted in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    /// Line, from 1.
     pub line: u32,
+    /// Column in characters, from 1.
     pub col: u32,
 }
 
 /// A parsed value. Integers and floats stay distinct (`-90` vs `-90.0`), as in ISF.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `None` or `null`.
     Null,
+    /// `True`/`true` or `False`/`false`.
     Bool(bool),
+    /// An integer literal.
     Int(i64),
+    /// A number with a fraction or exponent, `NaN` or `Infinity`.
     Float(f64),
+    /// A single- or double-quoted string.
     Str(String),
+    /// `[…]`.
     List(Vec<Node>),
+    /// `(…)`; ISF reads it as a list.
     Tuple(Vec<Node>),
+    /// `{…}`, in file order.
     Dict(Dict),
 }
 
 /// A value with the position where it starts in the source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The value.
     pub value: Value,
+    /// Where it starts.
     pub span: Span,
 }
 
@@ -103,6 +115,7 @@ impl Node {
         }
     }
 
+    /// A string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
@@ -110,6 +123,7 @@ impl Node {
         }
     }
 
+    /// A boolean.
     pub fn as_bool(&self) -> Option<bool> {
         match self.value {
             Value::Bool(b) => Some(b),
@@ -117,6 +131,7 @@ impl Node {
         }
     }
 
+    /// A dict.
     pub fn as_dict(&self) -> Option<&Dict> {
         match &self.value {
             Value::Dict(d) => Some(d),
@@ -132,10 +147,12 @@ impl Node {
         }
     }
 
+    /// Whether the value is `None`/`null`.
     pub fn is_null(&self) -> bool {
         matches!(self.value, Value::Null)
     }
 
+    /// The value's kind as error messages name it (`dict`, `string`, …).
     pub fn type_name(&self) -> &'static str {
         self.value.type_name()
     }
@@ -177,12 +194,15 @@ impl Node {
 /// An error in a parameter file (syntax or meaning), pointing at file, line, column and key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamError {
+    /// The parameter file.
     pub file: PathBuf,
     /// 1-based; 0 when the error concerns the whole file (e.g. it cannot be read).
     pub line: u32,
+    /// Column in characters, from 1; 0 when unknown.
     pub col: u32,
     /// Dotted key path of the offending entry, if known.
     pub key: Option<String>,
+    /// What is wrong.
     pub message: String,
     /// The offending source line and a caret under the column (empty when unknown).
     pub excerpt: String,
@@ -281,8 +301,11 @@ fn excerpt(text: &str, span: Span) -> String {
 /// A parsed parameter file: the source text (kept for error excerpts) and the value tree.
 #[derive(Debug, Clone)]
 pub struct ParamFile {
+    /// The file as given.
     pub path: PathBuf,
+    /// Its text, for error excerpts.
     pub text: String,
+    /// The parsed top-level value.
     pub root: Node,
 }
 

@@ -1,4 +1,4 @@
-//! Typed view of a network parameter file (ISF spec §1.3).
+//! Typed view of a network parameter file (docs/formats.md#network-parameter-file).
 //!
 //! Activity specs (`celltype`) stay raw: the network module interprets them. Population order is
 //! the file's key order, which fixes the order of ISF's random draws.
@@ -21,6 +21,7 @@ pub const MAX_PRESYNAPTIC_CELLS: usize = 4_000_000;
 /// A network parameter file.
 #[derive(Debug, Clone)]
 pub struct NetworkParams {
+    /// The parsed file (for errors that point into it).
     pub file: ParamFile,
     /// Presynaptic populations (`L5tt_C2`, `VPM_C2`, …) in file order.
     pub populations: Vec<Population>,
@@ -31,11 +32,13 @@ pub struct NetworkParams {
 /// One presynaptic population.
 #[derive(Debug, Clone)]
 pub struct Population {
+    /// `<celltype>_<column>`, e.g. `L5tt_C2`.
     pub name: String,
     /// Number of presynaptic point cells created (all get activity, connected or not).
     pub cell_nr: usize,
     /// `"spiketrain"`, `"pointcell"` or `{pointcell: {…}, spiketrain: {…}}`, raw.
     pub celltype: Node,
+    /// Its synapses: files, release and receptors.
     pub synapses: SynapseSpec,
     /// Where the population's entry starts (for errors from later stages).
     pub span: Span,
@@ -48,6 +51,7 @@ pub struct SynapseSpec {
     pub distribution_file: PathBuf,
     /// `.con` file (synapse → presynaptic cell), resolved.
     pub connection_file: PathBuf,
+    /// How presynaptic spikes become releases.
     pub release_prob: ReleaseProb,
     /// Receptor point processes in file order.
     pub receptors: Vec<ReceptorSpec>,
@@ -67,18 +71,22 @@ pub enum ReleaseProb {
 /// One receptor (`glutamate_syn`, `gaba_syn`, …) of a population's synapses.
 #[derive(Debug, Clone)]
 pub struct ReceptorSpec {
+    /// The receptor's point-process mechanism.
     pub name: String,
     /// NetCon threshold (irrelevant for VecStim sources).
     pub threshold: f64,
+    /// NetCon delay \[ms\] (0 in ISF's files).
     pub delay_ms: f64,
     /// NetCon weight slots; a scalar weight is one slot.
     pub weight: Vec<f64>,
+    /// `weightDistribution` (`"lognormal"`: each weight drawn per synapse).
     pub weight_distribution: Option<String>,
     /// RANGE (or GLOBAL) variables assigned to each synapse instance.
     pub parameters: IndexMap<String, f64>,
 }
 
 impl NetworkParams {
+    /// Reads and checks a network parameter file.
     pub fn read(path: &Path) -> Result<Self, ParamError> {
         Self::from_file(ParamFile::read(path)?)
     }
@@ -119,6 +127,7 @@ impl NetworkParams {
         self.populations.iter().find(|p| p.name == name)
     }
 
+    /// Checks a parsed network parameter file and extracts its typed view.
     pub fn from_file(file: ParamFile) -> Result<Self, ParamError> {
         let v = View { file: &file };
         v.dict(&file.root, "")?;

@@ -425,7 +425,8 @@ fn example_network_and_activity_params() {
     };
     let n = NetworkParams::read(&p).unwrap();
     let dir = p.parent().unwrap();
-    // Hand-counted facts from the spec (§1.3): 278 populations, 183 excitatory + 95 inhibitory.
+    // Hand-counted facts from ISF's example (docs/formats.md#network-parameter-file): 278
+    // populations, 183 excitatory + 95 inhibitory.
     assert_eq!(n.populations.len(), 278);
     let gaba = n
         .populations

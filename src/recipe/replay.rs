@@ -1,7 +1,7 @@
-//! Replay of saved synapse activations (ISF's `run_existing_synapse_activations`, §5.2): every
-//! synapse of an ISF synapse activation file is placed at its (section, point), receives the
-//! receptors and weights of its population in the network parameter file and plays exactly its
-//! saved release times.
+//! Replay of saved synapse activations (ISF's `run_existing_synapse_activations`,
+//! docs/models.md#replay): every synapse of an ISF synapse activation file is placed at its
+//! (section, point), receives the receptors and weights of its population in the network parameter
+//! file and plays exactly its saved release times.
 
 use std::path::{Path, PathBuf};
 

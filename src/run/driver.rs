@@ -428,8 +428,8 @@ mod tests {
             );
         }
         // Cells of different length, 20 ms and 35 ms at dt 0.025: t = 0 plus 800 (1400) steps, plus
-        // the extra step NEURON takes because the accumulated t stays just below tStop (spec §5.1:
-        // 250 ms → 10,002 samples) → 802 and 1402 samples.
+        // the extra step NEURON takes because the accumulated t stays just below tStop
+        // (docs/numerics.md#time-accumulation: 250 ms → 10,002 samples) → 802 and 1402 samples.
         let f = hdf5::File::open(d.path().join("a.h5")).unwrap();
         assert_eq!(
             f.dataset("cells/small/soma_vm").unwrap().shape(),

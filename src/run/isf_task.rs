@@ -1,7 +1,7 @@
-//! One ISF simulation task (`simrun.run_new_simulations._evoked_activity`, spec §5.1): seed
-//! numpy's stream once, build the cell and its network, run N sweeps drawing sequentially from
-//! that stream, and write ISF's output folder. With the same seed the synapse activation and
-//! presynaptic files equal ISF's.
+//! One ISF simulation task (`simrun.run_new_simulations._evoked_activity`,
+//! docs/models.md#simulation-tasks): seed numpy's stream once, build the cell and its network, run
+//! N sweeps drawing sequentially from that stream, and write ISF's output folder. With the same
+//! seed the synapse activation and presynaptic files equal ISF's.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

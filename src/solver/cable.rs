@@ -1,7 +1,8 @@
 //! The discretised cable as the solver sees it: a node tree in Hines order.
 
-/// NEURON's node tree of one cell (spec §2.3, §12.2), struct-of-arrays, nodes numbered so that
-/// every parent precedes its children (`parent[i] < i`; roots have `parent == usize::MAX`).
+/// NEURON's node tree of one cell (docs/models.md#geometry, docs/numerics.md#cable-equations),
+/// struct-of-arrays, nodes numbered so that every parent precedes its children (`parent[i] < i`;
+/// roots have `parent == usize::MAX`).
 ///
 /// Node kinds: each section contributes `nseg` *segment* nodes (membrane, capacitance,
 /// mechanisms) followed by one *zero-area* node at its 1-end; every root section is preceded by

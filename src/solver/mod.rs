@@ -42,7 +42,7 @@
 //! `Exact` performs every operation NEURON 9 performs, in its order (density and point
 //! mechanisms interleaved in NEURON's type order, the mod files' `rates()`, nocmodl's cnexp form,
 //! glibc's `exp`/`log`/`pow`, the `v + 0.001` slope), so the single-compartment, synapse and
-//! passive references are reproduced to 1e-13 mV or better, including the calcium-runaway
+//! passive references are reproduced bit for bit, including the calcium-runaway
 //! references in which one differently rounded operation per step grows into thousands of mV.
 //!
 //! `Fast` (the default) rearranges the equations to spend fewer divisions, exponentials and
@@ -51,8 +51,8 @@
 //! currents, constants of CaDynamics_E2 and of the axial terms folded once, slow gates relaxed
 //! by the series of `1 − e^{−q}` instead of an exponential, and one division per node in the
 //! Hines solve (the back substitution multiplies by stored reciprocals). It agrees with
-//! NEURON to round-off (the reference network trial within 8e-10 mV, a 3 s spiking step within
-//! 1.2e-10 ms per spike); only NEURON's round-off-driven runaways part.
+//! NEURON to round-off (the bounds the tests hold are in the README and
+//! docs/numerics.md#agreement-with-neuron); only NEURON's round-off-driven runaways part.
 //!
 //! Both vectorise the gate-channel, SK_E2 and Mg-block loops around an inlined `exp`
 //! ([`crate::mechanisms::exp`]); each gate channel's update runs as short loops per block of

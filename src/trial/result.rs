@@ -17,7 +17,7 @@ pub struct TrialResult {
     pub soma_vm_mv: Vec<f64>,
     /// Voltage \[mV\] per recording site (labels live with the cell), each as long as `t_ms`.
     pub site_vm_mv: Vec<Vec<f64>>,
-    /// Somatic spike times \[ms\]: upward crossings of 0 mV (spec §5.5).
+    /// Somatic spike times \[ms\]: upward crossings of 0 mV (docs/models.md#spike-detection).
     pub soma_spikes_ms: Vec<f64>,
     /// Release times of every active synapse.
     pub synapse_activations: Vec<SynapseActivation>,
@@ -52,8 +52,8 @@ pub struct PresynapticSpikes {
 }
 
 /// Where one synapse sits on the cell: the position columns of ISF's synapse activation file
-/// (spec §5.3). Positions are fixed by the anatomical embedding, so they are the same in every
-/// trial of a cell.
+/// (docs/formats.md#simulation-output-files). Positions are fixed by the anatomical embedding, so
+/// they are the same in every trial of a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SynapsePosition {
     /// ISF's synaptic soma distance \[µm\].

@@ -13,7 +13,7 @@ use crate::mechanisms::{Catalogue, Instances, Numerics};
 use crate::network::mapping::point_process_site;
 use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
 
-/// Somatic spike threshold (mV) of ISF's spike detection (§5.5).
+/// Somatic spike threshold (mV) of ISF's spike detection (docs/models.md#spike-detection).
 pub const SOMA_SPIKE_THRESHOLD_MV: f64 = 0.0;
 
 /// One receptor type of a population's synapses (from the network parameter file).
@@ -144,7 +144,8 @@ pub fn hoc_tstop(tstop_ms: f64) -> f64 {
     format!("{tstop_ms:.5e}").parse().unwrap_or(tstop_ms)
 }
 
-/// Upward crossings of `threshold_mv` (`v[i−1] < θ ≤ v[i]`); the spike time is `t[i]` (§5.5).
+/// Upward crossings of `threshold_mv` (`v[i−1] < θ ≤ v[i]`); the spike time is `t[i]`
+/// (docs/models.md#spike-detection).
 pub fn detect_spikes(t_ms: &[f64], v_mv: &[f64], threshold_mv: f64) -> Vec<f64> {
     v_mv.windows(2)
         .zip(&t_ms[1.min(t_ms.len())..])
@@ -273,7 +274,7 @@ impl CellSimulator {
         Ok(())
     }
 
-    /// The node a synapse's point process acts on (§4.2).
+    /// The node a synapse's point process acts on (docs/models.md#synapse-placement).
     pub fn synapse_node(&self, section: usize, pt_id: usize) -> usize {
         let sec = &self.template.sections[section];
         let (_, seg) = point_process_site(sec.rel_pts[pt_id], sec.nseg);

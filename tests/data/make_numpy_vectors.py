@@ -3,7 +3,7 @@
 
 Run:  python3 tests/data/make_numpy_vectors.py > tests/data/numpy_vectors.txt
 Each line is `case<TAB>value value ...`; floats are Python repr (shortest round trip).
-The Rust test (`tests/numpy_rng.rs`) performs the same operations per case.
+The Rust test (`tests/engine/numpy_rng.rs`) performs the same operations per case.
 """
 import numpy as np
 

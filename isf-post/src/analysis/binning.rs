@@ -1,11 +1,13 @@
-//! Temporal, spatio-temporal and grouped binning of activation times (spec §7.2–§7.4).
+//! Temporal, spatio-temporal and grouped binning of activation times
+//! (docs/post.md#temporal-binning, docs/post.md#spatio-temporal-binning,
+//! docs/post.md#synapse-activation-binning).
 //!
-//! **Deliberate fix of ISF (spec §13 item 13).** ISF labels a population excitatory when its cell
-//! type is in a fixed list that includes `L1`, although L1 populations use the inhibitory
-//! `gaba_syn` receptor, and its inhibitory list (`["INH"]`) matches no real population. Here a
-//! population is `EXC` or `INH` by its receptor in the network parameter file
-//! ([`classify_ei_by_receptors`]: `glutamate_syn` → EXC, `gaba_syn` → INH); without a network
-//! file, by cell type with L1 counted as inhibitory ([`classify_ei_by_name`]).
+//! **Deliberate fix of ISF (docs/post.md#exc-and-inh-labels).** ISF labels a population excitatory
+//! when its cell type is in a fixed list that includes `L1`, although L1 populations use the
+//! inhibitory `gaba_syn` receptor, and its inhibitory list (`["INH"]`) matches no real population.
+//! Here a population is `EXC` or `INH` by its receptor in the network parameter file
+//! ([`classify_ei_by_receptors`]: `glutamate_syn` → EXC, `gaba_syn` → INH); without a network file,
+//! by cell type with L1 counted as inhibitory ([`classify_ei_by_name`]).
 
 use super::AnalysisError;
 use crate::db::Activations;
@@ -216,7 +218,7 @@ pub fn classify_ei_by_receptors(population: &str, receptors: &[&str]) -> &'stati
     }
 }
 
-/// A column to group synapse activations by (ISF §7.4 names).
+/// A column to group synapse activations by (the names of docs/post.md#synapse-activation-binning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupBy {
     /// Population name before `_` (`L5tt`).
@@ -577,8 +579,8 @@ mod tests {
 
     #[test]
     fn temporal_binning_spec_example() {
-        // §7.2: '1':[1,5,10], '2':[15,1,30], '3':[NaN,1,45]; size 10, min 0 → borders
-        // [0,10,20,30,40,50], counts [4,2,0,1,1]; normalized ÷3 (three rows).
+        // docs/post.md#temporal-binning: '1':[1,5,10], '2':[15,1,30], '3':[NaN,1,45]; size 10, min
+        // 0 → borders [0,10,20,30,40,50], counts [4,2,0,1,1]; normalized ÷3 (three rows).
         let r0 = [1.0, 15.0, f64::NAN];
         let r1 = [5.0, 1.0, 1.0];
         let r2 = [10.0, 30.0, 45.0];
@@ -594,8 +596,8 @@ mod tests {
 
     #[test]
     fn spatiotemporal_binning_spec_example() {
-        // §7.3: distances [0,0,1,4,5,5.3,5.4]; rows of times; bins (5, 0, 30, 5)
-        // → [[0,0,6,1,0,1],[0,0,0,0,4,2]].
+        // docs/post.md#spatio-temporal-binning: distances [0,0,1,4,5,5.3,5.4]; rows of times; bins
+        // (5, 0, 30, 5) → [[0,0,6,1,0,1],[0,0,0,0,4,2]].
         let nan = f64::NAN;
         let d = [0.0, 0.0, 1.0, 4.0, 5.0, 5.3, 5.4];
         let t: [[f64; 3]; 7] = [

@@ -1,6 +1,6 @@
-//! Burst detection (spec §7.5, ISF's intended algorithm): consecutive somatic spikes belong to the
-//! same burst if the voltage of a "hot-zone" recording between them never drops below a cutoff
-//! (−55 mV in ISF).
+//! Burst detection (docs/post.md#burst-detection, ISF's intended algorithm): consecutive somatic
+//! spikes belong to the same burst if the voltage of a "hot-zone" recording between them never
+//! drops below a cutoff (−55 mV in ISF).
 
 /// One burst: first and last spike time and the number of spikes.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -17,13 +17,19 @@ pub use spikes::{psth, spike_in_interval, upward_crossings, upward_crossings_int
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     #[error("invalid parameter {name} = {value}: {why}")]
+    /// A parameter out of its range.
     Param {
+        /// The parameter.
         name: &'static str,
+        /// Its value.
         value: String,
+        /// What it must be.
         why: &'static str,
     },
     #[error("{0}")]
+    /// A request beyond a documented limit (too many bins or values).
     Limit(String),
     #[error("unknown group-by column `{0}` (use celltype, presynaptic_column, EI, proximal, binned_somadist)")]
+    /// A group-by column that does not exist.
     UnknownGroupBy(String),
 }

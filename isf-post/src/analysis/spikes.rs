@@ -1,4 +1,5 @@
-//! Threshold-crossing spike detection and PSTHs (spec §5.5, §7.1).
+//! Threshold-crossing spike detection and PSTHs (docs/models.md#spike-detection,
+//! docs/post.md#spike-detection).
 
 use super::AnalysisError;
 
@@ -82,7 +83,8 @@ mod tests {
 
     #[test]
     fn spec_examples() {
-        // §7.1: simple_spike_detection([0..6], [-5,-4,-3,-2,-1,0,1]) == [5]; threshold −2 → [3].
+        // docs/post.md#spike-detection: simple_spike_detection([0..6], [-5,-4,-3,-2,-1,0,1]) ==
+        // [5]; threshold −2 → [3].
         let t: Vec<f64> = (0..7).map(f64::from).collect();
         let v = [-5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0];
         assert_eq!(upward_crossings(&t, &v, 0.0), vec![5.0]);

@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn peak_factors_match_neuron() {
-        // Values NEURON printed for ISF's synapse time constants (spec §11.13/§11.14).
+        // Values NEURON printed for ISF's synapse time constants (docs/numerics.md#synapses).
         assert_eq!(peak_factor(2.0, 26.0), 1.3415001295600049);
         assert_eq!(peak_factor(0.1, 2.0), 1.2323999091818731);
         assert_eq!(peak_factor(1.0, 20.0), 1.2323999091818731);

@@ -184,7 +184,7 @@ fn cell_86_distances_and_recording_site() {
     let s = cell.synaptic_soma_distance(6, 0.5);
     assert!((s - cell.sections[6].length_um * 0.5).abs() < 1e-12);
     assert_eq!(cell.synaptic_soma_distance(0, 0.5), 0.0);
-    // spec §5.4 example label
+    // the example label of docs/formats.md#recording-sites
     assert_eq!(cell.recording_sites.len(), 1);
     assert_eq!(
         cell.recording_sites[0].label,

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use isf::testing::{example_params, shared_path, REFERENCE_TRIAL_DIR};
 
-mod common;
+use crate::common;
 use common::process::{check, isf};
 
 /// sha256 of each output, by name, as `exact` wrote them when the digests were last set.

@@ -72,7 +72,7 @@ fn deterministic_quantities_match_the_oracle() {
     assert_eq!(g.dims.to_vec(), dims);
     // Hand check of the grid: the cell spans x −190…175, y −150…120, z −170…345 (gen_hoc.py);
     // the EX field's cropped corner is −250 µm with 50 µm voxels, so the overlapping voxels
-    // start at −200 on every axis ([−200, −150] touches y = −150 at a face, spec §2.2).
+    // start at −200 on every axis ([−200, −150] touches y = −150 at a face, docs/mapper.md#cell-grid).
     assert_eq!(g.origin_um, [-200.0, -200.0, -200.0]);
     for (slot, &s) in emb.cell.structures.iter().enumerate() {
         let name = structure_name(s);
@@ -118,7 +118,7 @@ fn deterministic_quantities_match_the_oracle() {
         }
     }
     // The far-away file (C3/L2 axon1) has no density; the face-touching one (C1/L4sp axon1)
-    // has one, with Λ = 0 (spec §6).
+    // has one, with Λ = 0 (docs/mapper.md#synthetic-test-model).
     let find = |n: &str| emb.files.iter().position(|p| p.ends_with(n)).unwrap();
     assert!(emb.densities[find("C3/L2/C3_L2_axon1.am")].is_none());
     let touch = emb.densities[find("C1/L4sp/C1_L4sp_axon1.am")]

@@ -1,7 +1,7 @@
 //! NEURON's discretisation semantics on the small passive cells of
 //! `reference/neuron-9.0.2/passive_geometry` (built here as its README describes).
 
-mod common;
+use crate::common;
 
 use common::passive_cells::for_each_case;
 use isf::cell::SectionTree;

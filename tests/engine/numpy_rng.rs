@@ -5,7 +5,7 @@ use isf::network::rng::RandomState;
 use std::collections::HashMap;
 
 fn vectors() -> HashMap<String, Vec<String>> {
-    let text = include_str!("data/numpy_vectors.txt");
+    let text = include_str!("../data/numpy_vectors.txt");
     text.lines()
         .filter_map(|l| l.split_once('\t'))
         .map(|(k, v)| (k.to_string(), v.split(' ').map(str::to_string).collect()))

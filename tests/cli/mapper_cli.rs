@@ -7,7 +7,7 @@ use std::process::Command;
 
 use isf::param::NetworkParams;
 
-mod common;
+use crate::common;
 use common::process::check;
 use isf::testing::shared_path;
 

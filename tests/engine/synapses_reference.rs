@@ -1,8 +1,10 @@
 //! `glutamate_syn` and `gaba_syn` driven by release events on a passive compartment, against
-//! NEURON 9.0.2 (`reference/neuron-9.0.2/synapses`): v within 1e-6 mV at every row, every state,
-//! conductance and current within 1e-6 of its column's largest magnitude.
+//! NEURON 9.0.2 (`reference/neuron-9.0.2/synapses`), with the bounds the README states:
+//! [`Numerics::Exact`] reproduces every recorded value bit for bit; [`Numerics::Fast`] holds v
+//! within [`FAST_MV`] at every row and every state, conductance and current within
+//! [`FAST_RELATIVE`] of its column's largest magnitude.
 
-mod common;
+use crate::common;
 
 use common::{max_abs, max_abs_diff, Table};
 use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
@@ -10,6 +12,12 @@ use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder};
 use serde_json::Value;
 
 const SOMA: usize = 1;
+
+/// README, "Numerics and speed": the fast numerics' largest voltage difference, mV (measured:
+/// 2.3e-13 mV).
+const FAST_MV: f64 = 1e-12;
+/// The fast numerics' largest difference of any other column relative to its largest magnitude.
+const FAST_RELATIVE: f64 = 1e-12;
 
 /// Every case with both numerics.
 fn check_case(case: &str) {
@@ -106,12 +114,15 @@ fn check_case_with(case: &str, numerics: Numerics) {
     for (name, c) in cols {
         let reference = table.column(&name);
         let diff = max_abs_diff(&traces.columns[c], reference);
-        let tol = if name == "v" {
-            1e-6
-        } else {
-            1e-6 * max_abs(reference)
+        let tol = match (numerics, name == "v") {
+            (Numerics::Exact, _) => 0.0,
+            (Numerics::Fast, true) => FAST_MV,
+            (Numerics::Fast, false) => FAST_RELATIVE * max_abs(reference),
         };
-        println!("{case} ({numerics:?}) {name}: max diff {diff:e}");
+        println!(
+            "{case} ({numerics:?}) {name}: max diff {diff:e}, relative {:e}",
+            diff / max_abs(reference).max(f64::MIN_POSITIVE)
+        );
         assert!(
             diff <= tol,
             "{case}: column {name} differs by {diff:e} (tolerance {tol:e})"

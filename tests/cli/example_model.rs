@@ -130,7 +130,7 @@ fn cell_template_builds_with_expected_size_and_channel_layout() {
         model.summary
     );
     assert!((100..=300).contains(&nseg), "{nseg} segments");
-    // The artificial axon was built (spec §2.5: AIS 5 + 7 segments, myelin 21).
+    // The artificial axon was built (docs/models.md#artificial-axon: AIS 5 + 7 segments, myelin 21).
     assert_eq!(by_label.get("AIS"), Some(&12));
     assert_eq!(by_label.get("Myelin"), Some(&21));
 

@@ -2,7 +2,7 @@
 //! starts after tstop) must reproduce the first rows of NEURON's soma_step run (which is at rest
 //! until 700 ms) at the soma and an apical site; bad protocol files are reported with the key.
 
-mod common;
+use crate::common;
 
 use common::{max_abs_diff, Table};
 use isf::testing::shared_path;

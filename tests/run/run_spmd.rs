@@ -9,7 +9,7 @@ use std::process::Command;
 #[cfg(feature = "mpi")]
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 use common::process::{check, isf};
 #[cfg(feature = "mpi")]

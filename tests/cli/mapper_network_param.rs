@@ -1,4 +1,4 @@
-//! `network-param` builders against ISF's shipped `network.param` (spec §4.4): the evoked builder
+//! `network-param` builders against ISF's shipped `network.param` (docs/mapper.md#evoked-builder): the evoked builder
 //! with the ongoing template, the "model run1" evoked templates, whisker C2 and the example
 //! `NumberOfConnectedCells.csv` must reproduce every entry (file paths and the hand-edited
 //! `NMODL_mechanisms` aside).

@@ -9,7 +9,7 @@ use isf::output::isf_files::read_synapse_activation_file;
 use isf::output::TraceTable;
 use isf::testing::{example_params, reference_trial, shared_path, REFERENCE_TRIAL_DIR};
 
-mod common;
+use crate::common;
 use common::find;
 
 fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<ReplayArgs> {
@@ -37,18 +37,25 @@ fn max_diff(a: &[f64], b: &[f64]) -> (f64, usize) {
         .fold((0.0, 0), |m, (i, d)| if d > m.0 { (d, i) } else { m })
 }
 
+/// README, "Replaying saved synapse activations" and "Numerics and speed": the largest
+/// difference from NEURON of the soma and dendritic traces of the reference trial, mV, with
+/// `fast` numerics (measured: 7.9e-10 mV at the soma).
+const TRACE_MV_FAST: f64 = 1e-9;
+/// The same with `exact` numerics (measured: 2.4e-10 mV at the soma).
+const TRACE_MV_EXACT: f64 = 3e-10;
+
 #[test]
 fn replay_of_network_trial_matches_neuron() {
-    check_network_replay(Numerics::Fast);
+    check_network_replay(Numerics::Fast, TRACE_MV_FAST);
 }
 
-/// NEURON's operation order ([`Numerics::Exact`]) meets the same bounds.
+/// NEURON's operation order ([`Numerics::Exact`]) comes closer still.
 #[test]
 fn exact_numerics_replay_matches_neuron() {
-    check_network_replay(Numerics::Exact);
+    check_network_replay(Numerics::Exact, TRACE_MV_EXACT);
 }
 
-fn check_network_replay(numerics: Numerics) {
+fn check_network_replay(numerics: Numerics, tolerance_mv: f64) {
     let Some(ref_dir) = shared_path(REFERENCE_TRIAL_DIR) else {
         return;
     };
@@ -94,12 +101,16 @@ fn check_network_replay(numerics: Numerics) {
         .map(|rec| rec.unwrap()[0].parse().unwrap())
         .collect();
     println!("spikes {:?} (NEURON {:?})", summary.spikes_ms, ref_spikes);
-    assert_eq!(summary.spikes_ms.len(), ref_spikes.len(), "spike count");
-    for (a, b) in summary.spikes_ms.iter().zip(&ref_spikes) {
-        assert!((a - b).abs() <= 0.001, "spike at {a} ms, NEURON {b} ms");
-    }
-    assert!(d_soma <= 0.01, "soma trace differs by {d_soma} mV");
-    assert!(d_dend <= 0.01, "dendritic trace differs by {d_dend} mV");
+    // Sample times are the solver's accumulated t, which NEURON accumulates the same way.
+    assert_eq!(summary.spikes_ms, ref_spikes, "spike times");
+    assert!(
+        d_soma <= tolerance_mv,
+        "soma trace differs by {d_soma:e} mV"
+    );
+    assert!(
+        d_dend <= tolerance_mv,
+        "dendritic trace differs by {d_dend:e} mV"
+    );
 
     // The synapse file written: same synapses and times, IDs renumbered per population.
     let input = read_synapse_activation_file(&synapses).unwrap();
@@ -274,6 +285,6 @@ fn drawn_network_trial_through_the_runner_matches_neuron() {
         "drawn trial, first 50 ms: max |dV| {d:.3e} mV, spikes {:?}",
         r.soma_spikes_ms
     );
-    assert!(d <= 0.01, "{d}");
+    assert!(d <= TRACE_MV_FAST, "{d:e}");
     assert_eq!(r.soma_spikes_ms.len(), 3);
 }

@@ -7,7 +7,7 @@ use isf::run::isf_task::{run_isf_task, IsfTask};
 use isf::testing::{example_params, shared_path, REFERENCE_TRIAL_DIR};
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::find;
 
 fn task(cell: PathBuf, network: PathBuf, seed: u32, tstop: Option<f64>, out: PathBuf) -> IsfTask {
