@@ -9,6 +9,8 @@
 //! Test support (`testing`, the run layer's synthetic test fixture) is built only with the
 //! `test-support` feature, which the test suite turns on.
 
+#![warn(missing_docs)]
+
 pub mod cell;
 pub mod cli;
 pub mod comm;

@@ -14,6 +14,8 @@
 //! - [`results_schema`]: the layout of the results file, one definition for its writer and reader;
 //! - [`time`]: UTC time stamps as every output writes them.
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod isf_files;
 pub mod lock;

@@ -6,6 +6,8 @@
 //! Every error is an [`Error`] listing diagnostics with file, line, column, the construct and a
 //! caret line. See `docs/nmodl.md` for the supported language and what is refused.
 
+#![warn(missing_docs)]
+
 pub mod ast;
 pub mod cnexp;
 pub mod dump;

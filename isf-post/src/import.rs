@@ -26,33 +26,54 @@ use std::path::{Path, PathBuf};
 /// Errors of the importers; each names the offending file (and line) or folder.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// Reading or writing the database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A line of an ISF text file does not parse.
     #[error("{path}:{line}: {msg}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The offending line, counted from 1 (0 when the problem is not tied to one line).
         line: usize,
+        /// What is wrong with it.
         msg: String,
     },
+    /// The input folders hold no voltage-trace file.
     #[error("no `*vm_all_traces.csv` files found under {0}")]
     NoTraces(String),
+    /// A folder's trace file and its synapse-activation files count different numbers of trials.
     #[error("{dir}: {n_traces} voltage-trace columns in {trace_file} but {n_syn} `simulation_run*_synapses.csv` files")]
     TrialCountMismatch {
+        /// The folder.
         dir: PathBuf,
+        /// Name of the folder's voltage-trace file.
         trace_file: String,
+        /// Number of trace columns (trials) in that file.
         n_traces: usize,
+        /// Number of synapse-activation files in the folder.
         n_syn: usize,
     },
+    /// A trace file's time axis differs from that of the first trace file read.
     #[error("{0}: its time axis differs from the first trace file's; all trials must share one time axis")]
     TimeAxisMismatch(PathBuf),
+    /// Two trials would get the same id.
     #[error("duplicate trial id `{0}` (two input folders give the same relative path)")]
     DuplicateTrial(String),
+    /// The output database exists and `--overwrite` was not given.
     #[error("{0} exists; pass --overwrite to replace it (it is replaced only after the new database is complete)")]
     Exists(PathBuf),
+    /// The output path exists and is not a database, so it is never replaced.
     #[error("{0} exists and is not an isf database; refusing to replace it")]
     NotReplaceable(PathBuf),
+    /// isf's results file is unreadable or breaks its schema.
     #[error("{path}: {msg}")]
-    Results { path: PathBuf, msg: String },
+    Results {
+        /// The results file.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
 }
 
 /// How both importers label populations EXC/INH (stored as the `EI_rule` parameter).

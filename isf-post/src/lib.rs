@@ -3,6 +3,7 @@
 //! analysis (spike and burst detection, temporal and spatio-temporal binning, PSTHs;
 //! [`analysis`]) and ISF's reduced LDA model ([`lda`]). See `README.md` for the on-disk format.
 
+#![warn(missing_docs)]
 // `!(a > b)` deliberately rejects NaN parameters as well; the lint's suggested form hides that.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 /// Arguments of `isf db`.
 #[derive(clap::Args, Debug)]
 pub struct DbArgs {
+    /// The database subcommand to run.
     #[command(subcommand)]
     pub command: DbCommand,
 }
@@ -46,6 +47,7 @@ pub enum DbCommand {
         /// refusing it; the keys record `incomplete_run`.
         #[arg(long)]
         allow_incomplete: bool,
+        /// Overwrite rule and spike thresholds, shared by both builders.
         #[command(flatten)]
         opts: InitOpts,
     },
@@ -54,6 +56,7 @@ pub enum DbCommand {
         /// Result folders (searched recursively), then the database folder to create.
         #[arg(num_args = 2.., value_name = "DIR… DB")]
         paths: Vec<PathBuf>,
+        /// Overwrite rule and spike thresholds, shared by both builders.
         #[command(flatten)]
         opts: InitOpts,
     },

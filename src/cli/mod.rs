@@ -20,6 +20,7 @@ pub struct Cli {
     /// More log output (repeat for more); `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }

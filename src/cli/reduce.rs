@@ -8,6 +8,7 @@ use std::path::PathBuf;
 /// Arguments of `isf reduce`.
 #[derive(clap::Args, Debug)]
 pub struct ReduceArgs {
+    /// The reduced-model subcommand to run.
     #[command(subcommand)]
     pub command: ReduceCommand,
 }

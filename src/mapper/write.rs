@@ -17,8 +17,11 @@ pub use crate::param::python_float::py_repr as py_float;
 /// Names of the files of one run: `<name>_synapses_<tag>.syn` etc.
 #[derive(Debug, Clone)]
 pub struct OutputNames {
+    /// The synapse locations file (`.syn`).
     pub syn: String,
+    /// The connections file (`.con`): each synapse's presynaptic cell.
     pub con: String,
+    /// The realization summary CSV.
     pub summary: String,
 }
 

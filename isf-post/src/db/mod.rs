@@ -47,63 +47,103 @@ pub const KIND_MANAGED_FOLDER: &str = "managed_folder";
 /// Errors of the database layer. Every variant names the path or key concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// A file system operation failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder operated on.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// A value's HDF5 file could not be read or written.
     #[error(
         "{path}: not a readable HDF5 value ({source}); the file may be truncated or corrupted"
     )]
     Hdf5 {
+        /// The HDF5 file.
         path: PathBuf,
+        /// The HDF5 library's error.
         #[source]
         source: hdf5::Error,
     },
+    /// A JSON metadata file (`isf_db.json`, `key.json`) did not parse.
     #[error("{path}: invalid JSON: {source}")]
     Json {
+        /// The JSON file.
         path: PathBuf,
+        /// The parser's error, with line and column.
         #[source]
         source: serde_json::Error,
     },
+    /// The folder has no database marker file.
     #[error("{0}: not an isf database (no {DB_FILE})")]
     NotADatabase(PathBuf),
+    /// A new database was asked for in a folder that already holds files.
     #[error("{0}: cannot create a database here: the directory is not empty")]
     NotEmpty(PathBuf),
+    /// The requested key does not exist.
     #[error("key `{key}` not found in database {db} (existing keys: {existing})")]
     MissingKey {
+        /// The key asked for.
         key: String,
+        /// The database searched.
         db: PathBuf,
+        /// The database's top-level keys, comma-separated (`none` if empty).
         existing: String,
     },
+    /// A key element is empty, too long, `.`/`..` or uses other characters than `[A-Za-z0-9_.-]`.
     #[error(
         "invalid key element `{0}`: use 1–120 characters from [A-Za-z0-9_.-], not `.` or `..`"
     )]
     InvalidKey(String),
+    /// The key holds a value of another kind than the caller expects.
     #[error("key `{key}` holds a `{found}` value, expected `{expected}`")]
     WrongKind {
+        /// The key read.
         key: String,
+        /// The kind recorded in the key's metadata.
         found: String,
+        /// The kind the caller asked for.
         expected: String,
     },
+    /// Writing would replace a sub-database with a value.
     #[error("key `{0}` is a sub-database; refusing to overwrite it (delete it first)")]
     WouldOverwriteSubDb(String),
+    /// A per-trial value has no row for the requested trial.
     #[error("trial `{trial}` not in key `{key}` ({n} trials; first: {first})")]
     MissingTrial {
+        /// The trial id asked for.
         trial: String,
+        /// The key read.
         key: String,
+        /// Number of trials the value holds.
         n: usize,
+        /// The value's first trial id (`-` if it has none), as an example of the id format.
         first: String,
     },
+    /// A value's file is readable but its content breaks the format's rules.
     #[error("{path}: malformed value: {msg}")]
-    Malformed { path: PathBuf, msg: String },
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// An analysis of a stored value failed.
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
+    /// A SIGINT or SIGTERM arrived; the operation stopped without installing its output.
     #[error("interrupted (SIGINT/SIGTERM)")]
     Interrupted,
+    /// A value's `data.h5` no longer matches the size or SHA-256 recorded in its `key.json`.
     #[error("{path}: damaged or modified after it was written ({why}); not opened")]
-    Damaged { path: PathBuf, why: String },
+    Damaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// Which check failed: the size (with both sizes) or the SHA-256.
+        why: String,
+    },
 }
 
 /// Result alias of the database layer.

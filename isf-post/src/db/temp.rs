@@ -153,9 +153,19 @@ pub fn read_owner(dir: &Path) -> Option<Owner> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Leftover {
     /// Removed: its writer is dead (or it was older than [`STALE_AGE`]).
-    Removed { path: PathBuf, why: String },
+    Removed {
+        /// The temporary folder or file.
+        path: PathBuf,
+        /// Whose it was and why it counts as abandoned.
+        why: String,
+    },
     /// Kept: its writer may still be running.
-    Kept { path: PathBuf, why: String },
+    Kept {
+        /// The temporary folder or file.
+        path: PathBuf,
+        /// Why it was not removed and what the user may do about it.
+        why: String,
+    },
 }
 
 impl std::fmt::Display for Leftover {
