@@ -63,7 +63,7 @@ pub enum ImportError {
     /// The output database exists and `--overwrite` was not given.
     #[error("{0} exists; pass --overwrite to replace it (it is replaced only after the new database is complete)")]
     Exists(PathBuf),
-    /// The output path exists and is not a database, so it is never replaced.
+    /// The output path is a non-empty folder that is not a database; it is never replaced.
     #[error("{0} exists and is not an isf database; refusing to replace it")]
     NotReplaceable(PathBuf),
     /// isf's results file is unreadable or breaks its schema.
