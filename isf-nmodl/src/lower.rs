@@ -322,7 +322,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         if var.ion.is_some() {
             let span = var.span.as_ref().unwrap_or(top);
             if var.array.is_some() {
-                return Err(err(span, &var.name, "array ion variables are not supported"));
+                return Err(err(
+                    span,
+                    &var.name,
+                    "array ion variables are not supported",
+                ));
             }
             if var.current.is_some() {
                 continue; // a written current: a trial variable (below)
@@ -344,17 +348,29 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         match var.class {
             VarClass::Parameter if var.ion.is_none() => {
                 if var.array.is_some() {
-                    return Err(err(span, &var.name, "array PARAMETERs are not supported yet"));
+                    return Err(err(
+                        span,
+                        &var.name,
+                        "array PARAMETERs are not supported yet",
+                    ));
                 }
                 let col = l.column(Column::Param(params.len() as u32));
                 params.push((var.name.clone(), var.default.unwrap_or(0.0)));
                 l.globals.insert(var.name.clone(), col);
             }
             VarClass::Pointer | VarClass::Random => {
-                return Err(err(span, &var.name, "POINTER and RANDOM are not executed yet"))
+                return Err(err(
+                    span,
+                    &var.name,
+                    "POINTER and RANDOM are not executed yet",
+                ))
             }
             VarClass::FileLocal => {
-                return Err(err(span, &var.name, "file-scope LOCALs are not supported yet"))
+                return Err(err(
+                    span,
+                    &var.name,
+                    "file-scope LOCALs are not supported yet",
+                ))
             }
             _ => {}
         }
@@ -373,7 +389,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                 continue;
             }
             if var.array.is_some() {
-                return Err(err(span, &var.name, "array variables are not supported yet"));
+                return Err(err(
+                    span,
+                    &var.name,
+                    "array variables are not supported yet",
+                ));
             }
             if pass == 2 && IonVar::from_name(&var.name).is_none() {
                 return Err(err(span, &var.name, "isf's engine keeps only na, k and ca"));
@@ -485,7 +505,8 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
 }
 
 /// A hook that may lower a statement itself (returns true when it did).
-type Hook<'h, 'm> = dyn FnMut(&mut Lowerer<'m>, &Stmt, &mut Vec<Instr>) -> Result<bool, LowerError> + 'h;
+type Hook<'h, 'm> =
+    dyn FnMut(&mut Lowerer<'m>, &Stmt, &mut Vec<Instr>) -> Result<bool, LowerError> + 'h;
 
 impl<'m> Lowerer<'m> {
     fn column(&mut self, c: Column) -> u32 {
@@ -614,8 +635,7 @@ impl<'m> Lowerer<'m> {
         // The last instruction computed a temporary: let it write the target instead.
         if let Src::Col(t) = r {
             if self.temp[t as usize] {
-                if let Some(Instr::Un { dst: d, .. } | Instr::Bin { dst: d, .. }) = out.last_mut()
-                {
+                if let Some(Instr::Un { dst: d, .. } | Instr::Bin { dst: d, .. }) = out.last_mut() {
                     if *d == t {
                         *d = dst;
                         self.release(r);
@@ -722,9 +742,11 @@ impl<'m> Lowerer<'m> {
             StmtKind::UnitsSwitch(_) | StmtKind::Mutex(_) | StmtKind::Conductance { .. } => Ok(()),
             StmtKind::Table { .. } => Ok(()),
             StmtKind::Verbatim(_) => Ok(()), // only recognised no-op idioms reach here
-            StmtKind::Solve { block, .. } => {
-                Err(err(&s.span, &block.name, "SOLVE outside BREAKPOINT is not executed yet"))
-            }
+            StmtKind::Solve { block, .. } => Err(err(
+                &s.span,
+                &block.name,
+                "SOLVE outside BREAKPOINT is not executed yet",
+            )),
             other => Err(err(
                 &s.span,
                 format!("{:?}", std::mem::discriminant(other)),

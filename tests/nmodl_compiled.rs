@@ -1,0 +1,335 @@
+//! Density mechanisms compiled from ISF's `.mod` files (`../shared/nmodl/isf-library/`) and
+//! executed by isf's engine, against NEURON 9.0.2's single-compartment references
+//! (`reference/neuron-9.0.2/mechanisms/*`, the same protocols as `mechanisms_reference`) and
+//! against the hand-written built-ins with `Numerics::Exact`.
+//!
+//! Each compiled channel is registered under the alias `<name>~mod` with its built-in's rank, so
+//! that built-ins and compiled mechanisms can run side by side in this process.
+
+mod common;
+
+use common::{max_abs, Table};
+use indexmap::IndexMap;
+use isf::mechanisms::compiled;
+use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
+use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder, Traces};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::OnceLock;
+
+const SOMA: usize = 1;
+
+/// The Hay channels and their `.mod` files in ISF's library.
+const HAY: &[&str] = &[
+    "CaDynamics_E2",
+    "Ca_HVA",
+    "Ca_LVAst",
+    "Ih",
+    "Im",
+    "K_Pst",
+    "K_Tst",
+    "NaTa_t",
+    "Nap_Et2",
+    "SK_E2",
+    "SKv3_1",
+];
+
+fn alias(name: &str) -> String {
+    format!("{name}~mod")
+}
+
+/// Compiles and registers every Hay channel once; false when the library is absent.
+fn registered() -> bool {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    *DONE.get_or_init(|| {
+        let Some(dir) = isf::testing::shared_path("nmodl/isf-library/channels_py3") else {
+            return false;
+        };
+        for m in HAY {
+            let program = compiled::compile_file(&dir.join(format!("{m}.mod")))
+                .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
+            assert_eq!(program.name, *m);
+            compiled::register(&alias(m), program, Some(m)).unwrap();
+        }
+        true
+    })
+}
+
+/// Runs one reference protocol with the channels named by `rename` (built-in or alias).
+/// Returns the traces and the reference's column names in trace order.
+fn run_protocol(
+    folder: &Path,
+    file: &str,
+    numerics: Numerics,
+    rename: &dyn Fn(&str) -> String,
+) -> (Traces, Vec<String>, Table, usize) {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
+    )
+    .unwrap();
+    let table = Table::read(&folder.join(file));
+    let geom = &meta["geometry"];
+    let (l, diam, ra) = (
+        geom["L"].as_f64().unwrap(),
+        geom["diam"].as_f64().unwrap(),
+        geom["Ra"].as_f64().unwrap(),
+    );
+    let area = geom["area_um2"].as_f64().unwrap();
+    let half_ri = ra * (l / 2.0) / (std::f64::consts::PI * (diam / 2.0) * (diam / 2.0)) * 0.01;
+    let tree = CableTree::single_compartment(area, geom["cm"].as_f64().unwrap(), half_ri);
+    let pas: IndexMap<String, Vec<f64>> = [
+        (
+            "g".to_string(),
+            vec![meta["pas"]["g_pas"].as_f64().unwrap()],
+        ),
+        (
+            "e".to_string(),
+            vec![meta["pas"]["e_pas"].as_f64().unwrap()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let mut placements = vec![MechanismPlacement {
+        name: "pas".into(),
+        nodes: vec![SOMA],
+        params: pas,
+    }];
+    let mut mech_names = vec!["pas".to_string()];
+    for m in meta["mechanisms"].as_array().unwrap() {
+        let name = m[0].as_str().unwrap().to_string();
+        let params: IndexMap<String, Vec<f64>> = m[1]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), vec![v.as_f64().unwrap()]))
+            .collect();
+        placements.push(MechanismPlacement {
+            name: rename(&name),
+            nodes: vec![SOMA],
+            params,
+        });
+        mech_names.push(name);
+    }
+    let mut ions = Ions::defaults(tree.len());
+    ions.ena_mv.fill(50.0);
+    ions.ek_mv.fill(-85.0);
+    let settings = SimSettings {
+        dt_ms: meta["dt"].as_f64().unwrap(),
+        celsius: meta["celsius"].as_f64().unwrap(),
+        vinit_mv: meta["v_init"].as_f64().unwrap(),
+        numerics,
+    };
+    let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
+    let mut b = SimulationBuilder::new(&model);
+    let stim = match meta["stim"].as_str().unwrap() {
+        "IClamp" => b
+            .add_point(
+                "IClamp",
+                SOMA,
+                &[
+                    ("del", meta["delay"].as_f64().unwrap()),
+                    ("dur", meta["dur"].as_f64().unwrap()),
+                    ("amp", meta["amp_nA"].as_f64().unwrap()),
+                ],
+            )
+            .unwrap(),
+        "SEClamp" => {
+            let f = |k: &str| -> Vec<f64> {
+                meta[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            };
+            let (times, levels) = (f("t_switch_ms"), f("v_levels_mV"));
+            let h = b
+                .add_point(
+                    "SEClamp",
+                    SOMA,
+                    &[
+                        ("rs", meta["rs_MOhm"].as_f64().unwrap()),
+                        ("dur1", 1e9),
+                        ("amp1", levels[0]),
+                    ],
+                )
+                .unwrap();
+            for (t, lv) in times.iter().zip(&levels) {
+                b.add_events(h, &[*t], &[*lv]).unwrap();
+            }
+            h
+        }
+        other => panic!("unknown stim {other}"),
+    };
+    let mut names = Vec::new();
+    for name in &table.names {
+        if name == "t" {
+            continue;
+        }
+        let probe = match name.as_str() {
+            "v" => Probe::Voltage(SOMA),
+            "ina" | "ik" | "ica" | "cai" | "eca" => Probe::Ion {
+                variable: name.clone(),
+                node: SOMA,
+            },
+            "iclamp_i" | "seclamp_i" => Probe::Point {
+                handle: stim,
+                variable: "i".into(),
+            },
+            "seclamp_vc" => Probe::Point {
+                handle: stim,
+                variable: "vc".into(),
+            },
+            _ => {
+                let mech = mech_names
+                    .iter()
+                    .filter(|m| name.ends_with(&format!("_{m}")))
+                    .max_by_key(|m| m.len())
+                    .unwrap_or_else(|| panic!("column {name}: no mechanism"));
+                Probe::Density {
+                    mechanism: rename(mech),
+                    variable: name[..name.len() - mech.len() - 1].to_string(),
+                    node: SOMA,
+                }
+            }
+        };
+        b.record(probe);
+        names.push(name.clone());
+    }
+    let mut sim = b.build().unwrap();
+    let n = meta["nsteps"].as_u64().unwrap() as usize;
+    (sim.run_steps(n), names, table, n)
+}
+
+/// Largest |ours − reference| over a column; NaN where exactly one of them is NaN.
+fn max_abs_diff(ours: &[f64], reference: &[f64]) -> f64 {
+    assert_eq!(ours.len(), reference.len(), "row count");
+    let mut worst = 0.0f64;
+    for (a, b) in ours.iter().zip(reference) {
+        if a.to_bits() == b.to_bits() || a == b {
+            continue;
+        }
+        let d = (a - b).abs();
+        if d.is_nan() {
+            return f64::NAN;
+        }
+        worst = worst.max(d);
+    }
+    worst
+}
+
+fn csv_files(folder: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".csv"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn compiled_name(n: &str) -> String {
+    if HAY.contains(&n) {
+        alias(n)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Every protocol of `mechanisms/<mech>` with the compiled channels, exact numerics: V within
+/// 1e-9 mV, every other column within 1e-9 of its largest magnitude, at every step; and the
+/// same traces, bit for bit, as the built-ins with exact numerics.
+fn check_folder(mech: &str) {
+    if !registered() {
+        return;
+    }
+    let Some(folder) =
+        isf::testing::shared_path(&format!("reference/neuron-9.0.2/mechanisms/{mech}"))
+    else {
+        return;
+    };
+    let mut worst = (0.0f64, 0.0f64, String::new());
+    let mut failures = Vec::new();
+    for f in csv_files(&folder) {
+        let (ours, names, table, _) = run_protocol(&folder, &f, Numerics::Exact, &compiled_name);
+        assert_eq!(max_abs_diff(&ours.t, table.column("t")), 0.0, "{f}: t");
+        let mut dv = 0.0;
+        let mut rel = (0.0, String::new());
+        for (c, name) in names.iter().enumerate() {
+            let reference = table.column(name);
+            let diff = max_abs_diff(&ours.columns[c], reference);
+            if name == "v" {
+                dv = diff;
+            } else {
+                let r = diff / max_abs(reference).max(f64::MIN_POSITIVE);
+                if r > rel.0 || r.is_nan() {
+                    rel = (r, name.clone());
+                }
+            }
+        }
+        let v = &ours.columns[names.iter().position(|n| n == "v").unwrap()];
+        assert!(v.iter().all(|x| x.is_finite()), "{f}: v not finite");
+        println!(
+            "compiled {mech}/{f}: max|dv| = {dv:.3e} mV, worst column {} rel {:.3e}",
+            rel.1, rel.0
+        );
+        if !(dv <= 1e-9 && rel.0 <= 1e-9) {
+            failures.push(format!("{f}: dv {dv:e}, {} rel {:e}", rel.1, rel.0));
+        }
+        worst.0 = worst.0.max(dv);
+        if rel.0 > worst.1 {
+            worst.1 = rel.0;
+            worst.2 = format!("{f} {}", rel.1);
+        }
+        // Bit-identical to the hand-written mechanisms' exact numerics.
+        let (builtin, _, _, _) = run_protocol(&folder, &f, Numerics::Exact, &|n| n.to_string());
+        for (c, name) in names.iter().enumerate() {
+            let same = ours.columns[c]
+                .iter()
+                .zip(&builtin.columns[c])
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (*a == 0.0 && *b == 0.0));
+            if !same {
+                let d = max_abs_diff(&ours.columns[c], &builtin.columns[c]);
+                failures.push(format!(
+                    "{f}: column {name} differs from the built-in by {d:e}"
+                ));
+            }
+        }
+    }
+    println!(
+        "compiled {mech}: worst max|dv| = {:.3e} mV, worst rel {:.3e} ({})",
+        worst.0, worst.1, worst.2
+    );
+    assert!(failures.is_empty(), "{mech}: {failures:#?}");
+}
+
+macro_rules! mech_tests {
+    ($($fn:ident => $name:literal),* $(,)?) => { $( #[test] fn $fn() { check_folder($name); } )* };
+}
+
+mech_tests! {
+    cadynamics_e2 => "CaDynamics_E2",
+    ca_hva => "Ca_HVA",
+    ca_lvast => "Ca_LVAst",
+    ih => "Ih",
+    im => "Im",
+    k_pst => "K_Pst",
+    k_tst => "K_Tst",
+    nata_t => "NaTa_t",
+    nap_et2 => "Nap_Et2",
+    sk_e2 => "SK_E2",
+    skv3_1 => "SKv3_1",
+    hay_soma => "hay_soma",
+}
+
+#[test]
+fn registering_a_name_twice_is_an_error() {
+    let src = "NEURON { SUFFIX twice }  PARAMETER { g = 1 }";
+    let p = compiled::compile_str("twice.mod", src).unwrap();
+    compiled::register("twice", p.clone(), None).unwrap();
+    let e = compiled::register("twice", p, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("twice") && e.contains("registered twice"), "{e}");
+}
