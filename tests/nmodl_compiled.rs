@@ -34,6 +34,10 @@ const HAY: &[&str] = &[
     "SKv3_1",
 ];
 
+/// Further files of ISF's library with NEURON references in `reference/neuron-9.0.2/nmodl/`,
+/// registered under their own names.
+const OTHERS: &[&str] = &["NaTs2_t", "NaTg", "CaDynamics_E2_v2"];
+
 fn alias(name: &str) -> String {
     format!("{name}~mod")
 }
@@ -50,6 +54,11 @@ fn registered() -> bool {
                 .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
             assert_eq!(program.name, *m);
             compiled::register(&alias(m), program, Some(m)).unwrap();
+        }
+        for m in OTHERS {
+            let program = compiled::compile_file(&dir.join(format!("{m}.mod")))
+                .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
+            compiled::register(m, program, None).unwrap();
         }
         true
     })
@@ -111,8 +120,24 @@ fn run_protocol(
         mech_names.push(name);
     }
     let mut ions = Ions::defaults(tree.len());
-    ions.ena_mv.fill(50.0);
-    ions.ek_mv.fill(-85.0);
+    match meta.get("ions_set").and_then(Value::as_object) {
+        // `nmodl/` references: NEURON's defaults, then what the protocol set.
+        Some(set) => {
+            for (k, x) in set {
+                let x = x.as_f64().unwrap();
+                match k.as_str() {
+                    "ena" => ions.ena_mv.fill(x),
+                    "ek" => ions.ek_mv.fill(x),
+                    other => panic!("ion value {other} not supported here"),
+                }
+            }
+        }
+        // `mechanisms/` references.
+        None => {
+            ions.ena_mv.fill(50.0);
+            ions.ek_mv.fill(-85.0);
+        }
+    }
     let settings = SimSettings {
         dt_ms: meta["dt"].as_f64().unwrap(),
         celsius: meta["celsius"].as_f64().unwrap(),
@@ -122,17 +147,25 @@ fn run_protocol(
     let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
     let mut b = SimulationBuilder::new(&model);
     let stim = match meta["stim"].as_str().unwrap() {
-        "IClamp" => b
-            .add_point(
+        "IClamp" => {
+            // `mechanisms/` metadata keeps the clamp at the top level, `nmodl/` in `iclamp`.
+            let get = |flat: &str, nested: &str| {
+                meta[flat]
+                    .as_f64()
+                    .or_else(|| meta["iclamp"][nested].as_f64())
+                    .unwrap_or_else(|| panic!("{file}: no IClamp {nested}"))
+            };
+            b.add_point(
                 "IClamp",
                 SOMA,
                 &[
-                    ("del", meta["delay"].as_f64().unwrap()),
-                    ("dur", meta["dur"].as_f64().unwrap()),
-                    ("amp", meta["amp_nA"].as_f64().unwrap()),
+                    ("del", get("delay", "delay")),
+                    ("dur", get("dur", "dur")),
+                    ("amp", get("amp_nA", "amp")),
                 ],
             )
-            .unwrap(),
+            .unwrap()
+        }
         "SEClamp" => {
             let f = |k: &str| -> Vec<f64> {
                 meta[k]
@@ -241,12 +274,17 @@ fn compiled_name(n: &str) -> String {
 /// 1e-9 mV, every other column within 1e-9 of its largest magnitude, at every step; and the
 /// same traces, bit for bit, as the built-ins with exact numerics.
 fn check_folder(mech: &str) {
+    check(&format!("mechanisms/{mech}"), true);
+}
+
+/// The protocols of `reference/neuron-9.0.2/<rel>`; `against_builtin`: also bit for bit
+/// against the built-ins.
+fn check(rel: &str, against_builtin: bool) {
+    let mech = rel;
     if !registered() {
         return;
     }
-    let Some(folder) =
-        isf::testing::shared_path(&format!("reference/neuron-9.0.2/mechanisms/{mech}"))
-    else {
+    let Some(folder) = isf::testing::shared_path(&format!("reference/neuron-9.0.2/{rel}")) else {
         return;
     };
     let mut worst = (0.0f64, 0.0f64, String::new());
@@ -281,6 +319,9 @@ fn check_folder(mech: &str) {
         if rel.0 > worst.1 {
             worst.1 = rel.0;
             worst.2 = format!("{f} {}", rel.1);
+        }
+        if !against_builtin {
+            continue;
         }
         // Bit-identical to the hand-written mechanisms' exact numerics.
         let (builtin, _, _, _) = run_protocol(&folder, &f, Numerics::Exact, &|n| n.to_string());
@@ -321,6 +362,21 @@ mech_tests! {
     sk_e2 => "SK_E2",
     skv3_1 => "SKv3_1",
     hay_soma => "hay_soma",
+}
+
+#[test]
+fn nats2_t() {
+    check("nmodl/NaTs2_t", false);
+}
+
+#[test]
+fn natg() {
+    check("nmodl/NaTg", false);
+}
+
+#[test]
+fn cadynamics_e2_v2() {
+    check("nmodl/CaDynamics_E2_v2", false);
 }
 
 #[test]
