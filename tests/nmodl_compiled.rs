@@ -60,6 +60,10 @@ fn registered() -> bool {
                 .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
             compiled::register(m, program, None).unwrap();
         }
+        if let Some(hh) = isf::testing::shared_path("nmodl/neuron-builtins/hh.mod") {
+            let program = compiled::compile_file(&hh).unwrap_or_else(|e| panic!("hh.mod: {e}"));
+            compiled::register(&alias("hh"), program, Some("hh")).unwrap();
+        }
         true
     })
 }
@@ -118,6 +122,19 @@ fn run_protocol(
             params,
         });
         mech_names.push(name);
+    }
+    // GLOBALs the protocol set (`usetable_hh`): parameters of their mechanism.
+    if let Some(globals) = meta.get("globals_set").and_then(Value::as_object) {
+        for (k, x) in globals {
+            let pl = placements
+                .iter_mut()
+                .zip(&mech_names)
+                .filter(|(_, m)| k.ends_with(&format!("_{m}")))
+                .max_by_key(|(_, m)| m.len())
+                .unwrap_or_else(|| panic!("global {k}: no mechanism"));
+            let name = k[..k.len() - pl.1.len() - 1].to_string();
+            pl.0.params.insert(name, vec![x.as_f64().unwrap()]);
+        }
     }
     let mut ions = Ions::defaults(tree.len());
     match meta.get("ions_set").and_then(Value::as_object) {
@@ -263,7 +280,7 @@ fn csv_files(folder: &Path) -> Vec<String> {
 }
 
 fn compiled_name(n: &str) -> String {
-    if HAY.contains(&n) {
+    if HAY.contains(&n) || n == "hh" {
         alias(n)
     } else {
         n.to_string()
@@ -377,6 +394,12 @@ fn natg() {
 #[test]
 fn cadynamics_e2_v2() {
     check("nmodl/CaDynamics_E2_v2", false);
+}
+
+/// NEURON's hh (a PROCEDURE TABLE with DEPEND celsius) with usetable 1 and 0.
+#[test]
+fn hh_table() {
+    check("nmodl/hh", false);
 }
 
 #[test]

@@ -113,6 +113,15 @@ pub enum Instr {
         /// The other lanes.
         otherwise: Vec<Instr>,
     },
+    /// A TABLE lookup: `out[k] = ` the interpolated column `k` of table `table` at `arg`.
+    Table {
+        /// Index into [`Program::tables`].
+        table: u32,
+        /// The argument.
+        arg: Src,
+        /// Destination of each tabulated value.
+        out: Vec<u32>,
+    },
     /// `while (cond) {body}`: `test` computes `cond`; lanes leave when it is 0.
     While {
         /// Instructions computing the condition.
@@ -187,6 +196,30 @@ pub struct Current {
     pub electrode: bool,
 }
 
+/// A TABLE of a FUNCTION or PROCEDURE, built as NEURON builds it (see `docs/nmodl.md`): when
+/// `usetable` is on and, before a phase, it was never built or a DEPEND value changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    /// The FUNCTION or PROCEDURE.
+    pub name: String,
+    /// Instructions computing `from` and `to`.
+    pub bounds: Vec<Instr>,
+    /// FROM.
+    pub from: Src,
+    /// TO.
+    pub to: Src,
+    /// WITH: number of intervals.
+    pub with: u32,
+    /// Columns whose change triggers a rebuild.
+    pub depend: Vec<u32>,
+    /// The column the body reads its argument from.
+    pub arg: u32,
+    /// The body (the callable at `arg`).
+    pub body: Vec<Instr>,
+    /// The tabulated columns after the body ran.
+    pub outputs: Vec<u32>,
+}
+
 /// A lowered density mechanism.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Program {
@@ -213,6 +246,8 @@ pub struct Program {
     pub state: Vec<Instr>,
     /// Concentrations written back to the ions after INITIAL and the state update.
     pub conc_writes: Vec<(u32, IonVar)>,
+    /// TABLEs.
+    pub tables: Vec<TableDef>,
 }
 
 impl Program {
@@ -229,6 +264,7 @@ impl Program {
                         then, otherwise, ..
                     } => 1 + count(then) + count(otherwise),
                     Instr::While { test, body, .. } => 1 + count(test) + count(body),
+                    Instr::Table { .. } => 1,
                     _ => 1,
                 })
                 .sum()
@@ -280,6 +316,10 @@ struct Lowerer<'m> {
     free: Vec<u32>,
     temp: Vec<bool>,
     inline_stack: Vec<String>,
+    params: Vec<(String, f64)>,
+    tables: Vec<TableDef>,
+    /// The `usetable` parameter's column, once a TABLE needs it.
+    usetable: Option<u32>,
 }
 
 /// Lowers a density mechanism.
@@ -303,8 +343,10 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         free: Vec::new(),
         temp: Vec::new(),
         inline_stack: Vec::new(),
+        params: Vec::new(),
+        tables: Vec::new(),
+        usetable: None,
     };
-    let mut params = Vec::new();
     let mut vars: Vec<String> = Vec::new();
     let mut var_span = HashMap::new();
     let v_col = l.column(Column::V);
@@ -354,8 +396,9 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                         "array PARAMETERs are not supported yet",
                     ));
                 }
-                let col = l.column(Column::Param(params.len() as u32));
-                params.push((var.name.clone(), var.default.unwrap_or(0.0)));
+                let col = l.column(Column::Param(l.params.len() as u32));
+                l.params
+                    .push((var.name.clone(), var.default.unwrap_or(0.0)));
                 l.globals.insert(var.name.clone(), col);
             }
             VarClass::Pointer | VarClass::Random => {
@@ -492,7 +535,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     Ok(Program {
         name: m.name.clone(),
         file: m.file.clone(),
-        params,
+        params: l.params,
         vars,
         columns: l.columns,
         v_col,
@@ -501,6 +544,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         currents,
         state,
         conc_writes,
+        tables: l.tables,
     })
 }
 
@@ -858,9 +902,8 @@ impl<'m> Lowerer<'m> {
         })
     }
 
-    /// Inlines a call of a FUNCTION or PROCEDURE: its arguments are copied into fresh columns
-    /// (NMODL passes by value), its body runs in its own scope, a FUNCTION's value is the
-    /// column named after it.
+    /// A call of a FUNCTION or PROCEDURE: inlined; with a TABLE, the lookup where `usetable`
+    /// is on and the inlined body elsewhere.
     fn inline(
         &mut self,
         name: &str,
@@ -872,9 +915,120 @@ impl<'m> Lowerer<'m> {
         let callable = m
             .callable(name)
             .ok_or_else(|| err(span, name, "this function is not executed yet"))?;
-        if callable.table.is_some() {
-            return Err(err(span, name, "TABLE is not executed yet"));
+        let Some(table) = &callable.table else {
+            let ret = self.scratch();
+            self.inline_body(name, span, &args, ret, out)?;
+            for a in args {
+                self.release(a);
+            }
+            return Ok(Src::Col(ret));
+        };
+        if args.len() != 1 {
+            return Err(err(span, name, "a TABLE callable takes one argument"));
         }
+        let id = match self.tables.iter().position(|t| t.name == name) {
+            Some(i) => i,
+            None => self.table_def(name, span, table)?,
+        };
+        let ret = self.scratch();
+        let outs = if table.names.is_empty() {
+            vec![ret]
+        } else {
+            let mut v = Vec::new();
+            for n in &table.names {
+                v.push(self.target(n, span)?);
+            }
+            v
+        };
+        let usetable = match self.usetable {
+            Some(c) => c,
+            None => {
+                let c = self.column(Column::Param(self.params.len() as u32));
+                self.params.push(("usetable".to_string(), 1.0));
+                self.usetable = Some(c);
+                c
+            }
+        };
+        let mut exact = Vec::new();
+        self.inline_body(name, span, &args, ret, &mut exact)?;
+        out.push(Instr::If {
+            cond: Src::Col(usetable),
+            then: vec![Instr::Table {
+                table: id as u32,
+                arg: args[0],
+                out: outs,
+            }],
+            otherwise: exact,
+        });
+        for a in args {
+            self.release(a);
+        }
+        Ok(Src::Col(ret))
+    }
+
+    /// Lowers the TABLE of `name`; returns its index.
+    fn table_def(
+        &mut self,
+        name: &str,
+        span: &Span,
+        table: &crate::model::Table,
+    ) -> Result<usize, LowerError> {
+        let mut bounds = Vec::new();
+        let saved = std::mem::take(&mut self.scopes);
+        let from = self.expr(&table.from, &mut bounds);
+        let to = self.expr(&table.to, &mut bounds);
+        self.scopes = saved;
+        let (from, to) = (from?, to?);
+        // The bounds' temporaries stay reserved (never released): the build reads them.
+        let mut depend = Vec::new();
+        for d in &table.depend {
+            match self.lookup(d) {
+                Some(Src::Col(c)) => depend.push(c),
+                Some(Src::K(_)) => {}
+                None => return Err(err(&table.span, d, "unknown DEPEND name")),
+            }
+        }
+        let arg = self.scratch();
+        let ret = self.scratch();
+        let mut body = Vec::new();
+        self.inline_body(name, span, &[Src::Col(arg)], ret, &mut body)?;
+        let outputs = if table.names.is_empty() {
+            vec![ret]
+        } else {
+            let mut v = Vec::new();
+            for n in &table.names {
+                v.push(self.target(n, &table.span)?);
+            }
+            v
+        };
+        self.tables.push(TableDef {
+            name: name.to_string(),
+            bounds,
+            from,
+            to,
+            with: table.with,
+            depend,
+            arg,
+            body,
+            outputs,
+        });
+        Ok(self.tables.len() - 1)
+    }
+
+    /// Inlines the body of `name`: its arguments are copied into fresh columns (NMODL passes by
+    /// value), its body runs in its own scope, a FUNCTION's value is `ret`.
+    fn inline_body(
+        &mut self,
+        name: &str,
+        span: &Span,
+        args: &[Src],
+        ret: u32,
+        out: &mut Vec<Instr>,
+    ) -> Result<(), LowerError> {
+        let m = self.m;
+        let callable = m
+            .callable(name)
+            .ok_or_else(|| err(span, name, "this function is not executed yet"))?;
         if callable.idiom.is_some() {
             return Err(err(span, name, "VERBATIM bodies are not executed"));
         }
@@ -896,7 +1050,7 @@ impl<'m> Lowerer<'m> {
             return Err(err(span, name, "wrong number of arguments"));
         }
         let mut scope = HashMap::new();
-        for (p, a) in callable.params.iter().zip(&args) {
+        for (p, a) in callable.params.iter().zip(args) {
             let c = self.scratch();
             out.push(Instr::Un {
                 op: Op1::Copy,
@@ -905,10 +1059,6 @@ impl<'m> Lowerer<'m> {
             });
             scope.insert(p.clone(), c);
         }
-        for a in args {
-            self.release(a);
-        }
-        let ret = self.scratch();
         scope.insert(name.to_string(), ret);
         // The callee sees its own scope and the model's names only.
         let saved = std::mem::replace(&mut self.scopes, vec![scope]);
@@ -916,8 +1066,7 @@ impl<'m> Lowerer<'m> {
         let r = self.block(body, out, &mut |_, _, _| Ok(false));
         self.inline_stack.pop();
         self.scopes = saved;
-        r?;
-        Ok(Src::Col(ret))
+        r
     }
 }
 

@@ -17,7 +17,8 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, Src};
+use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, Src, TableDef};
+use std::sync::Mutex;
 
 use super::catalogue::{self, BuildEnv, Constructor, Entry};
 use super::{hoc_exp, libm_log, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
@@ -42,6 +43,45 @@ pub struct CompiledMechanism {
     nodes: Vec<usize>,
     /// Parameter-major values (catalogue order).
     params: Vec<Vec<f64>>,
+    /// The TABLEs as last built (one per mechanism block, as NEURON keeps one per mechanism).
+    tables: Mutex<Vec<Table>>,
+}
+
+/// A built TABLE.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    built: bool,
+    /// DEPEND values at the last build.
+    depend: Vec<f64>,
+    tmin: f64,
+    mfac: f64,
+    n: usize,
+    /// `rows[i * width + k]`: tabulated value `k` at point `i`.
+    rows: Vec<f64>,
+    width: usize,
+}
+
+impl Table {
+    /// NEURON's lookup: NaN for a NaN position, clamped at both ends, else linear
+    /// interpolation.
+    #[inline]
+    fn lookup(&self, x: f64, k: usize) -> f64 {
+        let xi = self.mfac * (x - self.tmin);
+        if xi.is_nan() {
+            return xi;
+        }
+        let w = self.width;
+        if xi <= 0.0 {
+            return self.rows[k];
+        }
+        if xi >= self.n as f64 {
+            return self.rows[self.n * w + k];
+        }
+        let i = xi as usize;
+        let theta = xi - i as f64;
+        let (a, b) = (self.rows[i * w + k], self.rows[(i + 1) * w + k]);
+        a + theta * (b - a)
+    }
 }
 
 /// Errors of compiling or registering a `.mod` file.
@@ -79,10 +119,12 @@ static PROGRAMS: RwLock<Vec<Arc<Loaded>>> = RwLock::new(Vec::new());
 
 fn build_slot<const K: usize>(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
     let loaded = PROGRAMS.read().expect("registry lock")[K].clone();
+    let tables = vec![Table::default(); loaded.program.tables.len()];
     Box::new(CompiledMechanism {
         loaded,
         nodes: inst.nodes,
         params: inst.values,
+        tables: Mutex::new(tables),
     })
 }
 
@@ -172,6 +214,7 @@ impl CompiledMechanism {
     ) {
         let p = &self.loaded.program;
         let n = self.nodes.len();
+        let mut tables = self.tables.lock().expect("table lock");
         WORK.with(|work| {
             let mut w = work.borrow_mut();
             w.resize(p.columns.len() * LANES, 0.0);
@@ -180,13 +223,23 @@ impl CompiledMechanism {
                 let nl = LANES.min(n - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
                 self.load(w, j0, nodes, env, v, ions, vars);
+                if !p.tables.is_empty() {
+                    check_tables(
+                        &p.tables,
+                        &mut tables,
+                        w,
+                        p.columns.len(),
+                        self.usetable(w, nl),
+                    );
+                }
                 let mask = [true; LANES];
+                let t = &tables[..];
                 match phase {
-                    Phase::Init => exec(&p.initial, w, &mask, nl),
-                    Phase::State => exec(&p.state, w, &mask, nl),
+                    Phase::Init => exec(&p.initial, w, &mask, nl, t),
+                    Phase::State => exec(&p.state, w, &mask, nl, t),
                     Phase::Current => {
                         let m = m.as_deref_mut().expect("a matrix");
-                        self.current_block(w, nodes, v, ions, m, nl)
+                        self.current_block(w, nodes, v, ions, m, nl, t)
                     }
                 }
                 // Trial variables back.
@@ -245,7 +298,18 @@ impl CompiledMechanism {
         }
     }
 
+    /// Whether `usetable` is on at some lane of the block (NEURON's is one GLOBAL).
+    fn usetable(&self, w: &[f64], nl: usize) -> bool {
+        let p = &self.loaded.program;
+        p.params
+            .iter()
+            .position(|(n, _)| n == "usetable")
+            .and_then(|k| p.columns.iter().position(|c| *c == Column::Param(k as u32)))
+            .is_some_and(|c| w[c * LANES..][..nl].iter().any(|&x| x != 0.0))
+    }
+
     /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`.
+    #[allow(clippy::too_many_arguments)]
     fn current_block(
         &self,
         w: &mut [f64],
@@ -254,6 +318,7 @@ impl CompiledMechanism {
         ions: &mut IonState,
         m: &mut Matrix,
         nl: usize,
+        t: &[Table],
     ) {
         let p = &self.loaded.program;
         let mask = [true; LANES];
@@ -271,12 +336,12 @@ impl CompiledMechanism {
         for (l, &node) in nodes.iter().enumerate() {
             w[vc + l] = v[node] + 0.001;
         }
-        exec(&p.current, w, &mask, nl);
+        exec(&p.current, w, &mask, nl, t);
         let upper = sum(w);
         for (l, &node) in nodes.iter().enumerate() {
             w[vc + l] = v[node];
         }
-        exec(&p.current, w, &mask, nl);
+        exec(&p.current, w, &mask, nl, t);
         let at_v = sum(w);
         let sign = self.loaded.sign;
         for (l, &node) in nodes.iter().enumerate() {
@@ -366,8 +431,63 @@ fn bin(op: Op2, x: f64, y: f64) -> f64 {
     }
 }
 
-/// Executes `code` on the lanes of `mask` (the first `nl`).
-fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize) {
+/// Builds the TABLEs that need it (never built, or a DEPEND value changed), when `usetable` is
+/// on. The build runs each table's body over its points, [`LANES`] at a time, in a copy of the
+/// block's first lane (DEPEND values and parameters are NEURON's GLOBALs).
+fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize, on: bool) {
+    if !on {
+        return;
+    }
+    for (def, tab) in defs.iter().zip(tables.iter_mut()) {
+        let depend: Vec<f64> = def.depend.iter().map(|&c| w[c as usize * LANES]).collect();
+        if tab.built && tab.depend == depend {
+            continue;
+        }
+        let mut b = vec![0.0; ncols * LANES];
+        for c in 0..ncols {
+            b[c * LANES..][..LANES].fill(w[c * LANES]);
+        }
+        let all = [true; LANES];
+        exec(&def.bounds, &mut b, &all, 1, &[]);
+        let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
+        let n = def.with as usize;
+        let dx = (to - from) / n as f64;
+        // The abscissae accumulated by repeated addition, as NEURON's loop does.
+        let mut xs = Vec::with_capacity(n + 1);
+        let mut x = from;
+        for _ in 0..=n {
+            xs.push(x);
+            x += dx;
+        }
+        let width = def.outputs.len();
+        let mut rows = vec![0.0; (n + 1) * width];
+        for (chunk, xs) in xs.chunks(LANES).enumerate() {
+            let nl = xs.len();
+            for c in 0..ncols {
+                b[c * LANES..][..LANES].fill(w[c * LANES]);
+            }
+            b[def.arg as usize * LANES..][..nl].copy_from_slice(xs);
+            exec(&def.body, &mut b, &all, nl, &[]);
+            for (k, &o) in def.outputs.iter().enumerate() {
+                for l in 0..nl {
+                    rows[(chunk * LANES + l) * width + k] = b[o as usize * LANES + l];
+                }
+            }
+        }
+        *tab = Table {
+            built: true,
+            depend,
+            tmin: from,
+            mfac: 1.0 / dx,
+            n,
+            rows,
+            width,
+        };
+    }
+}
+
+/// Executes `code` on the lanes of `mask` (the first `nl`), with the built `tables`.
+fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: &[Table]) {
     let full = mask[..nl].iter().all(|&m| m);
     for ins in code {
         match ins {
@@ -414,16 +534,28 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize) {
                     mo[l] = mask[l] && c[l] == 0.0;
                 }
                 if mt[..nl].iter().any(|&x| x) {
-                    exec(then, w, &mt, nl);
+                    exec(then, w, &mt, nl, tables);
                 }
                 if mo[..nl].iter().any(|&x| x) {
-                    exec(otherwise, w, &mo, nl);
+                    exec(otherwise, w, &mo, nl, tables);
+                }
+            }
+            Instr::Table { table, arg, out } => {
+                let tab = &tables[*table as usize];
+                let x = fetch(w, *arg, nl);
+                for (k, &o) in out.iter().enumerate() {
+                    let d = &mut w[o as usize * LANES..][..nl];
+                    for l in 0..nl {
+                        if mask[l] {
+                            d[l] = tab.lookup(x[l], k);
+                        }
+                    }
                 }
             }
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {
-                    exec(test, w, &m, nl);
+                    exec(test, w, &m, nl, tables);
                     let c = fetch(w, *cond, nl);
                     for l in 0..nl {
                         m[l] = m[l] && c[l] != 0.0;
@@ -431,7 +563,7 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize) {
                     if !m[..nl].iter().any(|&x| x) {
                         break;
                     }
-                    exec(body, w, &m, nl);
+                    exec(body, w, &m, nl, tables);
                 }
             }
         }
