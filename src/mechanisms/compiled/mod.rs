@@ -486,6 +486,60 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
     }
 }
 
+/// `r = op(a)` lane by lane, the operation chosen once per instruction.
+#[inline(always)]
+fn un_lanes(op: Op1, a: &[f64], r: &mut [f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for (r, &x) in r.iter_mut().zip(a) {
+                *r = $f(x);
+            }
+        };
+    }
+    match op {
+        Op1::Copy => r.copy_from_slice(a),
+        Op1::Neg => each!(|x: f64| -x),
+        Op1::Exp => each!(hoc_exp),
+        Op1::Log => each!(libm_log),
+        other => each!(|x| un(other, x)),
+    }
+}
+
+/// `r = a op b` lane by lane, the operation chosen once per instruction.
+#[inline(always)]
+fn bin_lanes(op: Op2, a: &[f64], b: &[f64], r: &mut [f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for ((r, &x), &y) in r.iter_mut().zip(a).zip(b) {
+                *r = $f(x, y);
+            }
+        };
+    }
+    match op {
+        Op2::Add => each!(|x: f64, y: f64| x + y),
+        Op2::Sub => each!(|x: f64, y: f64| x - y),
+        Op2::Mul => each!(|x: f64, y: f64| x * y),
+        Op2::Div => each!(|x: f64, y: f64| x / y),
+        Op2::Pow => each!(libm_pow),
+        other => each!(|x, y| bin(other, x, y)),
+    }
+}
+
+/// Stores the lanes of `r` into column `dst` where `mask` is set.
+#[inline(always)]
+fn store(w: &mut [f64], dst: u32, r: &[f64; LANES], mask: &[bool; LANES], full: bool, nl: usize) {
+    let d = &mut w[dst as usize * LANES..][..nl];
+    if full {
+        d.copy_from_slice(&r[..nl]);
+    } else {
+        for l in 0..nl {
+            if mask[l] {
+                d[l] = r[l];
+            }
+        }
+    }
+}
+
 /// Executes `code` on the lanes of `mask` (the first `nl`), with the built `tables`.
 fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: &[Table]) {
     let full = mask[..nl].iter().all(|&m| m);
@@ -493,34 +547,16 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: 
         match ins {
             Instr::Un { op, dst, a } => {
                 let a = fetch(w, *a, nl);
-                let d = &mut w[*dst as usize * LANES..][..nl];
-                if full {
-                    for l in 0..nl {
-                        d[l] = un(*op, a[l]);
-                    }
-                } else {
-                    for l in 0..nl {
-                        if mask[l] {
-                            d[l] = un(*op, a[l]);
-                        }
-                    }
-                }
+                let mut r = [0.0; LANES];
+                un_lanes(*op, &a[..nl], &mut r[..nl]);
+                store(w, *dst, &r, mask, full, nl);
             }
             Instr::Bin { op, dst, a, b } => {
                 let a = fetch(w, *a, nl);
                 let b = fetch(w, *b, nl);
-                let d = &mut w[*dst as usize * LANES..][..nl];
-                if full {
-                    for l in 0..nl {
-                        d[l] = bin(*op, a[l], b[l]);
-                    }
-                } else {
-                    for l in 0..nl {
-                        if mask[l] {
-                            d[l] = bin(*op, a[l], b[l]);
-                        }
-                    }
-                }
+                let mut r = [0.0; LANES];
+                bin_lanes(*op, &a[..nl], &b[..nl], &mut r[..nl]);
+                store(w, *dst, &r, mask, full, nl);
             }
             Instr::If {
                 cond,
