@@ -303,6 +303,22 @@ fn err(span: &Span, construct: impl Into<String>, message: impl Into<String>) ->
     }
 }
 
+/// `dst = a op b`, with `pow(a, 2.0)` as `a*a`: the C compiler NEURON's mechanisms are built
+/// with (gcc, -O2, no fast-math) folds a square into a multiplication, which is exact, while
+/// the C library's `pow` is only nearly correctly rounded (they differ in the last bit for
+/// rare arguments; K_Tst's `((v+71)/59)^2` meets some).
+fn pow_folded(op: Op2, dst: u32, a: Src, b: Src) -> Instr {
+    if op == Op2::Pow && b == Src::K(2.0) {
+        return Instr::Bin {
+            op: Op2::Mul,
+            dst,
+            a,
+            b: a,
+        };
+    }
+    Instr::Bin { op, dst, a, b }
+}
+
 /// Deepest nesting of inlined FUNCTION/PROCEDURE calls (recursion is refused).
 const MAX_INLINE: usize = 16;
 
@@ -841,7 +857,7 @@ impl<'m> Lowerer<'m> {
                     BinOp::Div => Op2::Div,
                     BinOp::Pow => Op2::Pow,
                 };
-                out.push(Instr::Bin { op, dst, a, b });
+                out.push(pow_folded(op, dst, a, b));
                 Src::Col(dst)
             }
             ExprKind::Call(f, args) => {
@@ -889,12 +905,7 @@ impl<'m> Lowerer<'m> {
                     self.release(*a);
                     self.release(*b);
                     let dst = self.tmp();
-                    out.push(Instr::Bin {
-                        op,
-                        dst,
-                        a: *a,
-                        b: *b,
-                    });
+                    out.push(pow_folded(op, dst, *a, *b));
                     return Ok(Src::Col(dst));
                 }
                 self.inline(&f.name, &e.span, vals, out)?
