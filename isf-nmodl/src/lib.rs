@@ -16,6 +16,7 @@ pub mod eval;
 pub mod idiom;
 pub mod lexer;
 pub mod linearity;
+pub mod lower;
 pub mod model;
 pub mod parser;
 pub mod sema;

@@ -25,7 +25,8 @@ pub struct BuildEnv {
     pub numerics: super::Numerics,
 }
 
-type DensityCtor = fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism>;
+/// Constructor of a density mechanism block.
+pub type DensityCtor = fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism>;
 type PointCtor = fn(Instances, &BuildEnv) -> Box<dyn PointProcess>;
 
 /// Constructor of a catalogue entry.
@@ -138,6 +139,21 @@ pub enum CatalogueError {
     },
 }
 
+/// Entries registered at run time (mechanisms compiled from NMODL files, see
+/// [`super::compiled`]); they take precedence over built-ins of the same name.
+static REGISTERED: std::sync::RwLock<Vec<&'static Entry>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers `entry` for the rest of the process; a name registered twice is an error.
+pub fn register(entry: Entry) -> Result<&'static Entry, String> {
+    let mut registered = REGISTERED.write().expect("catalogue lock");
+    if registered.iter().any(|e| e.name == entry.name) {
+        return Err(format!("mechanism `{}` is registered twice", entry.name));
+    }
+    let entry: &'static Entry = Box::leak(Box::new(entry));
+    registered.push(entry);
+    Ok(entry)
+}
+
 /// The registry of all mechanisms isf knows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Catalogue;
@@ -169,19 +185,28 @@ impl Catalogue {
         ENTRIES
     }
 
-    /// The entry called `name`.
+    /// The entry called `name`: a registered compiled mechanism (see [`register`]) first,
+    /// then a built-in.
     pub fn get(&self, name: &str) -> Result<&'static Entry, CatalogueError> {
-        ENTRIES
-            .iter()
-            .find(|e| e.name == name)
+        let registered = REGISTERED.read().expect("catalogue lock");
+        if let Some(e) = registered.iter().find(|e| e.name == name) {
+            return Ok(e);
+        }
+        self.builtin(name)
             .ok_or_else(|| CatalogueError::UnknownMechanism {
                 name: name.to_string(),
                 known: ENTRIES
                     .iter()
+                    .chain(registered.iter().copied())
                     .map(|e| e.name)
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    /// The built-in entry called `name`.
+    pub fn builtin(&self, name: &str) -> Option<&'static Entry> {
+        ENTRIES.iter().find(|e| e.name == name)
     }
 
     /// Parameter-major value table for `nodes.len()` instances of `entry`, defaults overridden by

@@ -1,0 +1,634 @@
+//! Density mechanisms compiled from users' NMODL files: the lowered program of `isf-nmodl`
+//! ([`isf_nmodl::lower::Program`]) executed over blocks of instances.
+//!
+//! Instances are processed [`LANES`] at a time. A phase loads every column of the program for
+//! the block's lanes (parameters, trial variables, `v` and ion variables of the instances'
+//! nodes, `dt`, `celsius`, `t`), executes each instruction for all active lanes (dispatch is
+//! paid once per instruction per block), then stores the trial variables and the ions it writes.
+//! The phases are NEURON's (`nrn_init`, `nrn_cur`, `nrn_state`): the current runs the
+//! BREAKPOINT body at `v + 0.001` and at `v`, sums the currents in NEURON's order and takes the
+//! slope as the difference quotient, exactly as the hand-written mechanisms' exact numerics do.
+//! Arithmetic follows the program's order; `exp` is NEURON's `hoc_Exp` with glibc's `exp`,
+//! `log` and `pow` are the C library's. Both numerics run this exact program for now.
+//!
+//! [`register`] makes a program available to the catalogue by name.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, Src, TableDef};
+use std::sync::Mutex;
+
+use super::catalogue::{self, BuildEnv, Constructor, Entry};
+use super::{hoc_exp, libm_log, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
+
+/// Instances per block.
+pub const LANES: usize = 64;
+
+/// A program ready to run: the program and the names the mechanism interface hands out.
+#[derive(Debug)]
+struct Loaded {
+    program: Program,
+    name: &'static str,
+    vars: &'static [&'static str],
+    /// Sign of the currents in the node's equation (−1 for ELECTRODE_CURRENTs).
+    sign: f64,
+}
+
+/// All instances of a compiled density mechanism in a cell.
+#[derive(Debug)]
+pub struct CompiledMechanism {
+    loaded: Arc<Loaded>,
+    nodes: Vec<usize>,
+    /// Parameter-major values (catalogue order).
+    params: Vec<Vec<f64>>,
+    /// The TABLEs as last built (one per mechanism block, as NEURON keeps one per mechanism).
+    tables: Mutex<Vec<Table>>,
+}
+
+/// A built TABLE.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    built: bool,
+    /// DEPEND values at the last build.
+    depend: Vec<f64>,
+    tmin: f64,
+    mfac: f64,
+    n: usize,
+    /// `rows[i * width + k]`: tabulated value `k` at point `i`.
+    rows: Vec<f64>,
+    width: usize,
+}
+
+impl Table {
+    /// NEURON's lookup: NaN for a NaN position, clamped at both ends, else linear
+    /// interpolation.
+    #[inline]
+    fn lookup(&self, x: f64, k: usize) -> f64 {
+        let xi = self.mfac * (x - self.tmin);
+        if xi.is_nan() {
+            return xi;
+        }
+        let w = self.width;
+        if xi <= 0.0 {
+            return self.rows[k];
+        }
+        if xi >= self.n as f64 {
+            return self.rows[self.n * w + k];
+        }
+        let i = xi as usize;
+        let theta = xi - i as f64;
+        let (a, b) = (self.rows[i * w + k], self.rows[(i + 1) * w + k]);
+        a + theta * (b - a)
+    }
+}
+
+/// Errors of compiling or registering a `.mod` file.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The front end refused the file.
+    #[error("{0}")]
+    Front(#[from] isf_nmodl::Error),
+    /// The file uses a construct the executor does not implement yet.
+    #[error("{0}")]
+    Lower(#[from] isf_nmodl::lower::LowerError),
+    /// Registration failed.
+    #[error("{0}")]
+    Register(String),
+}
+
+/// Analyses and lowers one `.mod` file.
+pub fn compile_file(path: &Path) -> Result<Program, CompileError> {
+    let model = isf_nmodl::analyse_file(path)?;
+    Ok(isf_nmodl::lower::lower(&model)?)
+}
+
+/// Analyses and lowers NMODL text (`name` is used in errors).
+pub fn compile_str(name: &str, text: &str) -> Result<Program, CompileError> {
+    let model = isf_nmodl::analyse_str(name, text)?;
+    Ok(isf_nmodl::lower::lower(&model)?)
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+/// Programs registered so far; slot `k` is built by the constructor `SLOTS[k]`.
+static PROGRAMS: RwLock<Vec<Arc<Loaded>>> = RwLock::new(Vec::new());
+
+fn build_slot<const K: usize>(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
+    let loaded = PROGRAMS.read().expect("registry lock")[K].clone();
+    let tables = vec![Table::default(); loaded.program.tables.len()];
+    Box::new(CompiledMechanism {
+        loaded,
+        nodes: inst.nodes,
+        params: inst.values,
+        tables: Mutex::new(tables),
+    })
+}
+
+macro_rules! slots {
+    ($($k:literal)*) => { [$(build_slot::<$k> as catalogue::DensityCtor),*] };
+}
+
+/// One constructor per registry slot: the catalogue's constructors are plain function pointers,
+/// so each registered program gets its own monomorphised one.
+const SLOTS: [catalogue::DensityCtor; 64] = slots!(
+    0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+    32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63
+);
+
+/// Makes `program` available to the catalogue as the density mechanism `name` (normally the
+/// program's SUFFIX). A name that is a built-in replaces the built-in. The mechanism takes the
+/// rank (NEURON's mechanism order) of the built-in named `rank_of` (default: `name`), else
+/// ranks after every built-in, in registration order. A name registered twice is an error.
+pub fn register(
+    name: &str,
+    program: Program,
+    rank_of: Option<&str>,
+) -> Result<&'static Entry, CompileError> {
+    let electrode = program.currents.iter().filter(|c| c.electrode).count();
+    if electrode != 0 && electrode != program.currents.len() {
+        return Err(CompileError::Register(format!(
+            "{}: membrane and electrode currents in one density mechanism are not supported yet",
+            program.file
+        )));
+    }
+    let mut programs = PROGRAMS.write().expect("registry lock");
+    let slot = programs.len();
+    if slot >= SLOTS.len() {
+        return Err(CompileError::Register(format!(
+            "at most {} compiled mechanisms per process",
+            SLOTS.len()
+        )));
+    }
+    let rank = match catalogue::Catalogue.builtin(rank_of.unwrap_or(name)) {
+        Some(e) => e.rank,
+        None => 10_000 + slot as u32,
+    };
+    let params: Vec<(&'static str, f64)> =
+        program.params.iter().map(|(n, d)| (leak(n), *d)).collect();
+    let vars: Vec<&'static str> = program.vars.iter().map(|n| leak(n)).collect();
+    let name: &'static str = leak(name);
+    let entry = Entry {
+        name,
+        params: Box::leak(params.into_boxed_slice()),
+        ctor: Constructor::Density(SLOTS[slot]),
+        rank,
+    };
+    let loaded = Arc::new(Loaded {
+        sign: if electrode != 0 { -1.0 } else { 1.0 },
+        program,
+        name,
+        vars: Box::leak(vars.into_boxed_slice()),
+    });
+    let entry = catalogue::register(entry).map_err(CompileError::Register)?;
+    programs.push(loaded);
+    Ok(entry)
+}
+
+thread_local! {
+    /// Column storage of the block being executed (columns × [`LANES`]).
+    static WORK: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The phase being run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Init,
+    Current,
+    State,
+}
+
+impl CompiledMechanism {
+    /// Runs `phase` over every block of instances.
+    fn run(
+        &self,
+        phase: Phase,
+        env: &Env,
+        v: &[f64],
+        ions: &mut IonState,
+        mut m: Option<&mut Matrix>,
+        vars: &mut [f64],
+    ) {
+        let p = &self.loaded.program;
+        let n = self.nodes.len();
+        let mut tables = self.tables.lock().expect("table lock");
+        WORK.with(|work| {
+            let mut w = work.borrow_mut();
+            w.resize(p.columns.len() * LANES, 0.0);
+            let w = &mut w[..];
+            for j0 in (0..n).step_by(LANES) {
+                let nl = LANES.min(n - j0);
+                let nodes = &self.nodes[j0..j0 + nl];
+                self.load(w, j0, nodes, env, v, ions, vars);
+                if !p.tables.is_empty() {
+                    check_tables(
+                        &p.tables,
+                        &mut tables,
+                        w,
+                        p.columns.len(),
+                        self.usetable(w, nl),
+                    );
+                }
+                let mask = [true; LANES];
+                let t = &tables[..];
+                match phase {
+                    Phase::Init => exec(&p.initial, w, &mask, nl, t),
+                    Phase::State => exec(&p.state, w, &mask, nl, t),
+                    Phase::Current => {
+                        let m = m.as_deref_mut().expect("a matrix");
+                        self.current_block(w, nodes, v, ions, m, nl, t)
+                    }
+                }
+                // Trial variables back.
+                for (c, col) in p.columns.iter().enumerate() {
+                    if let Column::Var(k) = *col {
+                        let dst = &mut vars[k as usize * n + j0..][..nl];
+                        dst.copy_from_slice(&w[c * LANES..][..nl]);
+                    }
+                }
+                if phase != Phase::Current {
+                    for &(c, iv) in &p.conc_writes {
+                        let arr = ion_array(ions, iv);
+                        for (l, &node) in nodes.iter().enumerate() {
+                            arr[node] = w[c as usize * LANES + l];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        &self,
+        w: &mut [f64],
+        j0: usize,
+        nodes: &[usize],
+        env: &Env,
+        v: &[f64],
+        ions: &mut IonState,
+        vars: &[f64],
+    ) {
+        let n = self.nodes.len();
+        let nl = nodes.len();
+        for (c, col) in self.loaded.program.columns.iter().enumerate() {
+            let dst = &mut w[c * LANES..][..nl];
+            match *col {
+                Column::Param(p) => dst.copy_from_slice(&self.params[p as usize][j0..j0 + nl]),
+                Column::Var(k) => dst.copy_from_slice(&vars[k as usize * n + j0..][..nl]),
+                Column::V => {
+                    for (d, &node) in dst.iter_mut().zip(nodes) {
+                        *d = v[node];
+                    }
+                }
+                Column::Ion(iv) => {
+                    let arr = ion_array(ions, iv);
+                    for (d, &node) in dst.iter_mut().zip(nodes) {
+                        *d = arr[node];
+                    }
+                }
+                Column::Dt => dst.fill(env.dt),
+                Column::Celsius => dst.fill(env.celsius),
+                Column::T => dst.fill(env.t),
+                Column::Scratch => dst.fill(0.0),
+            }
+        }
+    }
+
+    /// Whether `usetable` is on at some lane of the block (NEURON's is one GLOBAL).
+    fn usetable(&self, w: &[f64], nl: usize) -> bool {
+        let p = &self.loaded.program;
+        p.params
+            .iter()
+            .position(|(n, _)| n == "usetable")
+            .and_then(|k| p.columns.iter().position(|c| *c == Column::Param(k as u32)))
+            .is_some_and(|c| w[c * LANES..][..nl].iter().any(|&x| x != 0.0))
+    }
+
+    /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`.
+    #[allow(clippy::too_many_arguments)]
+    fn current_block(
+        &self,
+        w: &mut [f64],
+        nodes: &[usize],
+        v: &[f64],
+        ions: &mut IonState,
+        m: &mut Matrix,
+        nl: usize,
+        t: &[Table],
+    ) {
+        let p = &self.loaded.program;
+        let mask = [true; LANES];
+        let vc = p.v_col as usize * LANES;
+        let sum = |w: &[f64]| {
+            let mut s = [0.0; LANES];
+            for c in &p.currents {
+                let x = &w[c.col as usize * LANES..][..nl];
+                for l in 0..nl {
+                    s[l] += x[l];
+                }
+            }
+            s
+        };
+        for (l, &node) in nodes.iter().enumerate() {
+            w[vc + l] = v[node] + 0.001;
+        }
+        exec(&p.current, w, &mask, nl, t);
+        let upper = sum(w);
+        for (l, &node) in nodes.iter().enumerate() {
+            w[vc + l] = v[node];
+        }
+        exec(&p.current, w, &mask, nl, t);
+        let at_v = sum(w);
+        let sign = self.loaded.sign;
+        for (l, &node) in nodes.iter().enumerate() {
+            let g = (upper[l] - at_v[l]) / 0.001;
+            m.rhs[node] -= sign * at_v[l];
+            m.d[node] += sign * g;
+        }
+        for c in &p.currents {
+            if let Some(iv) = c.ion {
+                let arr = ion_array(ions, iv);
+                for (l, &node) in nodes.iter().enumerate() {
+                    arr[node] += w[c.col as usize * LANES + l];
+                }
+            }
+        }
+    }
+}
+
+fn ion_array(ions: &mut IonState, iv: IonVar) -> &mut [f64] {
+    match iv {
+        IonVar::Ena => &mut ions.ena,
+        IonVar::Ek => &mut ions.ek,
+        IonVar::Eca => &mut ions.eca,
+        IonVar::Cai => &mut ions.cai,
+        IonVar::Cao => &mut ions.cao,
+        IonVar::Ina => &mut ions.ina,
+        IonVar::Ik => &mut ions.ik,
+        IonVar::Ica => &mut ions.ica,
+    }
+}
+
+/// An operand's values for `nl` lanes.
+#[inline(always)]
+fn fetch(w: &[f64], s: Src, nl: usize) -> [f64; LANES] {
+    let mut out = [0.0; LANES];
+    match s {
+        Src::K(x) => out[..nl].fill(x),
+        Src::Col(c) => out[..nl].copy_from_slice(&w[c as usize * LANES..][..nl]),
+    }
+    out
+}
+
+#[inline(always)]
+fn un(op: Op1, x: f64) -> f64 {
+    match op {
+        Op1::Copy => x,
+        Op1::Neg => -x,
+        Op1::Not => f64::from(u8::from(x == 0.0)),
+        Op1::Exp => hoc_exp(x),
+        Op1::Log => libm_log(x),
+        Op1::Log10 => x.log10(),
+        Op1::Sqrt => x.sqrt(),
+        Op1::Fabs => x.abs(),
+        Op1::Sin => x.sin(),
+        Op1::Cos => x.cos(),
+        Op1::Tan => x.tan(),
+        Op1::Asin => x.asin(),
+        Op1::Acos => x.acos(),
+        Op1::Atan => x.atan(),
+        Op1::Sinh => x.sinh(),
+        Op1::Cosh => x.cosh(),
+        Op1::Tanh => x.tanh(),
+        Op1::Floor => x.floor(),
+        Op1::Ceil => x.ceil(),
+    }
+}
+
+#[inline(always)]
+fn bin(op: Op2, x: f64, y: f64) -> f64 {
+    let t = |c: bool| f64::from(u8::from(c));
+    match op {
+        Op2::Add => x + y,
+        Op2::Sub => x - y,
+        Op2::Mul => x * y,
+        Op2::Div => x / y,
+        Op2::Pow => libm_pow(x, y),
+        Op2::Gt => t(x > y),
+        Op2::Ge => t(x >= y),
+        Op2::Lt => t(x < y),
+        Op2::Le => t(x <= y),
+        Op2::Eq => t(x == y),
+        Op2::Ne => t(x != y),
+        Op2::And => t(x != 0.0 && y != 0.0),
+        Op2::Or => t(x != 0.0 || y != 0.0),
+        Op2::Atan2 => x.atan2(y),
+        Op2::Fmod => x % y,
+    }
+}
+
+/// Builds the TABLEs that need it (never built, or a DEPEND value changed), when `usetable` is
+/// on. The build runs each table's body over its points, [`LANES`] at a time, in a copy of the
+/// block's first lane (DEPEND values and parameters are NEURON's GLOBALs).
+fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize, on: bool) {
+    if !on {
+        return;
+    }
+    for (def, tab) in defs.iter().zip(tables.iter_mut()) {
+        let depend: Vec<f64> = def.depend.iter().map(|&c| w[c as usize * LANES]).collect();
+        if tab.built && tab.depend == depend {
+            continue;
+        }
+        let mut b = vec![0.0; ncols * LANES];
+        for c in 0..ncols {
+            b[c * LANES..][..LANES].fill(w[c * LANES]);
+        }
+        let all = [true; LANES];
+        exec(&def.bounds, &mut b, &all, 1, &[]);
+        let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
+        let n = def.with as usize;
+        let dx = (to - from) / n as f64;
+        // The abscissae accumulated by repeated addition, as NEURON's loop does.
+        let mut xs = Vec::with_capacity(n + 1);
+        let mut x = from;
+        for _ in 0..=n {
+            xs.push(x);
+            x += dx;
+        }
+        let width = def.outputs.len();
+        let mut rows = vec![0.0; (n + 1) * width];
+        for (chunk, xs) in xs.chunks(LANES).enumerate() {
+            let nl = xs.len();
+            for c in 0..ncols {
+                b[c * LANES..][..LANES].fill(w[c * LANES]);
+            }
+            b[def.arg as usize * LANES..][..nl].copy_from_slice(xs);
+            exec(&def.body, &mut b, &all, nl, &[]);
+            for (k, &o) in def.outputs.iter().enumerate() {
+                for l in 0..nl {
+                    rows[(chunk * LANES + l) * width + k] = b[o as usize * LANES + l];
+                }
+            }
+        }
+        *tab = Table {
+            built: true,
+            depend,
+            tmin: from,
+            mfac: 1.0 / dx,
+            n,
+            rows,
+            width,
+        };
+    }
+}
+
+/// `r = op(a)` lane by lane, the operation chosen once per instruction.
+#[inline(always)]
+fn un_lanes(op: Op1, a: &[f64], r: &mut [f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for (r, &x) in r.iter_mut().zip(a) {
+                *r = $f(x);
+            }
+        };
+    }
+    match op {
+        Op1::Copy => r.copy_from_slice(a),
+        Op1::Neg => each!(|x: f64| -x),
+        Op1::Exp => each!(hoc_exp),
+        Op1::Log => each!(libm_log),
+        other => each!(|x| un(other, x)),
+    }
+}
+
+/// `r = a op b` lane by lane, the operation chosen once per instruction.
+#[inline(always)]
+fn bin_lanes(op: Op2, a: &[f64], b: &[f64], r: &mut [f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for ((r, &x), &y) in r.iter_mut().zip(a).zip(b) {
+                *r = $f(x, y);
+            }
+        };
+    }
+    match op {
+        Op2::Add => each!(|x: f64, y: f64| x + y),
+        Op2::Sub => each!(|x: f64, y: f64| x - y),
+        Op2::Mul => each!(|x: f64, y: f64| x * y),
+        Op2::Div => each!(|x: f64, y: f64| x / y),
+        Op2::Pow => each!(libm_pow),
+        other => each!(|x, y| bin(other, x, y)),
+    }
+}
+
+/// Stores the lanes of `r` into column `dst` where `mask` is set.
+#[inline(always)]
+fn store(w: &mut [f64], dst: u32, r: &[f64; LANES], mask: &[bool; LANES], full: bool, nl: usize) {
+    let d = &mut w[dst as usize * LANES..][..nl];
+    if full {
+        d.copy_from_slice(&r[..nl]);
+    } else {
+        for l in 0..nl {
+            if mask[l] {
+                d[l] = r[l];
+            }
+        }
+    }
+}
+
+/// Executes `code` on the lanes of `mask` (the first `nl`), with the built `tables`.
+fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: &[Table]) {
+    let full = mask[..nl].iter().all(|&m| m);
+    for ins in code {
+        match ins {
+            Instr::Un { op, dst, a } => {
+                let a = fetch(w, *a, nl);
+                let mut r = [0.0; LANES];
+                un_lanes(*op, &a[..nl], &mut r[..nl]);
+                store(w, *dst, &r, mask, full, nl);
+            }
+            Instr::Bin { op, dst, a, b } => {
+                let a = fetch(w, *a, nl);
+                let b = fetch(w, *b, nl);
+                let mut r = [0.0; LANES];
+                bin_lanes(*op, &a[..nl], &b[..nl], &mut r[..nl]);
+                store(w, *dst, &r, mask, full, nl);
+            }
+            Instr::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = fetch(w, *cond, nl);
+                let (mut mt, mut mo) = ([false; LANES], [false; LANES]);
+                for l in 0..nl {
+                    mt[l] = mask[l] && c[l] != 0.0;
+                    mo[l] = mask[l] && c[l] == 0.0;
+                }
+                if mt[..nl].iter().any(|&x| x) {
+                    exec(then, w, &mt, nl, tables);
+                }
+                if mo[..nl].iter().any(|&x| x) {
+                    exec(otherwise, w, &mo, nl, tables);
+                }
+            }
+            Instr::Table { table, arg, out } => {
+                let tab = &tables[*table as usize];
+                let x = fetch(w, *arg, nl);
+                for (k, &o) in out.iter().enumerate() {
+                    let d = &mut w[o as usize * LANES..][..nl];
+                    for l in 0..nl {
+                        if mask[l] {
+                            d[l] = tab.lookup(x[l], k);
+                        }
+                    }
+                }
+            }
+            Instr::While { test, cond, body } => {
+                let mut m = *mask;
+                loop {
+                    exec(test, w, &m, nl, tables);
+                    let c = fetch(w, *cond, nl);
+                    for l in 0..nl {
+                        m[l] = m[l] && c[l] != 0.0;
+                    }
+                    if !m[..nl].iter().any(|&x| x) {
+                        break;
+                    }
+                    exec(body, w, &m, nl, tables);
+                }
+            }
+        }
+    }
+}
+
+impl DensityMechanism for CompiledMechanism {
+    fn name(&self) -> &'static str {
+        self.loaded.name
+    }
+    fn nodes(&self) -> &[usize] {
+        &self.nodes
+    }
+    fn variables(&self) -> &'static [&'static str] {
+        self.loaded.vars
+    }
+    fn writes_cai(&self) -> bool {
+        self.loaded.program.writes_cai()
+    }
+    fn initialize(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+        self.run(Phase::Init, env, v, ions, None, vars);
+    }
+    fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]) {
+        if self.loaded.program.currents.is_empty() {
+            return;
+        }
+        self.run(Phase::Current, env, v, ions, Some(m), vars);
+    }
+    fn advance(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
+        self.run(Phase::State, env, v, ions, None, vars);
+    }
+}

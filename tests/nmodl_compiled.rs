@@ -1,0 +1,530 @@
+//! Density mechanisms compiled from ISF's `.mod` files (`../shared/nmodl/isf-library/`) and
+//! executed by isf's engine, against NEURON 9.0.2's single-compartment references
+//! (`reference/neuron-9.0.2/mechanisms/*`, the same protocols as `mechanisms_reference`) and
+//! against the hand-written built-ins with `Numerics::Exact`.
+//!
+//! Each compiled channel is registered under the alias `<name>~mod` with its built-in's rank, so
+//! that built-ins and compiled mechanisms can run side by side in this process.
+
+mod common;
+
+use common::{max_abs, Table};
+use indexmap::IndexMap;
+use isf::mechanisms::compiled;
+use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
+use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder, Traces};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::OnceLock;
+
+const SOMA: usize = 1;
+
+/// The Hay channels and their `.mod` files in ISF's library.
+const HAY: &[&str] = &[
+    "CaDynamics_E2",
+    "Ca_HVA",
+    "Ca_LVAst",
+    "Ih",
+    "Im",
+    "K_Pst",
+    "K_Tst",
+    "NaTa_t",
+    "Nap_Et2",
+    "SK_E2",
+    "SKv3_1",
+];
+
+/// Further files of ISF's library with NEURON references in `reference/neuron-9.0.2/nmodl/`,
+/// registered under their own names.
+const OTHERS: &[&str] = &["NaTs2_t", "NaTg", "CaDynamics_E2_v2"];
+
+fn alias(name: &str) -> String {
+    format!("{name}~mod")
+}
+
+/// Compiles and registers every Hay channel once; false when the library is absent.
+fn registered() -> bool {
+    static DONE: OnceLock<bool> = OnceLock::new();
+    *DONE.get_or_init(|| {
+        let Some(dir) = isf::testing::shared_path("nmodl/isf-library/channels_py3") else {
+            return false;
+        };
+        for m in HAY {
+            let program = compiled::compile_file(&dir.join(format!("{m}.mod")))
+                .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
+            assert_eq!(program.name, *m);
+            compiled::register(&alias(m), program, Some(m)).unwrap();
+        }
+        for m in OTHERS {
+            let program = compiled::compile_file(&dir.join(format!("{m}.mod")))
+                .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
+            compiled::register(m, program, None).unwrap();
+        }
+        if let Some(hh) = isf::testing::shared_path("nmodl/neuron-builtins/hh.mod") {
+            let program = compiled::compile_file(&hh).unwrap_or_else(|e| panic!("hh.mod: {e}"));
+            compiled::register(&alias("hh"), program, Some("hh")).unwrap();
+        }
+        true
+    })
+}
+
+/// Runs one reference protocol with the channels named by `rename` (built-in or alias).
+/// Returns the traces and the reference's column names in trace order.
+fn run_protocol(
+    folder: &Path,
+    file: &str,
+    numerics: Numerics,
+    rename: &dyn Fn(&str) -> String,
+) -> (Traces, Vec<String>, Table, usize) {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
+    )
+    .unwrap();
+    let table = Table::read(&folder.join(file));
+    let geom = &meta["geometry"];
+    let (l, diam, ra) = (
+        geom["L"].as_f64().unwrap(),
+        geom["diam"].as_f64().unwrap(),
+        geom["Ra"].as_f64().unwrap(),
+    );
+    let area = geom["area_um2"].as_f64().unwrap();
+    let half_ri = ra * (l / 2.0) / (std::f64::consts::PI * (diam / 2.0) * (diam / 2.0)) * 0.01;
+    let tree = CableTree::single_compartment(area, geom["cm"].as_f64().unwrap(), half_ri);
+    let pas: IndexMap<String, Vec<f64>> = [
+        (
+            "g".to_string(),
+            vec![meta["pas"]["g_pas"].as_f64().unwrap()],
+        ),
+        (
+            "e".to_string(),
+            vec![meta["pas"]["e_pas"].as_f64().unwrap()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let mut placements = vec![MechanismPlacement {
+        name: "pas".into(),
+        nodes: vec![SOMA],
+        params: pas,
+    }];
+    let mut mech_names = vec!["pas".to_string()];
+    for m in meta["mechanisms"].as_array().unwrap() {
+        let name = m[0].as_str().unwrap().to_string();
+        let params: IndexMap<String, Vec<f64>> = m[1]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), vec![v.as_f64().unwrap()]))
+            .collect();
+        placements.push(MechanismPlacement {
+            name: rename(&name),
+            nodes: vec![SOMA],
+            params,
+        });
+        mech_names.push(name);
+    }
+    // GLOBALs the protocol set (`usetable_hh`): parameters of their mechanism.
+    if let Some(globals) = meta.get("globals_set").and_then(Value::as_object) {
+        for (k, x) in globals {
+            let pl = placements
+                .iter_mut()
+                .zip(&mech_names)
+                .filter(|(_, m)| k.ends_with(&format!("_{m}")))
+                .max_by_key(|(_, m)| m.len())
+                .unwrap_or_else(|| panic!("global {k}: no mechanism"));
+            let name = k[..k.len() - pl.1.len() - 1].to_string();
+            pl.0.params.insert(name, vec![x.as_f64().unwrap()]);
+        }
+    }
+    let mut ions = Ions::defaults(tree.len());
+    match meta.get("ions_set").and_then(Value::as_object) {
+        // `nmodl/` references: NEURON's defaults, then what the protocol set.
+        Some(set) => {
+            for (k, x) in set {
+                let x = x.as_f64().unwrap();
+                match k.as_str() {
+                    "ena" => ions.ena_mv.fill(x),
+                    "ek" => ions.ek_mv.fill(x),
+                    other => panic!("ion value {other} not supported here"),
+                }
+            }
+        }
+        // `mechanisms/` references.
+        None => {
+            ions.ena_mv.fill(50.0);
+            ions.ek_mv.fill(-85.0);
+        }
+    }
+    let settings = SimSettings {
+        dt_ms: meta["dt"].as_f64().unwrap(),
+        celsius: meta["celsius"].as_f64().unwrap(),
+        vinit_mv: meta["v_init"].as_f64().unwrap(),
+        numerics,
+    };
+    let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
+    let mut b = SimulationBuilder::new(&model);
+    let stim = match meta["stim"].as_str().unwrap() {
+        "IClamp" => {
+            // `mechanisms/` metadata keeps the clamp at the top level, `nmodl/` in `iclamp`.
+            let get = |flat: &str, nested: &str| {
+                meta[flat]
+                    .as_f64()
+                    .or_else(|| meta["iclamp"][nested].as_f64())
+                    .unwrap_or_else(|| panic!("{file}: no IClamp {nested}"))
+            };
+            b.add_point(
+                "IClamp",
+                SOMA,
+                &[
+                    ("del", get("delay", "delay")),
+                    ("dur", get("dur", "dur")),
+                    ("amp", get("amp_nA", "amp")),
+                ],
+            )
+            .unwrap()
+        }
+        "SEClamp" => {
+            let f = |k: &str| -> Vec<f64> {
+                meta[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            };
+            let (times, levels) = (f("t_switch_ms"), f("v_levels_mV"));
+            let h = b
+                .add_point(
+                    "SEClamp",
+                    SOMA,
+                    &[
+                        ("rs", meta["rs_MOhm"].as_f64().unwrap()),
+                        ("dur1", 1e9),
+                        ("amp1", levels[0]),
+                    ],
+                )
+                .unwrap();
+            for (t, lv) in times.iter().zip(&levels) {
+                b.add_events(h, &[*t], &[*lv]).unwrap();
+            }
+            h
+        }
+        other => panic!("unknown stim {other}"),
+    };
+    let mut names = Vec::new();
+    for name in &table.names {
+        if name == "t" {
+            continue;
+        }
+        let probe = match name.as_str() {
+            "v" => Probe::Voltage(SOMA),
+            "ina" | "ik" | "ica" | "cai" | "eca" => Probe::Ion {
+                variable: name.clone(),
+                node: SOMA,
+            },
+            "iclamp_i" | "seclamp_i" => Probe::Point {
+                handle: stim,
+                variable: "i".into(),
+            },
+            "seclamp_vc" => Probe::Point {
+                handle: stim,
+                variable: "vc".into(),
+            },
+            _ => {
+                let mech = mech_names
+                    .iter()
+                    .filter(|m| name.ends_with(&format!("_{m}")))
+                    .max_by_key(|m| m.len())
+                    .unwrap_or_else(|| panic!("column {name}: no mechanism"));
+                Probe::Density {
+                    mechanism: rename(mech),
+                    variable: name[..name.len() - mech.len() - 1].to_string(),
+                    node: SOMA,
+                }
+            }
+        };
+        b.record(probe);
+        names.push(name.clone());
+    }
+    let mut sim = b.build().unwrap();
+    let n = meta["nsteps"].as_u64().unwrap() as usize;
+    (sim.run_steps(n), names, table, n)
+}
+
+/// Largest |ours − reference| over a column; NaN where exactly one of them is NaN.
+fn max_abs_diff(ours: &[f64], reference: &[f64]) -> f64 {
+    assert_eq!(ours.len(), reference.len(), "row count");
+    let mut worst = 0.0f64;
+    for (a, b) in ours.iter().zip(reference) {
+        if a.to_bits() == b.to_bits() || a == b {
+            continue;
+        }
+        let d = (a - b).abs();
+        if d.is_nan() {
+            return f64::NAN;
+        }
+        worst = worst.max(d);
+    }
+    worst
+}
+
+fn csv_files(folder: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".csv"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn compiled_name(n: &str) -> String {
+    if HAY.contains(&n) || n == "hh" {
+        alias(n)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Every protocol of `mechanisms/<mech>` with the compiled channels, exact numerics: V within
+/// 1e-9 mV, every other column within 1e-9 of its largest magnitude, at every step; and the
+/// same traces, bit for bit, as the built-ins with exact numerics.
+fn check_folder(mech: &str) {
+    check(&format!("mechanisms/{mech}"), true);
+}
+
+/// The protocols of `reference/neuron-9.0.2/<rel>`; `against_builtin`: also bit for bit
+/// against the built-ins.
+fn check(rel: &str, against_builtin: bool) {
+    let mech = rel;
+    if !registered() {
+        return;
+    }
+    let Some(folder) = isf::testing::shared_path(&format!("reference/neuron-9.0.2/{rel}")) else {
+        return;
+    };
+    let mut worst = (0.0f64, 0.0f64, String::new());
+    let mut failures = Vec::new();
+    for f in csv_files(&folder) {
+        let (ours, names, table, _) = run_protocol(&folder, &f, Numerics::Exact, &compiled_name);
+        assert_eq!(max_abs_diff(&ours.t, table.column("t")), 0.0, "{f}: t");
+        let mut dv = 0.0;
+        let mut rel = (0.0, String::new());
+        for (c, name) in names.iter().enumerate() {
+            let reference = table.column(name);
+            let diff = max_abs_diff(&ours.columns[c], reference);
+            if name == "v" {
+                dv = diff;
+            } else {
+                let r = diff / max_abs(reference).max(f64::MIN_POSITIVE);
+                if r > rel.0 || r.is_nan() {
+                    rel = (r, name.clone());
+                }
+            }
+        }
+        let v = &ours.columns[names.iter().position(|n| n == "v").unwrap()];
+        assert!(v.iter().all(|x| x.is_finite()), "{f}: v not finite");
+        println!(
+            "compiled {mech}/{f}: max|dv| = {dv:.3e} mV, worst column {} rel {:.3e}",
+            rel.1, rel.0
+        );
+        if !(dv <= 1e-9 && rel.0 <= 1e-9) {
+            failures.push(format!("{f}: dv {dv:e}, {} rel {:e}", rel.1, rel.0));
+        }
+        worst.0 = worst.0.max(dv);
+        if rel.0 > worst.1 {
+            worst.1 = rel.0;
+            worst.2 = format!("{f} {}", rel.1);
+        }
+        if !against_builtin {
+            continue;
+        }
+        // Bit-identical to the hand-written mechanisms' exact numerics.
+        let (builtin, _, _, _) = run_protocol(&folder, &f, Numerics::Exact, &|n| n.to_string());
+        for (c, name) in names.iter().enumerate() {
+            let same = ours.columns[c]
+                .iter()
+                .zip(&builtin.columns[c])
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (*a == 0.0 && *b == 0.0));
+            if !same {
+                let d = max_abs_diff(&ours.columns[c], &builtin.columns[c]);
+                failures.push(format!(
+                    "{f}: column {name} differs from the built-in by {d:e}"
+                ));
+            }
+        }
+    }
+    println!(
+        "compiled {mech}: worst max|dv| = {:.3e} mV, worst rel {:.3e} ({})",
+        worst.0, worst.1, worst.2
+    );
+    assert!(failures.is_empty(), "{mech}: {failures:#?}");
+}
+
+macro_rules! mech_tests {
+    ($($fn:ident => $name:literal),* $(,)?) => { $( #[test] fn $fn() { check_folder($name); } )* };
+}
+
+mech_tests! {
+    cadynamics_e2 => "CaDynamics_E2",
+    ca_hva => "Ca_HVA",
+    ca_lvast => "Ca_LVAst",
+    ih => "Ih",
+    im => "Im",
+    k_pst => "K_Pst",
+    k_tst => "K_Tst",
+    nata_t => "NaTa_t",
+    nap_et2 => "Nap_Et2",
+    sk_e2 => "SK_E2",
+    skv3_1 => "SKv3_1",
+    hay_soma => "hay_soma",
+}
+
+#[test]
+fn nats2_t() {
+    check("nmodl/NaTs2_t", false);
+}
+
+#[test]
+fn natg() {
+    check("nmodl/NaTg", false);
+}
+
+#[test]
+fn cadynamics_e2_v2() {
+    check("nmodl/CaDynamics_E2_v2", false);
+}
+
+/// NEURON's hh (a PROCEDURE TABLE with DEPEND celsius) with usetable 1 and 0.
+#[test]
+fn hh_table() {
+    check("nmodl/hh", false);
+}
+
+#[test]
+fn registering_a_name_twice_is_an_error() {
+    let src = "NEURON { SUFFIX twice }  PARAMETER { g = 1 }";
+    let p = compiled::compile_str("twice.mod", src).unwrap();
+    compiled::register("twice", p.clone(), None).unwrap();
+    let e = compiled::register("twice", p, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("twice") && e.contains("registered twice"), "{e}");
+}
+
+/// A ball and stick (soma and a 70-segment dendrite: two 64-lane blocks per mechanism) with
+/// every Hay channel on every segment, an IClamp at the soma: the compiled channels and the
+/// built-ins with exact numerics give the same traces bit for bit (voltages, calcium, gates).
+#[test]
+fn multi_compartment_bit_identical_to_builtins() {
+    use isf::cell::{build_cable, segment_geometry, CableSection, SectionShape};
+    if !registered() {
+        return;
+    }
+    let shape = |l: f64, d: f64| SectionShape::Cylinder {
+        length_um: l,
+        diam_um: d,
+    };
+    let secs: Vec<CableSection> = [
+        (None, 1, shape(20.0, 20.0)),
+        (Some((0, 1.0)), 70, shape(700.0, 1.5)),
+    ]
+    .into_iter()
+    .map(|(parent, nseg, s)| CableSection {
+        parent,
+        nseg,
+        geometry: segment_geometry(&s, nseg, 100.0),
+        cm_uf_cm2: vec![1.0; nseg],
+    })
+    .collect();
+    let layout = build_cable(&secs).unwrap();
+    let mut nodes: Vec<usize> = (0..secs.len())
+        .flat_map(|s| (0..secs[s].nseg).map(move |k| (s, k)))
+        .map(|(s, k)| layout.first_node[s] + k)
+        .collect();
+    nodes.sort_unstable();
+    let soma = layout.first_node[0];
+    let dend = |k: usize| layout.first_node[1] + k;
+    // Densities of the reference's hay_soma protocol, decreasing along the dendrite so that
+    // every instance differs.
+    let densities: &[(&str, &str, f64)] = &[
+        ("Ca_LVAst", "gCa_LVAstbar", 0.00462),
+        ("Ca_HVA", "gCa_HVAbar", 0.000642),
+        ("SKv3_1", "gSKv3_1bar", 0.983),
+        ("SK_E2", "gSK_E2bar", 0.0492),
+        ("K_Tst", "gK_Tstbar", 0.0471),
+        ("K_Pst", "gK_Pstbar", 0.002),
+        ("Nap_Et2", "gNap_Et2bar", 0.00499),
+        ("NaTa_t", "gNaTa_tbar", 2.43),
+        ("CaDynamics_E2", "gamma", 0.000616),
+        ("Ih", "gIhbar", 8e-05),
+        ("Im", "gImbar", 0.0001),
+    ];
+    let run = |rename: &dyn Fn(&str) -> String| -> Traces {
+        let mut placements = vec![MechanismPlacement {
+            name: "pas".into(),
+            nodes: nodes.clone(),
+            params: [
+                ("g".to_string(), vec![3e-5; nodes.len()]),
+                ("e".to_string(), vec![-90.0; nodes.len()]),
+            ]
+            .into_iter()
+            .collect(),
+        }];
+        for &(m, p, g) in densities {
+            let vals = (0..nodes.len())
+                .map(|j| g * (1.0 - j as f64 / 100.0))
+                .collect();
+            placements.push(MechanismPlacement {
+                name: rename(m),
+                nodes: nodes.clone(),
+                params: [(p.to_string(), vals)].into_iter().collect(),
+            });
+        }
+        let mut ions = Ions::defaults(layout.cable.len());
+        ions.ek_mv.fill(-85.0);
+        let settings = SimSettings {
+            dt_ms: 0.025,
+            celsius: 34.0,
+            vinit_mv: -75.0,
+            numerics: Numerics::Exact,
+        };
+        let model = CellModel::new(&layout.cable, &placements, ions, settings).unwrap();
+        let mut b = SimulationBuilder::new(&model);
+        b.add_point("IClamp", soma, &[("del", 5.0), ("dur", 50.0), ("amp", 1.5)])
+            .unwrap();
+        for node in [soma, dend(0), dend(35), dend(63), dend(64), dend(69)] {
+            b.record(Probe::Voltage(node));
+            b.record(Probe::Ion {
+                variable: "cai".into(),
+                node,
+            });
+            b.record(Probe::Density {
+                mechanism: rename("NaTa_t"),
+                variable: "m".into(),
+                node,
+            });
+            b.record(Probe::Density {
+                mechanism: rename("SK_E2"),
+                variable: "z".into(),
+                node,
+            });
+        }
+        let mut sim = b.build().unwrap();
+        sim.run_steps(3000)
+    };
+    let builtin = run(&|n| n.to_string());
+    // ISF_ONLY_COMPILED=<name> compiles only that channel (when investigating a difference).
+    let only = std::env::var("ISF_ONLY_COMPILED").ok();
+    let ours = run(&|n| match &only {
+        Some(o) if o != n => n.to_string(),
+        _ => compiled_name(n),
+    });
+    let vmax = builtin.columns[0].iter().cloned().fold(f64::MIN, f64::max);
+    assert!(vmax > 0.0, "the protocol should fire (soma peak {vmax} mV)");
+    for (c, (a, b)) in ours.columns.iter().zip(&builtin.columns).enumerate() {
+        let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "column {c}: max diff {:e}", max_abs_diff(a, b));
+    }
+}
