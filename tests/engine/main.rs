@@ -18,6 +18,7 @@ mod layers;
 mod mechanisms_reference;
 mod morphology_86;
 mod network_trial;
+mod nmodl_compiled;
 mod numpy_rng;
 mod passive_geometry;
 mod passive_geometry_voltage;

@@ -6,7 +6,7 @@
 //! Each compiled channel is registered under the alias `<name>~mod` with its built-in's rank, so
 //! that built-ins and compiled mechanisms can run side by side in this process.
 
-mod common;
+use crate::common;
 
 use common::{max_abs, Table};
 use indexmap::IndexMap;
