@@ -889,8 +889,13 @@ mod seeds {
         std::fs::remove_file(h5_dir.join("run.toml")).unwrap();
     }
 
-    /// One trial of the example network in ISF's synapse activation format.
-    fn synapse_csv(dir: &Path) -> Vec<u8> {
+    /// The synapse and presynaptic-cell rows of one seeded trial of the example network.
+    fn example_trial_rows(
+        dir: &Path,
+    ) -> (
+        Vec<isf::output::SynapseActivationRow>,
+        Vec<isf::output::PresynapticCellRow>,
+    ) {
         use isf::network::{RandomState, TrialScratch};
         use isf::recipe::Recipe;
         let cell = Recipe::in_network(
@@ -902,7 +907,12 @@ mod seeds {
         let trial = cell
             .draw(&mut RandomState::new(3), &mut TrialScratch::default())
             .unwrap();
-        let (rows, _) = cell.isf_rows(&trial).unwrap();
+        cell.isf_rows(&trial).unwrap()
+    }
+
+    /// One trial of the example network in ISF's synapse activation format.
+    fn synapse_csv(dir: &Path) -> Vec<u8> {
+        let (rows, _) = example_trial_rows(dir);
         let path = dir.join("tmp_activation.csv");
         isf::output::isf_files::write_synapse_activation_file(&path, &rows).unwrap();
         let b = std::fs::read(&path).unwrap();
@@ -912,18 +922,7 @@ mod seeds {
 
     /// The presynaptic cells of one trial of the example network, in ISF's format.
     fn presynaptic_csv(dir: &Path) -> Vec<u8> {
-        use isf::network::{RandomState, TrialScratch};
-        use isf::recipe::Recipe;
-        let cell = Recipe::in_network(
-            dir.join(example_model::CELL_PARAM_FILE),
-            dir.join(example_model::NETWORK_PARAM_FILE),
-        )
-        .build()
-        .unwrap();
-        let trial = cell
-            .draw(&mut RandomState::new(3), &mut TrialScratch::default())
-            .unwrap();
-        let (_, rows) = cell.isf_rows(&trial).unwrap();
+        let (_, rows) = example_trial_rows(dir);
         assert!(!rows.is_empty(), "the seed trial has presynaptic spikes");
         let mut b = Vec::new();
         isf::output::isf_files::write_presynaptic_cells(&mut b, &rows).unwrap();

@@ -18,7 +18,7 @@ use crate::common;
 use common::{max_abs, max_abs_diff, Table};
 use indexmap::IndexMap;
 use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
-use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder};
+use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder, Traces};
 use serde_json::Value;
 use std::path::Path;
 
@@ -36,9 +36,15 @@ const FAST_MV: f64 = 1e-9;
 /// (measured: 1.0e-11).
 const FAST_RELATIVE: f64 = 1e-10;
 
-/// Runs the protocol described by one `_meta/<file>.json` and compares with `<file>.csv`.
-/// Returns (max |Δv| mV, worst relative column error, worst column name, rows compared).
-fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, String, usize) {
+/// Runs the protocol described by one `_meta/<file>.json` of a reference folder, each channel
+/// placed under the name `rename` gives it (the built-in's name, or a compiled mechanism's).
+/// Returns the traces and the reference's column names in trace order.
+pub(crate) fn run_protocol(
+    folder: &Path,
+    file: &str,
+    numerics: Numerics,
+    rename: &dyn Fn(&str) -> String,
+) -> (Traces, Vec<String>, Table, usize) {
     let meta: Value = serde_json::from_str(
         &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
     )
@@ -51,24 +57,24 @@ fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, Strin
         geom["Ra"].as_f64().unwrap(),
     );
     let area = geom["area_um2"].as_f64().unwrap();
-    // Half-segment axial resistance, MΩ (NEURON: Ra·(L/2)/(π r²)·0.01).
     let half_ri = ra * (l / 2.0) / (std::f64::consts::PI * (diam / 2.0) * (diam / 2.0)) * 0.01;
     let tree = CableTree::single_compartment(area, geom["cm"].as_f64().unwrap(), half_ri);
+    let pas: IndexMap<String, Vec<f64>> = [
+        (
+            "g".to_string(),
+            vec![meta["pas"]["g_pas"].as_f64().unwrap()],
+        ),
+        (
+            "e".to_string(),
+            vec![meta["pas"]["e_pas"].as_f64().unwrap()],
+        ),
+    ]
+    .into_iter()
+    .collect();
     let mut placements = vec![MechanismPlacement {
         name: "pas".into(),
         nodes: vec![SOMA],
-        params: [
-            (
-                "g".to_string(),
-                vec![meta["pas"]["g_pas"].as_f64().unwrap()],
-            ),
-            (
-                "e".to_string(),
-                vec![meta["pas"]["e_pas"].as_f64().unwrap()],
-            ),
-        ]
-        .into_iter()
-        .collect(),
+        params: pas,
     }];
     let mut mech_names = vec!["pas".to_string()];
     for m in meta["mechanisms"].as_array().unwrap() {
@@ -79,16 +85,45 @@ fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, Strin
             .iter()
             .map(|(k, v)| (k.clone(), vec![v.as_f64().unwrap()]))
             .collect();
-        mech_names.push(name.clone());
         placements.push(MechanismPlacement {
-            name,
+            name: rename(&name),
             nodes: vec![SOMA],
             params,
         });
+        mech_names.push(name);
+    }
+    // GLOBALs the protocol set (`usetable_hh`): parameters of their mechanism.
+    if let Some(globals) = meta.get("globals_set").and_then(Value::as_object) {
+        for (k, x) in globals {
+            let pl = placements
+                .iter_mut()
+                .zip(&mech_names)
+                .filter(|(_, m)| k.ends_with(&format!("_{m}")))
+                .max_by_key(|(_, m)| m.len())
+                .unwrap_or_else(|| panic!("global {k}: no mechanism"));
+            let name = k[..k.len() - pl.1.len() - 1].to_string();
+            pl.0.params.insert(name, vec![x.as_f64().unwrap()]);
+        }
     }
     let mut ions = Ions::defaults(tree.len());
-    ions.ena_mv.fill(50.0);
-    ions.ek_mv.fill(-85.0);
+    match meta.get("ions_set").and_then(Value::as_object) {
+        // `nmodl/` references: NEURON's defaults, then what the protocol set.
+        Some(set) => {
+            for (k, x) in set {
+                let x = x.as_f64().unwrap();
+                match k.as_str() {
+                    "ena" => ions.ena_mv.fill(x),
+                    "ek" => ions.ek_mv.fill(x),
+                    other => panic!("ion value {other} not supported here"),
+                }
+            }
+        }
+        // `mechanisms/` references.
+        None => {
+            ions.ena_mv.fill(50.0);
+            ions.ek_mv.fill(-85.0);
+        }
+    }
     let settings = SimSettings {
         dt_ms: meta["dt"].as_f64().unwrap(),
         celsius: meta["celsius"].as_f64().unwrap(),
@@ -98,30 +133,35 @@ fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, Strin
     let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
     let mut b = SimulationBuilder::new(&model);
     let stim = match meta["stim"].as_str().unwrap() {
-        "IClamp" => b
-            .add_point(
+        "IClamp" => {
+            // `mechanisms/` metadata keeps the clamp at the top level, `nmodl/` in `iclamp`.
+            let get = |flat: &str, nested: &str| {
+                meta[flat]
+                    .as_f64()
+                    .or_else(|| meta["iclamp"][nested].as_f64())
+                    .unwrap_or_else(|| panic!("{file}: no IClamp {nested}"))
+            };
+            b.add_point(
                 "IClamp",
                 SOMA,
                 &[
-                    ("del", meta["delay"].as_f64().unwrap()),
-                    ("dur", meta["dur"].as_f64().unwrap()),
-                    ("amp", meta["amp_nA"].as_f64().unwrap()),
+                    ("del", get("delay", "delay")),
+                    ("dur", get("dur", "dur")),
+                    ("amp", get("amp_nA", "amp")),
                 ],
             )
-            .unwrap(),
+            .unwrap()
+        }
         "SEClamp" => {
-            let times: Vec<f64> = meta["t_switch_ms"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            let levels: Vec<f64> = meta["v_levels_mV"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
+            let f = |k: &str| -> Vec<f64> {
+                meta[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            };
+            let (times, levels) = (f("t_switch_ms"), f("v_levels_mV"));
             let h = b
                 .add_point(
                     "SEClamp",
@@ -140,7 +180,7 @@ fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, Strin
         }
         other => panic!("unknown stim {other}"),
     };
-    let mut cols = Vec::new();
+    let mut names = Vec::new();
     for name in &table.names {
         if name == "t" {
             continue;
@@ -166,16 +206,25 @@ fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, Strin
                     .max_by_key(|m| m.len())
                     .unwrap_or_else(|| panic!("column {name}: no mechanism"));
                 Probe::Density {
-                    mechanism: mech.clone(),
+                    mechanism: rename(mech),
                     variable: name[..name.len() - mech.len() - 1].to_string(),
                     node: SOMA,
                 }
             }
         };
-        cols.push((name.clone(), b.record(probe)));
+        b.record(probe);
+        names.push(name.clone());
     }
     let mut sim = b.build().unwrap();
-    let traces = sim.run_steps(meta["nsteps"].as_u64().unwrap() as usize);
+    let n = meta["nsteps"].as_u64().unwrap() as usize;
+    (sim.run_steps(n), names, table, n)
+}
+
+/// Runs the protocol described by one `_meta/<file>.json` and compares with `<file>.csv`.
+/// Returns (max |Δv| mV, worst relative column error, worst column name, rows compared).
+fn check_file(folder: &Path, file: &str, numerics: Numerics) -> (f64, f64, String, usize) {
+    let (traces, names, table, _) = run_protocol(folder, file, numerics, &|m| m.to_string());
+    let cols: Vec<(String, usize)> = names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
     assert_eq!(max_abs_diff(&traces.t, table.column("t")), 0.0, "{file}: t");
     let rows = match (numerics, table.has_column("cai")) {
         (Numerics::Fast, true) => {

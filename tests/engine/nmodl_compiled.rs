@@ -7,17 +7,14 @@
 //! that built-ins and compiled mechanisms can run side by side in this process.
 
 use crate::common;
+use crate::mechanisms_reference::run_protocol;
 
-use common::{max_abs, Table};
-use indexmap::IndexMap;
+use common::max_abs;
 use isf::mechanisms::compiled;
 use isf::mechanisms::{Ions, MechanismPlacement, Numerics};
-use isf::solver::{CableTree, CellModel, Probe, SimSettings, SimulationBuilder, Traces};
-use serde_json::Value;
+use isf::solver::{CellModel, Probe, SimSettings, SimulationBuilder, Traces};
 use std::path::Path;
 use std::sync::OnceLock;
-
-const SOMA: usize = 1;
 
 /// The Hay channels and their `.mod` files in ISF's library.
 const HAY: &[&str] = &[
@@ -66,189 +63,6 @@ fn registered() -> bool {
         }
         true
     })
-}
-
-/// Runs one reference protocol with the channels named by `rename` (built-in or alias).
-/// Returns the traces and the reference's column names in trace order.
-fn run_protocol(
-    folder: &Path,
-    file: &str,
-    numerics: Numerics,
-    rename: &dyn Fn(&str) -> String,
-) -> (Traces, Vec<String>, Table, usize) {
-    let meta: Value = serde_json::from_str(
-        &std::fs::read_to_string(folder.join("_meta").join(file.replace(".csv", ".json"))).unwrap(),
-    )
-    .unwrap();
-    let table = Table::read(&folder.join(file));
-    let geom = &meta["geometry"];
-    let (l, diam, ra) = (
-        geom["L"].as_f64().unwrap(),
-        geom["diam"].as_f64().unwrap(),
-        geom["Ra"].as_f64().unwrap(),
-    );
-    let area = geom["area_um2"].as_f64().unwrap();
-    let half_ri = ra * (l / 2.0) / (std::f64::consts::PI * (diam / 2.0) * (diam / 2.0)) * 0.01;
-    let tree = CableTree::single_compartment(area, geom["cm"].as_f64().unwrap(), half_ri);
-    let pas: IndexMap<String, Vec<f64>> = [
-        (
-            "g".to_string(),
-            vec![meta["pas"]["g_pas"].as_f64().unwrap()],
-        ),
-        (
-            "e".to_string(),
-            vec![meta["pas"]["e_pas"].as_f64().unwrap()],
-        ),
-    ]
-    .into_iter()
-    .collect();
-    let mut placements = vec![MechanismPlacement {
-        name: "pas".into(),
-        nodes: vec![SOMA],
-        params: pas,
-    }];
-    let mut mech_names = vec!["pas".to_string()];
-    for m in meta["mechanisms"].as_array().unwrap() {
-        let name = m[0].as_str().unwrap().to_string();
-        let params: IndexMap<String, Vec<f64>> = m[1]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), vec![v.as_f64().unwrap()]))
-            .collect();
-        placements.push(MechanismPlacement {
-            name: rename(&name),
-            nodes: vec![SOMA],
-            params,
-        });
-        mech_names.push(name);
-    }
-    // GLOBALs the protocol set (`usetable_hh`): parameters of their mechanism.
-    if let Some(globals) = meta.get("globals_set").and_then(Value::as_object) {
-        for (k, x) in globals {
-            let pl = placements
-                .iter_mut()
-                .zip(&mech_names)
-                .filter(|(_, m)| k.ends_with(&format!("_{m}")))
-                .max_by_key(|(_, m)| m.len())
-                .unwrap_or_else(|| panic!("global {k}: no mechanism"));
-            let name = k[..k.len() - pl.1.len() - 1].to_string();
-            pl.0.params.insert(name, vec![x.as_f64().unwrap()]);
-        }
-    }
-    let mut ions = Ions::defaults(tree.len());
-    match meta.get("ions_set").and_then(Value::as_object) {
-        // `nmodl/` references: NEURON's defaults, then what the protocol set.
-        Some(set) => {
-            for (k, x) in set {
-                let x = x.as_f64().unwrap();
-                match k.as_str() {
-                    "ena" => ions.ena_mv.fill(x),
-                    "ek" => ions.ek_mv.fill(x),
-                    other => panic!("ion value {other} not supported here"),
-                }
-            }
-        }
-        // `mechanisms/` references.
-        None => {
-            ions.ena_mv.fill(50.0);
-            ions.ek_mv.fill(-85.0);
-        }
-    }
-    let settings = SimSettings {
-        dt_ms: meta["dt"].as_f64().unwrap(),
-        celsius: meta["celsius"].as_f64().unwrap(),
-        vinit_mv: meta["v_init"].as_f64().unwrap(),
-        numerics,
-    };
-    let model = CellModel::new(&tree, &placements, ions, settings).unwrap();
-    let mut b = SimulationBuilder::new(&model);
-    let stim = match meta["stim"].as_str().unwrap() {
-        "IClamp" => {
-            // `mechanisms/` metadata keeps the clamp at the top level, `nmodl/` in `iclamp`.
-            let get = |flat: &str, nested: &str| {
-                meta[flat]
-                    .as_f64()
-                    .or_else(|| meta["iclamp"][nested].as_f64())
-                    .unwrap_or_else(|| panic!("{file}: no IClamp {nested}"))
-            };
-            b.add_point(
-                "IClamp",
-                SOMA,
-                &[
-                    ("del", get("delay", "delay")),
-                    ("dur", get("dur", "dur")),
-                    ("amp", get("amp_nA", "amp")),
-                ],
-            )
-            .unwrap()
-        }
-        "SEClamp" => {
-            let f = |k: &str| -> Vec<f64> {
-                meta[k]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap())
-                    .collect()
-            };
-            let (times, levels) = (f("t_switch_ms"), f("v_levels_mV"));
-            let h = b
-                .add_point(
-                    "SEClamp",
-                    SOMA,
-                    &[
-                        ("rs", meta["rs_MOhm"].as_f64().unwrap()),
-                        ("dur1", 1e9),
-                        ("amp1", levels[0]),
-                    ],
-                )
-                .unwrap();
-            for (t, lv) in times.iter().zip(&levels) {
-                b.add_events(h, &[*t], &[*lv]).unwrap();
-            }
-            h
-        }
-        other => panic!("unknown stim {other}"),
-    };
-    let mut names = Vec::new();
-    for name in &table.names {
-        if name == "t" {
-            continue;
-        }
-        let probe = match name.as_str() {
-            "v" => Probe::Voltage(SOMA),
-            "ina" | "ik" | "ica" | "cai" | "eca" => Probe::Ion {
-                variable: name.clone(),
-                node: SOMA,
-            },
-            "iclamp_i" | "seclamp_i" => Probe::Point {
-                handle: stim,
-                variable: "i".into(),
-            },
-            "seclamp_vc" => Probe::Point {
-                handle: stim,
-                variable: "vc".into(),
-            },
-            _ => {
-                let mech = mech_names
-                    .iter()
-                    .filter(|m| name.ends_with(&format!("_{m}")))
-                    .max_by_key(|m| m.len())
-                    .unwrap_or_else(|| panic!("column {name}: no mechanism"));
-                Probe::Density {
-                    mechanism: rename(mech),
-                    variable: name[..name.len() - mech.len() - 1].to_string(),
-                    node: SOMA,
-                }
-            }
-        };
-        b.record(probe);
-        names.push(name.clone());
-    }
-    let mut sim = b.build().unwrap();
-    let n = meta["nsteps"].as_u64().unwrap() as usize;
-    (sim.run_steps(n), names, table, n)
 }
 
 /// Largest |ours − reference| over a column; NaN where exactly one of them is NaN.

@@ -355,6 +355,8 @@ pub(super) fn uses_mpi(comm: &dyn Communicator) -> bool {
 /// be opened again without `h5clear` (its superblock records the open writer), which would defeat
 /// `--resume`.
 pub(super) fn open_file(path: &Path, comm: &dyn Communicator, create: bool) -> hdf5::Result<File> {
+    // Only the MPI build configures the builder.
+    #[cfg_attr(not(feature = "mpi"), allow(unused_mut))]
     let mut b = File::with_options();
     #[cfg(feature = "mpi")]
     if let Some(raw) = comm.mpi_comm() {
