@@ -66,7 +66,7 @@ pub struct SimulateArgs {
     /// (once the new one is complete).
     #[arg(long)]
     pub overwrite: bool,
-    /// Rayon threads per rank (default: RAYON_NUM_THREADS, else the node's cores / ranks on the node).
+    /// Rayon threads per rank (default: RAYON_NUM_THREADS, else the CPUs the launcher bound the rank to, or, unbound, the node's CPUs divided among its ranks).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Hide the progress bar.

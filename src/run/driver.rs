@@ -27,8 +27,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Replace an existing results file.
     pub overwrite: bool,
-    /// Rayon threads per rank (default: `RAYON_NUM_THREADS`, else the node's cores divided among
-    /// the ranks on the node).
+    /// Rayon threads per rank (default: `RAYON_NUM_THREADS`, else the CPUs the launcher bound the
+    /// rank to, or, for an unbound rank, the node's CPUs divided among the ranks on the node).
     pub threads: Option<usize>,
     /// The command line, for the provenance.
     pub command_line: String,
@@ -90,10 +90,55 @@ fn threads_per_rank(opts: &RunOptions, comm: &dyn Communicator) -> usize {
     {
         return t.max(1);
     }
-    let cores = std::thread::available_parallelism()
+    let available = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    (cores / comm.ranks_on_node().max(1) as usize).max(1)
+    default_threads(
+        affinity_cpus(),
+        online_cpus(),
+        available,
+        comm.ranks_on_node(),
+    )
+}
+
+/// Threads of a rank when the user did not choose: a rank the launcher bound to fewer CPUs than
+/// the node has (`srun -c 8`, `mpirun --map-by slot:PE=8`) uses all of its own, since no other
+/// rank runs there; an unbound rank sees every CPU of the node and shares them with the node's
+/// other ranks. `available` (Rust's count: the affinity mask and any cgroup CPU quota) caps both.
+fn default_threads(
+    mask_cpus: Option<usize>,
+    online_cpus: Option<usize>,
+    available: usize,
+    ranks_on_node: u32,
+) -> usize {
+    let bound = matches!((mask_cpus, online_cpus), (Some(m), Some(o)) if m < o);
+    if bound {
+        mask_cpus.unwrap_or(available).min(available).max(1)
+    } else {
+        (available / ranks_on_node.max(1) as usize).max(1)
+    }
+}
+
+/// CPUs in this process's affinity mask (Linux), `None` where it cannot be read.
+fn affinity_cpus() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity fills it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let ok =
+            unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        if ok == 0 {
+            return Some(unsafe { libc::CPU_COUNT(&set) } as usize);
+        }
+    }
+    None
+}
+
+/// CPUs online on this node, `None` where unknown.
+fn online_cpus() -> Option<usize> {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    (n > 0).then_some(n as usize)
 }
 
 /// The error of a run stopped by a signal after `kept` committed batches.
@@ -355,6 +400,21 @@ pub fn run_config(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_bound_rank_uses_its_own_cpus_and_unbound_ranks_share_the_node() {
+        // srun -n4 -c8 on a 32-CPU node: each rank's mask holds its 8 CPUs.
+        assert_eq!(super::default_threads(Some(8), Some(32), 8, 4), 8);
+        // mpirun --bind-to none, 2 ranks on a 2-CPU node: they share it.
+        assert_eq!(super::default_threads(Some(2), Some(2), 2, 2), 1);
+        // Unbound, 4 ranks, a container quota of 8 of 64 CPUs: the quota is shared.
+        assert_eq!(super::default_threads(Some(64), Some(64), 8, 4), 2);
+        // Bound to 8 CPUs under a quota of 4: the quota caps.
+        assert_eq!(super::default_threads(Some(8), Some(32), 4, 4), 4);
+        // Nothing known: at least one thread.
+        assert_eq!(super::default_threads(None, None, 1, 8), 1);
+    }
+
     use super::*;
     use crate::comm::SerialCommunicator;
 
