@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::comm;
-use crate::run::{run_config, RunOptions};
+use crate::run::{run_config, RunError, RunOptions};
 
 /// Arguments of `isf simulate`.
 #[derive(Args, Debug)]
@@ -102,8 +102,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         progress: !args.no_progress,
         ..Default::default()
     };
-    let summary = run_config(&config, &opts, world.as_ref())
-        .with_context(|| format!("run config {}", config.display()))?;
+    let summary = match run_config(&config, &opts, world.as_ref()) {
+        Ok(s) => s,
+        // A config error names the config file (and line) itself.
+        Err(e @ RunError::Config { .. }) => return Err(e.into()),
+        Err(e) => return Err(e).with_context(|| format!("run config {}", config.display())),
+    };
     tracing::info!(
         "{} of {} trials simulated ({} batches were already complete) in {:.2} s",
         summary.trials_run,
