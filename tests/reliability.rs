@@ -425,6 +425,26 @@ fn resume_refuses_any_changed_input() {
     assert!(matches!(got.as_slice(), [Ok(_)]), "{got:?}");
 }
 
+/// Returns once no process holds the `flock` of lock file `lock` (at most 30 s): the processes of
+/// a killed launch release it when they have exited.
+#[cfg(feature = "mpi")]
+fn wait_until_unlocked(lock: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Ok(f) = std::fs::File::open(lock) else {
+            return;
+        };
+        // SAFETY: flock on the descriptor of a file this function holds open; closing it
+        // (dropping `f`) releases a lock taken here.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// `mpirun -np 2 isf simulate --config` killed with SIGKILL (every process of the launch) at 30
 /// random times, resumed each time, then finished: the file equals an uninterrupted run's.
 #[cfg(feature = "mpi")]
@@ -491,6 +511,9 @@ fn mpirun_killed_thirty_times_then_resumed() {
             libc::kill(-pgid, libc::SIGKILL);
         }
         child.wait().unwrap();
+        // mpirun is reaped, but its ranks may still be exiting and holding the output's lock;
+        // a resume started now is refused ("in use"), rightly. Wait, as a user would.
+        wait_until_unlocked(&killed.join(format!("{OUTPUT}.lock")));
         kills += 1;
     }
     let out = launch(&killed, true).output().unwrap();
