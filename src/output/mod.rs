@@ -19,26 +19,6 @@ pub use isf_files::{PresynapticCellRow, SynapseActivationRow, TraceTable};
 /// Errors of reading or writing result files.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    /// An operating-system error on `path`.
-    #[error("{}: {what}: {source}", path.display())]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// What failed.
-        what: &'static str,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// A malformed line in a result file being read back.
-    #[error("{}:{line}: {message}", file.display())]
-    Format {
-        /// The file.
-        file: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
     /// Data that cannot be written in the requested form (names the file or folder).
     #[error("{}: {msg}", path.display())]
     Invalid {
@@ -50,17 +30,18 @@ pub enum OutputError {
     /// Installing an output failed, or it exists and may not be replaced.
     #[error(transparent)]
     Install(#[from] isf_io::Error),
-    /// An ISF text file cannot be read (names file and line).
+    /// A file cannot be read or written (an operating-system error naming the file, or a
+    /// malformed line naming file and line).
     #[error(transparent)]
     File(#[from] isf_io::isf_files::FileError),
 }
 
 impl OutputError {
     pub(crate) fn io(path: impl Into<PathBuf>, what: &'static str, source: std::io::Error) -> Self {
-        OutputError::Io {
+        OutputError::File(isf_io::isf_files::FileError::Io {
             path: path.into(),
             what,
             source,
-        }
+        })
     }
 }

@@ -73,11 +73,11 @@ impl ReplayTrial {
             crate::text::ReadTextError::Io(e) => {
                 OutputError::io(file, "cannot read the synapse activation file", e)
             }
-            e => OutputError::Format {
+            e => OutputError::File(isf_io::isf_files::FileError::Format {
                 file: file.to_path_buf(),
                 line: e.line(),
                 message: e.to_string(),
-            },
+            }),
         })?;
         Self::parse(sim, network, &text, file)
     }
