@@ -8,10 +8,12 @@ use clap::{Args, Subcommand};
 
 use crate::mechanisms::Numerics;
 use crate::plot::animation::{frame_times, Animator, ColorBy};
+use crate::plot::charts::{Chart, Grouping};
+use crate::plot::data::{self, Results};
 use crate::plot::encode::{GifWriter, VideoWriter};
 use crate::plot::fullcell::{self, StoredTrial};
 use crate::plot::morphology::{Scene, View};
-use crate::plot::ColorMap;
+use crate::plot::{ColorMap, Format};
 
 /// Arguments of `isf plot`.
 #[derive(Args, Debug)]
@@ -28,6 +30,87 @@ pub enum PlotKind {
     /// its active synapses: a still (`.png` with `--at`), PNG frames (a folder), `.gif`, `.mp4`,
     /// `.webm`.
     Morphology(MorphologyArgs),
+    /// Voltage traces (soma, optionally the recording sites) of one or many trials, spikes
+    /// marked.
+    Traces(TracesArgs),
+    /// Raster: soma spikes across trials, or one trial's presynaptic spikes or synapse
+    /// activations grouped and coloured by population.
+    Raster(RasterArgs),
+    /// PSTH: soma spikes across trials, or synapse activations per cell type or EXC/INH.
+    Psth(PsthArgs),
+}
+
+/// Where a chart's data comes from: a results file or an ISF output folder.
+#[derive(Args, Debug, Clone)]
+pub struct ChartSource {
+    /// An isf results file.
+    #[arg(long, value_name = "RESULTS.h5", conflicts_with = "isf_folder")]
+    pub results: Option<PathBuf>,
+    /// The cell within the results file (needed when it has several).
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// An ISF output folder (trace files, `simulation_runNNNN_*.csv`).
+    #[arg(long, value_name = "DIR")]
+    pub isf_folder: Option<PathBuf>,
+    /// Trials (results file: trial index within the cell) or runs (ISF folder): `all`, or
+    /// indices and ranges such as `0,3,5-9`.
+    #[arg(long, value_name = "SEL")]
+    pub trials: Option<String>,
+    /// Start of the time axis \[ms\].
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub t_start: Option<f64>,
+    /// End of the time axis \[ms\].
+    #[arg(long, value_name = "MS")]
+    pub t_stop: Option<f64>,
+}
+
+/// Arguments of `isf plot traces`.
+#[derive(Args, Debug)]
+pub struct TracesArgs {
+    /// The data (default trials: the first).
+    #[command(flatten)]
+    pub source: ChartSource,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Draw the recording sites' traces too.
+    #[arg(long)]
+    pub sites: bool,
+}
+
+/// Arguments of `isf plot raster`.
+#[derive(Args, Debug)]
+pub struct RasterArgs {
+    /// The data (default trials: all for `soma`, the first for the others).
+    #[command(flatten)]
+    pub source: ChartSource,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// `soma` spikes across trials, or one trial's `presynaptic` spikes or `synapses`'
+    /// activations.
+    #[arg(long, default_value = "soma", value_parser = ["soma", "presynaptic", "synapses"])]
+    pub of: String,
+}
+
+/// Arguments of `isf plot psth`.
+#[derive(Args, Debug)]
+pub struct PsthArgs {
+    /// The data (default trials: all).
+    #[command(flatten)]
+    pub source: ChartSource,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// `soma` spikes or `synapses`' activations.
+    #[arg(long, default_value = "soma", value_parser = ["soma", "synapses"])]
+    pub of: String,
+    /// Bin width \[ms\].
+    #[arg(long, default_value_t = 5.0)]
+    pub bin: f64,
+    /// Synapse activations grouped by `cell-type` or `ei` (EXC/INH).
+    #[arg(long, default_value = "cell-type", value_parser = ["cell-type", "ei"])]
+    pub group: String,
 }
 
 /// Where a re-simulated trial comes from.
@@ -74,7 +157,9 @@ impl TrialSource {
                     stored_soma: None,
                 })
             }
-            (None, None) => anyhow::bail!("name the trial: --isf-folder DIR [--run N] or --synapses FILE"),
+            (None, None) => {
+                anyhow::bail!("name the trial: --isf-folder DIR [--run N] or --synapses FILE")
+            }
         }
     }
 }
@@ -88,12 +173,12 @@ pub struct OutputArgs {
     /// Replace an existing output.
     #[arg(long)]
     pub overwrite: bool,
-    /// Width \[px\].
-    #[arg(long, default_value_t = 640)]
-    pub width: u32,
-    /// Height \[px\].
-    #[arg(long, default_value_t = 640)]
-    pub height: u32,
+    /// Width \[px\] (default 640 for the morphology, 800 for charts).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Height \[px\] (default 640 for the morphology, 500 for charts).
+    #[arg(long)]
+    pub height: Option<u32>,
 }
 
 /// Arguments of `isf plot morphology`.
@@ -148,7 +233,189 @@ pub struct MorphologyArgs {
 pub fn run(args: PlotArgs) -> anyhow::Result<()> {
     match args.kind {
         PlotKind::Morphology(a) => morphology(&a),
+        PlotKind::Traces(a) => {
+            let src = open(&a.source, &a.output)?;
+            let trials = src.select(a.source.trials.as_deref().unwrap_or("0"))?;
+            let traces = src.traces(&trials, a.sites)?;
+            let chart = Chart::Traces {
+                traces,
+                sites: a.sites,
+                range: a.source.t_start.zip(a.source.t_stop),
+            };
+            save(&chart, &a.output)
+        }
+        PlotKind::Raster(a) => {
+            let src = open(&a.source, &a.output)?;
+            let chart = if a.of == "soma" {
+                let trials = src.select(a.source.trials.as_deref().unwrap_or("all"))?;
+                let spikes = src.soma_spikes(&trials)?;
+                Chart::TrialRaster {
+                    range: src.range(&a.source)?,
+                    trials: trials.iter().map(|t| t.to_string()).zip(spikes).collect(),
+                }
+            } else {
+                let trial = src.one_trial(a.source.trials.as_deref())?;
+                Chart::ActivityRaster {
+                    activity: src.activity(trial, a.of == "presynaptic")?,
+                    what: if a.of == "presynaptic" {
+                        "presynaptic spikes"
+                    } else {
+                        "synapse activations"
+                    }
+                    .into(),
+                    range: src.range(&a.source)?,
+                }
+            };
+            save(&chart, &a.output)
+        }
+        PlotKind::Psth(a) => {
+            let src = open(&a.source, &a.output)?;
+            let trials = src.select(a.source.trials.as_deref().unwrap_or("all"))?;
+            let range = src.range(&a.source)?;
+            let chart = if a.of == "soma" {
+                Chart::SomaPsth {
+                    trials: src.soma_spikes(&trials)?,
+                    bin_ms: a.bin,
+                    range,
+                }
+            } else {
+                Chart::ActivityPsth {
+                    trials: trials
+                        .iter()
+                        .map(|&t| src.activity(t, false))
+                        .collect::<anyhow::Result<_>>()?,
+                    grouping: if a.group == "ei" {
+                        Grouping::ExcInh
+                    } else {
+                        Grouping::CellType
+                    },
+                    bin_ms: a.bin,
+                    range,
+                }
+            };
+            save(&chart, &a.output)
+        }
     }
+}
+
+/// An opened chart source.
+enum Source {
+    Results(Results),
+    Isf(PathBuf, usize),
+}
+
+/// Checks the output first (no reading for an output that would be refused), then opens the data.
+fn open(src: &ChartSource, out: &OutputArgs) -> anyhow::Result<Source> {
+    Format::of(&out.out)?;
+    super::output::check(&out.out, out.overwrite)?;
+    match (&src.results, &src.isf_folder) {
+        (Some(r), _) => Ok(Source::Results(Results::open(r, src.cell.as_deref())?)),
+        (None, Some(d)) => {
+            // Runs: the columns of the soma trace file.
+            Ok(Source::Isf(d.clone(), count_runs(d)?))
+        }
+        (None, None) => anyhow::bail!("name the data: --results FILE.h5 or --isf-folder DIR"),
+    }
+}
+
+/// Runs of an ISF folder: the `Vm run NN` columns of its soma trace file.
+fn count_runs(dir: &Path) -> anyhow::Result<usize> {
+    let f = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("_vm_all_traces.csv"))
+        .ok_or_else(|| anyhow::anyhow!("{}: no *_vm_all_traces.csv", dir.display()))?;
+    let text = crate::text::read_text(&f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+    Ok(text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split('\t')
+        .filter(|c| c.starts_with("Vm run "))
+        .count())
+}
+
+impl Source {
+    fn n_trials(&self) -> usize {
+        match self {
+            Source::Results(r) => r.n_trials(),
+            Source::Isf(_, n) => *n,
+        }
+    }
+
+    fn select(&self, spec: &str) -> anyhow::Result<Vec<usize>> {
+        data::parse_trials(spec, self.n_trials())
+    }
+
+    fn one_trial(&self, spec: Option<&str>) -> anyhow::Result<usize> {
+        let t = self.select(spec.unwrap_or("0"))?;
+        match t.as_slice() {
+            [one] => Ok(*one),
+            _ => anyhow::bail!("this picture shows one trial: give one index with --trials"),
+        }
+    }
+
+    fn traces(&self, trials: &[usize], sites: bool) -> anyhow::Result<data::Traces> {
+        match self {
+            Source::Results(r) => r.traces(trials, sites),
+            Source::Isf(d, _) => {
+                let mut t = data::isf_folder_traces(d, trials)?;
+                if !sites {
+                    t.sites.clear();
+                }
+                Ok(t)
+            }
+        }
+    }
+
+    fn soma_spikes(&self, trials: &[usize]) -> anyhow::Result<Vec<Vec<f64>>> {
+        match self {
+            Source::Results(r) => {
+                let all = r.soma_spikes()?;
+                Ok(trials.iter().map(|&t| all[t].clone()).collect())
+            }
+            Source::Isf(d, _) => {
+                let t = data::isf_folder_traces(d, trials)?;
+                Ok(t.soma
+                    .iter()
+                    .map(|(_, v)| data::spikes_of(&t.t_ms, v))
+                    .collect())
+            }
+        }
+    }
+
+    fn activity(&self, trial: usize, presynaptic: bool) -> anyhow::Result<data::Activity> {
+        match self {
+            Source::Results(r) => r.activity(trial, presynaptic),
+            Source::Isf(d, _) => data::isf_folder_activity(d, trial, presynaptic),
+        }
+    }
+
+    /// The time axis: `--t-start`/`--t-stop`, else the trials' time span.
+    fn range(&self, src: &ChartSource) -> anyhow::Result<(f64, f64)> {
+        let (a, b) = match (src.t_start, src.t_stop) {
+            (Some(a), Some(b)) => (a, b),
+            (a, b) => {
+                let t = self.traces(&[0], false)?;
+                (
+                    a.unwrap_or(t.t_ms.first().copied().unwrap_or(0.0)),
+                    b.unwrap_or(t.t_ms.last().copied().unwrap_or(1.0)),
+                )
+            }
+        };
+        if !(a.is_finite() && b.is_finite() && a < b) {
+            anyhow::bail!("time axis {a}–{b} ms: need --t-start < --t-stop");
+        }
+        Ok((a, b))
+    }
+}
+
+fn save(chart: &Chart, out: &OutputArgs) -> anyhow::Result<()> {
+    let (w, h) = (out.width.unwrap_or(800), out.height.unwrap_or(500));
+    let _lock = super::output::lock_creating_parent(&out.out)?;
+    chart.save(&out.out, w, h)?;
+    println!("{}: {w}×{h} px", out.out.display());
+    Ok(())
 }
 
 /// What `--out` asks for.
@@ -202,7 +469,11 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         azimuth_deg: a.azimuth,
         elevation_deg: a.elevation,
     };
-    let scene = Scene::new(&trial.template, view, a.output.width, a.output.height)?;
+    let (w, h) = (
+        a.output.width.unwrap_or(640),
+        a.output.height.unwrap_or(640),
+    );
+    let scene = Scene::new(&trial.template, view, w, h)?;
     let color_by = match a.color.as_str() {
         "label" => ColorBy::Label,
         _ => ColorBy::Voltage(ColorMap::viridis(a.vmin, a.vmax)?),
@@ -214,7 +485,6 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         synapses: (!a.no_synapses).then_some(a.synapse_window.unwrap_or(a.t_step)),
     };
     let _lock = super::output::lock_creating_parent(out)?;
-    let (w, h) = (a.output.width, a.output.height);
     let started = std::time::Instant::now();
     match kind {
         Target::Still => {
@@ -223,8 +493,7 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
             crate::output::write_atomic(out, &crate::plot::encode::png(&rgb, w, h)?)?;
         }
         Target::Frames => {
-            let staged =
-                crate::output::StagedDir::with_overwrite(out, a.output.overwrite)?;
+            let staged = crate::output::StagedDir::with_overwrite(out, a.output.overwrite)?;
             let mut k = 0usize;
             animator.render_all(&times, 64, &mut |_, frames| {
                 use rayon::prelude::*;
@@ -268,7 +537,11 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         if times.len() == 1 { "" } else { "s" },
         w,
         h,
-        trial.synapses.iter().map(|s| s.times_ms.len()).sum::<usize>(),
+        trial
+            .synapses
+            .iter()
+            .map(|s| s.times_ms.len())
+            .sum::<usize>(),
         sim_s,
         started.elapsed().as_secs_f64()
     );
@@ -277,7 +550,13 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
 
 /// `.name.partial.ext` beside `out` (the extension kept, as ffmpeg picks its muxer by it).
 fn hidden_sibling(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = out.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
     out.with_file_name(format!(".{name}.partial.{ext}"))
 }

@@ -174,9 +174,7 @@ impl Animator<'_> {
         };
         if let Some(c) = cmap {
             let room = 256 - p.len();
-            p.extend((0..room).map(|i| {
-                c.level_color(i * (ColorMap::LEVELS - 1) / (room - 1))
-            }));
+            p.extend((0..room).map(|i| c.level_color(i * (ColorMap::LEVELS - 1) / (room - 1))));
         }
         p
     }

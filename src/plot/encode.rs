@@ -109,7 +109,9 @@ impl GifWriter {
 
 fn nearest(palette: &[Rgb], c: Rgb) -> u8 {
     let d = |p: &Rgb| -> i32 { (0..3).map(|k| (p[k] as i32 - c[k] as i32).pow(2)).sum() };
-    (0..palette.len()).min_by_key(|&i| d(&palette[i])).unwrap_or(0) as u8
+    (0..palette.len())
+        .min_by_key(|&i| d(&palette[i]))
+        .unwrap_or(0) as u8
 }
 
 /// Whether an `ffmpeg` executable answers on the PATH.
@@ -146,8 +148,23 @@ impl VideoWriter {
             _ => anyhow::bail!("{}: a video is .mp4 or .webm", out.display()),
         };
         let mut child = Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"])
-            .args(["-s", &format!("{w}x{h}"), "-r", &format!("{fps}"), "-i", "-"])
+            .args([
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+            ])
+            .args([
+                "-s",
+                &format!("{w}x{h}"),
+                "-r",
+                &format!("{fps}"),
+                "-i",
+                "-",
+            ])
             // yuv420p needs even sizes.
             .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
             .args(codec)

@@ -87,7 +87,8 @@ pub fn isf_folder_trial(
 
 /// Column `Vm run NN` (NN = `run`, two or more digits) of an ISF trace file, with its `t` column.
 pub fn read_trace_column(path: &Path, run: usize) -> anyhow::Result<(String, Vec<f64>, Vec<f64>)> {
-    let text = crate::text::read_text(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text =
+        crate::text::read_text(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut lines = text.lines().enumerate();
     let (_, header) = lines
         .next()
@@ -101,7 +102,10 @@ pub fn read_trace_column(path: &Path, run: usize) -> anyhow::Result<(String, Vec
                 == Some(run)
         })
         .ok_or_else(|| {
-            anyhow::anyhow!("{}:1: no column `Vm run {run:02}` in `{header}`", path.display())
+            anyhow::anyhow!(
+                "{}:1: no column `Vm run {run:02}` in `{header}`",
+                path.display()
+            )
         })?;
     let (mut t, mut v) = (Vec::new(), Vec::new());
     for (i, line) in lines {

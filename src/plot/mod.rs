@@ -7,7 +7,9 @@
 //! invert them. Text needs a TrueType font, loaded at run time ([`fonts`]).
 
 pub mod animation;
+pub mod charts;
 pub mod colormap;
+pub mod data;
 pub mod encode;
 pub mod fonts;
 pub mod fullcell;

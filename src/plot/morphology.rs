@@ -47,19 +47,19 @@ impl View {
 /// ISF's default colour per presynaptic cell type (the population name up to its first `_`);
 /// other types are inhibitory and grey.
 pub const CELL_TYPE_COLORS: [(&str, Rgb); 13] = [
-    ("L1", [0, 255, 255]),      // cyan
-    ("L2", [30, 144, 255]),     // dodgerblue
-    ("L34", [0, 0, 255]),       // blue
-    ("L4py", [152, 251, 152]),  // palegreen
-    ("L4sp", [0, 128, 0]),      // green
-    ("L4ss", [0, 255, 0]),      // lime
-    ("L5st", [255, 255, 0]),    // yellow
-    ("L5tt", [255, 165, 0]),    // orange
-    ("L6cc", [75, 0, 130]),     // indigo
+    ("L1", [0, 255, 255]),        // cyan
+    ("L2", [30, 144, 255]),       // dodgerblue
+    ("L34", [0, 0, 255]),         // blue
+    ("L4py", [152, 251, 152]),    // palegreen
+    ("L4sp", [0, 128, 0]),        // green
+    ("L4ss", [0, 255, 0]),        // lime
+    ("L5st", [255, 255, 0]),      // yellow
+    ("L5tt", [255, 165, 0]),      // orange
+    ("L6cc", [75, 0, 130]),       // indigo
     ("L6ccinv", [238, 130, 238]), // violet
-    ("L6ct", [255, 0, 255]),    // magenta
-    ("VPM", [0, 0, 0]),         // black
-    ("INH", [128, 128, 128]),   // grey
+    ("L6ct", [255, 0, 255]),      // magenta
+    ("VPM", [0, 0, 0]),           // black
+    ("INH", [128, 128, 128]),     // grey
 ];
 
 /// ISF's colour of an inactive synapse (#f0f0f0).
@@ -281,7 +281,11 @@ impl Scene {
         if let (Some((cmap, label)), Some((top, bottom))) = (frame.color_bar, bar) {
             root.draw_text(label, &small, (x0 as i32 - 4, 14))
                 .map_err(err)?;
-            for (f, v) in [(1.0, cmap.vmin), (0.5, 0.5 * (cmap.vmin + cmap.vmax)), (0.0, cmap.vmax)] {
+            for (f, v) in [
+                (1.0, cmap.vmin),
+                (0.5, 0.5 * (cmap.vmin + cmap.vmax)),
+                (0.0, cmap.vmax),
+            ] {
                 let y = top as f64 + f * (bottom - 1 - top) as f64;
                 root.draw_text(&fmt_tick(v), &small, (x0 as i32 + 24, y as i32 - 6))
                     .map_err(err)?;
