@@ -75,6 +75,15 @@ fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing: {e}")
 }
 
+/// Integer tick labels; none between integers.
+fn int_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{:.0}", v.round().abs() * v.round().signum())
+    } else {
+        String::new()
+    }
+}
+
 fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c[0], c[1], c[2])
 }
@@ -234,7 +243,8 @@ impl Chart {
                     .disable_mesh()
                     .x_desc("time (ms)")
                     .y_desc("trial")
-                    .y_label_formatter(&|v| format!("{v:.0}"))
+                    .y_labels(trials.len().clamp(1, 10))
+                    .y_label_formatter(&int_label)
                     .label_style((font, 13))
                     .axis_desc_style((font, 14))
                     .draw()
@@ -287,7 +297,7 @@ impl Chart {
                     } else {
                         "synapse"
                     })
-                    .y_label_formatter(&|v| format!("{v:.0}"))
+                    .y_label_formatter(&int_label)
                     .label_style((font, 13))
                     .axis_desc_style((font, 14))
                     .draw()
