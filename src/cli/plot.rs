@@ -490,7 +490,7 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         Target::Still => {
             let mut rgb = vec![0u8; 3 * w as usize * h as usize];
             animator.render(times[0], &mut rgb)?;
-            crate::output::write_atomic(out, &crate::plot::encode::png(&rgb, w, h)?)?;
+            crate::output::write_atomic(out, &crate::plot::encode::png_small(&rgb, w, h)?)?;
         }
         Target::Frames => {
             let staged = crate::output::StagedDir::with_overwrite(out, a.output.overwrite)?;

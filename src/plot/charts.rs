@@ -477,7 +477,7 @@ impl Chart {
                     let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
                     self.draw(&root)?;
                 }
-                super::encode::png(&buf, w, h)
+                super::encode::png_small(&buf, w, h)
             }
             Format::Svg => {
                 let mut s = String::new();

@@ -9,14 +9,23 @@ use rayon::prelude::*;
 
 use super::Rgb;
 
-/// PNG bytes of an RGB image (`rgb.len() == 3·w·h`).
+/// PNG bytes of an RGB image (`rgb.len() == 3·w·h`), compressed fast (animation frames).
 pub fn png(rgb: &[u8], w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
+    png_with(rgb, w, h, png::Compression::Fast)
+}
+
+/// PNG bytes of an RGB image, compressed well (single pictures).
+pub fn png_small(rgb: &[u8], w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
+    png_with(rgb, w, h, png::Compression::Best)
+}
+
+fn png_with(rgb: &[u8], w: u32, h: u32, c: png::Compression) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Fast);
+        enc.set_compression(c);
         let mut wr = enc.write_header()?;
         wr.write_image_data(rgb)?;
     }
