@@ -50,6 +50,9 @@ const LABEL_COLORS: [Rgb; 8] = [
     [227, 119, 194],
 ];
 
+/// Receives rendered frames in order: (their times, their RGB buffers).
+pub type FrameSink<'a> = dyn FnMut(&[f64], &[Vec<u8>]) -> anyhow::Result<()> + 'a;
+
 /// Draws the frames of a trial.
 pub struct Animator<'a> {
     /// The layout.
@@ -185,7 +188,7 @@ impl Animator<'_> {
         &self,
         times: &[f64],
         chunk: usize,
-        sink: &mut dyn FnMut(&[f64], &[Vec<u8>]) -> anyhow::Result<()>,
+        sink: &mut FrameSink<'_>,
     ) -> anyhow::Result<()> {
         let n = 3 * self.scene.width as usize * self.scene.height as usize;
         for ts in times.chunks(chunk.max(1)) {

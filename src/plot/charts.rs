@@ -107,7 +107,7 @@ fn bin_of(t: f64, range: (f64, f64), bin: f64, n: usize) -> Option<usize> {
 }
 
 fn n_bins(range: (f64, f64), bin: f64) -> anyhow::Result<usize> {
-    if !(bin > 0.0 && bin.is_finite()) || !(range.1 > range.0) {
+    if !(bin > 0.0 && bin.is_finite() && range.1 > range.0) {
         anyhow::bail!(
             "bins of {bin} ms over {}–{} ms: need a positive width and a non-empty range",
             range.0,
