@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhdf5-dev hdf5-tools libclang1-14
-  libclang-common-14-dev pkg-config python3-pip)
+  libclang-common-14-dev pkg-config python3-pip fonts-dejavu-core)
 PY_PACKAGES=(numpy h5py scikit-learn libsonata pandas)
 
 missing=()

@@ -22,6 +22,7 @@ pub mod morphology;
 pub mod network;
 pub mod output;
 pub mod param;
+pub mod plot;
 pub mod recipe;
 pub mod run;
 pub mod solver;

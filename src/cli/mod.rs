@@ -8,6 +8,7 @@ pub mod example;
 pub mod map_inputs;
 pub mod network_param;
 pub mod output;
+pub mod plot;
 pub mod protocol;
 pub mod reduce;
 pub mod replay;
@@ -46,6 +47,8 @@ pub enum Command {
     Db(db::DbArgs),
     /// Reduced (LDA) model: fit from a database, predict spike probabilities.
     Reduce(reduce::ReduceArgs),
+    /// Pictures: morphology animations coloured by voltage, traces, rasters, PSTHs.
+    Plot(plot::PlotArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -80,6 +83,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::NetworkParam(a) => network_param::run(a),
         Command::Db(a) => db::run(a),
         Command::Reduce(a) => reduce::run(a),
+        Command::Plot(a) => plot::run(a),
     }
 }
 

@@ -21,6 +21,7 @@ mod mapper_fixture;
 mod mapper_network_param;
 mod network_errors;
 mod output_rules;
+mod plot;
 mod protocol_cli;
 mod replay_cli;
 mod simulate_task;
