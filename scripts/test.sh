@@ -14,3 +14,6 @@ HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/serial CARGO_TARGET_DIR="$serial_target"
   cargo build --release --no-default-features --bin isf
 export ISF_SERIAL_BIN="$(cd "$serial_target" && pwd)/release/isf"
 cargo test --workspace --release -- --test-threads=2
+# The Python package (isf-py): a venv with numpy 2, the package built by maturin against serial
+# HDF5 in the serial target dir (reusing the serial build above), and its notebook-like tests.
+bash scripts/test_python.sh
