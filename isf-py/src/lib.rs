@@ -707,10 +707,14 @@ fn simulate(
             progress: false,
             ..Default::default()
         };
-        isf::run::run_config(&config, &opts, world.as_ref())
-            .map_err(anyhow::Error::from)
-            .map_err(|e| e.context(format!("run config {}", config.display())))?;
-        Ok((cfg.output, cfg.isf_folder))
+        match isf::run::run_config(&config, &opts, world.as_ref()) {
+            Ok(_) => Ok((cfg.output, cfg.isf_folder)),
+            // A config error names the config file (and line) itself.
+            Err(e @ isf::run::RunError::Config { .. }) => Err(e.into()),
+            Err(e) => {
+                Err(anyhow::Error::from(e).context(format!("run config {}", config.display())))
+            }
+        }
     })
     .map_err(anyhow_err)
 }

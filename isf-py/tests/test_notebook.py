@@ -187,6 +187,9 @@ def test_uncommitted_trials_of_a_killed_run_are_not_shown(run, tmp_path):
                                   full.presynaptic().loc[first].dropna(axis=1, how="all"))
     pd.testing.assert_frame_equal(killed.spikes(),
                                   full.spikes().loc[first].dropna(axis=1, how="all"))
+    killed.close()
+    with pytest.raises(isf.IsfError, match="closed"):
+        killed.trials()
 
 
 def read_isf_traces(path):
@@ -276,6 +279,7 @@ def python_blocks(readme):
 def test_readme_python_snippets_run(run, readme, capsys, monkeypatch):
     """Every Python snippet of the READMEs runs as written (under numpy 2), in a folder holding
     `results.h5` and `my.db` of the example run, so the READMEs cannot drift."""
+    assert int(np.__version__.split(".")[0]) >= 2, "the snippets must be checked under numpy 2"
     blocks = python_blocks(readme)
     assert blocks, f"{readme} has no python snippet"
     monkeypatch.chdir(run["dir"])

@@ -43,6 +43,16 @@ class Traces:
         return df
 
 
+class _Closed:
+    """Stands in for a closed file: every read names it."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __getattr__(self, name):
+        raise IsfError(f"{self.path}: the results file is closed")
+
+
 class Results:
     """A results file. Only what ``commit_state`` counts is shown: rows a killed run left
     beyond it (a partly written batch) are never read."""
@@ -266,6 +276,16 @@ class Results:
         rows = [(c, self._commit[c][_TRACE_ROWS]) for c in self.cells]
         self._f.write_sonata_report(str(out), rows, sites)
         return str(out)
+
+    def close(self) -> None:
+        """Closes the file (so that a run may resume or replace it); later reads fail."""
+        self._f = _Closed(self.path)
+
+    def __enter__(self) -> "Results":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         total = self.n_trials_total if self.n_trials_total is not None else "?"
