@@ -28,6 +28,7 @@ mod exp_table;
 pub mod ions;
 pub mod placement;
 pub mod point;
+pub mod random;
 
 pub use catalogue::{Catalogue, CatalogueError, MechanismKind};
 pub use ions::{IonState, Ions};
