@@ -20,7 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ast::{Arg, BinOp, Block, Expr, ExprKind, ItemKind, Stmt, StmtKind, UnOp};
 use crate::error::Span;
-use crate::model::{AnalysedModel, CurrentKind, MechanismKind, Method, SolveTarget, VarClass};
+use crate::model::{
+    AnalysedModel, CurrentKind, IdiomKind, MechanismKind, Method, SolveTarget, VarClass,
+};
+
+mod random;
+pub use random::{RandomOp, Stream, STREAM_PARAMS};
 
 /// An operand: a column or a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -130,6 +135,28 @@ pub enum Instr {
         cond: Src,
         /// Loop body.
         body: Vec<Instr>,
+    },
+    /// A random number (`dst`; 0 for the operations that only configure), drawn from the
+    /// instance's stream `stream` (an index into [`Program::streams`]) or, without one, from
+    /// the legacy generator the engine keeps per cell. Lanes draw in instance order.
+    Random {
+        /// Operation.
+        op: RandomOp,
+        /// Destination column.
+        dst: u32,
+        /// Arguments after the stream.
+        args: Vec<Src>,
+        /// The stream.
+        stream: Option<u32>,
+    },
+    /// The event-vector idiom's element (VecStim): with `i = (int) index ≥ 0`, `etime` becomes
+    /// the instance's event vector at `i` and `index` grows by 1, or `index` becomes −1 past the
+    /// end (or without a vector); nothing when `i < 0`.
+    VecElement {
+        /// Column of `index`.
+        index: u32,
+        /// Column of `etime`.
+        etime: u32,
     },
 }
 
@@ -248,9 +275,29 @@ pub struct Program {
     pub conc_writes: Vec<(u32, IonVar)>,
     /// TABLEs.
     pub tables: Vec<TableDef>,
+    /// Random123 streams of the instances (`RANDOM` variables, the Random pointer idiom).
+    pub streams: Vec<Stream>,
 }
 
 impl Program {
+    /// Whether the program draws from the legacy process-wide generator (its instances must
+    /// then run one at a time, in order, as NEURON's do).
+    pub fn uses_scop(&self) -> bool {
+        fn any(v: &[Instr]) -> bool {
+            v.iter().any(|i| match i {
+                Instr::Random { op, .. } => op.is_scop(),
+                Instr::If {
+                    then, otherwise, ..
+                } => any(then) || any(otherwise),
+                Instr::While { test, body, .. } => any(test) || any(body),
+                _ => false,
+            })
+        }
+        any(&self.initial)
+            || any(&self.current)
+            || any(&self.state)
+            || self.tables.iter().any(|t| any(&t.body) || any(&t.bounds))
+    }
     /// Whether the program writes the intracellular calcium concentration.
     pub fn writes_cai(&self) -> bool {
         self.conc_writes.iter().any(|&(_, x)| x == IonVar::Cai)
@@ -336,6 +383,10 @@ struct Lowerer<'m> {
     tables: Vec<TableDef>,
     /// The `usetable` parameter's column, once a TABLE needs it.
     usetable: Option<u32>,
+    /// Random123 streams declared.
+    streams: Vec<Stream>,
+    /// The `attached` parameter's column of each Random pointer.
+    attached: HashMap<String, u32>,
 }
 
 /// Lowers a density mechanism.
@@ -348,7 +399,17 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
             "only density mechanisms (SUFFIX) are compiled so far; point processes are next",
         ));
     }
-    if m.needs_idiom_support() {
+    let executed = |k: &IdiomKind| {
+        Lowerer::executes(k)
+            || matches!(
+                k,
+                IdiomKind::CommentOnlyVerbatim
+                    | IdiomKind::TrailingReturn
+                    | IdiomKind::RandomApiDeclarations
+                    | IdiomKind::VectorApiDeclarations
+            )
+    };
+    if !m.idioms.iter().all(|i| executed(&i.kind)) {
         return Err(err(top, "VERBATIM", "idioms are not executed yet"));
     }
     let mut l = Lowerer {
@@ -362,6 +423,8 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         params: Vec::new(),
         tables: Vec::new(),
         usetable: None,
+        streams: Vec::new(),
+        attached: HashMap::new(),
     };
     let mut vars: Vec<String> = Vec::new();
     let mut var_span = HashMap::new();
@@ -417,13 +480,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                     .push((var.name.clone(), var.default.unwrap_or(0.0)));
                 l.globals.insert(var.name.clone(), col);
             }
-            VarClass::Pointer | VarClass::Random => {
-                return Err(err(
-                    span,
-                    &var.name,
-                    "POINTER and RANDOM are not executed yet",
-                ))
-            }
+            VarClass::Pointer | VarClass::Random => {} // streams, below
             VarClass::FileLocal => {
                 return Err(err(
                     span,
@@ -464,6 +521,12 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
             if pass == 0 {
                 state_init.push((col, var.default.unwrap_or(0.0)));
             }
+        }
+    }
+    let mut stream_init = Vec::new();
+    for var in &m.variables {
+        if matches!(var.class, VarClass::Pointer | VarClass::Random) {
+            l.declare_stream(var, &mut vars, &mut stream_init)?;
         }
     }
     // Currents in NEURON's order: written ion currents (USEION order), then NONSPECIFIC, then
@@ -509,15 +572,13 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         }
     }
 
-    // INITIAL.
-    let mut initial: Vec<Instr> = state_init
-        .iter()
-        .map(|&(col, x)| Instr::Un {
-            op: Op1::Copy,
-            dst: col,
-            a: Src::K(x),
-        })
-        .collect();
+    // INITIAL: the streams as configured, the STATEs' initial values, the body.
+    let mut initial: Vec<Instr> = stream_init;
+    initial.extend(state_init.iter().map(|&(col, x)| Instr::Un {
+        op: Op1::Copy,
+        dst: col,
+        a: Src::K(x),
+    }));
     let mut breakpoint = None;
     let mut initial_block = None;
     for item in &m.module.items {
@@ -561,6 +622,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         state,
         conc_writes,
         tables: l.tables,
+        streams: l.streams,
     })
 }
 
@@ -861,6 +923,9 @@ impl<'m> Lowerer<'m> {
                 Src::Col(dst)
             }
             ExprKind::Call(f, args) => {
+                if let Some(r) = self.random_call(f, args, &e.span, out)? {
+                    return Ok(r);
+                }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     match a {
@@ -926,6 +991,12 @@ impl<'m> Lowerer<'m> {
         let callable = m
             .callable(name)
             .ok_or_else(|| err(span, name, "this function is not executed yet"))?;
+        if let Some(idiom) = callable.idiom.as_ref().filter(|k| Lowerer::executes(k)) {
+            for a in args {
+                self.release(a);
+            }
+            return self.idiom_call(name, span, idiom, out);
+        }
         let Some(table) = &callable.table else {
             let ret = self.scratch();
             self.inline_body(name, span, &args, ret, out)?;
@@ -1012,6 +1083,13 @@ impl<'m> Lowerer<'m> {
             }
             v
         };
+        if random::draws(&body) || random::draws(&bounds) {
+            return Err(err(
+                &table.span,
+                name,
+                "a TABLE of a callable that draws random numbers (NEURON would tabulate draws)",
+            ));
+        }
         self.tables.push(TableDef {
             name: name.to_string(),
             bounds,

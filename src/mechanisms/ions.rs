@@ -80,6 +80,10 @@ pub struct IonState {
     pub ik: Vec<f64>,
     /// Total calcium current density, mA/cm².
     pub ica: Vec<f64>,
+    /// The legacy random-number generator of NMODL's `scop_random`/`exprand`/`set_seed`. NEURON
+    /// keeps one per process, never reset by `finitialize`; isf keeps one per cell and trial,
+    /// starting from NEURON's initial state, so that results do not depend on decomposition.
+    pub scop: super::random::ScopLcg,
 }
 
 impl IonState {
@@ -96,6 +100,7 @@ impl IonState {
             ina: vec![0.0; n],
             ik: vec![0.0; n],
             ica: vec![0.0; n],
+            scop: super::random::ScopLcg::new(),
         };
         for &i in ca_written {
             s.eca[i] = nernst(s.cai[i], s.cao[i], 2.0, celsius);

@@ -28,6 +28,7 @@ mod exp_table;
 pub mod ions;
 pub mod placement;
 pub mod point;
+pub mod random;
 
 pub use catalogue::{Catalogue, CatalogueError, MechanismKind};
 pub use ions::{IonState, Ions};
@@ -459,30 +460,129 @@ pub trait DensityMechanism: Send + Sync + std::fmt::Debug {
     fn advance(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]);
 }
 
-/// A point-process block: all instances of one point process (synapse, electrode) in a trial.
+/// An event as NET_RECEIVE sees it.
+#[derive(Debug)]
+pub struct Delivery<'a> {
+    /// The receiving instance.
+    pub instance: usize,
+    /// The event's exact time (NEURON sets `t` to it for the duration of NET_RECEIVE).
+    pub t: f64,
+    /// NET_RECEIVE's `flag`: 0 for a NetCon event, the `net_send` flag for a self-event.
+    pub flag: f64,
+    /// The NetCon's weight vector: the weight, then the per-NetCon state (NET_RECEIVE's
+    /// further arguments), which NET_RECEIVE may change. A self-event carries the vector of the
+    /// NetCon whose delivery sent it; one sent by INITIAL carries an empty slice.
+    pub weights: &'a mut [f64],
+}
+
+/// What a self-event sent by [`EventSink::net_send`] is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfEvent {
+    /// The sending (and receiving) instance.
+    pub instance: usize,
+    /// Delivery time, ms: the `t + delay` the mechanism computed (NEURON adds textually).
+    pub time: f64,
+    /// The flag NET_RECEIVE will see.
+    pub flag: f64,
+}
+
+/// The events a point process emits during INITIAL or NET_RECEIVE, collected for the solver's
+/// event queue: self-events (`net_send`, `net_move`) and spikes (`net_event`), which the
+/// solver delivers through the instance's NetCons with their delays and weights.
+#[derive(Debug, Default, Clone)]
+pub struct EventSink {
+    sends: Vec<SelfEvent>,
+    moves: Vec<SelfEvent>,
+    spikes: Vec<(usize, f64)>,
+}
+
+impl EventSink {
+    /// `net_send`: a self-event of `instance` at `time` with `flag`.
+    pub fn net_send(&mut self, instance: usize, time: f64, flag: f64) {
+        self.sends.push(SelfEvent {
+            instance,
+            time,
+            flag,
+        });
+    }
+    /// `net_move`: moves the self-event `instance` sent last (if still pending) to `time`,
+    /// keeping its flag.
+    pub fn net_move(&mut self, instance: usize, time: f64) {
+        self.moves.push(SelfEvent {
+            instance,
+            time,
+            flag: 0.0,
+        });
+    }
+    /// `net_event`: a spike of `instance` at `time`.
+    pub fn net_event(&mut self, instance: usize, time: f64) {
+        self.spikes.push((instance, time));
+    }
+    /// Whether nothing was emitted.
+    pub fn is_empty(&self) -> bool {
+        self.sends.is_empty() && self.moves.is_empty() && self.spikes.is_empty()
+    }
+    /// The self-events sent, in order.
+    pub fn sends(&self) -> &[SelfEvent] {
+        &self.sends
+    }
+    /// The `net_move`s (instance and new time; the flag is unused), in order.
+    pub fn moves(&self) -> &[SelfEvent] {
+        &self.moves
+    }
+    /// The spikes emitted (instance, time), in order.
+    pub fn spikes(&self) -> &[(usize, f64)] {
+        &self.spikes
+    }
+    /// Forgets everything emitted.
+    pub fn clear(&mut self) {
+        self.sends.clear();
+        self.moves.clear();
+        self.spikes.clear();
+    }
+}
+
+/// A point-process block: all instances of one point process (synapse, electrode, artificial
+/// cell) in a trial.
 pub trait PointProcess: Send + Sync + std::fmt::Debug {
     /// NEURON name (e.g. `glutamate_syn`).
     fn name(&self) -> &'static str;
-    /// Node index of every instance.
+    /// Node index of every instance (an artificial cell's nodes are placeholders it never
+    /// reads).
     fn nodes(&self) -> &[usize];
     /// Names of the per-instance trial variables.
     fn variables(&self) -> &'static [&'static str];
-    /// INITIAL block.
-    fn initialize(&self, env: &Env, v: &[f64], vars: &mut [f64]);
+    /// INITIAL block (at t = 0); self-events it sends (`net_send`) go to `events`.
+    fn initialize(&self, env: &Env, v: &[f64], vars: &mut [f64], events: &mut EventSink);
     /// BREAKPOINT current, converted to the node's units with `100/area` (electrodes enter with the
     /// opposite sign).
     fn current(&self, env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]);
     /// State update with the new voltages.
     fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64]);
-    /// NET_RECEIVE for instance `instance` with the NetCon weight vector `weights`.
-    fn receive(&self, instance: usize, weights: &[f64], vars: &mut [f64]);
+    /// NET_RECEIVE of one event; `net_send`, `net_move` and `net_event` go to `events`.
+    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], events: &mut EventSink);
+    /// Initialisation (t = 0, after every INITIAL) of one NetCon targeting `instance`, as
+    /// NEURON's `finitialize` does it: a mechanism with an INITIAL block in NET_RECEIVE runs it
+    /// (and overrides this); otherwise the per-NetCon state `weights[1..]` is zeroed (this
+    /// default).
+    fn receive_init(&self, _instance: usize, weights: &mut [f64], _vars: &mut [f64]) {
+        if let Some(rest) = weights.get_mut(1..) {
+            rest.fill(0.0);
+        }
+    }
     /// Extra per-trial scratch values appended after the variables (not recordable).
     fn scratch_len(&self) -> usize {
         0
     }
-    /// How many weights NET_RECEIVE takes (0: the process receives no events).
+    /// How many weights NET_RECEIVE takes, the per-NetCon state included (0: the process
+    /// receives no events).
     fn n_weights(&self) -> usize {
         0
+    }
+    /// An artificial cell (ARTIFICIAL_CELL): no node, no current; it only receives and emits
+    /// events.
+    fn artificial(&self) -> bool {
+        false
     }
 }
 

@@ -69,7 +69,9 @@ pub mod simulation;
 
 pub use cable::CableTree;
 pub use model::{CellModel, SimSettings};
-pub use simulation::{PointHandle, Probe, Simulation, SimulationBuilder, State, Traces};
+pub use simulation::{
+    NetConHandle, PointHandle, Probe, Simulation, SimulationBuilder, State, Traces,
+};
 
 use crate::mechanisms::CatalogueError;
 

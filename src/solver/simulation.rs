@@ -1,8 +1,13 @@
 //! One simulation run of a [`CellModel`]: point processes, events, recording and the fixed step.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
 use super::{CellModel, SolverError};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
-use crate::mechanisms::{Catalogue, Env, IonState, Matrix, MechanismKind, Numerics, PointProcess};
+use crate::mechanisms::{
+    Catalogue, Delivery, Env, EventSink, IonState, Matrix, MechanismKind, Numerics, PointProcess,
+};
 
 /// A point process added to a [`SimulationBuilder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +15,11 @@ pub struct PointHandle {
     group: usize,
     instance: usize,
 }
+
+/// A NetCon added to a [`SimulationBuilder`]: events to a point process with a weight vector
+/// (NET_RECEIVE's arguments, the first the weight, the others per-NetCon state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetConHandle(usize);
 
 /// What a recorded column holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +49,14 @@ pub enum Probe {
         /// Node.
         node: usize,
     },
+    /// Element `index` of a NetCon's weight vector (NEURON's `nc._ref_weight[index]`: the
+    /// weight, then NET_RECEIVE's per-NetCon state).
+    Weight {
+        /// The NetCon.
+        netcon: NetConHandle,
+        /// Element.
+        index: usize,
+    },
 }
 
 /// Where a resolved probe reads from.
@@ -48,6 +66,7 @@ enum Source {
     Density(usize, usize),
     Point(usize, usize),
     Ion(IonVar, usize),
+    Weight(usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,13 +89,88 @@ enum Block {
     Point(usize),
 }
 
+/// An input event: delivered through NetCon `netcon` at `time`.
 #[derive(Debug, Clone, Copy)]
 struct Event {
     time: f64,
+    netcon: u32,
+}
+
+/// A NetCon of a built simulation: its target and where its weight vector lives in
+/// [`State`]'s weights.
+#[derive(Debug, Clone, Copy)]
+struct NetCon {
     block: usize,
     instance: usize,
     weights_at: usize,
     n_weights: usize,
+    delay: f64,
+}
+
+/// No NetCon (a self-event sent by INITIAL).
+const NO_NETCON: u32 = u32::MAX;
+
+/// An event made during the run: a self-event (`net_send`) or a spike's delivery through a
+/// NetCon (`net_event`).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    time: f64,
+    /// Order of insertion: events of equal time are delivered first in, first out.
+    seq: u64,
+    block: usize,
+    instance: usize,
+    flag: f64,
+    netcon: u32,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    /// Reversed, so that [`BinaryHeap`] (a max-heap) yields the earliest event first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .time
+            .total_cmp(&self.time)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+/// The events made during a trial (part of its state).
+#[derive(Debug, Clone, Default)]
+struct Queue {
+    heap: BinaryHeap<Pending>,
+    seq: u64,
+    /// The last self-event each (block, instance) sent, while pending (for `net_move`).
+    last_send: std::collections::HashMap<(usize, usize), Pending>,
+    /// Sequence numbers of moved (cancelled) self-events still in the heap.
+    cancelled: std::collections::HashSet<u64>,
+}
+
+impl Queue {
+    fn push(&mut self, mut p: Pending) -> Pending {
+        p.seq = self.seq;
+        self.seq += 1;
+        self.heap.push(p);
+        p
+    }
+}
+
+/// A NetCon added to the builder.
+#[derive(Debug, Clone)]
+struct NetConSpec {
+    source: Option<PointHandle>,
+    target: PointHandle,
+    delay: f64,
+    weights: Vec<f64>,
 }
 
 /// Point processes of one mechanism added so far: name, nodes, per-instance parameter overrides.
@@ -88,7 +182,9 @@ type PointGroup = (&'static str, Vec<usize>, Vec<Vec<(String, f64)>>);
 pub struct SimulationBuilder<'m> {
     model: &'m CellModel,
     groups: Vec<PointGroup>,
-    events: Vec<(f64, PointHandle, Vec<f64>)>,
+    netcons: Vec<NetConSpec>,
+    /// Input events: time and NetCon.
+    events: Vec<(f64, usize)>,
     probes: Vec<Probe>,
     record_every: usize,
 }
@@ -101,7 +197,10 @@ pub struct Simulation<'m> {
     points: Vec<Box<dyn PointProcess>>,
     order: Vec<Block>,
     events: Vec<Event>,
-    weights: Vec<f64>,
+    netcons: Vec<NetCon>,
+    /// NetCons leaving each instance of each block (`net_event`), empty when there are none.
+    outgoing: Vec<Vec<Vec<u32>>>,
+    sink: EventSink,
     sources: Vec<Source>,
     record_every: usize,
     state: State,
@@ -122,6 +221,9 @@ pub struct State {
     pub ions: IonState,
     density_vars: Vec<Vec<f64>>,
     point_vars: Vec<Vec<f64>>,
+    /// The NetCons' weight vectors (NET_RECEIVE may change the per-NetCon state).
+    weights: Vec<f64>,
+    queue: Queue,
     cursor: usize,
     steps: usize,
 }
@@ -141,6 +243,7 @@ impl<'m> SimulationBuilder<'m> {
         SimulationBuilder {
             model,
             groups: Vec::new(),
+            netcons: Vec::new(),
             events: Vec::new(),
             probes: Vec::new(),
             record_every: 1,
@@ -197,23 +300,52 @@ impl<'m> SimulationBuilder<'m> {
         })
     }
 
-    /// Schedules events (NetCon deliveries with delay 0) to `target` at `times_ms`, each with the
-    /// NetCon weight vector `weights`.
+    /// Adds a NetCon to `target` with the weight vector `weights` that delivers events at
+    /// `times_ms` (delivery times: an input whose delay is already added).
     pub fn add_events(
         &mut self,
         target: PointHandle,
         times_ms: &[f64],
         weights: &[f64],
-    ) -> Result<(), SolverError> {
+    ) -> Result<NetConHandle, SolverError> {
         if let Some(&t) = times_ms.iter().find(|t| !t.is_finite()) {
             return Err(SolverError::BadSetting(format!(
                 "event time {t} is not finite"
             )));
         }
-        for &t in times_ms {
-            self.events.push((t, target, weights.to_vec()));
+        let nc = self.netcons.len();
+        self.netcons.push(NetConSpec {
+            source: None,
+            target,
+            delay: 0.0,
+            weights: weights.to_vec(),
+        });
+        self.events.extend(times_ms.iter().map(|&t| (t, nc)));
+        Ok(NetConHandle(nc))
+    }
+
+    /// Adds a NetCon from the point process `source` (its `net_event` spikes) to `target`,
+    /// delivering each spike `delay_ms` later with the weight vector `weights`.
+    pub fn add_netcon(
+        &mut self,
+        source: PointHandle,
+        target: PointHandle,
+        delay_ms: f64,
+        weights: &[f64],
+    ) -> Result<NetConHandle, SolverError> {
+        if !delay_ms.is_finite() || delay_ms < 0.0 {
+            return Err(SolverError::BadSetting(format!(
+                "NetCon delay {delay_ms} ms is not a finite, non-negative number"
+            )));
         }
-        Ok(())
+        let nc = self.netcons.len();
+        self.netcons.push(NetConSpec {
+            source: Some(source),
+            target,
+            delay: delay_ms,
+            weights: weights.to_vec(),
+        });
+        Ok(NetConHandle(nc))
     }
 
     /// Records `probe` (returns its column index).
@@ -292,10 +424,12 @@ impl<'m> SimulationBuilder<'m> {
             instance: renumbered[h.group][h.instance],
         };
         let mut weights = Vec::new();
-        let mut events = Vec::with_capacity(self.events.len());
-        for (time, h, w) in &self.events {
-            let h = &renumber(h);
+        let mut netcons = Vec::with_capacity(self.netcons.len());
+        let mut outgoing: Vec<Vec<Vec<u32>>> = Vec::new();
+        for (k, nc) in self.netcons.iter().enumerate() {
+            let h = renumber(&nc.target);
             let block = block_of_group[h.group];
+            let w = &nc.weights;
             let need = points[block].n_weights();
             if need == 0 || w.len() != need {
                 return Err(SolverError::BadSetting(format!(
@@ -304,15 +438,33 @@ impl<'m> SimulationBuilder<'m> {
                     w.len()
                 )));
             }
-            events.push(Event {
-                time: *time,
+            netcons.push(NetCon {
                 block,
                 instance: h.instance,
                 weights_at: weights.len(),
                 n_weights: w.len(),
+                delay: nc.delay,
             });
             weights.extend_from_slice(w);
+            if let Some(src) = &nc.source {
+                let src = renumber(src);
+                if outgoing.is_empty() {
+                    outgoing = points
+                        .iter()
+                        .map(|p| vec![Vec::new(); p.nodes().len()])
+                        .collect();
+                }
+                outgoing[block_of_group[src.group]][src.instance].push(k as u32);
+            }
         }
+        let mut events: Vec<Event> = self
+            .events
+            .iter()
+            .map(|&(time, nc)| Event {
+                time,
+                netcon: nc as u32,
+            })
+            .collect();
         // Stable: simultaneous events keep the order they were added in.
         events.sort_by(|a, b| a.time.total_cmp(&b.time));
 
@@ -325,7 +477,7 @@ impl<'m> SimulationBuilder<'m> {
                 },
                 p => p,
             };
-            sources.push(resolve(model, &points, &block_of_group, p)?);
+            sources.push(resolve(model, &points, &block_of_group, &netcons, p)?);
         }
         let n = model.n_nodes();
         let state = State {
@@ -344,6 +496,8 @@ impl<'m> SimulationBuilder<'m> {
                 .iter()
                 .map(|m| vec![0.0; m.variables().len() * m.nodes().len() + m.scratch_len()])
                 .collect(),
+            weights,
+            queue: Queue::default(),
             cursor: 0,
             steps: 0,
         };
@@ -352,7 +506,9 @@ impl<'m> SimulationBuilder<'m> {
             points,
             order,
             events,
-            weights,
+            netcons,
+            outgoing,
+            sink: EventSink::default(),
             sources,
             record_every: self.record_every,
             state,
@@ -373,9 +529,10 @@ impl SimulationBuilder<'_> {
             .iter()
             .map(|g| vec![f64::INFINITY; g.1.len()])
             .collect();
-        for (t, h, _) in &self.events {
+        for &(t, nc) in &self.events {
+            let h = &self.netcons[nc].target;
             let f = &mut first[h.group][h.instance];
-            *f = f.min(*t);
+            *f = f.min(t);
         }
         self.groups
             .iter_mut()
@@ -400,6 +557,7 @@ fn resolve(
     model: &CellModel,
     points: &[Box<dyn PointProcess>],
     block_of_group: &[usize],
+    netcons: &[NetCon],
     p: &Probe,
 ) -> Result<Source, SolverError> {
     let n = model.n_nodes();
@@ -463,6 +621,18 @@ fn resolve(
             };
             Ok(Source::Ion(v, *node))
         }
+        Probe::Weight { netcon, index } => {
+            let Some(nc) = netcons.get(netcon.0) else {
+                return unknown(format!("no NetCon {}", netcon.0));
+            };
+            if *index >= nc.n_weights {
+                return unknown(format!(
+                    "NetCon {} has {} weights, not element {index}",
+                    netcon.0, nc.n_weights
+                ));
+            }
+            Ok(Source::Weight(nc.weights_at + index))
+        }
     }
 }
 
@@ -486,28 +656,121 @@ impl Simulation<'_> {
             t: 0.0,
             celsius: model.settings.celsius,
         };
-        let st = &mut self.state;
-        for &blk in &self.order {
+        let mut sink = std::mem::take(&mut self.sink);
+        for k in 0..self.order.len() {
+            let blk = self.order[k];
+            let st = &mut self.state;
             match blk {
                 Block::Density(i) => {
                     model.density[i].initialize(&env, &st.v, &mut st.ions, &mut st.density_vars[i])
                 }
-                Block::Point(i) => self.points[i].initialize(&env, &st.v, &mut st.point_vars[i]),
+                Block::Point(i) => {
+                    sink.clear();
+                    self.points[i].initialize(&env, &st.v, &mut st.point_vars[i], &mut sink);
+                    self.absorb(i, NO_NETCON, &sink);
+                }
             }
+        }
+        self.sink = sink;
+        // The NetCons' per-NetCon state: NET_RECEIVE's INITIAL, or zeroed without one.
+        let st = &mut self.state;
+        for nc in &self.netcons {
+            let w = &mut st.weights[nc.weights_at..nc.weights_at + nc.n_weights];
+            self.points[nc.block].receive_init(nc.instance, w, &mut st.point_vars[nc.block]);
         }
         self.deliver_until(0.0);
         self.assemble(0.0);
     }
 
-    fn deliver_until(&mut self, tm: f64) {
-        let st = &mut self.state;
-        while let Some(e) = self.events.get(st.cursor) {
-            if e.time > tm {
-                break;
+    /// Queues what a delivery to (or the INITIAL of) `block` emitted; self-events carry the
+    /// weight vector of `netcon`.
+    fn absorb(&mut self, block: usize, netcon: u32, sink: &EventSink) {
+        if sink.is_empty() {
+            return;
+        }
+        let q = &mut self.state.queue;
+        for s in sink.sends() {
+            let p = q.push(Pending {
+                time: s.time,
+                seq: 0,
+                block,
+                instance: s.instance,
+                flag: s.flag,
+                netcon,
+            });
+            q.last_send.insert((block, s.instance), p);
+        }
+        for m in sink.moves() {
+            if let Some(old) = q.last_send.remove(&(block, m.instance)) {
+                q.cancelled.insert(old.seq);
+                let p = q.push(Pending {
+                    time: m.time,
+                    ..old
+                });
+                q.last_send.insert((block, m.instance), p);
             }
-            let w = &self.weights[e.weights_at..e.weights_at + e.n_weights];
-            self.points[e.block].receive(e.instance, w, &mut st.point_vars[e.block]);
-            st.cursor += 1;
+        }
+        for &(instance, time) in sink.spikes() {
+            let Some(out) = self.outgoing.get(block).and_then(|o| o.get(instance)) else {
+                continue;
+            };
+            for &k in out {
+                let nc = &self.netcons[k as usize];
+                q.push(Pending {
+                    time: time + nc.delay,
+                    seq: 0,
+                    block: nc.block,
+                    instance: nc.instance,
+                    flag: 0.0,
+                    netcon: k,
+                });
+            }
+        }
+    }
+
+    /// Delivers every event due by `tm` in time order (input events before made ones of the
+    /// same time), each NET_RECEIVE seeing its own event time.
+    fn deliver_until(&mut self, tm: f64) {
+        loop {
+            let st = &mut self.state;
+            let input = self.events.get(st.cursor).filter(|e| e.time <= tm);
+            let made = st.queue.heap.peek().filter(|p| p.time <= tm);
+            let (time, block, instance, flag, netcon) = match (input, made) {
+                (Some(e), m) if m.is_none_or(|m| e.time <= m.time) => {
+                    st.cursor += 1;
+                    let nc = &self.netcons[e.netcon as usize];
+                    (e.time, nc.block, nc.instance, 0.0, e.netcon)
+                }
+                (_, Some(_)) => {
+                    let p = st.queue.heap.pop().expect("peeked");
+                    if st.queue.cancelled.remove(&p.seq) {
+                        continue;
+                    }
+                    let key = (p.block, p.instance);
+                    if st.queue.last_send.get(&key).is_some_and(|l| l.seq == p.seq) {
+                        st.queue.last_send.remove(&key);
+                    }
+                    (p.time, p.block, p.instance, p.flag, p.netcon)
+                }
+                _ => break,
+            };
+            let weights: &mut [f64] = match self.netcons.get(netcon as usize) {
+                Some(nc) => &mut st.weights[nc.weights_at..nc.weights_at + nc.n_weights],
+                None => &mut [],
+            };
+            let ev = Delivery {
+                instance,
+                t: time,
+                flag,
+                weights,
+            };
+            self.sink.clear();
+            self.points[block].receive(ev, &mut st.point_vars[block], &mut self.sink);
+            if !self.sink.is_empty() {
+                let sink = std::mem::take(&mut self.sink);
+                self.absorb(block, netcon, &sink);
+                self.sink = sink;
+            }
         }
     }
 
@@ -702,6 +965,7 @@ impl Simulation<'_> {
                 Source::V(i) => st.v[i],
                 Source::Density(b, k) => st.density_vars[b][k],
                 Source::Point(b, k) => st.point_vars[b][k],
+                Source::Weight(k) => st.weights[k],
                 Source::Ion(var, i) => {
                     let s = &st.ions;
                     match var {
@@ -744,5 +1008,137 @@ impl Simulation<'_> {
     /// Runs ISF's loop `while t < tstop: step` (on the accumulated t); returns the recorded rows.
     pub fn run_until(&mut self, tstop_ms: f64) -> Traces {
         self.run_with(|s| s.t < tstop_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanisms::catalogue::{self, Entry};
+    use crate::mechanisms::{Instances, Ions, MechanismPlacement};
+    use crate::solver::{CableTree, SimSettings};
+
+    /// A test relay: a NetCon event (flag 0) counts in `n`, sends itself flag 7 after `wait`;
+    /// flag 7 records `t` in `last` and spikes (`net_event`). Per-NetCon state `weights[1]`
+    /// counts that NetCon's events; NET_RECEIVE's INITIAL sets it to 100.
+    #[derive(Debug)]
+    struct Relay {
+        nodes: Vec<usize>,
+        wait: Vec<f64>,
+    }
+
+    impl PointProcess for Relay {
+        fn name(&self) -> &'static str {
+            "test_relay"
+        }
+        fn nodes(&self) -> &[usize] {
+            &self.nodes
+        }
+        fn variables(&self) -> &'static [&'static str] {
+            &["n", "last"]
+        }
+        fn initialize(&self, _: &Env, _: &[f64], vars: &mut [f64], events: &mut EventSink) {
+            vars.fill(0.0);
+            // The first instance also starts itself at t = 0.
+            events.net_send(0, 0.0 + 0.0, 7.0);
+        }
+        fn current(&self, _: &Env, _: &[f64], _: &mut Matrix, _: &mut [f64]) {}
+        fn advance(&self, _: &Env, _: &[f64], _: &mut [f64]) {}
+        fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], events: &mut EventSink) {
+            let n = self.nodes.len();
+            let j = ev.instance;
+            if ev.flag == 0.0 {
+                vars[j] += 1.0;
+                ev.weights[1] += 1.0;
+                events.net_send(j, ev.t + self.wait[j], 7.0);
+            } else {
+                assert_eq!(ev.flag, 7.0);
+                vars[n + j] = ev.t;
+                events.net_event(j, ev.t);
+            }
+        }
+        fn receive_init(&self, _: usize, weights: &mut [f64], _: &mut [f64]) {
+            weights[1] = 100.0;
+        }
+        fn n_weights(&self) -> usize {
+            2
+        }
+    }
+
+    fn build(inst: Instances, _: &BuildEnv) -> Box<dyn PointProcess> {
+        Box::new(Relay {
+            nodes: inst.nodes,
+            wait: inst.values[0].clone(),
+        })
+    }
+
+    #[test]
+    fn self_events_and_spikes_travel_through_the_queue() {
+        let _ = catalogue::register(Entry {
+            name: "test_relay",
+            params: &[("wait", 1.0)],
+            ctor: Constructor::Point(build),
+            rank: 90_000,
+        });
+        let tree = CableTree::single_compartment(100.0, 1.0, 0.01);
+        let mut pas = MechanismPlacement::new("pas");
+        pas.nodes = vec![1];
+        let settings = SimSettings {
+            dt_ms: 0.025,
+            celsius: 34.0,
+            vinit_mv: -65.0,
+            numerics: Numerics::Exact,
+        };
+        let model = CellModel::new(&tree, &[pas], Ions::defaults(3), settings).unwrap();
+        let mut b = SimulationBuilder::new(&model);
+        let a = b.add_point("test_relay", 1, &[("wait", 0.5)]).unwrap();
+        let c = b.add_point("test_relay", 1, &[("wait", 0.3)]).unwrap();
+        let input = b.add_events(a, &[1.0, 1.01], &[1.0, 5.0]).unwrap();
+        // a's spikes reach c 2 ms later; c's spikes come back to a.
+        let ac = b.add_netcon(a, c, 2.0, &[1.0, 0.0]).unwrap();
+        b.add_netcon(c, a, 0.0, &[1.0, 0.0]).unwrap();
+        let cols: Vec<usize> = [(a, "n"), (a, "last"), (c, "n"), (c, "last")]
+            .into_iter()
+            .map(|(handle, v)| {
+                b.record(Probe::Point {
+                    handle,
+                    variable: v.into(),
+                })
+            })
+            .collect();
+        let w_in = b.record(Probe::Weight {
+            netcon: input,
+            index: 1,
+        });
+        let w_ac = b.record(Probe::Weight {
+            netcon: ac,
+            index: 1,
+        });
+        let mut b2 = SimulationBuilder::new(&model);
+        let x = b2.add_point("test_relay", 1, &[]).unwrap();
+        let nc = b2.add_events(x, &[], &[1.0, 0.0]).unwrap();
+        b2.record(Probe::Weight {
+            netcon: nc,
+            index: 2,
+        });
+        assert!(matches!(b2.build(), Err(SolverError::UnknownProbe(_))));
+        let tr = b.build().unwrap().run_steps(400);
+        let at = |col: usize, ms: f64| tr.columns[col][(ms / 0.025_f64).round() as usize];
+        // Row 0: a's INITIAL self-event at t = 0 was delivered in finitialize, spiking to c
+        // (delivered at 2 ms); NET_RECEIVE's INITIAL set both NetCons' state to 100.
+        assert_eq!(at(cols[1], 0.0), 0.0);
+        assert_eq!(at(w_in, 0.0), 100.0);
+        // c got the spike at 2 ms: counts it, self-event at 2.3, spikes back to a at 2.3.
+        assert_eq!(at(cols[2], 2.2), 1.0);
+        assert_eq!(at(w_ac, 2.2), 101.0);
+        assert_eq!(at(cols[3], 2.4), 2.3);
+        // a: inputs at 1 and 1.01 (each its own t), self-events at 1.5 and 1.51, each spiking.
+        assert_eq!(at(cols[0], 1.1), 2.0);
+        assert_eq!(at(w_in, 1.1), 102.0);
+        assert_eq!(at(cols[1], 1.55), 1.01 + 0.5);
+        // c's spike at 2.3 reached a (delay 0) and a's self-event at 2.8 spiked to c at 4.8.
+        assert_eq!(at(cols[0], 2.4), 3.0);
+        assert_eq!(at(cols[1], 2.9), 2.3 + 0.5);
+        assert_eq!(at(cols[2], 5.0), 4.0);
     }
 }

@@ -17,10 +17,11 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, Src, TableDef};
+use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, RandomOp, Src, Stream, TableDef};
 use std::sync::Mutex;
 
 use super::catalogue::{self, BuildEnv, Constructor, Entry};
+use super::random::{Random123, ScopLcg};
 use super::{hoc_exp, libm_log, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
 
 /// Instances per block.
@@ -219,8 +220,10 @@ impl CompiledMechanism {
             let mut w = work.borrow_mut();
             w.resize(p.columns.len() * LANES, 0.0);
             let w = &mut w[..];
-            for j0 in (0..n).step_by(LANES) {
-                let nl = LANES.min(n - j0);
+            // Draws from the shared generator happen in instance order, as in NEURON.
+            let width = if p.uses_scop() { 1 } else { LANES };
+            for j0 in (0..n).step_by(width) {
+                let nl = width.min(n - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
                 self.load(w, j0, nodes, env, v, ions, vars);
                 if !p.tables.is_empty() {
@@ -234,14 +237,21 @@ impl CompiledMechanism {
                 }
                 let mask = [true; LANES];
                 let t = &tables[..];
+                let mut scop = ions.scop;
+                let mut cx = Ctx {
+                    tables: t,
+                    streams: &p.streams,
+                    scop: &mut scop,
+                };
                 match phase {
-                    Phase::Init => exec(&p.initial, w, &mask, nl, t),
-                    Phase::State => exec(&p.state, w, &mask, nl, t),
+                    Phase::Init => exec(&p.initial, w, &mask, nl, &mut cx),
+                    Phase::State => exec(&p.state, w, &mask, nl, &mut cx),
                     Phase::Current => {
                         let m = m.as_deref_mut().expect("a matrix");
-                        self.current_block(w, nodes, v, ions, m, nl, t)
+                        self.current_block(w, nodes, v, ions, m, nl, &mut cx)
                     }
                 }
+                ions.scop = scop;
                 // Trial variables back.
                 for (c, col) in p.columns.iter().enumerate() {
                     if let Column::Var(k) = *col {
@@ -318,7 +328,7 @@ impl CompiledMechanism {
         ions: &mut IonState,
         m: &mut Matrix,
         nl: usize,
-        t: &[Table],
+        cx: &mut Ctx,
     ) {
         let p = &self.loaded.program;
         let mask = [true; LANES];
@@ -336,12 +346,12 @@ impl CompiledMechanism {
         for (l, &node) in nodes.iter().enumerate() {
             w[vc + l] = v[node] + 0.001;
         }
-        exec(&p.current, w, &mask, nl, t);
+        exec(&p.current, w, &mask, nl, cx);
         let upper = sum(w);
         for (l, &node) in nodes.iter().enumerate() {
             w[vc + l] = v[node];
         }
-        exec(&p.current, w, &mask, nl, t);
+        exec(&p.current, w, &mask, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
         for (l, &node) in nodes.iter().enumerate() {
@@ -448,7 +458,14 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
             b[c * LANES..][..LANES].fill(w[c * LANES]);
         }
         let all = [true; LANES];
-        exec(&def.bounds, &mut b, &all, 1, &[]);
+        // Lowering refuses random numbers in TABLEs: no stream, no generator here.
+        let mut none = ScopLcg::new();
+        let mut cx = Ctx {
+            tables: &[],
+            streams: &[],
+            scop: &mut none,
+        };
+        exec(&def.bounds, &mut b, &all, 1, &mut cx);
         let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
         let n = def.with as usize;
         let dx = (to - from) / n as f64;
@@ -467,7 +484,7 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
                 b[c * LANES..][..LANES].fill(w[c * LANES]);
             }
             b[def.arg as usize * LANES..][..nl].copy_from_slice(xs);
-            exec(&def.body, &mut b, &all, nl, &[]);
+            exec(&def.body, &mut b, &all, nl, &mut cx);
             for (k, &o) in def.outputs.iter().enumerate() {
                 for l in 0..nl {
                     rows[(chunk * LANES + l) * width + k] = b[o as usize * LANES + l];
@@ -540,8 +557,75 @@ fn store(w: &mut [f64], dst: u32, r: &[f64; LANES], mask: &[bool; LANES], full: 
     }
 }
 
-/// Executes `code` on the lanes of `mask` (the first `nl`), with the built `tables`.
-fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: &[Table]) {
+/// What instructions use besides the columns.
+struct Ctx<'a> {
+    /// The built TABLEs.
+    tables: &'a [Table],
+    /// The program's Random123 streams.
+    streams: &'a [Stream],
+    /// The cell's legacy generator.
+    scop: &'a mut ScopLcg,
+}
+
+/// One random-number instruction on lane `l`.
+fn random(
+    op: RandomOp,
+    args: &[f64],
+    stream: Option<&Stream>,
+    w: &mut [f64],
+    l: usize,
+    scop: &mut ScopLcg,
+) -> f64 {
+    let Some(s) = stream else {
+        return match op {
+            RandomOp::ScopUniform => scop.uniform(),
+            RandomOp::Exprand => scop.exprand(args[0]),
+            RandomOp::Normrand => scop.normrand(args[0], args[1]),
+            RandomOp::SetSeed => {
+                scop.set_seed(args[0]);
+                0.0
+            }
+            _ => unreachable!("lowering gives every stream operation its stream"),
+        };
+    };
+    let col = |k: usize| s.live[k] as usize * LANES + l;
+    let mut r = Random123 {
+        ids: [
+            super::random::to_u32(w[col(0)]),
+            super::random::to_u32(w[col(1)]),
+            super::random::to_u32(w[col(2)]),
+        ],
+        position: 0,
+    };
+    r.set_position(w[col(3)]);
+    let x = match op {
+        RandomOp::Uniform => r.uniform(),
+        RandomOp::UniformIn => r.uniform_in(args[0], args[1]),
+        RandomOp::Negexp => r.negexp(),
+        RandomOp::Normal => r.normal(),
+        RandomOp::NormalWith => r.normal_with(args[0], args[1]),
+        RandomOp::Ipick => f64::from(r.next_word()),
+        RandomOp::SetSeq => {
+            r.set_position(args[0]);
+            0.0
+        }
+        RandomOp::SetIds => {
+            r.set_ids(args[0], args[1], args[2]);
+            0.0
+        }
+        RandomOp::ScopUniform | RandomOp::Exprand | RandomOp::Normrand | RandomOp::SetSeed => {
+            unreachable!("lowering gives the legacy generator's operations no stream")
+        }
+    };
+    for k in 0..3 {
+        w[col(k)] = f64::from(r.ids[k]);
+    }
+    w[col(3)] = r.position as f64;
+    x
+}
+
+/// Executes `code` on the lanes of `mask` (the first `nl`).
+fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut Ctx) {
     let full = mask[..nl].iter().all(|&m| m);
     for ins in code {
         match ins {
@@ -570,14 +654,14 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: 
                     mo[l] = mask[l] && c[l] == 0.0;
                 }
                 if mt[..nl].iter().any(|&x| x) {
-                    exec(then, w, &mt, nl, tables);
+                    exec(then, w, &mt, nl, cx);
                 }
                 if mo[..nl].iter().any(|&x| x) {
-                    exec(otherwise, w, &mo, nl, tables);
+                    exec(otherwise, w, &mo, nl, cx);
                 }
             }
             Instr::Table { table, arg, out } => {
-                let tab = &tables[*table as usize];
+                let tab = &cx.tables[*table as usize];
                 let x = fetch(w, *arg, nl);
                 for (k, &o) in out.iter().enumerate() {
                     let d = &mut w[o as usize * LANES..][..nl];
@@ -591,7 +675,7 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: 
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {
-                    exec(test, w, &m, nl, tables);
+                    exec(test, w, &m, nl, cx);
                     let c = fetch(w, *cond, nl);
                     for l in 0..nl {
                         m[l] = m[l] && c[l] != 0.0;
@@ -599,7 +683,36 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: 
                     if !m[..nl].iter().any(|&x| x) {
                         break;
                     }
-                    exec(body, w, &m, nl, tables);
+                    exec(body, w, &m, nl, cx);
+                }
+            }
+            Instr::Random {
+                op,
+                dst,
+                args,
+                stream,
+            } => {
+                let vals: Vec<[f64; LANES]> = args.iter().map(|&a| fetch(w, a, nl)).collect();
+                let stream = stream.map(|k| &cx.streams[k as usize]);
+                let mut a = [0.0; 3];
+                for l in 0..nl {
+                    if mask[l] {
+                        for (x, v) in a.iter_mut().zip(&vals) {
+                            *x = v[l];
+                        }
+                        let x = random(*op, &a[..vals.len()], stream, w, l, cx.scop);
+                        w[*dst as usize * LANES + l] = x;
+                    }
+                }
+            }
+            Instr::VecElement { index, .. } => {
+                // A density mechanism has no event vector: NEURON's element() without a
+                // vector ends the stream.
+                let d = &mut w[*index as usize * LANES..][..nl];
+                for l in 0..nl {
+                    if mask[l] && d[l] as i32 >= 0 {
+                        d[l] = -1.0;
+                    }
                 }
             }
         }
@@ -632,3 +745,6 @@ impl DensityMechanism for CompiledMechanism {
         self.run(Phase::State, env, v, ions, None, vars);
     }
 }
+
+#[cfg(test)]
+mod random_tests;

@@ -6,7 +6,9 @@ use super::{
     area_scale, columns, decay_to_zero, extend_reach, peak_factor, reach, relax, relax_to_one,
 };
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, PointProcess};
+use crate::mechanisms::{
+    common_len, Delivery, Env, EventSink, Instances, Matrix, NodeList, PointProcess,
+};
 
 /// Catalogue entry (mod-file defaults).
 pub const ENTRY: Entry = Entry {
@@ -72,7 +74,7 @@ impl PointProcess for GabaSyn {
     fn variables(&self) -> &'static [&'static str] {
         &["R", "D", "dgaba", "fgaba", "ggaba", "i"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
         let n = self.nodes.len();
         let [r, d, dg, fg, g, i] = columns::<6>(vars, n);
         r.fill(0.0);
@@ -124,9 +126,10 @@ impl PointProcess for GabaSyn {
         relax_to_one(&mut dg[..live], &self.relax_dg);
         relax_to_one(&mut fg[..live], &self.relax_fg);
     }
-    fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
+    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
+        let j = ev.instance;
         let n = self.nodes.len();
-        let w = weights.first().copied().unwrap_or(0.0);
+        let w = ev.weights.first().copied().unwrap_or(0.0);
         extend_reach(&mut vars[6 * n], j);
         let [r, d, dg, fg, _, _] = columns::<6>(vars, n);
         let jump = self.factor[j] * w * dg[j] * fg[j];

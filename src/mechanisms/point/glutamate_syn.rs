@@ -10,7 +10,9 @@ use super::{
 };
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel, PolyExp};
-use crate::mechanisms::{common_len, Env, Instances, Matrix, NodeList, Numerics, PointProcess};
+use crate::mechanisms::{
+    common_len, Delivery, Env, EventSink, Instances, Matrix, NodeList, Numerics, PointProcess,
+};
 
 /// Catalogue entry (mod-file defaults; `n`, `gama` are the globals `n_glutamate_syn`, `gama_glutamate_syn`).
 pub const ENTRY: Entry = Entry {
@@ -200,7 +202,7 @@ impl PointProcess for GlutamateSyn {
             "inmda",
         ]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
         let n = self.nodes.len();
         vars[..4 * n].fill(0.0);
         vars[4 * n..8 * n].fill(1.0);
@@ -296,7 +298,8 @@ impl PointProcess for GlutamateSyn {
             relax_to_one(&mut x[..live], q);
         }
     }
-    fn receive(&self, j: usize, weights: &[f64], vars: &mut [f64]) {
+    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
+        let (j, weights) = (ev.instance, &*ev.weights);
         let n = self.nodes.len();
         let nk = self.key_node.len();
         let (_, reached) = vars.split_at_mut(12 * n + 2 * nk);
@@ -319,4 +322,7 @@ impl PointProcess for GlutamateSyn {
     fn n_weights(&self) -> usize {
         2
     }
+    /// NET_RECEIVE's INITIAL sets only the (unrecorded) `gampamax`, `gnmdamax` from the
+    /// weights; having one, NEURON leaves both weights as they are.
+    fn receive_init(&self, _instance: usize, _weights: &mut [f64], _vars: &mut [f64]) {}
 }

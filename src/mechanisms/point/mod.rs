@@ -7,7 +7,7 @@ pub mod glutamate_syn;
 pub mod iclamp;
 pub mod seclamp;
 
-use crate::mechanisms::{hoc_exp, Env, Matrix, PointProcess};
+use crate::mechanisms::{hoc_exp, Delivery, Env, EventSink, Matrix, PointProcess};
 
 pub use crate::mechanisms::relax;
 
@@ -120,7 +120,7 @@ impl<W: Waveform> PointProcess for CurrentSource<W> {
     fn variables(&self) -> &'static [&'static str] {
         &["i"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
         vars.fill(0.0);
     }
     fn current(&self, env: &Env, _v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
@@ -136,7 +136,7 @@ impl<W: Waveform> PointProcess for CurrentSource<W> {
         }
     }
     fn advance(&self, _env: &Env, _v: &[f64], _vars: &mut [f64]) {}
-    fn receive(&self, _instance: usize, _weights: &[f64], _vars: &mut [f64]) {}
+    fn receive(&self, _ev: Delivery<'_>, _vars: &mut [f64], _events: &mut EventSink) {}
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::{area_scale, columns};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use crate::mechanisms::{Env, Instances, Matrix, PointProcess};
+use crate::mechanisms::{Delivery, Env, EventSink, Instances, Matrix, PointProcess};
 
 /// Catalogue entry (MΩ, ms, mV).
 pub const ENTRY: Entry = Entry {
@@ -67,7 +67,7 @@ impl PointProcess for SeClamp {
     fn variables(&self) -> &'static [&'static str] {
         &["i", "vc", "amp1", "on"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
         let n = self.nodes.len();
         let [i, vc, amp1, on] = columns::<4>(vars, n);
         for j in 0..n {
@@ -106,10 +106,10 @@ impl PointProcess for SeClamp {
             };
         }
     }
-    fn receive(&self, instance: usize, weights: &[f64], vars: &mut [f64]) {
+    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
         let n = self.nodes.len();
-        if let Some(&level) = weights.first() {
-            vars[2 * n + instance] = level;
+        if let Some(&level) = ev.weights.first() {
+            vars[2 * n + ev.instance] = level;
         }
     }
     fn n_weights(&self) -> usize {
