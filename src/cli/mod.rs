@@ -6,6 +6,7 @@ pub mod cell_info;
 pub mod db;
 pub mod example;
 pub mod map_inputs;
+pub mod mech;
 pub mod network_param;
 pub mod output;
 pub mod protocol;
@@ -46,6 +47,8 @@ pub enum Command {
     Db(db::DbArgs),
     /// Reduced (LDA) model: fit from a database, predict spike probabilities.
     Reduce(reduce::ReduceArgs),
+    /// Compiled mechanisms: compile NMODL `.mod` files into a catalogue (`build`), list one.
+    Mech(mech::MechArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -80,6 +83,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::NetworkParam(a) => network_param::run(a),
         Command::Db(a) => db::run(a),
         Command::Reduce(a) => reduce::run(a),
+        Command::Mech(a) => mech::run(a),
     }
 }
 
