@@ -231,6 +231,7 @@ impl Catalogue {
                 name: name.to_string(),
                 known: ENTRIES
                     .iter()
+                    .filter(|e| !registered.iter().any(|r| r.entry.name == e.name))
                     .chain(registered.iter().map(|r| r.entry))
                     .map(|e| e.name)
                     .collect::<Vec<_>>()
