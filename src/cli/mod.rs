@@ -33,7 +33,8 @@ pub enum Command {
     CellInfo(cell_info::CellInfoArgs),
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
-    /// Run a current-injection protocol (IClamp/epsp, no synapses) on a cell; writes vm.csv.
+    /// Run a protocol (IClamp, epsp, SEClamp levels, point processes with events) on a cell from
+    /// a .param file or defined in the protocol; records any variable by NEURON's name.
     Protocol(protocol::ProtocolArgs),
     /// Replay a saved ISF synapse activation file on a cell and write ISF's result files.
     Replay(replay::ReplayArgs),

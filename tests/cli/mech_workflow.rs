@@ -149,7 +149,7 @@ fn bad_mod_files_are_all_reported_with_file_and_line() {
         )
         .unwrap();
     }
-    let o = build(dir.path(), &[mods.clone()], "bad.cat");
+    let o = build(dir.path(), std::slice::from_ref(&mods), "bad.cat");
     assert!(!o.status.success());
     let e = stderr(&o);
     println!("{e}");
