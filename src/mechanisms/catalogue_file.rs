@@ -341,3 +341,55 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, CatalogueFileError> {
     }
     Ok(loaded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> Body {
+        let program = compiled::compile_str(
+            "leak.mod",
+            "NEURON { SUFFIX leak_cf NONSPECIFIC_CURRENT i RANGE g }\n\
+             PARAMETER { g = 0.1 (S/cm2) }\nASSIGNED { v (mV) i (mA/cm2) }\n\
+             BREAKPOINT { i = g*v }\n",
+        )
+        .unwrap();
+        Body {
+            mechanisms: vec![Record {
+                name: program.name.clone(),
+                source: "leak.mod".into(),
+                sha256: "00".into(),
+                program,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_bit_and_refuses_other_versions() {
+        let b = body();
+        let bytes = encode(&b);
+        let back = decode(Path::new("x.cat"), &bytes).unwrap();
+        assert_eq!(back.mechanisms[0].program, b.mechanisms[0].program);
+        let text =
+            String::from_utf8_lossy(&bytes[..bytes.iter().position(|&c| c == b'\n').unwrap()])
+                .into_owned();
+        let mut other = text.replace("; format 1", "; format 2").into_bytes();
+        other.extend_from_slice(&bytes[text.len()..]);
+        let e = decode(Path::new("x.cat"), &other).unwrap_err().to_string();
+        assert!(
+            e.contains("x.cat") && e.contains("format 2") && e.contains("format 1"),
+            "{e}"
+        );
+        let mut corrupt =
+            format!("{HEADER_PREFIX}{ISF_VERSION}; format {FORMAT_VERSION}\n").into_bytes();
+        corrupt.push(0xff);
+        let e = decode(Path::new("y.cat"), &corrupt)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("y.cat") && e.contains("corrupt"), "{e}");
+        let e = decode(Path::new("z.cat"), b"PK\x03\x04")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("z.cat: not an isf mechanism catalogue"), "{e}");
+    }
+}
