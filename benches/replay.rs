@@ -94,6 +94,7 @@ fn bench(c: &mut Criterion) {
                 out: tmp.path().join(format!("run{n}")),
                 overwrite: false,
                 prefix: Some("bench".into()),
+                mechanisms: Default::default(),
             };
             replay(&args).unwrap()
         })

@@ -19,10 +19,14 @@ pub struct CellInfoArgs {
     /// Replace an existing `--segments` file (once the new one is complete).
     #[arg(long, requires = "segments")]
     pub overwrite: bool,
+    /// Compiled mechanisms to load.
+    #[command(flatten)]
+    pub mechanisms: super::mech::MechanismArgs,
 }
 
 /// Runs the subcommand.
 pub fn run(args: &CellInfoArgs) -> anyhow::Result<()> {
+    args.mechanisms.load()?;
     let _lock = match &args.segments {
         Some(path) => {
             let lock = super::output::lock(path)?;

@@ -6,6 +6,7 @@ pub mod cell_info;
 pub mod db;
 pub mod example;
 pub mod map_inputs;
+pub mod mech;
 pub mod network_param;
 pub mod output;
 pub mod plot;
@@ -33,7 +34,8 @@ pub enum Command {
     CellInfo(cell_info::CellInfoArgs),
     /// Write the embedded example model (cell, network, morphology, synapses) into a new folder.
     Example(example::ExampleArgs),
-    /// Run a current-injection protocol (IClamp/epsp, no synapses) on a cell; writes vm.csv.
+    /// Run a protocol (IClamp, epsp, SEClamp levels, point processes with events) on a cell from
+    /// a .param file or defined in the protocol; records any variable by NEURON's name.
     Protocol(protocol::ProtocolArgs),
     /// Replay a saved ISF synapse activation file on a cell and write ISF's result files.
     Replay(replay::ReplayArgs),
@@ -49,6 +51,8 @@ pub enum Command {
     Reduce(reduce::ReduceArgs),
     /// Pictures: morphology animations coloured by voltage, traces, rasters, PSTHs.
     Plot(plot::PlotArgs),
+    /// Compiled mechanisms: compile NMODL `.mod` files into a catalogue (`build`), list one.
+    Mech(mech::MechArgs),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -84,6 +88,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Db(a) => db::run(a),
         Command::Reduce(a) => reduce::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Mech(a) => mech::run(a),
     }
 }
 

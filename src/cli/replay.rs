@@ -42,6 +42,9 @@ pub struct ReplayArgs {
     /// File name prefix (default as ISF's replay: `seed00000_pid<process id>`).
     #[arg(long)]
     pub prefix: Option<String>,
+    /// Compiled mechanisms to load.
+    #[command(flatten)]
+    pub mechanisms: super::mech::MechanismArgs,
 }
 
 impl ReplayArgs {
@@ -63,6 +66,7 @@ impl ReplayArgs {
 
 /// Runs `isf replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
+    args.mechanisms.load()?;
     let summary = replay(args)?;
     println!(
         "{}: {} synapses, {} releases, {} soma spikes{}; {} samples in {:.2} s",

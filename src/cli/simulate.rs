@@ -72,13 +72,19 @@ pub struct SimulateArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Compiled mechanisms to load.
+    #[command(flatten)]
+    pub mechanisms: super::mech::MechanismArgs,
 }
 
 /// Runs `isf simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let Some(config) = args.config else {
         return match (&args.cell, &args.network) {
-            (Some(cell), Some(network)) => run_task(&args, cell, network),
+            (Some(cell), Some(network)) => {
+                args.mechanisms.load()?;
+                run_task(&args, cell, network)
+            }
             _ => anyhow::bail!(
                 "give a cell and a network parameter file (isf simulate CELL.param NETWORK.param \
                  --seed S) or a run config (isf simulate --config RUN.toml)"
@@ -100,6 +106,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         threads: args.threads,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         progress: !args.no_progress,
+        mechanisms: args.mechanisms.request(),
         ..Default::default()
     };
     let summary = match run_config(&config, &opts, world.as_ref()) {

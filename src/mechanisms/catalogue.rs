@@ -25,9 +25,12 @@ pub struct BuildEnv {
     pub numerics: super::Numerics,
 }
 
-/// Constructor of a density mechanism block.
-pub type DensityCtor = fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism>;
-type PointCtor = fn(Instances, &BuildEnv) -> Box<dyn PointProcess>;
+/// Constructor of a density mechanism block: a built-in's `build` function, or a closure over a
+/// compiled program (leaked once per loaded mechanism, so entries stay `Copy`).
+pub type DensityCtor =
+    &'static (dyn Fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism> + Send + Sync);
+/// Constructor of a point-process block (see [`DensityCtor`]).
+pub type PointCtor = &'static (dyn Fn(Instances, &BuildEnv) -> Box<dyn PointProcess> + Send + Sync);
 
 /// Constructor of a catalogue entry.
 #[derive(Clone, Copy)]
@@ -88,7 +91,10 @@ impl Entry {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CatalogueError {
     /// No mechanism of that name.
-    #[error("unknown mechanism `{name}` (known: {known})")]
+    #[error(
+        "unknown mechanism `{name}` (known: {known}; mechanisms compiled from .mod files are \
+         loaded with `--mechanisms CATALOGUE`, see `isf mech build`)"
+    )]
     UnknownMechanism {
         /// The name asked for.
         name: String,
@@ -139,19 +145,47 @@ pub enum CatalogueError {
     },
 }
 
-/// Entries registered at run time (mechanisms compiled from NMODL files, see
-/// [`super::compiled`]); they take precedence over built-ins of the same name.
-static REGISTERED: std::sync::RwLock<Vec<&'static Entry>> = std::sync::RwLock::new(Vec::new());
+/// A compiled entry with the file it came from (named in clash errors).
+struct Registered {
+    entry: &'static Entry,
+    source: String,
+}
 
-/// Registers `entry` for the rest of the process; a name registered twice is an error.
-pub fn register(entry: Entry) -> Result<&'static Entry, String> {
+/// The compiled entries of this process (mechanisms compiled from NMODL files, see
+/// [`super::compiled`] and [`super::catalogue_file`]); they take precedence over built-ins of the
+/// same name. There is no limit on their number.
+static REGISTERED: std::sync::RwLock<Vec<Registered>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers `entry` (compiled from `source`) for the rest of the process; a name registered
+/// twice is an error naming both sources.
+pub fn register(entry: Entry, source: &str) -> Result<&'static Entry, String> {
     let mut registered = REGISTERED.write().expect("catalogue lock");
-    if registered.iter().any(|e| e.name == entry.name) {
-        return Err(format!("mechanism `{}` is registered twice", entry.name));
+    if let Some(r) = registered.iter().find(|r| r.entry.name == entry.name) {
+        return Err(format!(
+            "mechanism `{}` is defined twice: in {} and in {}",
+            entry.name, r.source, source
+        ));
     }
     let entry: &'static Entry = Box::leak(Box::new(entry));
-    registered.push(entry);
+    registered.push(Registered {
+        entry,
+        source: source.to_string(),
+    });
     Ok(entry)
+}
+
+/// The source of the compiled mechanism `name`, if one is registered.
+pub fn registered_source(name: &str) -> Option<String> {
+    let registered = REGISTERED.read().expect("catalogue lock");
+    registered
+        .iter()
+        .find(|r| r.entry.name == name)
+        .map(|r| r.source.clone())
+}
+
+/// Number of compiled entries registered so far.
+pub fn registered_count() -> usize {
+    REGISTERED.read().expect("catalogue lock").len()
 }
 
 /// The registry of all mechanisms isf knows.
@@ -189,15 +223,16 @@ impl Catalogue {
     /// then a built-in.
     pub fn get(&self, name: &str) -> Result<&'static Entry, CatalogueError> {
         let registered = REGISTERED.read().expect("catalogue lock");
-        if let Some(e) = registered.iter().find(|e| e.name == name) {
-            return Ok(e);
+        if let Some(r) = registered.iter().find(|r| r.entry.name == name) {
+            return Ok(r.entry);
         }
         self.builtin(name)
             .ok_or_else(|| CatalogueError::UnknownMechanism {
                 name: name.to_string(),
                 known: ENTRIES
                     .iter()
-                    .chain(registered.iter().copied())
+                    .filter(|e| !registered.iter().any(|r| r.entry.name == e.name))
+                    .chain(registered.iter().map(|r| r.entry))
                     .map(|e| e.name)
                     .collect::<Vec<_>>()
                     .join(", "),

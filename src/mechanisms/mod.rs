@@ -21,6 +21,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod catalogue;
+pub mod catalogue_file;
 pub mod compiled;
 pub mod density;
 pub mod exp;

@@ -28,6 +28,12 @@ pub struct RunConfigFile {
     /// The cells, in order (their index is the `cell_id`).
     #[serde(rename = "cell")]
     pub cells: Vec<CellConfigFile>,
+    /// Compiled-mechanism catalogues (`isf mech build`), relative to the config file.
+    #[serde(default)]
+    pub mechanisms: Vec<PathBuf>,
+    /// Built-ins that a compiled mechanism of the same name replaces.
+    #[serde(default)]
+    pub replace_builtins: Vec<String>,
 }
 
 fn default_batch_size() -> i64 {
@@ -143,6 +149,10 @@ pub struct RunConfig {
     pub record: RecordConfig,
     /// Cells in order.
     pub cells: Vec<CellConfig>,
+    /// Compiled-mechanism catalogues (absolute paths).
+    pub mechanisms: Vec<PathBuf>,
+    /// Built-ins that compiled mechanisms replace.
+    pub replace_builtins: Vec<String>,
 }
 
 /// One validated cell.
@@ -323,6 +333,8 @@ impl RunConfig {
             batch_size: raw.batch_size as u64,
             record: raw.record,
             cells,
+            mechanisms: raw.mechanisms.iter().map(|p| abs(p)).collect(),
+            replace_builtins: raw.replace_builtins,
             text,
         })
     }

@@ -39,6 +39,9 @@ pub struct RunOptions {
     /// Outputs besides those the config asks for (formats added by a library user), written
     /// after them.
     pub extra_sinks: Vec<SinkFactory>,
+    /// Compiled-mechanism catalogues named on the command line (the config's `mechanisms` are
+    /// added to them; with neither, the working directory's conventional catalogue is loaded).
+    pub mechanisms: crate::mechanisms::catalogue_file::LoadRequest,
 }
 
 /// What a run did.
@@ -166,6 +169,22 @@ pub fn run_config(
     let start_time = utc_now_rfc3339();
     let rank = comm.rank();
     let cfg = agree(comm, RunConfig::load(config_path))?;
+    // Every rank reads the catalogues itself; one that fails makes all fail.
+    let mut mechs = opts.mechanisms.clone();
+    mechs.catalogues.extend(cfg.mechanisms.iter().cloned());
+    mechs
+        .replace_builtins
+        .extend(cfg.replace_builtins.iter().cloned());
+    let mechs = mechs.with_default();
+    agree(
+        comm,
+        crate::mechanisms::catalogue_file::load(&mechs)
+            .map(|_| ())
+            .map_err(|e| RunError::Config {
+                path: config_path.to_owned(),
+                msg: format!("compiled mechanisms: {e}"),
+            }),
+    )?;
     // Rank 0 holds the output's lock for the whole run; the other ranks write only meanwhile.
     let choice = OutputChoice {
         resume: opts.resume,

@@ -1,13 +1,17 @@
-//! Current-injection protocols without synapses (`isf protocol`): IClamp steps and `epsp`
-//! waveforms on a cell, voltages recorded at chosen sites, run with ISF's `while t < tstop` loop.
+//! Protocols without synapse maps (`isf protocol`): IClamp steps, `epsp` waveforms, SEClamp
+//! level schedules and point processes driven by NetCon events, on a cell read from a `.param`
+//! file or on a single compartment defined in the protocol itself (as NEURON users unit-test a
+//! channel); any voltage, mechanism variable, ion current or concentration recorded by NEURON's
+//! name. The format is described in `docs/formats.md` ("Protocol files").
 //!
 //! ```toml
-//! tstop = 3000.0        # ms, optional (default: the cell parameter file's sim.tStop)
-//! dt = 0.025            # ms, optional (default: the cell parameter file's sim.dt)
+//! tstop = 3000.0        # ms, optional with a .param cell (default: its sim.tStop)
+//! dt = 0.025            # ms, optional (default: the cell's sim.dt; 0.025 for an inline cell)
 //! numerics = "exact"    # optional: "fast" (default) or "exact" (NEURON's operation order)
+//! celsius = 34.0        # optional (default: the cell's; 6.3, NEURON's, for an inline cell)
 //! [[iclamp]]
-//! section = 0           # ISF section ID (0 is the soma)
-//! x = 0.5
+//! section = 0           # ISF section ID (0 is the soma; default: the soma)
+//! x = 0.5               # default 0.5
 //! delay = 700.0         # ms
 //! dur = 2000.0          # ms
 //! amp = 1.507           # nA
@@ -18,14 +22,43 @@
 //! tau0 = 0.5            # ms
 //! tau1 = 5.0            # ms
 //! imax = 0.5            # nA
-//! [[record]]            # default: the soma
+//! [[record]]            # default: the soma's voltage
 //! section = 38
 //! x = 0.9857
 //! ```
+//!
+//! An inline single compartment, GLOBALs, a voltage clamp, a synapse and named recordings:
+//!
+//! ```toml
+//! tstop = 200.0
+//! record = ["v", "m_hh", "ina", "i_pas", "syn.gampa", "vclamp0.i"]
+//! [cell]                # one section, one segment (section 0)
+//! L = 20.0              # µm
+//! diam = 20.0           # µm
+//! v_init = -75.0        # mV (default -65)
+//! ena = 50.0            # mV (optional; also ek)
+//! [cell.mechanisms]
+//! pas = { g = 3e-5, e = -90.0 }
+//! hh = {}
+//! [globals]
+//! usetable_hh = 0.0
+//! [[vclamp]]
+//! rs = 0.001            # MΩ
+//! levels = [[0.0, -80.0], [20.0, -60.0]]   # [t_ms, mV]: from t on, the command is mV
+//! [[point]]
+//! mechanism = "glutamate_syn"
+//! name = "syn"          # default: point<i>
+//! params = { tau1 = 26.0 }
+//! events = [10.0, 12.0] # ms, delivery times
+//! weights = [1.68, 1.68]  # the NetCon weight vector
+//! ```
 
 use crate::cell::CellTemplate;
-use crate::mechanisms::Numerics;
-use crate::solver::{Probe, SimulationBuilder, SolverError};
+use crate::mechanisms::{Catalogue, Ions, MechanismKind, MechanismPlacement, Numerics};
+use crate::solver::{
+    CableTree, CellModel, PointHandle, Probe, SimSettings, SimulationBuilder, SolverError,
+};
+use indexmap::IndexMap;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -74,38 +107,98 @@ fn line_suffix(line: usize) -> String {
     }
 }
 
-/// A current-injection protocol.
+/// A protocol.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Protocol {
-    /// Stop time, ms (default: the cell's).
+    /// Stop time, ms (default: the cell's; required for an inline cell).
     pub tstop: Option<f64>,
-    /// Time step, ms (default: the cell's).
+    /// Time step, ms (default: the cell's; 0.025 for an inline cell).
     pub dt: Option<f64>,
     /// `"fast"` (default) or `"exact"` (NEURON's operation order, see [`Numerics`]).
     #[serde(default)]
     pub numerics: Numerics,
+    /// Temperature, °C (default: the cell's; 6.3, NEURON's default, for an inline cell).
+    pub celsius: Option<f64>,
+    /// A single-compartment cell defined here instead of a `.param` file.
+    pub cell: Option<InlineCell>,
+    /// Mechanism GLOBALs (and any other parameter) by NEURON's name, `<name>_<mechanism>`
+    /// (`usetable_hh`, `n_glutamate_syn`): set in every instance of the mechanism.
+    #[serde(default)]
+    pub globals: IndexMap<String, f64>,
     /// Current steps.
     #[serde(default)]
     pub iclamp: Vec<IClampSpec>,
     /// `epsp` current waveforms.
     #[serde(default)]
     pub epsp: Vec<EpspSpec>,
-    /// Recording sites (default: the soma).
+    /// Voltage clamps (SEClamp) with a schedule of levels.
     #[serde(default)]
-    pub record: Vec<Site>,
+    pub vclamp: Vec<VClampSpec>,
+    /// Point processes by catalogue name, with parameters and NetCon events.
+    #[serde(default)]
+    pub point: Vec<PointSpec>,
+    /// What to record (default: the soma's voltage).
+    #[serde(default)]
+    pub record: Vec<RecordSpec>,
     /// The text parsed, for the lines of keys in later errors.
     #[serde(skip)]
     source: String,
+}
+
+fn default_l() -> f64 {
+    20.0
+}
+fn default_cm() -> f64 {
+    1.0
+}
+fn default_ra() -> f64 {
+    100.0
+}
+fn default_vinit() -> f64 {
+    -65.0
+}
+
+/// A single compartment (one section, one segment, as NEURON's `soma` with `nseg = 1`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InlineCell {
+    /// Length, µm.
+    #[serde(rename = "L", default = "default_l")]
+    pub length_um: f64,
+    /// Diameter, µm.
+    #[serde(default = "default_l")]
+    pub diam: f64,
+    /// Specific capacitance, µF/cm².
+    #[serde(default = "default_cm")]
+    pub cm: f64,
+    /// Axial resistivity, Ω·cm.
+    #[serde(rename = "Ra", default = "default_ra")]
+    pub ra: f64,
+    /// Initial voltage, mV.
+    #[serde(default = "default_vinit")]
+    pub v_init: f64,
+    /// Sodium reversal potential, mV (default NEURON's 50).
+    pub ena: Option<f64>,
+    /// Potassium reversal potential, mV (default NEURON's −77).
+    pub ek: Option<f64>,
+    /// Density mechanisms inserted, in order: name → parameters (without the suffix).
+    #[serde(default)]
+    pub mechanisms: IndexMap<String, IndexMap<String, f64>>,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// An IClamp.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IClampSpec {
-    /// ISF section ID.
-    pub section: usize,
+    /// ISF section ID (default: the soma).
+    pub section: Option<usize>,
     /// Position on the section, 0..1.
+    #[serde(default = "half")]
     pub x: f64,
     /// Onset, ms.
     pub delay: f64,
@@ -119,9 +212,10 @@ pub struct IClampSpec {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EpspSpec {
-    /// ISF section ID.
-    pub section: usize,
+    /// ISF section ID (default: the soma).
+    pub section: Option<usize>,
     /// Position on the section, 0..1.
+    #[serde(default = "half")]
     pub x: f64,
     /// Onset, ms.
     pub onset: f64,
@@ -133,6 +227,57 @@ pub struct EpspSpec {
     pub imax: f64,
 }
 
+/// A single-electrode voltage clamp (SEClamp) whose command follows a schedule.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VClampSpec {
+    /// ISF section ID (default: the soma).
+    pub section: Option<usize>,
+    /// Position on the section, 0..1.
+    #[serde(default = "half")]
+    pub x: f64,
+    /// Series resistance, MΩ.
+    pub rs: f64,
+    /// `[t_ms, mV]` pairs, times ascending, the first at 0: from each time on, the command is
+    /// that level (delivered as events, as NEURON's `Vector.play` into `amp1`).
+    pub levels: Vec<[f64; 2]>,
+}
+
+/// A point process of the catalogue (built-in or compiled), with NetCon events.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PointSpec {
+    /// Catalogue name (`glutamate_syn`, `ExpSyn`, …).
+    pub mechanism: String,
+    /// Name used in recordings (`<name>.<variable>`; default `point<i>`).
+    pub name: Option<String>,
+    /// ISF section ID (default: the soma).
+    pub section: Option<usize>,
+    /// Position on the section, 0..1.
+    #[serde(default = "half")]
+    pub x: f64,
+    /// Parameters (NEURON's names, without suffix).
+    #[serde(default)]
+    pub params: IndexMap<String, f64>,
+    /// Event delivery times, ms.
+    #[serde(default)]
+    pub events: Vec<f64>,
+    /// The NetCon weight vector every event carries (NET_RECEIVE's arguments).
+    #[serde(default)]
+    pub weights: Vec<f64>,
+}
+
+/// What to record: a NEURON name (`v`, `m_hh`, `ina`, `cai`, `i_pas`, `syn.g`) at the soma, or a
+/// site with an optional variable.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum RecordSpec {
+    /// A NEURON name at the soma (the inline cell's one segment).
+    Name(String),
+    /// A site.
+    Site(Site),
+}
+
 /// A recording site.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -141,17 +286,69 @@ pub struct Site {
     pub section: usize,
     /// Position on the section, 0..1.
     pub x: f64,
+    /// The variable (default `v`), NEURON's name.
+    pub var: Option<String>,
 }
 
-/// Recorded voltages of a protocol run.
+/// Recorded columns of a protocol run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtocolTraces {
     /// Time of every row, ms (row 0 is t = 0).
     pub t_ms: Vec<f64>,
-    /// Column names (`sec<ID>_x<x>`), one per recording site.
+    /// Column names: `sec<ID>_x<x>` for a site's voltage, the NEURON name for a named variable
+    /// (`<name>@sec<ID>_x<x>` at a site).
     pub names: Vec<String>,
-    /// Voltage columns, mV.
+    /// The columns (called `vm_mv` for history: voltages, mV, and any recorded variable in its
+    /// mechanism's units).
     pub vm_mv: Vec<Vec<f64>>,
+}
+
+/// The ion variables the engine keeps per node.
+const ION_NAMES: &[&str] = &["ina", "ik", "ica", "ena", "ek", "eca", "cai", "cao"];
+
+/// `name_suffix` → (`name`, `suffix`) for the longest suffix that is a density mechanism of
+/// the catalogue (`gNaTs2_t_NaTs2_t` → `gNaTs2_t`, `NaTs2_t`).
+fn split_density(full: &str) -> Option<(&str, &str)> {
+    full.match_indices('_').find_map(|(i, _)| {
+        let (var, mech) = (&full[..i], &full[i + 1..]);
+        let ok = !var.is_empty()
+            && Catalogue
+                .get(mech)
+                .is_ok_and(|e| e.kind() == MechanismKind::Density);
+        ok.then_some((var, mech))
+    })
+}
+
+/// The cell a protocol runs on.
+enum Target<'a> {
+    /// A cell from a `.param` file.
+    Param(&'a CellTemplate),
+    /// The protocol's own single compartment.
+    Inline,
+}
+
+impl Target<'_> {
+    fn n_sections(&self) -> usize {
+        match self {
+            Target::Param(c) => c.sections.len(),
+            Target::Inline => 1,
+        }
+    }
+    fn soma(&self) -> usize {
+        match self {
+            Target::Param(c) => c.soma_section,
+            Target::Inline => 0,
+        }
+    }
+    fn node(&self, section: usize, x: f64) -> usize {
+        match self {
+            Target::Param(c) => c.segment_node(section, x),
+            // Nodes 0 and 2 are the section's zero-area ends (see `CableTree::single_compartment`).
+            Target::Inline if x == 0.0 => 0,
+            Target::Inline if x == 1.0 => 2,
+            Target::Inline => 1,
+        }
+    }
 }
 
 impl Protocol {
@@ -168,6 +365,20 @@ impl Protocol {
             },
         })?;
         Protocol::parse(&text, path)
+    }
+
+    /// Whether the protocol defines its own cell (`[cell]`).
+    pub fn has_inline_cell(&self) -> bool {
+        self.cell.is_some()
+    }
+
+    fn invalid(&self, path: &Path, key: String, message: String) -> ProtocolError {
+        ProtocolError::Invalid {
+            path: path.to_path_buf(),
+            line: crate::text::toml_key_line(&self.source, &key).unwrap_or(0),
+            key,
+            message,
+        }
     }
 
     /// Parses protocol text (`path` names it in errors).
@@ -202,6 +413,11 @@ impl Protocol {
                 }
             }
         }
+        if let Some(c) = p.celsius {
+            if !c.is_finite() {
+                bad("celsius".into(), "must be finite")?;
+            }
+        }
         let check_x = |key: String, x: f64| {
             if (0.0..=1.0).contains(&x) {
                 Ok(())
@@ -233,8 +449,89 @@ impl Protocol {
                 bad(format!("epsp[{i}].tau1"), "tau0 and tau1 must differ")?;
             }
         }
+        for (i, c) in p.vclamp.iter().enumerate() {
+            check_x(format!("vclamp[{i}].x"), c.x)?;
+            if !(c.rs.is_finite() && c.rs > 0.0) {
+                bad(format!("vclamp[{i}].rs"), "must be a positive number")?;
+            }
+            let key = format!("vclamp[{i}].levels");
+            match c.levels.first() {
+                None => bad(key.clone(), "give at least one [t_ms, mV] pair")?,
+                Some(&[t, _]) if t != 0.0 => bad(
+                    key.clone(),
+                    &format!("the first level must start at t = 0, not {t}"),
+                )?,
+                _ => {}
+            }
+            if c.levels.iter().flatten().any(|x| !x.is_finite()) {
+                bad(key.clone(), "every time and level must be finite")?;
+            }
+            if c.levels.windows(2).any(|w| w[1][0] < w[0][0]) {
+                bad(key, "times must not decrease")?;
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, pt) in p.point.iter().enumerate() {
+            check_x(format!("point[{i}].x"), pt.x)?;
+            if pt.events.iter().chain(&pt.weights).any(|x| !x.is_finite()) {
+                bad(
+                    format!("point[{i}].events"),
+                    "event times and weights must be finite",
+                )?;
+            }
+            if pt.events.windows(2).any(|w| w[1] < w[0]) {
+                bad(format!("point[{i}].events"), "times must not decrease")?;
+            }
+            if !pt.events.is_empty() && pt.weights.is_empty() {
+                bad(
+                    format!("point[{i}].weights"),
+                    "events need the NetCon weight vector (`weights = [...]`)",
+                )?;
+            }
+            if let Some(n) = &pt.name {
+                if n.contains('.') || !names.insert(n.clone()) {
+                    bad(
+                        format!("point[{i}].name"),
+                        &format!("`{n}` must be unique and contain no `.`"),
+                    )?;
+                }
+            }
+        }
         for (i, r) in p.record.iter().enumerate() {
-            check_x(format!("record[{i}].x"), r.x)?;
+            match r {
+                RecordSpec::Site(s) => check_x(format!("record[{i}].x"), s.x)?,
+                RecordSpec::Name(n) if n == "t" => bad(
+                    format!("record[{i}]"),
+                    "`t` is always the first column; record other variables",
+                )?,
+                RecordSpec::Name(_) => {}
+            }
+        }
+        if let Some(c) = &p.cell {
+            for (k, v) in [
+                ("L", c.length_um),
+                ("diam", c.diam),
+                ("cm", c.cm),
+                ("Ra", c.ra),
+            ] {
+                if !(v.is_finite() && v > 0.0) {
+                    bad(
+                        format!("cell.{k}"),
+                        &format!("must be a positive number, got {v}"),
+                    )?;
+                }
+            }
+            for (k, v) in [("v_init", Some(c.v_init)), ("ena", c.ena), ("ek", c.ek)] {
+                if v.is_some_and(|v| !v.is_finite()) {
+                    bad(format!("cell.{k}"), "must be finite")?;
+                }
+            }
+            if p.tstop.is_none() {
+                bad(
+                    "tstop".into(),
+                    "a protocol with its own [cell] must give tstop (ms)",
+                )?;
+            }
         }
         Ok(p)
     }
@@ -243,12 +540,13 @@ impl Protocol {
     /// stays within [`MAX_STEPS_PER_TRIAL`](crate::limits::MAX_STEPS_PER_TRIAL) time steps
     /// (with the cell's own `tStop` and `dt` where the protocol gives none).
     pub fn check(&self, cell: &CellTemplate, path: &Path) -> Result<(), ProtocolError> {
-        let invalid = |key: String, message: String| ProtocolError::Invalid {
-            path: path.to_path_buf(),
-            line: crate::text::toml_key_line(&self.source, &key).unwrap_or(0),
-            key,
-            message,
-        };
+        if self.cell.is_some() {
+            return Err(self.invalid(
+                path,
+                "cell".into(),
+                "the protocol defines its own [cell]; give no cell parameter file".into(),
+            ));
+        }
         let dt = self.dt.unwrap_or(cell.dt_ms);
         let tstop = self.tstop.unwrap_or(cell.tstop_ms);
         crate::limits::check_steps(tstop, dt).map_err(|m| {
@@ -258,99 +556,418 @@ impl Protocol {
                 // Both from the cell: name the keys the protocol could set.
                 (false, false) => "tstop/dt (from the cell parameter file)",
             };
-            invalid(key.into(), m)
+            self.invalid(path, key.into(), m)
         })?;
-        let sites = self
-            .iclamp
-            .iter()
+        self.check_sections(&Target::Param(cell), path)
+    }
+
+    fn check_sections(&self, target: &Target, path: &Path) -> Result<(), ProtocolError> {
+        let n = target.n_sections();
+        let sites = (self.iclamp.iter().map(|c| c.section))
             .enumerate()
-            .map(|(i, c)| (format!("iclamp[{i}].section"), c.section))
+            .map(|(i, s)| (format!("iclamp[{i}].section"), s))
             .chain(
-                self.epsp
-                    .iter()
+                (self.epsp.iter().map(|c| c.section))
                     .enumerate()
-                    .map(|(i, c)| (format!("epsp[{i}].section"), c.section)),
+                    .map(|(i, s)| (format!("epsp[{i}].section"), s)),
             )
             .chain(
-                self.record
-                    .iter()
+                (self.vclamp.iter().map(|c| c.section))
                     .enumerate()
-                    .map(|(i, c)| (format!("record[{i}].section"), c.section)),
-            );
+                    .map(|(i, s)| (format!("vclamp[{i}].section"), s)),
+            )
+            .chain(
+                (self.point.iter().map(|c| c.section))
+                    .enumerate()
+                    .map(|(i, s)| (format!("point[{i}].section"), s)),
+            )
+            .chain(self.record.iter().enumerate().map(|(i, r)| match r {
+                RecordSpec::Site(s) => (format!("record[{i}].section"), Some(s.section)),
+                RecordSpec::Name(_) => (String::new(), None),
+            }));
         for (key, s) in sites {
-            if s >= cell.sections.len() {
-                return Err(invalid(
+            if let Some(s) = s {
+                if s >= n {
+                    return Err(self.invalid(
+                        path,
+                        key,
+                        format!("no section {s} (the cell has {n})"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the protocol on `cell` (`path` names the protocol file in errors), with ISF's
+    /// `while t < tstop` loop.
+    pub fn run(&self, cell: &CellTemplate, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
+        self.check(cell, path)?;
+        let dt = self.dt.unwrap_or(cell.dt_ms);
+        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
+        let model = if self.celsius.is_some() || !self.globals.is_empty() {
+            let mut c = cell.clone();
+            if let Some(t) = self.celsius {
+                c.celsius = t;
+            }
+            self.apply_density_globals(&mut c.mechanisms, path)?;
+            c.solver_model(dt, self.numerics)?
+        } else {
+            cell.solver_model(dt, self.numerics)?
+        };
+        self.simulate(&Target::Param(cell), &model, path, |sim| {
+            sim.run_until(tstop)
+        })
+    }
+
+    /// Runs the protocol on its own `[cell]` as NEURON does: `finitialize`, then exactly
+    /// `round(tstop/dt)` steps.
+    pub fn run_inline(&self, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
+        let Some(c) = &self.cell else {
+            return Err(self.invalid(
+                path,
+                "cell".into(),
+                "the protocol has no [cell]: give a cell parameter file".into(),
+            ));
+        };
+        let dt = self.dt.unwrap_or(0.025);
+        let tstop = self.tstop.unwrap_or(0.0);
+        crate::limits::check_steps(tstop, dt).map_err(|m| self.invalid(path, "tstop".into(), m))?;
+        let target = Target::Inline;
+        self.check_sections(&target, path)?;
+        let pi = std::f64::consts::PI;
+        let area = pi * c.diam * c.length_um;
+        // Half the segment's axial resistance, MΩ (Ω·cm · µm / µm² · 0.01).
+        let half_ri = c.ra * (c.length_um / 2.0) / (pi * (c.diam / 2.0) * (c.diam / 2.0)) * 0.01;
+        let tree = CableTree::single_compartment(area, c.cm, half_ri);
+        let mut placements: Vec<MechanismPlacement> = c
+            .mechanisms
+            .iter()
+            .map(|(name, params)| MechanismPlacement {
+                name: name.clone(),
+                nodes: vec![1],
+                params: params.iter().map(|(k, &v)| (k.clone(), vec![v])).collect(),
+            })
+            .collect();
+        for (i, (name, params)) in c.mechanisms.iter().enumerate() {
+            let key = format!("cell.mechanisms.{name}");
+            let entry = Catalogue
+                .get(name)
+                .map_err(|e| self.invalid(path, key.clone(), e.to_string()))?;
+            if entry.kind() != MechanismKind::Density {
+                return Err(self.invalid(
+                    path,
                     key,
-                    format!("no section {s} (the cell has {})", cell.sections.len()),
+                    format!("`{name}` is a point process: add it as a [[point]]"),
+                ));
+            }
+            for k in params.keys() {
+                entry
+                    .param_index(k)
+                    .map_err(|e| self.invalid(path, format!("{key}.{k}"), e.to_string()))?;
+            }
+            debug_assert_eq!(placements[i].name, *name);
+        }
+        self.apply_density_globals(&mut placements, path)?;
+        let mut ions = Ions::defaults(tree.len());
+        if let Some(x) = c.ena {
+            ions.ena_mv.fill(x);
+        }
+        if let Some(x) = c.ek {
+            ions.ek_mv.fill(x);
+        }
+        let settings = SimSettings {
+            dt_ms: dt,
+            celsius: self.celsius.unwrap_or(6.3),
+            vinit_mv: c.v_init,
+            numerics: self.numerics,
+        };
+        let model = CellModel::new(&tree, &placements, ions, settings)?;
+        let steps = (tstop / dt).round() as usize;
+        self.simulate(&target, &model, path, |sim| sim.run_steps(steps))
+    }
+
+    /// The mechanism a GLOBAL `<name>_<mech>` belongs to among `mechs` (the longest suffix).
+    fn global_owner<'m>(key: &str, mechs: impl Iterator<Item = &'m str>) -> Option<&'m str> {
+        mechs
+            .filter(|m| key.len() > m.len() + 1 && key.ends_with(&format!("_{m}")))
+            .max_by_key(|m| m.len())
+    }
+
+    /// Sets the globals that belong to density mechanisms in `placements`.
+    fn apply_density_globals(
+        &self,
+        placements: &mut [MechanismPlacement],
+        path: &Path,
+    ) -> Result<(), ProtocolError> {
+        let points: Vec<&str> = self.point_mechanisms();
+        for (key, value) in self.gkeys() {
+            let key = key.as_str();
+            let names: Vec<String> = placements.iter().map(|p| p.name.clone()).collect();
+            let density = Self::global_owner(key, names.iter().map(String::as_str));
+            let point = Self::global_owner(key, points.iter().copied());
+            let density = match (density, point) {
+                (Some(m), Some(p)) if p.len() > m.len() => None,
+                (d, _) => d,
+            };
+            if let Some(m) = density {
+                let var = &key[..key.len() - m.len() - 1];
+                let gkey = format!("globals.{key}");
+                Catalogue
+                    .get(m)
+                    .and_then(|e| e.param_index(var))
+                    .map_err(|e| self.invalid(path, gkey, e.to_string()))?;
+                let pl = placements.iter_mut().find(|p| p.name == m).expect("found");
+                let n = pl.nodes.len();
+                pl.params.insert(var.to_string(), vec![value; n]);
+            } else if point.is_none() {
+                return Err(self.invalid(
+                    path,
+                    format!("globals.{key}"),
+                    format!(
+                        "no mechanism of the cell or the protocol owns `{key}` (NEURON's \
+                         name is <variable>_<mechanism>; the cell has {}{})",
+                        names.join(", "),
+                        if points.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; point processes {}", points.join(", "))
+                        }
+                    ),
                 ));
             }
         }
         Ok(())
     }
 
-    /// Runs the protocol on `cell` (`path` names the protocol file in errors).
-    pub fn run(&self, cell: &CellTemplate, path: &Path) -> Result<ProtocolTraces, ProtocolError> {
-        self.check(cell, path)?;
-        let section_ok = |key: String, s: usize| {
-            if s < cell.sections.len() {
-                Ok(())
-            } else {
-                Err(ProtocolError::Invalid {
-                    path: path.to_path_buf(),
-                    line: 0,
-                    key,
-                    message: format!("no section {s} (the cell has {})", cell.sections.len()),
-                })
-            }
+    fn gkeys(&self) -> Vec<(String, f64)> {
+        self.globals.iter().map(|(k, &v)| (k.clone(), v)).collect()
+    }
+
+    /// Names of the point mechanisms the protocol places.
+    fn point_mechanisms(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.point.iter().map(|p| p.mechanism.as_str()).collect();
+        if !self.iclamp.is_empty() {
+            v.push("IClamp");
+        }
+        if !self.epsp.is_empty() {
+            v.push("epsp");
+        }
+        if !self.vclamp.is_empty() {
+            v.push("SEClamp");
+        }
+        v
+    }
+
+    /// The globals of point mechanism `mech` (`(name, value)`, the suffix removed), unless a
+    /// density mechanism with a longer matching name owns them.
+    fn point_globals(&self, mech: &str) -> Vec<(String, f64)> {
+        let points = self.point_mechanisms();
+        self.globals
+            .iter()
+            .filter(|(k, _)| Self::global_owner(k, points.iter().copied()) == Some(mech))
+            .map(|(k, &v)| (k[..k.len() - mech.len() - 1].to_string(), v))
+            .collect()
+    }
+
+    /// Adds the stimuli and recordings to `model` and runs it with `run`.
+    fn simulate(
+        &self,
+        target: &Target,
+        model: &CellModel,
+        path: &Path,
+        run: impl FnOnce(&mut crate::solver::Simulation) -> crate::solver::Traces,
+    ) -> Result<ProtocolTraces, ProtocolError> {
+        let soma = target.soma();
+        let mut b = SimulationBuilder::new(model);
+        let mut handles: IndexMap<String, PointHandle> = IndexMap::new();
+        let with_globals = |mech: &str, own: Vec<(String, f64)>| -> Vec<(String, f64)> {
+            let mut all = self.point_globals(mech);
+            all.extend(own);
+            all
         };
-        let dt = self.dt.unwrap_or(cell.dt_ms);
-        let tstop = self.tstop.unwrap_or(cell.tstop_ms);
-        let model = cell.solver_model(dt, self.numerics)?;
-        let mut b = SimulationBuilder::new(&model);
         for (i, c) in self.iclamp.iter().enumerate() {
-            section_ok(format!("iclamp[{i}].section"), c.section)?;
-            let node = cell.segment_node(c.section, c.x);
-            b.add_point(
+            let node = target.node(c.section.unwrap_or(soma), c.x);
+            let ps = with_globals(
                 "IClamp",
-                node,
-                &[("del", c.delay), ("dur", c.dur), ("amp", c.amp)],
-            )?;
+                vec![
+                    ("del".into(), c.delay),
+                    ("dur".into(), c.dur),
+                    ("amp".into(), c.amp),
+                ],
+            );
+            let h = b.add_point("IClamp", node, &pairs(&ps))?;
+            handles.insert(format!("iclamp{i}"), h);
         }
         for (i, c) in self.epsp.iter().enumerate() {
-            section_ok(format!("epsp[{i}].section"), c.section)?;
-            let node = cell.segment_node(c.section, c.x);
-            b.add_point(
+            let node = target.node(c.section.unwrap_or(soma), c.x);
+            let ps = with_globals(
                 "epsp",
-                node,
-                &[
-                    ("onset", c.onset),
-                    ("tau0", c.tau0),
-                    ("tau1", c.tau1),
-                    ("imax", c.imax),
+                vec![
+                    ("onset".into(), c.onset),
+                    ("tau0".into(), c.tau0),
+                    ("tau1".into(), c.tau1),
+                    ("imax".into(), c.imax),
                 ],
-            )?;
+            );
+            let h = b.add_point("epsp", node, &pairs(&ps))?;
+            handles.insert(format!("epsp{i}"), h);
         }
-        let sites = if self.record.is_empty() {
-            vec![Site {
-                section: cell.soma_section,
-                x: 0.5,
-            }]
+        for (i, c) in self.vclamp.iter().enumerate() {
+            let node = target.node(c.section.unwrap_or(soma), c.x);
+            let ps = with_globals(
+                "SEClamp",
+                vec![
+                    ("rs".into(), c.rs),
+                    ("dur1".into(), 1e9),
+                    ("amp1".into(), c.levels[0][1]),
+                ],
+            );
+            let h = b.add_point("SEClamp", node, &pairs(&ps))?;
+            for l in &c.levels {
+                b.add_events(h, &[l[0]], &[l[1]])?;
+            }
+            handles.insert(format!("vclamp{i}"), h);
+        }
+        for (i, p) in self.point.iter().enumerate() {
+            let key = format!("point[{i}].mechanism");
+            let entry = Catalogue
+                .get(&p.mechanism)
+                .map_err(|e| self.invalid(path, key.clone(), e.to_string()))?;
+            if entry.kind() != MechanismKind::Point {
+                return Err(self.invalid(
+                    path,
+                    key,
+                    format!(
+                        "`{}` is a density mechanism: insert it into the cell",
+                        p.mechanism
+                    ),
+                ));
+            }
+            for k in p.params.keys() {
+                entry.param_index(k).map_err(|e| {
+                    self.invalid(path, format!("point[{i}].params.{k}"), e.to_string())
+                })?;
+            }
+            let node = target.node(p.section.unwrap_or(soma), p.x);
+            let own = p.params.iter().map(|(k, &v)| (k.clone(), v)).collect();
+            let ps = with_globals(&p.mechanism, own);
+            let h = b
+                .add_point(&p.mechanism, node, &pairs(&ps))
+                .map_err(|e| self.invalid(path, format!("point[{i}]"), e.to_string()))?;
+            if !p.events.is_empty() {
+                b.add_events(h, &p.events, &p.weights).map_err(|e| {
+                    self.invalid(path, format!("point[{i}].weights"), e.to_string())
+                })?;
+            }
+            let name = p.name.clone().unwrap_or_else(|| format!("point{i}"));
+            handles.insert(name, h);
+        }
+        let soma_node = target.node(soma, 0.5);
+        let specs: Vec<RecordSpec> = if self.record.is_empty() {
+            match target {
+                Target::Inline => vec![RecordSpec::Name("v".into())],
+                Target::Param(_) => vec![RecordSpec::Site(Site {
+                    section: soma,
+                    x: 0.5,
+                    var: None,
+                })],
+            }
         } else {
             self.record.clone()
         };
-        let mut names = Vec::with_capacity(sites.len());
-        for (i, s) in sites.iter().enumerate() {
-            section_ok(format!("record[{i}].section"), s.section)?;
-            b.record(Probe::Voltage(cell.segment_node(s.section, s.x)));
-            names.push(format!("sec{}_x{}", s.section, s.x));
+        let mut names = Vec::with_capacity(specs.len());
+        for (i, r) in specs.iter().enumerate() {
+            let (var, node, name) = match r {
+                RecordSpec::Name(n) => (n.as_str(), soma_node, n.clone()),
+                RecordSpec::Site(s) => {
+                    let node = target.node(s.section, s.x);
+                    let site = format!("sec{}_x{}", s.section, s.x);
+                    match &s.var {
+                        None => ("v", node, site),
+                        Some(v) => (v.as_str(), node, format!("{v}@{site}")),
+                    }
+                }
+            };
+            let probe = self.probe(var, node, &handles, path, i)?;
+            b.record(probe);
+            names.push(name);
         }
-        let traces = b.build()?.run_until(tstop);
+        let mut sim = b.build()?;
+        let traces = run(&mut sim);
         Ok(ProtocolTraces {
             t_ms: traces.t,
             names,
             vm_mv: traces.columns,
         })
     }
+
+    /// The probe recording NEURON's name `var` at `node`.
+    fn probe(
+        &self,
+        var: &str,
+        node: usize,
+        handles: &IndexMap<String, PointHandle>,
+        path: &Path,
+        i: usize,
+    ) -> Result<Probe, ProtocolError> {
+        if var == "v" {
+            return Ok(Probe::Voltage(node));
+        }
+        if ION_NAMES.contains(&var) {
+            return Ok(Probe::Ion {
+                variable: var.to_string(),
+                node,
+            });
+        }
+        if let Some((owner, v)) = var.split_once('.') {
+            return match handles.get(owner) {
+                Some(&handle) => Ok(Probe::Point {
+                    handle,
+                    variable: v.to_string(),
+                }),
+                None => Err(self.invalid(
+                    path,
+                    format!("record[{i}]"),
+                    format!(
+                        "`{var}`: no point process `{owner}` (the protocol's: {})",
+                        handles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            };
+        }
+        if let Some((v, mech)) = split_density(var) {
+            return Ok(Probe::Density {
+                mechanism: mech.to_string(),
+                variable: v.to_string(),
+                node,
+            });
+        }
+        // A bare name: a variable of the protocol's only [[point]].
+        if self.point.len() == 1 {
+            let owner = self.point[0]
+                .name
+                .clone()
+                .unwrap_or_else(|| "point0".into());
+            return Ok(Probe::Point {
+                handle: handles[&owner],
+                variable: var.to_string(),
+            });
+        }
+        Err(self.invalid(
+            path,
+            format!("record[{i}]"),
+            format!(
+                "`{var}` is not `v`, an ion variable ({}), `<variable>_<density mechanism>` or \
+                 `<point process>.<variable>`",
+                ION_NAMES.join(", ")
+            ),
+        ))
+    }
+}
+
+fn pairs(ps: &[(String, f64)]) -> Vec<(&str, f64)> {
+    ps.iter().map(|(k, v)| (k.as_str(), *v)).collect()
 }
 
 impl ProtocolTraces {

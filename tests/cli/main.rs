@@ -19,6 +19,7 @@ mod mapper_bad_input;
 mod mapper_cli;
 mod mapper_fixture;
 mod mapper_network_param;
+mod mech_workflow;
 mod network_errors;
 mod output_rules;
 mod plot;

@@ -224,7 +224,7 @@ fn registering_a_name_twice_is_an_error() {
     let e = compiled::register("twice", p, None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("twice") && e.contains("registered twice"), "{e}");
+    assert!(e.contains("twice") && e.contains("defined twice"), "{e}");
 }
 
 /// A ball and stick (soma and a 70-segment dendrite: two 64-lane blocks per mechanism) with

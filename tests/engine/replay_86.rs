@@ -23,6 +23,7 @@ fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<Re
         numerics: Numerics::Fast,
         out,
         overwrite: false,
+        mechanisms: Default::default(),
         prefix: Some("replay".into()),
     })
 }

@@ -15,7 +15,8 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, RandomOp, Src, Stream, TableDef};
 use std::sync::Mutex;
@@ -115,30 +116,18 @@ fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
 
-/// Programs registered so far; slot `k` is built by the constructor `SLOTS[k]`.
-static PROGRAMS: RwLock<Vec<Arc<Loaded>>> = RwLock::new(Vec::new());
+/// Compiled mechanisms registered so far (their ranks follow this order, as `nrnivmodl`'s).
+static COUNT: AtomicU32 = AtomicU32::new(0);
 
-fn build_slot<const K: usize>(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
-    let loaded = PROGRAMS.read().expect("registry lock")[K].clone();
+fn build(loaded: &Arc<Loaded>, inst: Instances) -> Box<dyn DensityMechanism> {
     let tables = vec![Table::default(); loaded.program.tables.len()];
     Box::new(CompiledMechanism {
-        loaded,
+        loaded: loaded.clone(),
         nodes: inst.nodes,
         params: inst.values,
         tables: Mutex::new(tables),
     })
 }
-
-macro_rules! slots {
-    ($($k:literal)*) => { [$(build_slot::<$k> as catalogue::DensityCtor),*] };
-}
-
-/// One constructor per registry slot: the catalogue's constructors are plain function pointers,
-/// so each registered program gets its own monomorphised one.
-const SLOTS: [catalogue::DensityCtor; 64] = slots!(
-    0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
-    32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63
-);
 
 /// Makes `program` available to the catalogue as the density mechanism `name` (normally the
 /// program's SUFFIX). A name that is a built-in replaces the built-in. The mechanism takes the
@@ -156,37 +145,38 @@ pub fn register(
             program.file
         )));
     }
-    let mut programs = PROGRAMS.write().expect("registry lock");
-    let slot = programs.len();
-    if slot >= SLOTS.len() {
+    if let Some(source) = catalogue::registered_source(name) {
         return Err(CompileError::Register(format!(
-            "at most {} compiled mechanisms per process",
-            SLOTS.len()
+            "mechanism `{name}` is defined twice: in {source} and in {}",
+            program.file
         )));
     }
     let rank = match catalogue::Catalogue.builtin(rank_of.unwrap_or(name)) {
         Some(e) => e.rank,
-        None => 10_000 + slot as u32,
+        None => 10_000 + COUNT.fetch_add(1, Ordering::Relaxed),
     };
     let params: Vec<(&'static str, f64)> =
         program.params.iter().map(|(n, d)| (leak(n), *d)).collect();
     let vars: Vec<&'static str> = program.vars.iter().map(|n| leak(n)).collect();
     let name: &'static str = leak(name);
-    let entry = Entry {
-        name,
-        params: Box::leak(params.into_boxed_slice()),
-        ctor: Constructor::Density(SLOTS[slot]),
-        rank,
-    };
+    let source = program.file.clone();
     let loaded = Arc::new(Loaded {
         sign: if electrode != 0 { -1.0 } else { 1.0 },
         program,
         name,
         vars: Box::leak(vars.into_boxed_slice()),
     });
-    let entry = catalogue::register(entry).map_err(CompileError::Register)?;
-    programs.push(loaded);
-    Ok(entry)
+    let ctor: catalogue::DensityCtor =
+        Box::leak(Box::new(move |inst: Instances, _env: &BuildEnv| {
+            build(&loaded, inst)
+        }));
+    let entry = Entry {
+        name,
+        params: Box::leak(params.into_boxed_slice()),
+        ctor: Constructor::Density(ctor),
+        rank,
+    };
+    catalogue::register(entry, &source).map_err(CompileError::Register)
 }
 
 thread_local! {

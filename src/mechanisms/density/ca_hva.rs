@@ -11,7 +11,7 @@ pub struct CaHva;
 pub const ENTRY: Entry = Entry {
     name: "Ca_HVA",
     params: &[("gCa_HVAbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<CaHva>::build),
+    ctor: Constructor::Density(&GateChannel::<CaHva>::build),
     rank: 110,
 };
 

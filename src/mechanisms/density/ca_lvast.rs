@@ -12,7 +12,7 @@ pub struct CaLvast;
 pub const ENTRY: Entry = Entry {
     name: "Ca_LVAst",
     params: &[("gCa_LVAstbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<CaLvast>::build),
+    ctor: Constructor::Density(&GateChannel::<CaLvast>::build),
     rank: 120,
 };
 

@@ -18,7 +18,7 @@ pub const ENTRY: Entry = Entry {
         ("depth", 0.1),
         ("minCai", 1e-4),
     ],
-    ctor: Constructor::Density(CaDynamicsE2::build),
+    ctor: Constructor::Density(&CaDynamicsE2::build),
     rank: 100,
 };
 

@@ -17,7 +17,7 @@ pub const ENTRY: Entry = Entry {
         ("gl", 0.0003),
         ("el", -54.3),
     ],
-    ctor: Constructor::Density(Hh::build),
+    ctor: Constructor::Density(&Hh::build),
     rank: 20,
 };
 

@@ -11,7 +11,7 @@ pub struct Ih;
 pub const ENTRY: Entry = Entry {
     name: "Ih",
     params: &[("gIhbar", 1e-5), ("ehcn", -45.0)],
-    ctor: Constructor::Density(GateChannel::<Ih>::build),
+    ctor: Constructor::Density(&GateChannel::<Ih>::build),
     rank: 130,
 };
 

@@ -12,7 +12,7 @@ pub struct Im;
 pub const ENTRY: Entry = Entry {
     name: "Im",
     params: &[("gImbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<Im>::build),
+    ctor: Constructor::Density(&GateChannel::<Im>::build),
     rank: 140,
 };
 

@@ -12,7 +12,7 @@ pub struct KPst;
 pub const ENTRY: Entry = Entry {
     name: "K_Pst",
     params: &[("gK_Pstbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<KPst>::build),
+    ctor: Constructor::Density(&GateChannel::<KPst>::build),
     rank: 150,
 };
 

@@ -12,7 +12,7 @@ pub struct KTst;
 pub const ENTRY: Entry = Entry {
     name: "K_Tst",
     params: &[("gK_Tstbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<KTst>::build),
+    ctor: Constructor::Density(&GateChannel::<KTst>::build),
     rank: 160,
 };
 

@@ -12,7 +12,7 @@ pub struct NapEt2;
 pub const ENTRY: Entry = Entry {
     name: "Nap_Et2",
     params: &[("gNap_Et2bar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<NapEt2>::build),
+    ctor: Constructor::Density(&GateChannel::<NapEt2>::build),
     rank: 180,
 };
 

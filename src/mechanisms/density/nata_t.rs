@@ -16,7 +16,7 @@ pub struct NaTaT;
 pub const ENTRY: Entry = Entry {
     name: "NaTa_t",
     params: &[("gNaTa_tbar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<NaTaT>::build),
+    ctor: Constructor::Density(&GateChannel::<NaTaT>::build),
     rank: 170,
 };
 

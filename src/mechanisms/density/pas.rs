@@ -7,7 +7,7 @@ use crate::mechanisms::{common_len, DensityMechanism, Env, Instances, IonState, 
 pub const ENTRY: Entry = Entry {
     name: "pas",
     params: &[("g", 0.001), ("e", -70.0)],
-    ctor: Constructor::Density(Pas::build),
+    ctor: Constructor::Density(&Pas::build),
     rank: 10,
 };
 

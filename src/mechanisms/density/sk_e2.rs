@@ -15,7 +15,7 @@ use crate::mechanisms::{
 pub const ENTRY: Entry = Entry {
     name: "SK_E2",
     params: &[("gSK_E2bar", 1e-6), ("zTau", 1.0)],
-    ctor: Constructor::Density(SkE2::build),
+    ctor: Constructor::Density(&SkE2::build),
     rank: 190,
 };
 

@@ -11,7 +11,7 @@ pub struct Skv31;
 pub const ENTRY: Entry = Entry {
     name: "SKv3_1",
     params: &[("gSKv3_1bar", 1e-5)],
-    ctor: Constructor::Density(GateChannel::<Skv31>::build),
+    ctor: Constructor::Density(&GateChannel::<Skv31>::build),
     rank: 200,
 };
 

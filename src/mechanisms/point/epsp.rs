@@ -10,7 +10,7 @@ use crate::mechanisms::{hoc_exp, Instances, PointProcess};
 pub const ENTRY: Entry = Entry {
     name: "epsp",
     params: &[("onset", 0.0), ("tau0", 0.2), ("tau1", 3.0), ("imax", 0.0)],
-    ctor: Constructor::Point(Epsp::build),
+    ctor: Constructor::Point(&Epsp::build),
     rank: 300,
 };
 

@@ -22,7 +22,7 @@ pub const ENTRY: Entry = Entry {
         ("taufgaba", 200.0),
         ("facilgaba", 0.0),
     ],
-    ctor: Constructor::Point(GabaSyn::build),
+    ctor: Constructor::Point(&GabaSyn::build),
     rank: 310,
 };
 

@@ -34,7 +34,7 @@ pub const ENTRY: Entry = Entry {
         ("n", 0.25),
         ("gama", 0.08),
     ],
-    ctor: Constructor::Point(GlutamateSyn::build),
+    ctor: Constructor::Point(&GlutamateSyn::build),
     rank: 320,
 };
 

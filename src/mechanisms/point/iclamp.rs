@@ -8,7 +8,7 @@ use crate::mechanisms::{Instances, PointProcess};
 pub const ENTRY: Entry = Entry {
     name: "IClamp",
     params: &[("del", 0.0), ("dur", 0.0), ("amp", 0.0)],
-    ctor: Constructor::Point(IClamp::build),
+    ctor: Constructor::Point(&IClamp::build),
     rank: 30,
 };
 

@@ -20,7 +20,7 @@ pub const ENTRY: Entry = Entry {
         ("dur3", 0.0),
         ("amp3", 0.0),
     ],
-    ctor: Constructor::Point(SeClamp::build),
+    ctor: Constructor::Point(&SeClamp::build),
     rank: 40,
 };
 
