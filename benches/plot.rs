@@ -133,6 +133,7 @@ fn charts(rounds: usize) {
             progress: false,
             write_hook: None,
             extra_sinks: Vec::new(),
+            mechanisms: Default::default(),
         },
         &isf::comm::SerialCommunicator,
     )
