@@ -20,7 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ast::{Arg, BinOp, Block, Expr, ExprKind, ItemKind, Stmt, StmtKind, UnOp};
 use crate::error::Span;
-use crate::model::{AnalysedModel, CurrentKind, MechanismKind, Method, SolveTarget, VarClass};
+use crate::model::{AnalysedModel, CurrentKind, Method, SolveTarget, VarClass};
+
+mod point;
+
+pub use point::{Emit, NetReceiveCode, ProgramKind};
 
 /// An operand: a column or a constant.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -131,6 +135,16 @@ pub enum Instr {
         /// Loop body.
         body: Vec<Instr>,
     },
+    /// An event for the solver's queue (`net_send`, `net_event`, `net_move`), one per active
+    /// lane.
+    Emit {
+        /// Which.
+        kind: Emit,
+        /// Delivery time (`net_send`: `t + delay` as NEURON pastes it), spike or new time.
+        time: Src,
+        /// `net_send`'s flag (0 otherwise).
+        flag: Src,
+    },
 }
 
 /// The engine's ion variables a program may read or write (per node).
@@ -183,6 +197,12 @@ pub enum Column {
     T,
     /// Scratch (LOCALs, arguments, temporaries; 0 at the start of a phase).
     Scratch,
+    /// NET_RECEIVE argument `k` (0: the weight; then per-NetCon state), the delivering NetCon's.
+    Arg(u32),
+    /// NET_RECEIVE's `flag`.
+    Flag,
+    /// The node's area, µm² (NEURON's `area`).
+    Area,
 }
 
 /// A membrane current a BREAKPOINT computes.
@@ -248,6 +268,16 @@ pub struct Program {
     pub conc_writes: Vec<(u32, IonVar)>,
     /// TABLEs.
     pub tables: Vec<TableDef>,
+    /// Density mechanism, point process or artificial cell.
+    #[serde(default)]
+    pub kind: ProgramKind,
+    /// NET_RECEIVE (point processes).
+    #[serde(default)]
+    pub net_receive: Option<NetReceiveCode>,
+    /// Trial variables that are one value per mechanism (GLOBALs a point process writes): after
+    /// each phase every instance holds the value the last instance computed.
+    #[serde(default)]
+    pub shared_vars: Vec<u32>,
 }
 
 impl Program {
@@ -264,7 +294,6 @@ impl Program {
                         then, otherwise, ..
                     } => 1 + count(then) + count(otherwise),
                     Instr::While { test, body, .. } => 1 + count(test) + count(body),
-                    Instr::Table { .. } => 1,
                     _ => 1,
                 })
                 .sum()
@@ -336,18 +365,13 @@ struct Lowerer<'m> {
     tables: Vec<TableDef>,
     /// The `usetable` parameter's column, once a TABLE needs it.
     usetable: Option<u32>,
+    /// The columns of each element of array variables (file-scope LOCAL arrays).
+    arrays: HashMap<String, Vec<u32>>,
 }
 
 /// Lowers a density mechanism.
 pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     let top = &m.module.span;
-    if m.kind != MechanismKind::Density {
-        return Err(err(
-            top,
-            m.name.clone(),
-            "only density mechanisms (SUFFIX) are compiled so far; point processes are next",
-        ));
-    }
     if m.needs_idiom_support() {
         return Err(err(top, "VERBATIM", "idioms are not executed yet"));
     }
@@ -362,9 +386,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         params: Vec::new(),
         tables: Vec::new(),
         usetable: None,
+        arrays: HashMap::new(),
     };
     let mut vars: Vec<String> = Vec::new();
     let mut var_span = HashMap::new();
+    let mut written_params: Vec<(String, u32)> = Vec::new();
     let v_col = l.column(Column::V);
     l.globals.insert("v".into(), v_col);
     for (name, c) in [
@@ -374,6 +400,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     ] {
         let col = l.column(c);
         l.globals.insert(name.into(), col);
+    }
+    if m.kind != crate::model::MechanismKind::Density {
+        // A density mechanism's `area` (the segment's) is not provided yet.
+        let col = l.column(Column::Area);
+        l.globals.insert("area".into(), col);
     }
     // Ion variables.
     for var in &m.variables {
@@ -415,7 +446,13 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                 let col = l.column(Column::Param(l.params.len() as u32));
                 l.params
                     .push((var.name.clone(), var.default.unwrap_or(0.0)));
-                l.globals.insert(var.name.clone(), col);
+                if var.written {
+                    // A PARAMETER some block assigns keeps its value from then on: a trial
+                    // variable (below) that INITIAL starts from the parameter.
+                    written_params.push((var.name.clone(), col));
+                } else {
+                    l.globals.insert(var.name.clone(), col);
+                }
             }
             VarClass::Pointer | VarClass::Random => {
                 return Err(err(
@@ -425,11 +462,18 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                 ))
             }
             VarClass::FileLocal => {
-                return Err(err(
-                    span,
-                    &var.name,
-                    "file-scope LOCALs are not supported yet",
-                ))
+                // One C static per file in NEURON; every use in the corpus writes it before
+                // reading it within one call, so a scratch column per element behaves alike.
+                match var.array {
+                    None => {
+                        let col = l.scratch();
+                        l.globals.insert(var.name.clone(), col);
+                    }
+                    Some(n) => {
+                        let cols = (0..n).map(|_| l.scratch()).collect();
+                        l.arrays.insert(var.name.clone(), cols);
+                    }
+                }
             }
             _ => {}
         }
@@ -465,6 +509,17 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                 state_init.push((col, var.default.unwrap_or(0.0)));
             }
         }
+    }
+    let mut param_init = Vec::new();
+    for (name, pcol) in &written_params {
+        let col = l.column(Column::Var(vars.len() as u32));
+        vars.push(name.clone());
+        l.globals.insert(name.clone(), col);
+        param_init.push(Instr::Un {
+            op: Op1::Copy,
+            dst: col,
+            a: Src::Col(*pcol),
+        });
     }
     // Currents in NEURON's order: written ion currents (USEION order), then NONSPECIFIC, then
     // ELECTRODE.
@@ -510,14 +565,12 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     }
 
     // INITIAL.
-    let mut initial: Vec<Instr> = state_init
-        .iter()
-        .map(|&(col, x)| Instr::Un {
-            op: Op1::Copy,
-            dst: col,
-            a: Src::K(x),
-        })
-        .collect();
+    let mut initial: Vec<Instr> = param_init;
+    initial.extend(state_init.iter().map(|&(col, x)| Instr::Un {
+        op: Op1::Copy,
+        dst: col,
+        a: Src::K(x),
+    }));
     let mut breakpoint = None;
     let mut initial_block = None;
     for item in &m.module.items {
@@ -548,6 +601,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
             Ok(matches!(s.kind, StmtKind::Solve { .. }))
         })?;
     }
+    let (kind, net_receive, shared_vars) = point::lower_events(&mut l, &vars, v_col)?;
     Ok(Program {
         name: m.name.clone(),
         file: m.file.clone(),
@@ -561,6 +615,9 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         state,
         conc_writes,
         tables: l.tables,
+        kind,
+        net_receive,
+        shared_vars,
     })
 }
 
@@ -749,12 +806,22 @@ impl<'m> Lowerer<'m> {
         }
         match &s.kind {
             StmtKind::Assign { target, value, .. } => {
-                if target.index.is_some() || target.prime != 0 {
+                if target.prime != 0 {
                     return Err(err(&s.span, &target.name.name, "not supported here yet"));
                 }
-                let dst = self.target(&target.name.name, &s.span)?;
+                let dst = match &target.index {
+                    Some(ix) => self.element(&target.name.name, ix, &s.span)?,
+                    None => self.target(&target.name.name, &s.span)?,
+                };
                 self.assign(dst, value, out)
             }
+            StmtKind::From {
+                var,
+                from,
+                to,
+                by,
+                body,
+            } => self.lower_from_loop(var, from, to, by.as_ref(), body, out, hook),
             StmtKind::Call(e) => {
                 let r = self.expr(e, out)?;
                 self.release(r);
@@ -822,7 +889,8 @@ impl<'m> Lowerer<'m> {
                 .lookup(&id.name)
                 .ok_or_else(|| err(&e.span, &id.name, "unknown name"))?,
             ExprKind::Paren(x) => self.expr(x, out)?,
-            ExprKind::Prime(id, _) | ExprKind::Index(id, _) => {
+            ExprKind::Index(id, ix) => Src::Col(self.element(&id.name, ix, &e.span)?),
+            ExprKind::Prime(id, _) => {
                 return Err(err(&e.span, &id.name, "not supported in expressions yet"))
             }
             ExprKind::Unary(op, x) => {
@@ -861,6 +929,9 @@ impl<'m> Lowerer<'m> {
                 Src::Col(dst)
             }
             ExprKind::Call(f, args) => {
+                if let Some(r) = self.event_call(f, args, &e.span, out)? {
+                    return Ok(r);
+                }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     match a {

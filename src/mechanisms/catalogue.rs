@@ -27,7 +27,8 @@ pub struct BuildEnv {
 
 /// Constructor of a density mechanism block.
 pub type DensityCtor = fn(Instances, &BuildEnv) -> Box<dyn DensityMechanism>;
-type PointCtor = fn(Instances, &BuildEnv) -> Box<dyn PointProcess>;
+/// Constructor of a point-process block.
+pub type PointCtor = fn(Instances, &BuildEnv) -> Box<dyn PointProcess>;
 
 /// Constructor of a catalogue entry.
 #[derive(Clone, Copy)]
