@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::ast::{Arg, BinOp, Block, Expr, ExprKind, ItemKind, Stmt, StmtKind, UnOp};
 use crate::error::Span;
-use crate::model::{
-    AnalysedModel, CurrentKind, IdiomKind, MechanismKind, Method, SolveTarget, VarClass,
-};
+use crate::model::{AnalysedModel, CurrentKind, IdiomKind, Method, SolveTarget, VarClass};
 
+mod point;
 mod random;
+pub use point::{Emit, NetReceiveCode, ProgramKind};
 pub use random::{RandomOp, Stream, STREAM_PARAMS};
 
 /// An operand: a column or a constant.
@@ -158,6 +158,16 @@ pub enum Instr {
         /// Column of `etime`.
         etime: u32,
     },
+    /// An event for the solver's queue (`net_send`, `net_event`, `net_move`), one per active
+    /// lane.
+    Emit {
+        /// Which.
+        kind: Emit,
+        /// Delivery time (`net_send`: `t + delay` as NEURON pastes it), spike or new time.
+        time: Src,
+        /// `net_send`'s flag (0 otherwise).
+        flag: Src,
+    },
 }
 
 /// The engine's ion variables a program may read or write (per node).
@@ -210,6 +220,12 @@ pub enum Column {
     T,
     /// Scratch (LOCALs, arguments, temporaries; 0 at the start of a phase).
     Scratch,
+    /// NET_RECEIVE argument `k` (0: the weight; then per-NetCon state), the delivering NetCon's.
+    Arg(u32),
+    /// NET_RECEIVE's `flag`.
+    Flag,
+    /// The node's area, µm² (NEURON's `area`).
+    Area,
 }
 
 /// A membrane current a BREAKPOINT computes.
@@ -277,6 +293,16 @@ pub struct Program {
     pub tables: Vec<TableDef>,
     /// Random123 streams of the instances (`RANDOM` variables, the Random pointer idiom).
     pub streams: Vec<Stream>,
+    /// Density mechanism, point process or artificial cell.
+    #[serde(default)]
+    pub kind: ProgramKind,
+    /// NET_RECEIVE (point processes).
+    #[serde(default)]
+    pub net_receive: Option<NetReceiveCode>,
+    /// Trial variables that are one value per mechanism (GLOBALs a point process writes): after
+    /// each phase every instance holds the value the last instance computed.
+    #[serde(default)]
+    pub shared_vars: Vec<u32>,
 }
 
 impl Program {
@@ -311,7 +337,6 @@ impl Program {
                         then, otherwise, ..
                     } => 1 + count(then) + count(otherwise),
                     Instr::While { test, body, .. } => 1 + count(test) + count(body),
-                    Instr::Table { .. } => 1,
                     _ => 1,
                 })
                 .sum()
@@ -387,18 +412,13 @@ struct Lowerer<'m> {
     streams: Vec<Stream>,
     /// The `attached` parameter's column of each Random pointer.
     attached: HashMap<String, u32>,
+    /// The columns of each element of array variables (file-scope LOCAL arrays).
+    arrays: HashMap<String, Vec<u32>>,
 }
 
 /// Lowers a density mechanism.
 pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     let top = &m.module.span;
-    if m.kind != MechanismKind::Density {
-        return Err(err(
-            top,
-            m.name.clone(),
-            "only density mechanisms (SUFFIX) are compiled so far; point processes are next",
-        ));
-    }
     let executed = |k: &IdiomKind| {
         Lowerer::executes(k)
             || matches!(
@@ -425,9 +445,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         usetable: None,
         streams: Vec::new(),
         attached: HashMap::new(),
+        arrays: HashMap::new(),
     };
     let mut vars: Vec<String> = Vec::new();
     let mut var_span = HashMap::new();
+    let mut written_params: Vec<(String, u32)> = Vec::new();
     let v_col = l.column(Column::V);
     l.globals.insert("v".into(), v_col);
     for (name, c) in [
@@ -437,6 +459,11 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     ] {
         let col = l.column(c);
         l.globals.insert(name.into(), col);
+    }
+    if m.kind != crate::model::MechanismKind::Density {
+        // A density mechanism's `area` (the segment's) is not provided yet.
+        let col = l.column(Column::Area);
+        l.globals.insert("area".into(), col);
     }
     // Ion variables.
     for var in &m.variables {
@@ -478,15 +505,28 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
                 let col = l.column(Column::Param(l.params.len() as u32));
                 l.params
                     .push((var.name.clone(), var.default.unwrap_or(0.0)));
-                l.globals.insert(var.name.clone(), col);
+                if var.written {
+                    // A PARAMETER some block assigns keeps its value from then on: a trial
+                    // variable (below) that INITIAL starts from the parameter.
+                    written_params.push((var.name.clone(), col));
+                } else {
+                    l.globals.insert(var.name.clone(), col);
+                }
             }
             VarClass::Pointer | VarClass::Random => {} // streams, below
             VarClass::FileLocal => {
-                return Err(err(
-                    span,
-                    &var.name,
-                    "file-scope LOCALs are not supported yet",
-                ))
+                // One C static per file in NEURON; every use in the corpus writes it before
+                // reading it within one call, so a scratch column per element behaves alike.
+                match var.array {
+                    None => {
+                        let col = l.scratch();
+                        l.globals.insert(var.name.clone(), col);
+                    }
+                    Some(n) => {
+                        let cols = (0..n).map(|_| l.scratch()).collect();
+                        l.arrays.insert(var.name.clone(), cols);
+                    }
+                }
             }
             _ => {}
         }
@@ -528,6 +568,17 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         if matches!(var.class, VarClass::Pointer | VarClass::Random) {
             l.declare_stream(var, &mut vars, &mut stream_init)?;
         }
+    }
+    let mut param_init = Vec::new();
+    for (name, pcol) in &written_params {
+        let col = l.column(Column::Var(vars.len() as u32));
+        vars.push(name.clone());
+        l.globals.insert(name.clone(), col);
+        param_init.push(Instr::Un {
+            op: Op1::Copy,
+            dst: col,
+            a: Src::Col(*pcol),
+        });
     }
     // Currents in NEURON's order: written ion currents (USEION order), then NONSPECIFIC, then
     // ELECTRODE.
@@ -572,8 +623,10 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         }
     }
 
-    // INITIAL: the streams as configured, the STATEs' initial values, the body.
-    let mut initial: Vec<Instr> = stream_init;
+    // INITIAL: PARAMETERs that blocks assign copied to their per-instance columns, the streams
+    // as configured, the STATEs' initial values, the body.
+    let mut initial: Vec<Instr> = param_init;
+    initial.extend(stream_init);
     initial.extend(state_init.iter().map(|&(col, x)| Instr::Un {
         op: Op1::Copy,
         dst: col,
@@ -609,6 +662,7 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
             Ok(matches!(s.kind, StmtKind::Solve { .. }))
         })?;
     }
+    let (kind, net_receive, shared_vars) = point::lower_events(&mut l, &vars, v_col)?;
     Ok(Program {
         name: m.name.clone(),
         file: m.file.clone(),
@@ -623,6 +677,9 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         conc_writes,
         tables: l.tables,
         streams: l.streams,
+        kind,
+        net_receive,
+        shared_vars,
     })
 }
 
@@ -811,12 +868,22 @@ impl<'m> Lowerer<'m> {
         }
         match &s.kind {
             StmtKind::Assign { target, value, .. } => {
-                if target.index.is_some() || target.prime != 0 {
+                if target.prime != 0 {
                     return Err(err(&s.span, &target.name.name, "not supported here yet"));
                 }
-                let dst = self.target(&target.name.name, &s.span)?;
+                let dst = match &target.index {
+                    Some(ix) => self.element(&target.name.name, ix, &s.span)?,
+                    None => self.target(&target.name.name, &s.span)?,
+                };
                 self.assign(dst, value, out)
             }
+            StmtKind::From {
+                var,
+                from,
+                to,
+                by,
+                body,
+            } => self.lower_from_loop(var, from, to, by.as_ref(), body, out, hook),
             StmtKind::Call(e) => {
                 let r = self.expr(e, out)?;
                 self.release(r);
@@ -884,7 +951,8 @@ impl<'m> Lowerer<'m> {
                 .lookup(&id.name)
                 .ok_or_else(|| err(&e.span, &id.name, "unknown name"))?,
             ExprKind::Paren(x) => self.expr(x, out)?,
-            ExprKind::Prime(id, _) | ExprKind::Index(id, _) => {
+            ExprKind::Index(id, ix) => Src::Col(self.element(&id.name, ix, &e.span)?),
+            ExprKind::Prime(id, _) => {
                 return Err(err(&e.span, &id.name, "not supported in expressions yet"))
             }
             ExprKind::Unary(op, x) => {
@@ -924,6 +992,9 @@ impl<'m> Lowerer<'m> {
             }
             ExprKind::Call(f, args) => {
                 if let Some(r) = self.random_call(f, args, &e.span, out)? {
+                    return Ok(r);
+                }
+                if let Some(r) = self.event_call(f, args, &e.span, out)? {
                     return Ok(r);
                 }
                 let mut vals = Vec::with_capacity(args.len());

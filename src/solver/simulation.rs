@@ -1074,12 +1074,15 @@ mod tests {
 
     #[test]
     fn self_events_and_spikes_travel_through_the_queue() {
-        let _ = catalogue::register(Entry {
-            name: "test_relay",
-            params: &[("wait", 1.0)],
-            ctor: Constructor::Point(build),
-            rank: 90_000,
-        });
+        let _ = catalogue::register(
+            Entry {
+                name: "test_relay",
+                params: &[("wait", 1.0)],
+                ctor: Constructor::Point(&build),
+                rank: 90_000,
+            },
+            "a test",
+        );
         let tree = CableTree::single_compartment(100.0, 1.0, 0.01);
         let mut pas = MechanismPlacement::new("pas");
         pas.nodes = vec![1];

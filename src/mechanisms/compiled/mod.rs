@@ -18,12 +18,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use isf_nmodl::lower::{Column, Instr, IonVar, Op1, Op2, Program, RandomOp, Src, Stream, TableDef};
+use isf_nmodl::lower::{
+    Column, Emit, Instr, IonVar, Op1, Op2, Program, ProgramKind, RandomOp, Src, Stream, TableDef,
+};
 use std::sync::Mutex;
 
 use super::catalogue::{self, BuildEnv, Constructor, Entry};
 use super::random::{Random123, ScopLcg};
-use super::{hoc_exp, libm_log, libm_pow, DensityMechanism, Env, Instances, IonState, Matrix};
+use super::{
+    hoc_exp, libm_log, libm_pow, DensityMechanism, Env, EventSink, Instances, IonState, Matrix,
+};
+
+pub mod point;
 
 /// Instances per block.
 pub const LANES: usize = 64;
@@ -47,6 +53,17 @@ pub struct CompiledMechanism {
     params: Vec<Vec<f64>>,
     /// The TABLEs as last built (one per mechanism block, as NEURON keeps one per mechanism).
     tables: Mutex<Vec<Table>>,
+    /// Node area of every instance, µm² (point processes; empty for density mechanisms).
+    area: Vec<f64>,
+    /// `1e2/area` of every instance (point processes' current scale).
+    scale: Vec<f64>,
+}
+
+/// The event a NET_RECEIVE phase runs for.
+struct EventCtx<'a> {
+    instance: usize,
+    weights: &'a mut [f64],
+    flag: f64,
 }
 
 /// A built TABLE.
@@ -112,6 +129,27 @@ pub fn compile_str(name: &str, text: &str) -> Result<Program, CompileError> {
     Ok(isf_nmodl::lower::lower(&model)?)
 }
 
+/// Whether `program` uses the event-vector idiom (VecStim's `element()`).
+fn has_vec_element(program: &Program) -> bool {
+    fn any(code: &[Instr]) -> bool {
+        code.iter().any(|i| match i {
+            Instr::VecElement { .. } => true,
+            Instr::If {
+                then, otherwise, ..
+            } => any(then) || any(otherwise),
+            Instr::While { test, body, .. } => any(test) || any(body),
+            _ => false,
+        })
+    }
+    [&program.initial, &program.current, &program.state]
+        .into_iter()
+        .any(|c| any(c))
+        || program
+            .net_receive
+            .as_ref()
+            .is_some_and(|nr| any(&nr.body) || nr.initial.as_deref().is_some_and(any))
+}
+
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
@@ -126,6 +164,8 @@ fn build(loaded: &Arc<Loaded>, inst: Instances) -> Box<dyn DensityMechanism> {
         nodes: inst.nodes,
         params: inst.values,
         tables: Mutex::new(tables),
+        area: Vec::new(),
+        scale: Vec::new(),
     })
 }
 
@@ -141,7 +181,24 @@ pub fn register(
     let electrode = program.currents.iter().filter(|c| c.electrode).count();
     if electrode != 0 && electrode != program.currents.len() {
         return Err(CompileError::Register(format!(
-            "{}: membrane and electrode currents in one density mechanism are not supported yet",
+            "{}: membrane and electrode currents in one mechanism are not supported yet",
+            program.file
+        )));
+    }
+    let point = program.kind != ProgramKind::Density;
+    if point
+        && (program.columns.iter().any(|c| matches!(c, Column::Ion(_)))
+            || program.currents.iter().any(|c| c.ion.is_some()))
+    {
+        return Err(CompileError::Register(format!(
+            "{}: point processes using ions (USEION) are not supported yet",
+            program.file
+        )));
+    }
+    if point && (program.uses_scop() || has_vec_element(&program)) {
+        return Err(CompileError::Register(format!(
+            "{}: point processes drawing from the legacy generator (`exprand`, `scop_random`, a \
+             Random pointer without a stream) or playing an event vector are not executed yet",
             program.file
         )));
     }
@@ -166,14 +223,23 @@ pub fn register(
         name,
         vars: Box::leak(vars.into_boxed_slice()),
     });
-    let ctor: catalogue::DensityCtor =
-        Box::leak(Box::new(move |inst: Instances, _env: &BuildEnv| {
-            build(&loaded, inst)
-        }));
+    let ctor = if point {
+        let ctor: catalogue::PointCtor =
+            Box::leak(Box::new(move |inst: Instances, env: &BuildEnv| {
+                point::build(&loaded, inst, env)
+            }));
+        Constructor::Point(ctor)
+    } else {
+        let ctor: catalogue::DensityCtor =
+            Box::leak(Box::new(move |inst: Instances, _env: &BuildEnv| {
+                build(&loaded, inst)
+            }));
+        Constructor::Density(ctor)
+    };
     let entry = Entry {
         name,
         params: Box::leak(params.into_boxed_slice()),
-        ctor: Constructor::Density(ctor),
+        ctor,
         rank,
     };
     catalogue::register(entry, &source).map_err(CompileError::Register)
@@ -182,6 +248,8 @@ pub fn register(
 thread_local! {
     /// Column storage of the block being executed (columns × [`LANES`]).
     static WORK: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// Events the block being executed emitted: lane, kind, time, flag.
+    static EMITS: RefCell<Vec<(usize, Emit, f64, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The phase being run.
@@ -190,32 +258,53 @@ enum Phase {
     Init,
     Current,
     State,
+    /// NET_RECEIVE for one event.
+    Receive,
+    /// NET_RECEIVE's INITIAL for one NetCon.
+    ReceiveInit,
 }
 
 impl CompiledMechanism {
-    /// Runs `phase` over every block of instances.
+    /// Runs `phase` over every block of instances (over the event's instance alone for the
+    /// NET_RECEIVE phases); events emitted go to `sink`.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         phase: Phase,
         env: &Env,
         v: &[f64],
-        ions: &mut IonState,
+        mut ions: Option<&mut IonState>,
         mut m: Option<&mut Matrix>,
         vars: &mut [f64],
+        mut ev: Option<EventCtx<'_>>,
+        mut sink: Option<&mut EventSink>,
     ) {
         let p = &self.loaded.program;
         let n = self.nodes.len();
         let mut tables = self.tables.lock().expect("table lock");
+        let range = match &ev {
+            Some(e) => e.instance..e.instance + 1,
+            None => 0..n,
+        };
         WORK.with(|work| {
             let mut w = work.borrow_mut();
             w.resize(p.columns.len() * LANES, 0.0);
             let w = &mut w[..];
             // Draws from the shared generator happen in instance order, as in NEURON.
             let width = if p.uses_scop() { 1 } else { LANES };
-            for j0 in (0..n).step_by(width) {
-                let nl = width.min(n - j0);
+            for j0 in range.clone().step_by(width) {
+                let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
-                self.load(w, j0, nodes, env, v, ions, vars);
+                self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars);
+                if let Some(e) = &ev {
+                    for (c, col) in p.columns.iter().enumerate() {
+                        match *col {
+                            Column::Arg(k) => w[c * LANES] = e.weights[k as usize],
+                            Column::Flag => w[c * LANES] = e.flag,
+                            _ => {}
+                        }
+                    }
+                }
                 if !p.tables.is_empty() {
                     check_tables(
                         &p.tables,
@@ -227,7 +316,10 @@ impl CompiledMechanism {
                 }
                 let mask = [true; LANES];
                 let t = &tables[..];
-                let mut scop = ions.scop;
+                let nr = p.net_receive.as_ref();
+                // The cell's legacy generator (registration refuses point processes that draw
+                // from it: they have no access to the cell's).
+                let mut scop = ions.as_deref().map(|i| i.scop).unwrap_or_default();
                 let mut cx = Ctx {
                     tables: t,
                     streams: &p.streams,
@@ -238,10 +330,22 @@ impl CompiledMechanism {
                     Phase::State => exec(&p.state, w, &mask, nl, &mut cx),
                     Phase::Current => {
                         let m = m.as_deref_mut().expect("a matrix");
-                        self.current_block(w, nodes, v, ions, m, nl, &mut cx)
+                        self.current_block(w, j0, nodes, v, ions.as_deref_mut(), m, nl, &mut cx)
+                    }
+                    Phase::Receive => {
+                        if let Some(nr) = nr {
+                            exec(&nr.body, w, &mask, nl, &mut cx)
+                        }
+                    }
+                    Phase::ReceiveInit => {
+                        if let Some(code) = nr.and_then(|nr| nr.initial.as_ref()) {
+                            exec(code, w, &mask, nl, &mut cx)
+                        }
                     }
                 }
-                ions.scop = scop;
+                if let Some(ions) = ions.as_deref_mut() {
+                    ions.scop = scop;
+                }
                 // Trial variables back.
                 for (c, col) in p.columns.iter().enumerate() {
                     if let Column::Var(k) = *col {
@@ -249,14 +353,43 @@ impl CompiledMechanism {
                         dst.copy_from_slice(&w[c * LANES..][..nl]);
                     }
                 }
-                if phase != Phase::Current {
-                    for &(c, iv) in &p.conc_writes {
-                        let arr = ion_array(ions, iv);
-                        for (l, &node) in nodes.iter().enumerate() {
-                            arr[node] = w[c as usize * LANES + l];
+                // One value per mechanism: the last instance's.
+                for &k in &p.shared_vars {
+                    let col = &mut vars[k as usize * n..][..n];
+                    let x = col[j0 + nl - 1];
+                    col.fill(x);
+                }
+                if let Some(e) = ev.as_mut() {
+                    for (c, col) in p.columns.iter().enumerate() {
+                        if let Column::Arg(k) = *col {
+                            e.weights[k as usize] = w[c * LANES];
                         }
                     }
                 }
+                if phase != Phase::Current {
+                    if let Some(ions) = ions.as_deref_mut() {
+                        for &(c, iv) in &p.conc_writes {
+                            let arr = ion_array(ions, iv);
+                            for (l, &node) in nodes.iter().enumerate() {
+                                arr[node] = w[c as usize * LANES + l];
+                            }
+                        }
+                    }
+                }
+                EMITS.with(|e| {
+                    let mut e = e.borrow_mut();
+                    if let Some(sink) = sink.as_deref_mut() {
+                        for &(lane, kind, time, flag) in e.iter() {
+                            let j = j0 + lane;
+                            match kind {
+                                Emit::Send => sink.net_send(j, time, flag),
+                                Emit::Event => sink.net_event(j, time),
+                                Emit::Move => sink.net_move(j, time),
+                            }
+                        }
+                    }
+                    e.clear();
+                });
             }
         });
     }
@@ -269,7 +402,7 @@ impl CompiledMechanism {
         nodes: &[usize],
         env: &Env,
         v: &[f64],
-        ions: &mut IonState,
+        mut ions: Option<&mut IonState>,
         vars: &[f64],
     ) {
         let n = self.nodes.len();
@@ -280,12 +413,13 @@ impl CompiledMechanism {
                 Column::Param(p) => dst.copy_from_slice(&self.params[p as usize][j0..j0 + nl]),
                 Column::Var(k) => dst.copy_from_slice(&vars[k as usize * n + j0..][..nl]),
                 Column::V => {
+                    // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
                     for (d, &node) in dst.iter_mut().zip(nodes) {
-                        *d = v[node];
+                        *d = v.get(node).copied().unwrap_or(f64::NAN);
                     }
                 }
                 Column::Ion(iv) => {
-                    let arr = ion_array(ions, iv);
+                    let arr = ion_array(ions.as_deref_mut().expect("ions"), iv);
                     for (d, &node) in dst.iter_mut().zip(nodes) {
                         *d = arr[node];
                     }
@@ -293,7 +427,11 @@ impl CompiledMechanism {
                 Column::Dt => dst.fill(env.dt),
                 Column::Celsius => dst.fill(env.celsius),
                 Column::T => dst.fill(env.t),
-                Column::Scratch => dst.fill(0.0),
+                Column::Scratch | Column::Arg(_) | Column::Flag => dst.fill(0.0),
+                Column::Area => match self.area.get(j0..j0 + nl) {
+                    Some(a) => dst.copy_from_slice(a),
+                    None => dst.fill(100.0),
+                },
             }
         }
     }
@@ -313,9 +451,10 @@ impl CompiledMechanism {
     fn current_block(
         &self,
         w: &mut [f64],
+        j0: usize,
         nodes: &[usize],
         v: &[f64],
-        ions: &mut IonState,
+        ions: Option<&mut IonState>,
         m: &mut Matrix,
         nl: usize,
         cx: &mut Ctx,
@@ -344,11 +483,23 @@ impl CompiledMechanism {
         exec(&p.current, w, &mask, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
-        for (l, &node) in nodes.iter().enumerate() {
-            let g = (upper[l] - at_v[l]) / 0.001;
-            m.rhs[node] -= sign * at_v[l];
-            m.d[node] += sign * g;
+        if self.scale.is_empty() {
+            for (l, &node) in nodes.iter().enumerate() {
+                let g = (upper[l] - at_v[l]) / 0.001;
+                m.rhs[node] -= sign * at_v[l];
+                m.d[node] += sign * g;
+            }
+        } else {
+            // A point process's nA, as NEURON: both scaled by `1e2/area` before they enter.
+            let scale = &self.scale[j0..j0 + nl];
+            for (l, &node) in nodes.iter().enumerate() {
+                let g = (upper[l] - at_v[l]) / 0.001 * scale[l];
+                let rhs = at_v[l] * scale[l];
+                m.rhs[node] -= sign * rhs;
+                m.d[node] += sign * g;
+            }
         }
+        let Some(ions) = ions else { return };
         for c in &p.currents {
             if let Some(iv) = c.ion {
                 let arr = ion_array(ions, iv);
@@ -662,6 +813,17 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut
                     }
                 }
             }
+            Instr::Emit { kind, time, flag } => {
+                let (time, flag) = (fetch(w, *time, nl), fetch(w, *flag, nl));
+                EMITS.with(|e| {
+                    let mut e = e.borrow_mut();
+                    for l in 0..nl {
+                        if mask[l] {
+                            e.push((l, *kind, time[l], flag[l]));
+                        }
+                    }
+                });
+            }
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {
@@ -723,16 +885,25 @@ impl DensityMechanism for CompiledMechanism {
         self.loaded.program.writes_cai()
     }
     fn initialize(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        self.run(Phase::Init, env, v, ions, None, vars);
+        self.run(Phase::Init, env, v, Some(ions), None, vars, None, None);
     }
     fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]) {
         if self.loaded.program.currents.is_empty() {
             return;
         }
-        self.run(Phase::Current, env, v, ions, Some(m), vars);
+        self.run(
+            Phase::Current,
+            env,
+            v,
+            Some(ions),
+            Some(m),
+            vars,
+            None,
+            None,
+        );
     }
     fn advance(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        self.run(Phase::State, env, v, ions, None, vars);
+        self.run(Phase::State, env, v, Some(ions), None, vars, None, None);
     }
 }
 

@@ -28,6 +28,8 @@ fn block(program: Program, n: usize, set: &[(&str, Vec<f64>)]) -> CompiledMechan
         nodes: (0..n).collect(),
         params,
         tables: Mutex::new(tables),
+        area: Vec::new(),
+        scale: Vec::new(),
     }
 }
 

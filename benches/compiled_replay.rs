@@ -1,0 +1,126 @@
+//! The reference network trial (seed 1234, cell 86, 300 ms) replayed with exact numerics twice:
+//! with the hand-written built-ins, then with every Hay channel and ISF's two synapses compiled
+//! from ISF's `.mod` files (registered under the built-ins' names, which they replace in this
+//! process). Prints the CPU time of each, checks the compiled run against the built-ins' (every
+//! trace bit for bit) and against NEURON 9.0.2 (soma within 1e-9 mV, the same spikes).
+//! Needs the shared reference data (`../shared`); prints a notice and measures nothing without it.
+//! `cargo bench --bench compiled_replay`.
+
+use isf::cell::CellTemplate;
+use isf::mechanisms::{compiled, Numerics};
+use isf::output::TraceTable;
+use isf::param::{CellParams, NetworkParams};
+use isf::recipe::replay::ReplayTrial;
+use isf::testing::{reference_trial, shared_path, REFERENCE_TRIAL_DIR};
+use isf::trial::result::TrialResult;
+use isf::trial::CellSimulator;
+
+const TSTOP_MS: f64 = 300.0;
+
+const HAY: &[&str] = &[
+    "CaDynamics_E2",
+    "Ca_HVA",
+    "Ca_LVAst",
+    "Ih",
+    "Im",
+    "K_Pst",
+    "K_Tst",
+    "NaTa_t",
+    "Nap_Et2",
+    "SK_E2",
+    "SKv3_1",
+];
+
+/// CPU time consumed by the calling thread, s.
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Builds the simulator (resolving mechanism names now) and runs the trial; (result, CPU s).
+fn run(cell: &std::path::Path, net: &std::path::Path, syn: &std::path::Path) -> (TrialResult, f64) {
+    let template = CellTemplate::from_params(&CellParams::read(cell).unwrap()).unwrap();
+    let sim = CellSimulator::with_numerics(template, None, Numerics::Exact).unwrap();
+    let trial = ReplayTrial::read(&sim, &NetworkParams::read(net).unwrap(), syn).unwrap();
+    let c0 = thread_cpu_seconds();
+    let result = sim.run(&trial.inputs, TSTOP_MS).unwrap();
+    (result, thread_cpu_seconds() - c0)
+}
+
+fn main() {
+    let (Some((cell, net, syn)), Some(lib), Some(ref_dir)) = (
+        reference_trial(),
+        shared_path("nmodl/isf-library/channels_py3"),
+        shared_path(REFERENCE_TRIAL_DIR),
+    ) else {
+        println!("compiled_replay: shared reference data absent, nothing measured");
+        return;
+    };
+    let (builtin, t_builtin) = run(&cell, &net, &syn);
+    println!("replay, exact numerics, built-in mechanisms: {t_builtin:.3} s CPU");
+
+    for m in HAY {
+        let program = compiled::compile_file(&lib.join(format!("{m}.mod"))).unwrap();
+        compiled::register(m, program, None).unwrap();
+    }
+    for (file, name) in [("netglutamate", "glutamate_syn"), ("netgaba", "gaba_syn")] {
+        let program = compiled::compile_file(&lib.join(format!("{file}.mod"))).unwrap();
+        assert_eq!(program.name, name);
+        compiled::register(name, program, None).unwrap();
+    }
+    let (ours, t_compiled) = run(&cell, &net, &syn);
+    println!(
+        "replay, exact numerics, compiled Hay channels and synapses: {t_compiled:.3} s CPU ({:.2}x the built-ins')",
+        t_compiled / t_builtin
+    );
+
+    let d_soma_builtin = max_diff(&ours.soma_vm_mv, &builtin.soma_vm_mv);
+    let d_sites_builtin = ours
+        .site_vm_mv
+        .iter()
+        .zip(&builtin.site_vm_mv)
+        .map(|(a, b)| max_diff(a, b))
+        .fold(0.0, f64::max);
+    let neuron = TraceTable::read(
+        &std::fs::read_dir(ref_dir.join("isf_output"))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with("_vm_all_traces.csv"))
+            .unwrap(),
+    )
+    .unwrap();
+    let d_soma_neuron = max_diff(&ours.soma_vm_mv, &neuron.runs_mv()[0]);
+    let mut r = csv::Reader::from_path(ref_dir.join("soma_spike_times.csv")).unwrap();
+    let ref_spikes: Vec<f64> = r
+        .records()
+        .map(|rec| rec.unwrap()[0].parse().unwrap())
+        .collect();
+    println!(
+        "compiled vs built-ins: soma {d_soma_builtin:e} mV, recording sites {d_sites_builtin:e} mV; \
+         compiled vs NEURON 9.0.2: soma {d_soma_neuron:e} mV, spikes {:?} (NEURON {:?})",
+        ours.soma_spikes_ms, ref_spikes
+    );
+    assert_eq!(ours.soma_spikes_ms, ref_spikes, "spike times");
+    assert!(
+        d_soma_neuron <= 1e-9,
+        "soma differs from NEURON by {d_soma_neuron:e} mV"
+    );
+    assert_eq!(d_soma_builtin, 0.0, "soma differs from the built-ins");
+    assert_eq!(
+        d_sites_builtin, 0.0,
+        "recording sites differ from the built-ins"
+    );
+}
