@@ -13,6 +13,8 @@
 //!
 //! [`register`] makes a program available to the catalogue by name.
 
+mod newton;
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -588,6 +590,11 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, tables: 
                     }
                 }
             }
+            Instr::Newton {
+                unknowns,
+                residuals,
+                function,
+            } => newton::solve(unknowns, residuals, function, w, mask, nl, tables),
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {
