@@ -34,10 +34,10 @@ pub(super) enum Integrator {
 fn equation_states(b: &Block, out: &mut Vec<(String, Span)>) {
     for s in &b.stmts {
         match &s.kind {
-            StmtKind::Assign { target, .. } if target.prime > 0 => {
-                if !out.iter().any(|(n, _)| *n == target.name.name) {
-                    out.push((target.name.name.clone(), s.span.clone()));
-                }
+            StmtKind::Assign { target, .. }
+                if target.prime > 0 && !out.iter().any(|(n, _)| *n == target.name.name) =>
+            {
+                out.push((target.name.name.clone(), s.span.clone()));
             }
             StmtKind::If {
                 then, otherwise, ..
