@@ -43,6 +43,12 @@ CASES = {
         ["m_hhdi", "h_hhdi", "n_hhdi", "ina_hhdi", "ik_hhdi", "gna_hhdi", "gk_hhdi"],
         ["ina", "ik"],
     ),
+    "markovdi": (
+        [["markovdi", {}]],
+        {"ek": -85.0},
+        ["C1_markovdi", "C2_markovdi", "O_markovdi", "I1_markovdi", "ik_markovdi", "g_markovdi"],
+        ["ik"],
+    ),
     "nlgate": (
         [["nlgate", {}]],
         {"ek": -85.0},

@@ -23,7 +23,7 @@ fn data() -> PathBuf {
 fn registered() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        for m in ["hhdi", "nlgate", "cnprod", "cadi", "capool"] {
+        for m in ["hhdi", "markovdi", "nlgate", "cnprod", "cadi", "capool"] {
             let program = compiled::compile_file(&data().join(format!("{m}.mod")))
                 .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
             compiled::register(m, program, None).unwrap();
@@ -102,6 +102,13 @@ fn check(case: &str) {
 #[test]
 fn derivimplicit_hh() {
     check("hhdi");
+}
+
+/// A four-state scheme as coupled non-linear derivatives, `METHOD derivimplicit`: a full
+/// Jacobian, so the order of Newton's unknowns and the pivoting matter.
+#[test]
+fn derivimplicit_coupled_scheme() {
+    check("markovdi");
 }
 
 /// `METHOD cnexp` on an equation with the state in a denominator: NEURON falls back to
