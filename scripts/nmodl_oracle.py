@@ -49,6 +49,12 @@ CASES = {
         ["C1_markovdi", "C2_markovdi", "O_markovdi", "I1_markovdi", "ik_markovdi", "g_markovdi"],
         ["ik"],
     ),
+    "cabufss": (
+        [["cabufss", {}]],
+        {},
+        ["ca_cabufss", "cab_cabufss", "influx_cabufss"],
+        [],
+    ),
     "nlgate": (
         [["nlgate", {}]],
         {"ek": -85.0},

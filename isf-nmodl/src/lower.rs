@@ -543,7 +543,13 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         }
     }
     if let Some(b) = initial_block {
-        l.block(b, &mut initial, &mut |_, _, _| Ok(false))?;
+        l.block(b, &mut initial, &mut |l, s, out| match &s.kind {
+            StmtKind::Solve { block, .. } => {
+                l.solve_in_initial(&block.name, &s.span, out)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })?;
     }
     // BREAKPOINT: SOLVEs go to the state update.
     let mut current = Vec::new();

@@ -23,7 +23,9 @@ fn data() -> PathBuf {
 fn registered() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        for m in ["hhdi", "markovdi", "nlgate", "cnprod", "cadi", "capool"] {
+        for m in [
+            "hhdi", "markovdi", "cabufss", "nlgate", "cnprod", "cadi", "capool",
+        ] {
             let program = compiled::compile_file(&data().join(format!("{m}.mod")))
                 .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
             compiled::register(m, program, None).unwrap();
@@ -109,6 +111,13 @@ fn derivimplicit_hh() {
 #[test]
 fn derivimplicit_coupled_scheme() {
     check("markovdi");
+}
+
+/// A calcium buffer initialised with `SOLVE … STEADYSTATE derivimplicit` in INITIAL (NEURON
+/// 9.0.2: one implicit Euler step of 1e-9 ms).
+#[test]
+fn steadystate_derivimplicit() {
+    check("cabufss");
 }
 
 /// `METHOD cnexp` on an equation with the state in a denominator: NEURON falls back to

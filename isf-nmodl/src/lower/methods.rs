@@ -9,15 +9,21 @@
 //!   followed by the residuals `Dx - (x - x_saved)/dt` (equation order), then the body once
 //!   more with the solution (the translated block runs its statements after the Newton call,
 //!   so ASSIGNED values and derivatives are those of the final states);
+//! * **STEADYSTATE derivimplicit** (in INITIAL, where the SOLVE stands): the derivimplicit
+//!   step with `dt` set to 1e-9 ms for its duration. NEURON 9.0.2's
+//!   `_ss_derivimplicit_thread` sets 1e-9, not the 1e9 its sparse counterpart uses, so the
+//!   states move by one implicit Euler step of 1e-9 ms, nowhere near a steady state; isf
+//!   reproduces what NEURON computes;
 //! * **no METHOD**: NEURON picks derivimplicit when it meets the SOLVE but has already
 //!   translated the block without the Newton call, so the block only computes its
 //!   derivatives and the states never change; isf does the same.
 
 use std::collections::HashMap;
 
-use super::{err, Instr, LowerError, Lowerer, Op1, Op2, Src};
+use super::{err, Column, Instr, LowerError, Lowerer, Op1, Op2, Src};
 use crate::ast::{Block, ItemKind, StmtKind};
 use crate::error::Span;
+use crate::model::{Method, SolveTarget};
 
 /// How a DERIVATIVE block is integrated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +73,52 @@ fn equation_states(b: &Block, out: &mut Vec<(String, Span)>) {
 }
 
 impl<'m> Lowerer<'m> {
+    /// Lowers a SOLVE statement of INITIAL (only `STEADYSTATE derivimplicit` is compiled).
+    pub(super) fn solve_in_initial(
+        &mut self,
+        name: &str,
+        span: &Span,
+        out: &mut Vec<Instr>,
+    ) -> Result<(), LowerError> {
+        let m = self.m;
+        let solve = m
+            .solves
+            .iter()
+            .find(|s| s.block == name && !s.in_breakpoint && s.span == *span)
+            .ok_or_else(|| err(span, name, "SOLVE not analysed"))?;
+        if !(solve.steadystate
+            && solve.target == SolveTarget::Derivative
+            && solve.method == Method::Derivimplicit)
+        {
+            return Err(err(
+                span,
+                name,
+                "only `SOLVE … STEADYSTATE derivimplicit` of a DERIVATIVE block is compiled in \
+                 INITIAL so far",
+            ));
+        }
+        let dt = self.globals["dt"];
+        debug_assert_eq!(self.columns[dt as usize], Column::Dt);
+        let saved = self.scratch();
+        out.push(Instr::Un {
+            op: Op1::Copy,
+            dst: saved,
+            a: Src::Col(dt),
+        });
+        out.push(Instr::Un {
+            op: Op1::Copy,
+            dst: dt,
+            a: Src::K(1e-9),
+        });
+        self.solve_derivative(name, span, Integrator::Derivimplicit, out)?;
+        out.push(Instr::Un {
+            op: Op1::Copy,
+            dst: dt,
+            a: Src::Col(saved),
+        });
+        Ok(())
+    }
+
     /// Lowers `SOLVE name` of a DERIVATIVE block with `how` into `out`.
     pub(super) fn solve_derivative(
         &mut self,
