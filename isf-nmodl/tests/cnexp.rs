@@ -214,6 +214,7 @@ fn evaluator_follows_neuron() {
 /// derivative built in full and the state-free part dropped,
 /// `x = x + (1. - exp(dt*(df/dx)))*( - x)`.
 #[test]
+#[allow(clippy::neg_multiply)] // written as NEURON's C multiplies
 fn product_of_state_terms_keeps_neurons_degenerate_cnexp() {
     let step = cnexp_step("n", &rhs("n' = (ninf - n)/ntau + kc*n*(1 - n)*(ninf - n)")).unwrap();
     let vals = [
