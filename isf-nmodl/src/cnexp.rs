@@ -13,8 +13,10 @@
 //! * `e1 + e2`, `e1 - e2`: each part is `p1 ± p2` when both are non-zero, else the non-zero one
 //!   (a lone right part of `-` becomes `( - p2 )`);
 //! * `e1 * e2`: `de = (( d1 )*( e2 ) + ( e1 )*( d2 ))` (or the single non-zero product
-//!   `( d1 )*( e2 )` / `( e1 )*( d2 )`); `a = ( a1 )*( b2 )` or `( b1 )*( a2 )` (both `a` non-zero:
-//!   non-linear); `b = ( b1 )*( b2 )` when both are non-zero, else zero;
+//!   `( d1 )*( e2 )` / `( e1 )*( d2 )`); `a = ( a1 )*( b2 )` or `( b1 )*( a2 )`; `b = ( b1 )*( b2 )`
+//!   when both are non-zero, else zero; when both `a` are non-zero (a product of two terms in
+//!   the state) NEURON does *not* fall back: it drops the state-free part and writes
+//!   `x = x + (1. - exp(dt*(de)))*( - x)`, with `de` built in full;
 //! * `e1 / e2`: the state in `e2` makes it non-linear; `de = ( d1 ) / e2`, `a = ( a1 ) / e2`,
 //!   `b = ( b1 ) / e2` (zero stays zero);
 //! * `^` is `pow(e1, e2)`, a call.
@@ -67,6 +69,8 @@ struct Quad {
 struct Builder<'a> {
     state: &'a str,
     span: Span,
+    /// A product of two terms in the state was met (NEURON's `eq_invalid`).
+    eq_invalid: std::cell::Cell<bool>,
 }
 
 impl Builder<'_> {
@@ -252,7 +256,8 @@ impl Builder<'_> {
                     };
                     let a = match (&q1.a, &q3.a) {
                         (Part::E(_), Part::E(_)) => {
-                            return Err(NotLinear("a product of two terms in the state".into()))
+                            self.eq_invalid.set(true);
+                            Part::Zero
                         }
                         (Part::E(a1), Part::Zero) => match &q3.b {
                             Part::E(b3) => Part::E(self.pmul(a1.clone(), b3.clone())),
@@ -333,8 +338,35 @@ pub fn cnexp_step(state: &str, rhs: &Expr) -> Result<CnexpStep, NotLinear> {
     let bld = Builder {
         state,
         span: rhs.span.clone(),
+        eq_invalid: std::cell::Cell::new(false),
     };
     let q = bld.quad(rhs)?;
+    if bld.eq_invalid.get() {
+        // NEURON's translator keeps cnexp but has no state-free part: it writes
+        // `x = x + (1. - exp(dt*(de)))*( - x)`.
+        let Part::E(d) = q.de else {
+            return Err(NotLinear("a product of terms in the state".into()));
+        };
+        let zero = || bld.num("0.0");
+        let x = bld.var(state);
+        let exp_arg = bld.bin(BinOp::Mul, bld.var("dt"), bld.paren(d.clone()));
+        let exp = bld.mk(ExprKind::Call(
+            Ident {
+                name: "exp".into(),
+                span: bld.span.clone(),
+            },
+            vec![Arg::Expr(exp_arg)],
+        ));
+        let relax = bld.paren(bld.bin(BinOp::Sub, bld.num("1."), exp));
+        let gap = bld.paren(bld.neg(x.clone()));
+        return Ok(CnexpStep {
+            state: state.to_string(),
+            deriv: d,
+            coef: zero(),
+            rest: zero(),
+            update: bld.bin(BinOp::Add, x, bld.bin(BinOp::Mul, relax, gap)),
+        });
+    }
     let zero = || bld.num("0.0");
     let (de, a, b) = (q.de, q.a, q.b);
     let x = bld.var(state);

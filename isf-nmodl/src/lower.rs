@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+mod methods;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ast::{Arg, BinOp, Block, Expr, ExprKind, ItemKind, Stmt, StmtKind, UnOp};
@@ -126,6 +128,18 @@ pub enum Instr {
         arg: Src,
         /// Destination of each tabulated value.
         out: Vec<u32>,
+    },
+    /// NEURON's Newton iteration (scopmath `nrn_newton_thread`) for each lane: finds the
+    /// `unknowns` that make the `residuals` zero, `function` computing the residuals from the
+    /// unknowns. Jacobian by central differences, Crout LU with partial pivoting (see
+    /// `docs/nmodl.md`).
+    Newton {
+        /// Columns of the unknowns, in NEURON's order of its `_slist2`.
+        unknowns: Vec<u32>,
+        /// Columns of the residuals (equation order).
+        residuals: Vec<u32>,
+        /// Instructions computing the residuals.
+        function: Vec<Instr>,
     },
     /// `while (cond) {body}`: `test` computes `cond`; lanes leave when it is 0.
     While {
@@ -316,6 +330,7 @@ impl Program {
                     then, otherwise, ..
                 } => any(then) || any(otherwise),
                 Instr::While { test, body, .. } => any(test) || any(body),
+                Instr::Newton { function, .. } => any(function),
                 _ => false,
             })
         }
@@ -337,6 +352,7 @@ impl Program {
                         then, otherwise, ..
                     } => 1 + count(then) + count(otherwise),
                     Instr::While { test, body, .. } => 1 + count(test) + count(body),
+                    Instr::Newton { function, .. } => 1 + count(function),
                     _ => 1,
                 })
                 .sum()
@@ -642,7 +658,13 @@ pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
         }
     }
     if let Some(b) = initial_block {
-        l.block(b, &mut initial, &mut |_, _, _| Ok(false))?;
+        l.block(b, &mut initial, &mut |l, s, out| match &s.kind {
+            StmtKind::Solve { block, .. } => {
+                l.solve_in_initial(&block.name, &s.span, out)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })?;
     }
     // BREAKPOINT: SOLVEs go to the state update.
     let mut current = Vec::new();
@@ -757,6 +779,15 @@ impl<'m> Lowerer<'m> {
                 self.release(r);
                 Ok(())
             }
+            (SolveTarget::Derivative, Method::Derivimplicit) if !solve.method_given => {
+                self.solve_derivative(name, span, methods::Integrator::EvaluateOnly, out)
+            }
+            (SolveTarget::Derivative, Method::Derivimplicit) => {
+                self.solve_derivative(name, span, methods::Integrator::Derivimplicit, out)
+            }
+            (SolveTarget::Derivative, Method::Euler) => {
+                self.solve_derivative(name, span, methods::Integrator::Euler, out)
+            }
             (SolveTarget::Derivative, Method::Cnexp) => {
                 let body = m
                     .module
@@ -787,7 +818,9 @@ impl<'m> Lowerer<'m> {
             (_, method) => Err(err(
                 span,
                 name,
-                format!("METHOD {method:?} is not executed yet (cnexp is)"),
+                format!(
+                    "METHOD {method:?} is not executed yet (cnexp, derivimplicit and euler are)"
+                ),
             )),
         }
     }
@@ -1259,12 +1292,12 @@ mod tests {
     #[test]
     fn refuses_what_is_not_executed_yet_with_position() {
         let src = "NEURON { SUFFIX g }
-            STATE { m }
-            BREAKPOINT { SOLVE s METHOD euler }
-            DERIVATIVE s { m' = -m }";
+            STATE { a b }
+            BREAKPOINT { SOLVE k METHOD sparse }
+            KINETIC k { ~ a <-> b (1, 2) }";
         let m = crate::analyse_str("e.mod", src).unwrap();
         let e = lower(&m).unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("e.mod", 3), "{e}");
-        assert!(e.to_string().contains("Euler"), "{e}");
+        assert!(e.to_string().contains("Sparse"), "{e}");
     }
 }

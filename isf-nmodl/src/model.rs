@@ -240,6 +240,9 @@ pub struct Solve {
     pub method: Method,
     /// `STEADYSTATE` instead of `METHOD`.
     pub steadystate: bool,
+    /// Whether the SOLVE names a METHOD (or STEADYSTATE method). NEURON 9.0.2 integrates a
+    /// DERIVATIVE SOLVE'd without one with nothing: it only evaluates the block.
+    pub method_given: bool,
     /// In BREAKPOINT (else INITIAL).
     pub in_breakpoint: bool,
     /// The method NEURON actually uses: `cnexp` becomes `derivimplicit` when an equation is not
@@ -379,6 +382,9 @@ pub struct AnalysedModel {
     pub callables: Vec<Callable>,
     /// SOLVE statements (BREAKPOINT and INITIAL).
     pub solves: Vec<Solve>,
+    /// Every name of the file in the order of its first appearance (NEURON's translator enters
+    /// names in its symbol table in this order, which sets the order of Newton's unknowns).
+    pub name_order: Vec<String>,
     /// NET_RECEIVE, if any.
     pub net_receive: Option<NetReceive>,
     /// Recognised idioms.

@@ -809,6 +809,7 @@ impl<'a> Cx<'a> {
             constants: std::mem::take(&mut self.constants),
             callables: std::mem::take(&mut self.callables),
             solves,
+            name_order: name_order(self.src),
             net_receive,
             idioms: std::mem::take(&mut self.idioms),
             globals_written,
@@ -2010,6 +2011,7 @@ impl<'a> Cx<'a> {
                 target,
                 method,
                 steadystate: s.steadystate,
+                method_given: s.method.is_some(),
                 in_breakpoint,
                 effective_method,
                 cnexp_steps,
@@ -2163,4 +2165,19 @@ fn is_random_draw(fname: &str, body: &Block, ptr: &str) -> bool {
         && result_ok
         && idiom::is_random_draw_head(&idiom::c_tokens(head), ptr)
         && idiom::is_lone_close_brace(&idiom::c_tokens(close))
+}
+
+/// The file's names (derivatives as their state) in the order of their first appearance.
+fn name_order(src: &SourceFile) -> Vec<String> {
+    let (toks, _) = crate::lexer::lex(src);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for t in toks {
+        if let crate::lexer::Tok::Name(n) | crate::lexer::Tok::Prime(n, _) = t.tok {
+            if seen.insert(n.clone()) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }

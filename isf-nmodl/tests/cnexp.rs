@@ -80,7 +80,6 @@ fn gate_equation_has_neurons_text() {
 #[test]
 fn non_linear_equations_have_no_cnexp_form() {
     for eq in [
-        "x' = x*x",
         "x' = exp(x)",
         "x' = x^2",
         "x' = 1/x",
@@ -92,7 +91,7 @@ fn non_linear_equations_have_no_cnexp_form() {
     // The model records NEURON's fallback to derivimplicit.
     let m = isf_nmodl::analyse_str(
         "c.mod",
-        "NEURON { SUFFIX c }\nPARAMETER { k = 1 }\nSTATE { x }\nBREAKPOINT { SOLVE d METHOD cnexp }\nDERIVATIVE d { x' = -k*x*x }\n",
+        "NEURON { SUFFIX c }\nPARAMETER { k = 1 }\nSTATE { x }\nBREAKPOINT { SOLVE d METHOD cnexp }\nDERIVATIVE d { x' = -k*exp(x) }\n",
     )
     .unwrap();
     assert_eq!(m.solves[0].method, Method::Cnexp);
@@ -209,4 +208,33 @@ fn evaluator_follows_neuron() {
     assert_eq!(hoc_exp(800.0), 700f64.exp());
     let e = rhs("x' = -2^2 + (3 > 2) * !0 + fmod(7, 4)");
     assert_eq!(eval(&e, &|_| None).unwrap(), -4.0 + 1.0 + 3.0);
+}
+
+/// A product of two terms in the state is no fallback in NEURON 9.0.2: cnexp is kept, the
+/// derivative built in full and the state-free part dropped,
+/// `x = x + (1. - exp(dt*(df/dx)))*( - x)`.
+#[test]
+#[allow(clippy::neg_multiply)] // written as NEURON's C multiplies
+fn product_of_state_terms_keeps_neurons_degenerate_cnexp() {
+    let step = cnexp_step("n", &rhs("n' = (ninf - n)/ntau + kc*n*(1 - n)*(ninf - n)")).unwrap();
+    let vals = [
+        ("n", 0.3),
+        ("ninf", 0.8),
+        ("ntau", 2.0),
+        ("kc", 0.5),
+        ("dt", 0.025),
+    ];
+    let look = values(&vals);
+    let (n, ninf, ntau, kc, dt) = (0.3f64, 0.8f64, 2.0f64, 0.5f64, 0.025f64);
+    // NEURON's text: ( ( ( - 1.0 ) ) ) / ntau + (( (( ( kc )*( 1.0 ) )*( ( 1.0 - n ) )
+    //   + ( kc * n )*( ( ( - 1.0 ) ) )) )*( ( ninf - n ) ) + ( kc * n * ( 1.0 - n ) )*( ( ( - 1.0 ) ) ))
+    let de = (-1.0) / ntau
+        + ((kc * 1.0) * (1.0 - n) + (kc * n) * (-1.0)) * (ninf - n)
+        + (kc * n * (1.0 - n)) * (-1.0);
+    assert_eq!(eval(&step.deriv, &look).unwrap().to_bits(), de.to_bits());
+    let update = n + (1. - hoc_exp(dt * de)) * (-n);
+    assert_eq!(
+        eval(&step.update, &look).unwrap().to_bits(),
+        update.to_bits()
+    );
 }

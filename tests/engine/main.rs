@@ -19,6 +19,7 @@ mod mechanisms_reference;
 mod morphology_86;
 mod network_trial;
 mod nmodl_compiled;
+mod nmodl_methods;
 mod nmodl_points;
 mod numpy_rng;
 mod passive_geometry;

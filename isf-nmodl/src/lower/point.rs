@@ -132,6 +132,9 @@ fn reads(code: &[Instr], col: u32) -> bool {
         Instr::Emit { time, flag, .. } => is(time) || is(flag),
         Instr::Random { args, .. } => args.iter().any(is),
         Instr::VecElement { index, etime } => *index == col || *etime == col,
+        Instr::Newton {
+            unknowns, function, ..
+        } => unknowns.contains(&col) || reads(function, col),
     })
 }
 

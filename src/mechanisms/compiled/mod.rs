@@ -13,6 +13,8 @@
 //!
 //! [`register`] makes a program available to the catalogue by name.
 
+mod newton;
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -138,6 +140,7 @@ fn has_vec_element(program: &Program) -> bool {
                 then, otherwise, ..
             } => any(then) || any(otherwise),
             Instr::While { test, body, .. } => any(test) || any(body),
+            Instr::Newton { function, .. } => any(function),
             _ => false,
         })
     }
@@ -824,6 +827,11 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut
                     }
                 });
             }
+            Instr::Newton {
+                unknowns,
+                residuals,
+                function,
+            } => newton::solve(unknowns, residuals, function, w, mask, nl, cx),
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {
