@@ -126,9 +126,12 @@ case $mode in
     # Loading the recipe (directives, variants, dependencies) and concretizing both variants
     # exercises the package API; nothing is built.
     spack -e "$env" info isf >/dev/null
+    spack -e "$env" info py-isf >/dev/null
     spack -e "$env" spec -l isf@=main+mpi
     spack -e "$env" spec -l isf@=main~mpi
-    echo "spack.sh: the recipe loads and concretizes (+mpi, ~mpi)"
+    # py-isf's Python dependencies are not externals: Spack plans to build them.
+    spack -e "$env" spec -l py-isf@=main >/dev/null
+    echo "spack.sh: the recipes load and concretize (isf+mpi, isf~mpi, py-isf)"
     ;;
   install)
     variants=("$@")
