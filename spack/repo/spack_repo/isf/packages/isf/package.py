@@ -36,11 +36,6 @@ class Isf(CargoPackage):
         # The launch scripts find the installed binary through ISF.
         env.set("ISF", self.prefix.bin.isf)
 
-    @run_after("install")
-    def install_launchers(self):
-        """The launch scripts (mpirun wrapper, sbatch template) go to share/isf/mpi-launch."""
-        install_tree("mpi-launch", self.prefix.share.isf.join("mpi-launch"))
-
     def test_example(self):
         """write the embedded example model, summarise its cell, simulate one short trial"""
         isf = Executable(self.prefix.bin.isf)
@@ -65,6 +60,13 @@ class CargoBuilder(cargo.CargoBuilder):
         if self.spec.satisfies("~mpi"):
             args.append("--no-default-features")
         return args
+
+    def install(self, pkg, spec, prefix):
+        super().install(pkg, spec, prefix)
+        # The launch scripts (mpirun wrapper, sbatch template) go to share/isf/mpi-launch.
+        install_tree(
+            join_path(self.build_directory, "mpi-launch"), prefix.share.isf.join("mpi-launch")
+        )
 
     def setup_build_environment(self, env: EnvironmentModifications) -> None:
         # Keeps the Cargo builder's sandboxed CARGO_HOME.
