@@ -6,7 +6,7 @@
 #   bash scripts/mpich.sh          # installs mpich libmpich-dev libhdf5-mpich-dev when missing
 #
 # The MPICH build has its own target folder (ISF_MPICH_TARGET, default target/mpich): mpi-sys and
-# hdf5-sys are built for one MPI at a time. OpenMPI stays the system default (the MPICH tools are
+# hdf5-sys are built for one MPI at a time. ISF_MPICH_ISF names an MPICH build to check instead. OpenMPI stays the system default (the MPICH tools are
 # called by their Debian names, mpicc.mpich and mpirun.mpich). The comparison with OpenMPI uses
 # target/release/isf, built first when missing. Not run by .ci/run: the second build of the whole
 # dependency graph takes about ten minutes on two cores.
@@ -25,12 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-target=${ISF_MPICH_TARGET:-target/mpich}
-start=$(date +%s)
-HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/mpich MPICC=mpicc.mpich \
-  cargo build --release --bin isf --target-dir "$target"
-echo "mpich.sh: MPICH build in $(($(date +%s) - start)) s" >&2
-isf_mpich=$target/release/isf
+if [ -n "${ISF_MPICH_ISF:-}" ]; then
+  isf_mpich=$ISF_MPICH_ISF # an MPICH build made otherwise (e.g. by `cargo install`)
+else
+  target=${ISF_MPICH_TARGET:-target/mpich}
+  start=$(date +%s)
+  HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/mpich MPICC=mpicc.mpich \
+    cargo build --release --bin isf --target-dir "$target"
+  echo "mpich.sh: MPICH build in $(($(date +%s) - start)) s" >&2
+  isf_mpich=$target/release/isf
+fi
 # The binary must link MPICH and MPICH's HDF5, not OpenMPI's.
 libs=$(ldd "$isf_mpich")
 grep -q libmpich <<<"$libs" || { echo "mpich.sh: $isf_mpich does not link libmpich" >&2; exit 1; }
