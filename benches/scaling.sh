@@ -43,11 +43,15 @@ model = "$model"
 TOML
   local t0 t1
   t0=$(date +%s.%N)
-  TMPDIR=$(mktemp -d -p "$work") mpirun -np "$np" --oversubscribe --bind-to none -x OMPI_MCA_mpi_yield_when_idle=1 \
-    "$isf" simulate --no-progress --overwrite --threads 1 --config "$cfg" >/dev/null
+  # The launch wrapper speaks OpenMPI's and MPICH's options (MPIRUN picks the launcher).
+  TMPDIR=$(mktemp -d -p "$work") ISF="$isf" ISF_OVERSUBSCRIBE=1 mpi-launch/mpirun.sh "$np" 1 "$cfg" \
+    --no-progress --overwrite >/dev/null
   t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'
 }
+
+# Floating-point arithmetic without bc (not installed everywhere): calc EXPR with awk.
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 echo "model=$model t_stop=${t_stop}ms cores=$cores trials/rank=$per_rank"
 printf "%-8s %-6s %-8s %-10s %-10s %-12s\n" kind ranks trials seconds efficiency trials/s/core
@@ -57,8 +61,8 @@ for np in 1 2 4; do
   s=$(run "$np" "$n")
   [ -z "$t1w" ] && t1w=$s
   used=$((np < cores ? np : cores))
-  printf "%-8s %-6s %-8s %-10.3f %-10.3f %-12.4f\n" weak "$np" "$n" "$s" "$(echo "$t1w / $s" | bc -l)" \
-    "$(echo "$n / $s / $used" | bc -l)"
+  printf "%-8s %-6s %-8s %-10.3f %-10.3f %-12.4f\n" weak "$np" "$n" "$s" "$(calc "$t1w / $s")" \
+    "$(calc "$n / $s / $used")"
 done
 t1s=""
 for np in 1 2 4; do
@@ -66,6 +70,6 @@ for np in 1 2 4; do
   s=$(run "$np" "$n")
   [ -z "$t1s" ] && t1s=$s
   used=$((np < cores ? np : cores))
-  printf "%-8s %-6s %-8s %-10.3f %-10.3f %-12.4f\n" strong "$np" "$n" "$s" "$(echo "$t1s / ($np * $s)" | bc -l)" \
-    "$(echo "$n / $s / $used" | bc -l)"
+  printf "%-8s %-6s %-8s %-10.3f %-10.3f %-12.4f\n" strong "$np" "$n" "$s" "$(calc "$t1s / ($np * $s)")" \
+    "$(calc "$n / $s / $used")"
 done

@@ -629,7 +629,7 @@ fn replay<'py>(
         numerics: self::numerics(numerics)?,
     };
     let (result, labels, n_syn, n_rel) = py
-        .allow_threads(|| -> anyhow::Result<_> {
+        .detach(|| -> anyhow::Result<_> {
             let cell = recipe.build()?;
             let trial = cell.replay()?;
             let result = cell.simulate_replay()?;
@@ -665,7 +665,7 @@ fn protocol<'py>(
     protocol: PathBuf,
 ) -> PyResult<Bound<'py, PyDict>> {
     let traces = py
-        .allow_threads(|| -> anyhow::Result<_> {
+        .detach(|| -> anyhow::Result<_> {
             let p = isf::trial::protocol::Protocol::read(&protocol)?;
             let (_, cell) = Recipe::cell_only(&cell_param).read_cell()?;
             Ok(p.run(&cell, &protocol)?)
@@ -696,7 +696,7 @@ fn simulate(
     if threads == Some(0) {
         return Err(err("threads must be at least 1"));
     }
-    py.allow_threads(|| -> anyhow::Result<_> {
+    py.detach(|| -> anyhow::Result<_> {
         let cfg = isf::run::config::RunConfig::load(&config)?;
         let world = isf::comm::world();
         let opts = isf::run::RunOptions {

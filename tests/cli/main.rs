@@ -15,6 +15,7 @@ mod bad_network_input;
 mod cli_db;
 mod example_cli;
 mod example_model;
+mod launchers;
 mod mapper_bad_input;
 mod mapper_cli;
 mod mapper_fixture;
