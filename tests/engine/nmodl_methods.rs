@@ -1,7 +1,7 @@
 //! isf's own NMODL test models (`tests/data/nmodl/*.mod`) integrated with `derivimplicit`,
 //! `euler`, a cnexp that falls back to derivimplicit, cnexp on a product of state terms, a
-//! DERIVATIVE SOLVE'd without METHOD and KINETIC schemes with `sparse`, compiled and run by isf with exact numerics, against
-//! NEURON 9.0.2's own runs of the same files (`tests/data/nmodl/reference/`, written by
+//! DERIVATIVE SOLVE'd without METHOD and KINETIC schemes with `sparse`, compiled and run by isf
+//! with exact numerics, against NEURON 9.0.2's own runs of the same files (`tests/data/nmodl/reference/`, written by
 //! `scripts/nmodl_oracle.py`; its README says how). Every protocol: V within 1e-9 mV and every
 //! recorded column within 1e-9 of its largest magnitude at every step; the worst case is
 //! printed per model, with the number of columns that are bit for bit NEURON's.
