@@ -73,6 +73,18 @@ CASES = {
         ["m_cadi", "h_cadi", "ica_cadi", "g_cadi", "drive_capool"],
         ["ica", "cai", "eca"],
     ),
+    "kinna": (
+        [["kinna", {}]],
+        {"ena": 50.0},
+        ["C1_kinna", "C2_kinna", "C3_kinna", "O_kinna", "I1_kinna", "ina_kinna", "g_kinna"],
+        ["ina"],
+    ),
+    "kincabuf": (
+        [["cadi", {"gbar": 0.002}], ["kincabuf", {}]],
+        {},
+        ["B_kincabuf", "CaB_kincabuf", "S_kincabuf", "CaS_kincabuf", "drive_kincabuf", "ica_cadi"],
+        ["ica", "cai", "eca"],
+    ),
 }
 
 

@@ -1,7 +1,7 @@
 //! isf's own NMODL test models (`tests/data/nmodl/*.mod`) integrated with `derivimplicit`,
-//! `euler`, a cnexp that falls back to derivimplicit, cnexp on a product of state terms and a
-//! DERIVATIVE SOLVE'd without METHOD, compiled and run by isf with exact numerics, against
-//! NEURON 9.0.2's own runs of the same files (`tests/data/nmodl/reference/`, written by
+//! `euler`, a cnexp that falls back to derivimplicit, cnexp on a product of state terms, a
+//! DERIVATIVE SOLVE'd without METHOD and KINETIC schemes with `sparse`, compiled and run by isf
+//! with exact numerics, against NEURON 9.0.2's own runs of the same files (`tests/data/nmodl/reference/`, written by
 //! `scripts/nmodl_oracle.py`; its README says how). Every protocol: V within 1e-9 mV and every
 //! recorded column within 1e-9 of its largest magnitude at every step; the worst case is
 //! printed per model, with the number of columns that are bit for bit NEURON's.
@@ -24,7 +24,8 @@ fn registered() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         for m in [
-            "hhdi", "markovdi", "cabufss", "nlgate", "cnprod", "cadi", "capool",
+            "hhdi", "markovdi", "cabufss", "nlgate", "cnprod", "cadi", "capool", "kinna",
+            "kincabuf",
         ] {
             let program = compiled::compile_file(&data().join(format!("{m}.mod")))
                 .unwrap_or_else(|e| panic!("{m}.mod: {e}"));
@@ -138,6 +139,20 @@ fn cnexp_with_a_product_of_state_terms() {
 #[test]
 fn euler_pool_and_solve_without_method() {
     check("capool");
+}
+
+/// A five-state sodium channel as a first-order KINETIC scheme with CONSERVE, `METHOD sparse`
+/// (one linear solve per step), initialised with `SOLVE … STEADYSTATE sparse` (dt 1e9).
+#[test]
+fn kinetic_sparse_conserve_steadystate() {
+    check("kinna");
+}
+
+/// Calcium with two buffers as a non-linear KINETIC scheme (`ca + B`, `2 ca + S`), COMPARTMENT
+/// volumes, a flux `<<` and two CONSERVEs scaled by the volumes, `METHOD sparse` (iterated).
+#[test]
+fn kinetic_sparse_compartment_nonlinear() {
+    check("kincabuf");
 }
 
 /// The order of Newton's unknowns is NEURON's symbol-table order (first character, then the

@@ -73,7 +73,8 @@ fn equation_states(b: &Block, out: &mut Vec<(String, Span)>) {
 }
 
 impl<'m> Lowerer<'m> {
-    /// Lowers a SOLVE statement of INITIAL (only `STEADYSTATE derivimplicit` is compiled).
+    /// Lowers a SOLVE statement of INITIAL (`STEADYSTATE derivimplicit` and `STEADYSTATE
+    /// sparse` are compiled).
     pub(super) fn solve_in_initial(
         &mut self,
         name: &str,
@@ -86,17 +87,18 @@ impl<'m> Lowerer<'m> {
             .iter()
             .find(|s| s.block == name && !s.in_breakpoint && s.span == *span)
             .ok_or_else(|| err(span, name, "SOLVE not analysed"))?;
-        if !(solve.steadystate
-            && solve.target == SolveTarget::Derivative
-            && solve.method == Method::Derivimplicit)
-        {
-            return Err(err(
-                span,
-                name,
-                "only `SOLVE … STEADYSTATE derivimplicit` of a DERIVATIVE block is compiled in \
-                 INITIAL so far",
-            ));
-        }
+        let kinetic = match (solve.steadystate, solve.target, solve.method) {
+            (true, SolveTarget::Derivative, Method::Derivimplicit) => false,
+            (true, SolveTarget::Kinetic, Method::Sparse) => true,
+            _ => {
+                return Err(err(
+                    span,
+                    name,
+                    "only `SOLVE … STEADYSTATE derivimplicit` of a DERIVATIVE block and \
+                     `SOLVE … STEADYSTATE sparse` of a KINETIC block are compiled in INITIAL so far",
+                ))
+            }
+        };
         let dt = self.globals["dt"];
         debug_assert_eq!(self.columns[dt as usize], Column::Dt);
         let saved = self.scratch();
@@ -105,12 +107,17 @@ impl<'m> Lowerer<'m> {
             dst: saved,
             a: Src::Col(dt),
         });
+        // NEURON 9.0.2: 1e9 for sparse (`_ss_sparse_thread`), 1e-9 for derivimplicit.
         out.push(Instr::Un {
             op: Op1::Copy,
             dst: dt,
-            a: Src::K(1e-9),
+            a: Src::K(if kinetic { 1e9 } else { 1e-9 }),
         });
-        self.solve_derivative(name, span, Integrator::Derivimplicit, out)?;
+        if kinetic {
+            self.solve_kinetic(name, span, true, out)?;
+        } else {
+            self.solve_derivative(name, span, Integrator::Derivimplicit, out)?;
+        }
         out.push(Instr::Un {
             op: Op1::Copy,
             dst: dt,

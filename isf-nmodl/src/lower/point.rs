@@ -135,6 +135,9 @@ fn reads(code: &[Instr], col: u32) -> bool {
         Instr::Newton {
             unknowns, function, ..
         } => unknowns.contains(&col) || reads(function, col),
+        Instr::Sparse {
+            unknowns, function, ..
+        } => unknowns.contains(&col) || reads(function, col),
     })
 }
 

@@ -72,6 +72,7 @@ pub(super) fn draws(code: &[Instr]) -> bool {
             then, otherwise, ..
         } => draws(then) || draws(otherwise),
         Instr::While { test, body, .. } => draws(test) || draws(body),
+        Instr::Sparse { function, .. } => draws(function),
         _ => false,
     })
 }

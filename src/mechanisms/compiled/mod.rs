@@ -14,6 +14,7 @@
 //! [`register`] makes a program available to the catalogue by name.
 
 mod newton;
+mod sparse;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -140,7 +141,7 @@ fn has_vec_element(program: &Program) -> bool {
                 then, otherwise, ..
             } => any(then) || any(otherwise),
             Instr::While { test, body, .. } => any(test) || any(body),
-            Instr::Newton { function, .. } => any(function),
+            Instr::Newton { function, .. } | Instr::Sparse { function, .. } => any(function),
             _ => false,
         })
     }
@@ -832,6 +833,24 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut
                 residuals,
                 function,
             } => newton::solve(unknowns, residuals, function, w, mask, nl, cx),
+            Instr::Sparse {
+                unknowns,
+                saved,
+                rhs,
+                matrix,
+                function,
+                linear,
+                steady,
+            } => {
+                let scheme = sparse::Scheme {
+                    unknowns,
+                    saved,
+                    rhs,
+                    matrix,
+                    function,
+                };
+                sparse::solve(&scheme, *linear, *steady, w, mask, nl, cx)
+            }
             Instr::While { test, cond, body } => {
                 let mut m = *mask;
                 loop {

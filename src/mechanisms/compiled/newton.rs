@@ -24,7 +24,7 @@ const MAXCHANGE: f64 = 0.05;
 const MAXITERS: usize = 50;
 
 /// Crout factorisation of the `n`×`n` matrix `a` (row-major) in place; `false` when singular.
-fn crout(n: usize, a: &mut [f64], perm: &mut [usize], rowmax: &mut [f64]) -> bool {
+pub(super) fn crout(n: usize, a: &mut [f64], perm: &mut [usize], rowmax: &mut [f64]) -> bool {
     for i in 0..n {
         perm[i] = i;
         let mut k = 0;
@@ -76,7 +76,7 @@ fn crout(n: usize, a: &mut [f64], perm: &mut [usize], rowmax: &mut [f64]) -> boo
 }
 
 /// Forward and back substitution with the factors of [`crout`]: `p` solves `a·p = b`.
-fn substitute(n: usize, a: &[f64], b: &[f64], perm: &[usize], p: &mut [f64]) {
+pub(super) fn substitute(n: usize, a: &[f64], b: &[f64], perm: &[usize], p: &mut [f64]) {
     for i in 0..n {
         let pivot = perm[i];
         let mut sum = 0.0;
