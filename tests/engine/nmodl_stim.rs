@@ -85,9 +85,12 @@ fn add_source(b: &mut SimulationBuilder, meta: &Value, text: &str) -> PointHandl
     }
 }
 
-/// `reference/neuron-9.0.2/nmodl/<folder>/<file>.csv`, with the compiled mechanisms; returns
-/// the reference and the simulated columns (name → values).
-fn run_case(folder: &str, file: &str) -> Option<(Value, Vec<(String, Vec<f64>)>, Table)> {
+/// Simulated columns by name.
+type Columns = Vec<(String, Vec<f64>)>;
+
+/// Runs `reference/neuron-9.0.2/nmodl/<folder>/<file>.csv` with the compiled mechanisms and
+/// compares every column; returns ours.
+fn run_case(folder: &str, file: &str) -> Option<Columns> {
     let reg = registered()?;
     let dir = isf::testing::shared_path(&format!("reference/neuron-9.0.2/nmodl/{folder}"))?;
     let text = std::fs::read_to_string(dir.join("_meta").join(format!("{file}.json"))).unwrap();
@@ -164,15 +167,14 @@ fn run_case(folder: &str, file: &str) -> Option<(Value, Vec<(String, Vec<f64>)>,
         .into_iter()
         .map(|(n, c)| (n, traces.columns[c].clone()))
         .collect();
-    Some((meta, out, table))
+    Some(out)
 }
 
-/// The source's spikes as the reference recorded them reach the synapse in the rows the
-/// reference lists: checked through the target's state jumps in [`run_case`]'s traces. Here:
-/// the event table of a random-release synapse (u, Pv, Pr after each event; released or not
-/// by the rise of `B` over the event's step) equals ours.
+/// [`run_case`], then the random-release synapse's event table: u, Pv, Pr after each event
+/// (NetCon weight elements at the event's first row) and released or not (`B` rose over the
+/// event's step) equal the reference's.
 fn check_release_table(folder: &str, file: &str, b_col: &str) {
-    let Some((_meta, ours, _table)) = run_case(folder, file) else {
+    let Some(ours) = run_case(folder, file) else {
         return;
     };
     let dir = isf::testing::shared_path(&format!("reference/neuron-9.0.2/nmodl/{folder}")).unwrap();
