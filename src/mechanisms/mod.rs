@@ -543,6 +543,17 @@ impl EventSink {
     }
 }
 
+/// What a point process's code may use besides its own variables: the cell's legacy random
+/// generator (one per cell and trial, shared with the density mechanisms, as NEURON has one per
+/// process) and the instances' event vectors (VecStim's `play`).
+#[derive(Debug)]
+pub struct PointCtx<'a> {
+    /// The legacy generator of `scop_random`, `exprand`, `normrand` and `set_seed`.
+    pub scop: &'a mut random::ScopLcg,
+    /// Event vector of each instance of the block; an instance past the end has none.
+    pub vectors: &'a [Vec<f64>],
+}
+
 /// A point-process block: all instances of one point process (synapse, electrode, artificial
 /// cell) in a trial.
 pub trait PointProcess: Send + Sync + std::fmt::Debug {
@@ -554,19 +565,45 @@ pub trait PointProcess: Send + Sync + std::fmt::Debug {
     /// Names of the per-instance trial variables.
     fn variables(&self) -> &'static [&'static str];
     /// INITIAL block (at t = 0); self-events it sends (`net_send`) go to `events`.
-    fn initialize(&self, env: &Env, v: &[f64], vars: &mut [f64], events: &mut EventSink);
+    fn initialize(
+        &self,
+        env: &Env,
+        v: &[f64],
+        vars: &mut [f64],
+        events: &mut EventSink,
+        cx: &mut PointCtx<'_>,
+    );
     /// BREAKPOINT current, converted to the node's units with `100/area` (electrodes enter with the
     /// opposite sign).
-    fn current(&self, env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]);
+    fn current(
+        &self,
+        env: &Env,
+        v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        cx: &mut PointCtx<'_>,
+    );
     /// State update with the new voltages.
-    fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64]);
+    fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64], cx: &mut PointCtx<'_>);
     /// NET_RECEIVE of one event; `net_send`, `net_move` and `net_event` go to `events`.
-    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], events: &mut EventSink);
+    fn receive(
+        &self,
+        ev: Delivery<'_>,
+        vars: &mut [f64],
+        events: &mut EventSink,
+        cx: &mut PointCtx<'_>,
+    );
     /// Initialisation (t = 0, after every INITIAL) of one NetCon targeting `instance`, as
     /// NEURON's `finitialize` does it: a mechanism with an INITIAL block in NET_RECEIVE runs it
     /// (and overrides this); otherwise the per-NetCon state `weights[1..]` is zeroed (this
     /// default).
-    fn receive_init(&self, _instance: usize, weights: &mut [f64], _vars: &mut [f64]) {
+    fn receive_init(
+        &self,
+        _instance: usize,
+        weights: &mut [f64],
+        _vars: &mut [f64],
+        _cx: &mut PointCtx<'_>,
+    ) {
         if let Some(rest) = weights.get_mut(1..) {
             rest.fill(0.0);
         }

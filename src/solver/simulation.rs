@@ -6,7 +6,8 @@ use std::collections::BinaryHeap;
 use super::{CellModel, SolverError};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
 use crate::mechanisms::{
-    Catalogue, Delivery, Env, EventSink, IonState, Matrix, MechanismKind, Numerics, PointProcess,
+    Catalogue, Delivery, Env, EventSink, IonState, Matrix, MechanismKind, Numerics, PointCtx,
+    PointProcess,
 };
 
 /// A point process added to a [`SimulationBuilder`].
@@ -187,6 +188,10 @@ pub struct SimulationBuilder<'m> {
     events: Vec<(f64, usize)>,
     probes: Vec<Probe>,
     record_every: usize,
+    /// Event vectors given to point-process instances (VecStim's `play`).
+    vectors: Vec<(PointHandle, Vec<f64>)>,
+    /// Seed of the cell's legacy generator (`set_seed`), if set.
+    seed: Option<f64>,
 }
 
 /// A ready-to-run simulation: the model, its point-process blocks, the sorted event list and
@@ -203,6 +208,8 @@ pub struct Simulation<'m> {
     sink: EventSink,
     sources: Vec<Source>,
     record_every: usize,
+    /// Event vector of every instance of every block (empty when none was given).
+    vectors: Vec<Vec<Vec<f64>>>,
     state: State,
 }
 
@@ -247,6 +254,8 @@ impl<'m> SimulationBuilder<'m> {
             events: Vec::new(),
             probes: Vec::new(),
             record_every: 1,
+            vectors: Vec::new(),
+            seed: None,
         }
     }
 
@@ -346,6 +355,46 @@ impl<'m> SimulationBuilder<'m> {
             weights: weights.to_vec(),
         });
         Ok(NetConHandle(nc))
+    }
+
+    /// Gives instance `target` the event vector `times_ms`, which its NMODL code reads through
+    /// the event-vector idiom (VecStim's `play`: event times in ms, played in order). Setting
+    /// it again replaces it.
+    pub fn set_event_vector(
+        &mut self,
+        target: PointHandle,
+        times_ms: &[f64],
+    ) -> Result<(), SolverError> {
+        if let Some(&t) = times_ms.iter().find(|t| !t.is_finite()) {
+            return Err(SolverError::BadSetting(format!(
+                "event-vector time {t} is not finite"
+            )));
+        }
+        if self
+            .groups
+            .get(target.group)
+            .is_none_or(|g| target.instance >= g.1.len())
+        {
+            return Err(SolverError::BadSetting(
+                "event vector for a point process this builder did not add".into(),
+            ));
+        }
+        self.vectors.retain(|(h, _)| *h != target);
+        self.vectors.push((target, times_ms.to_vec()));
+        Ok(())
+    }
+
+    /// Seeds the cell's legacy random generator (NMODL's `scop_random`, `exprand`, `normrand`;
+    /// NEURON's `set_seed(seed)`, e.g. from hoc's `SpikeGenerator.seed(12345)`) before the
+    /// trial is initialised. Unseeded, it starts from NEURON's initial state.
+    pub fn set_seed(&mut self, seed: f64) -> Result<(), SolverError> {
+        if !seed.is_finite() {
+            return Err(SolverError::BadSetting(format!(
+                "random seed {seed} is not finite"
+            )));
+        }
+        self.seed = Some(seed);
+        Ok(())
     }
 
     /// Records `probe` (returns its column index).
@@ -479,6 +528,19 @@ impl<'m> SimulationBuilder<'m> {
             };
             sources.push(resolve(model, &points, &block_of_group, &netcons, p)?);
         }
+        let mut vectors: Vec<Vec<Vec<f64>>> = vec![Vec::new(); points.len()];
+        for (h, times) in &self.vectors {
+            let h = renumber(h);
+            let v = &mut vectors[block_of_group[h.group]];
+            if v.len() <= h.instance {
+                v.resize(h.instance + 1, Vec::new());
+            }
+            v[h.instance] = times.clone();
+        }
+        let mut ions = IonState::initial(&model.ions, &model.ca_written, model.settings.celsius);
+        if let Some(seed) = self.seed {
+            ions.scop.set_seed(seed);
+        }
         let n = model.n_nodes();
         let state = State {
             t: 0.0,
@@ -486,7 +548,7 @@ impl<'m> SimulationBuilder<'m> {
             rhs: vec![0.0; n],
             d: vec![0.0; n],
             dv: vec![0.0; n],
-            ions: IonState::initial(&model.ions, &model.ca_written, model.settings.celsius),
+            ions,
             density_vars: model
                 .density
                 .iter()
@@ -511,6 +573,7 @@ impl<'m> SimulationBuilder<'m> {
             sink: EventSink::default(),
             sources,
             record_every: self.record_every,
+            vectors,
             state,
         };
         sim.initialize();
@@ -666,7 +729,17 @@ impl Simulation<'_> {
                 }
                 Block::Point(i) => {
                     sink.clear();
-                    self.points[i].initialize(&env, &st.v, &mut st.point_vars[i], &mut sink);
+                    let mut cx = PointCtx {
+                        scop: &mut st.ions.scop,
+                        vectors: &self.vectors[i],
+                    };
+                    self.points[i].initialize(
+                        &env,
+                        &st.v,
+                        &mut st.point_vars[i],
+                        &mut sink,
+                        &mut cx,
+                    );
                     self.absorb(i, NO_NETCON, &sink);
                 }
             }
@@ -676,7 +749,16 @@ impl Simulation<'_> {
         let st = &mut self.state;
         for nc in &self.netcons {
             let w = &mut st.weights[nc.weights_at..nc.weights_at + nc.n_weights];
-            self.points[nc.block].receive_init(nc.instance, w, &mut st.point_vars[nc.block]);
+            let mut cx = PointCtx {
+                scop: &mut st.ions.scop,
+                vectors: &self.vectors[nc.block],
+            };
+            self.points[nc.block].receive_init(
+                nc.instance,
+                w,
+                &mut st.point_vars[nc.block],
+                &mut cx,
+            );
         }
         self.deliver_until(0.0);
         self.assemble(0.0);
@@ -765,7 +847,11 @@ impl Simulation<'_> {
                 weights,
             };
             self.sink.clear();
-            self.points[block].receive(ev, &mut st.point_vars[block], &mut self.sink);
+            let mut cx = PointCtx {
+                scop: &mut st.ions.scop,
+                vectors: &self.vectors[block],
+            };
+            self.points[block].receive(ev, &mut st.point_vars[block], &mut self.sink, &mut cx);
             if !self.sink.is_empty() {
                 let sink = std::mem::take(&mut self.sink);
                 self.absorb(block, netcon, &sink);
@@ -835,7 +921,11 @@ impl Simulation<'_> {
                     &mut st.density_vars[i],
                 ),
                 Block::Point(i) => {
-                    self.points[i].current(&env, &st.v, &mut mx, &mut st.point_vars[i])
+                    let mut cx = PointCtx {
+                        scop: &mut st.ions.scop,
+                        vectors: &self.vectors[i],
+                    };
+                    self.points[i].current(&env, &st.v, &mut mx, &mut st.point_vars[i], &mut cx)
                 }
             }
         }
@@ -951,7 +1041,13 @@ impl Simulation<'_> {
                 Block::Density(i) => {
                     model.density[i].advance(&env, &st.v, &mut st.ions, &mut st.density_vars[i])
                 }
-                Block::Point(i) => self.points[i].advance(&env, &st.v, &mut st.point_vars[i]),
+                Block::Point(i) => {
+                    let mut cx = PointCtx {
+                        scop: &mut st.ions.scop,
+                        vectors: &self.vectors[i],
+                    };
+                    self.points[i].advance(&env, &st.v, &mut st.point_vars[i], &mut cx)
+                }
             }
         }
         st.steps += 1;
@@ -1037,14 +1133,42 @@ mod tests {
         fn variables(&self) -> &'static [&'static str] {
             &["n", "last"]
         }
-        fn initialize(&self, _: &Env, _: &[f64], vars: &mut [f64], events: &mut EventSink) {
+        fn initialize(
+            &self,
+            _: &Env,
+            _: &[f64],
+            vars: &mut [f64],
+            events: &mut EventSink,
+            _cx: &mut crate::mechanisms::PointCtx<'_>,
+        ) {
             vars.fill(0.0);
             // The first instance also starts itself at t = 0.
             events.net_send(0, 0.0 + 0.0, 7.0);
         }
-        fn current(&self, _: &Env, _: &[f64], _: &mut Matrix, _: &mut [f64]) {}
-        fn advance(&self, _: &Env, _: &[f64], _: &mut [f64]) {}
-        fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], events: &mut EventSink) {
+        fn current(
+            &self,
+            _: &Env,
+            _: &[f64],
+            _: &mut Matrix,
+            _: &mut [f64],
+            _cx: &mut crate::mechanisms::PointCtx<'_>,
+        ) {
+        }
+        fn advance(
+            &self,
+            _: &Env,
+            _: &[f64],
+            _: &mut [f64],
+            _cx: &mut crate::mechanisms::PointCtx<'_>,
+        ) {
+        }
+        fn receive(
+            &self,
+            ev: Delivery<'_>,
+            vars: &mut [f64],
+            events: &mut EventSink,
+            _cx: &mut crate::mechanisms::PointCtx<'_>,
+        ) {
             let n = self.nodes.len();
             let j = ev.instance;
             if ev.flag == 0.0 {
@@ -1057,7 +1181,13 @@ mod tests {
                 events.net_event(j, ev.t);
             }
         }
-        fn receive_init(&self, _: usize, weights: &mut [f64], _: &mut [f64]) {
+        fn receive_init(
+            &self,
+            _: usize,
+            weights: &mut [f64],
+            _: &mut [f64],
+            _cx: &mut crate::mechanisms::PointCtx<'_>,
+        ) {
             weights[1] = 100.0;
         }
         fn n_weights(&self) -> usize {

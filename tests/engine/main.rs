@@ -21,6 +21,7 @@ mod network_trial;
 mod nmodl_compiled;
 mod nmodl_methods;
 mod nmodl_points;
+mod nmodl_stim;
 mod numpy_rng;
 mod passive_geometry;
 mod passive_geometry_voltage;

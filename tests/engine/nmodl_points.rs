@@ -63,13 +63,27 @@ const FILES: &[(&str, &str, Option<&str>)] = &[
     ),
     ("isf-library/netcon_py3/gsyn.mod", "GSyn", None),
     ("isf-library/netcon_py3/k2syn.mod", "K2Syn", None),
+    // Event sources and random-release synapses (test module `nmodl_stim`).
+    ("neuron-builtins/netstim.mod", "NetStim", None),
+    ("isf-library/netcon_py3/vecevent.mod", "VecStim", None),
+    ("isf-library/netcon_py3/pregen.mod", "SpikeGenerator", None),
+    (
+        "isf-library/channels_py3/ProbAMPANMDA2.mod",
+        "ProbAMPANMDA2",
+        None,
+    ),
+    (
+        "isf-library/channels_py3/ProbUDFsyn2.mod",
+        "ProbUDFsyn2",
+        None,
+    ),
 ];
 
 /// The registered name and the NET_RECEIVE argument names of each `.mod` mechanism name.
-type Registry = HashMap<String, (String, Vec<String>)>;
+pub(crate) type Registry = HashMap<String, (String, Vec<String>)>;
 
 /// The compiled point processes, registered once; `None` when `../shared/nmodl` is absent.
-fn registered() -> Option<&'static Registry> {
+pub(crate) fn registered() -> Option<&'static Registry> {
     static DONE: OnceLock<Option<Registry>> = OnceLock::new();
     DONE.get_or_init(|| {
         let dir = isf::testing::shared_path("nmodl")?;
@@ -90,16 +104,16 @@ fn registered() -> Option<&'static Registry> {
     .as_ref()
 }
 
-fn f(v: &Value) -> f64 {
+pub(crate) fn f(v: &Value) -> f64 {
     v.as_f64().unwrap()
 }
 
-fn floats(v: &Value) -> Vec<f64> {
+pub(crate) fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(f).collect()
 }
 
 /// A single compartment with `pas` as the references build it.
-fn model(meta: &Value, area_um2: f64, numerics: Numerics) -> CellModel {
+pub(crate) fn model(meta: &Value, area_um2: f64, numerics: Numerics) -> CellModel {
     let (l, diam, ra) = match meta.get("geometry") {
         Some(g) => (f(&g["L"]), f(&g["diam"]), f(&g["Ra"])),
         None => (20.0, 20.0, 100.0),
@@ -124,7 +138,7 @@ fn model(meta: &Value, area_um2: f64, numerics: Numerics) -> CellModel {
 
 /// Compares every column of `table` but `t` with `traces` (columns in `cols`); returns the worst
 /// case (column, absolute difference, relative to the column's scale).
-fn compare(case: &str, table: &Table, traces: &Traces, cols: &[(String, usize)]) {
+pub(crate) fn compare(case: &str, table: &Table, traces: &Traces, cols: &[(String, usize)]) {
     assert_eq!(max_abs_diff(&traces.t, table.column("t")), 0.0, "{case}: t");
     let mut worst = (String::new(), 0.0, 0.0);
     for (name, c) in cols {

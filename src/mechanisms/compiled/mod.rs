@@ -30,6 +30,7 @@ use super::catalogue::{self, BuildEnv, Constructor, Entry};
 use super::random::{Random123, ScopLcg};
 use super::{
     hoc_exp, libm_log, libm_pow, DensityMechanism, Env, EventSink, Instances, IonState, Matrix,
+    PointCtx,
 };
 
 pub mod point;
@@ -132,28 +133,6 @@ pub fn compile_str(name: &str, text: &str) -> Result<Program, CompileError> {
     Ok(isf_nmodl::lower::lower(&model)?)
 }
 
-/// Whether `program` uses the event-vector idiom (VecStim's `element()`).
-fn has_vec_element(program: &Program) -> bool {
-    fn any(code: &[Instr]) -> bool {
-        code.iter().any(|i| match i {
-            Instr::VecElement { .. } => true,
-            Instr::If {
-                then, otherwise, ..
-            } => any(then) || any(otherwise),
-            Instr::While { test, body, .. } => any(test) || any(body),
-            Instr::Newton { function, .. } | Instr::Sparse { function, .. } => any(function),
-            _ => false,
-        })
-    }
-    [&program.initial, &program.current, &program.state]
-        .into_iter()
-        .any(|c| any(c))
-        || program
-            .net_receive
-            .as_ref()
-            .is_some_and(|nr| any(&nr.body) || nr.initial.as_deref().is_some_and(any))
-}
-
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
@@ -196,13 +175,6 @@ pub fn register(
     {
         return Err(CompileError::Register(format!(
             "{}: point processes using ions (USEION) are not supported yet",
-            program.file
-        )));
-    }
-    if point && (program.uses_scop() || has_vec_element(&program)) {
-        return Err(CompileError::Register(format!(
-            "{}: point processes drawing from the legacy generator (`exprand`, `scop_random`, a \
-             Random pointer without a stream) or playing an event vector are not executed yet",
             program.file
         )));
     }
@@ -282,6 +254,7 @@ impl CompiledMechanism {
         vars: &mut [f64],
         mut ev: Option<EventCtx<'_>>,
         mut sink: Option<&mut EventSink>,
+        mut pcx: Option<&mut PointCtx<'_>>,
     ) {
         let p = &self.loaded.program;
         let n = self.nodes.len();
@@ -303,7 +276,11 @@ impl CompiledMechanism {
                 if let Some(e) = &ev {
                     for (c, col) in p.columns.iter().enumerate() {
                         match *col {
-                            Column::Arg(k) => w[c * LANES] = e.weights[k as usize],
+                            // A self-event sent by INITIAL carries no weight vector (NEURON's
+                            // is a null pointer there; the code does not read it).
+                            Column::Arg(k) => {
+                                w[c * LANES] = e.weights.get(k as usize).copied().unwrap_or(0.0)
+                            }
                             Column::Flag => w[c * LANES] = e.flag,
                             _ => {}
                         }
@@ -321,13 +298,19 @@ impl CompiledMechanism {
                 let mask = [true; LANES];
                 let t = &tables[..];
                 let nr = p.net_receive.as_ref();
-                // The cell's legacy generator (registration refuses point processes that draw
-                // from it: they have no access to the cell's).
-                let mut scop = ions.as_deref().map(|i| i.scop).unwrap_or_default();
+                // The cell's legacy generator: the ions' for a density mechanism, the point
+                // context's (the same generator) for a point process.
+                let mut scop = match (ions.as_deref(), pcx.as_deref()) {
+                    (Some(i), _) => i.scop,
+                    (None, Some(c)) => *c.scop,
+                    (None, None) => ScopLcg::default(),
+                };
                 let mut cx = Ctx {
                     tables: t,
                     streams: &p.streams,
                     scop: &mut scop,
+                    vectors: pcx.as_deref().map_or(&[], |c| c.vectors),
+                    first: j0,
                 };
                 match phase {
                     Phase::Init => exec(&p.initial, w, &mask, nl, &mut cx),
@@ -350,6 +333,9 @@ impl CompiledMechanism {
                 if let Some(ions) = ions.as_deref_mut() {
                     ions.scop = scop;
                 }
+                if let Some(c) = pcx.as_deref_mut() {
+                    *c.scop = scop;
+                }
                 // Trial variables back.
                 for (c, col) in p.columns.iter().enumerate() {
                     if let Column::Var(k) = *col {
@@ -366,7 +352,9 @@ impl CompiledMechanism {
                 if let Some(e) = ev.as_mut() {
                     for (c, col) in p.columns.iter().enumerate() {
                         if let Column::Arg(k) = *col {
-                            e.weights[k as usize] = w[c * LANES];
+                            if let Some(x) = e.weights.get_mut(k as usize) {
+                                *x = w[c * LANES];
+                            }
                         }
                     }
                 }
@@ -609,6 +597,8 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
             tables: &[],
             streams: &[],
             scop: &mut none,
+            vectors: &[],
+            first: 0,
         };
         exec(&def.bounds, &mut b, &all, 1, &mut cx);
         let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
@@ -710,6 +700,10 @@ struct Ctx<'a> {
     streams: &'a [Stream],
     /// The cell's legacy generator.
     scop: &'a mut ScopLcg,
+    /// The instances' event vectors (point processes; empty for density mechanisms).
+    vectors: &'a [Vec<f64>],
+    /// Instance of the block's first lane.
+    first: usize,
 }
 
 /// One random-number instruction on lane `l`.
@@ -884,13 +878,21 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut
                     }
                 }
             }
-            Instr::VecElement { index, .. } => {
-                // A density mechanism has no event vector: NEURON's element() without a
-                // vector ends the stream.
-                let d = &mut w[*index as usize * LANES..][..nl];
+            Instr::VecElement { index, etime } => {
+                // NEURON's element(): the index truncated to an int; without a vector (density
+                // mechanisms, instances never given one) the stream ends.
+                let (ic, ec) = (*index as usize * LANES, *etime as usize * LANES);
                 for l in 0..nl {
-                    if mask[l] && d[l] as i32 >= 0 {
-                        d[l] = -1.0;
+                    let i = w[ic + l] as i32;
+                    if !mask[l] || i < 0 {
+                        continue;
+                    }
+                    match cx.vectors.get(cx.first + l).and_then(|v| v.get(i as usize)) {
+                        Some(&x) => {
+                            w[ec + l] = x;
+                            w[ic + l] += 1.0;
+                        }
+                        None => w[ic + l] = -1.0,
                     }
                 }
             }
@@ -912,7 +914,17 @@ impl DensityMechanism for CompiledMechanism {
         self.loaded.program.writes_cai()
     }
     fn initialize(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        self.run(Phase::Init, env, v, Some(ions), None, vars, None, None);
+        self.run(
+            Phase::Init,
+            env,
+            v,
+            Some(ions),
+            None,
+            vars,
+            None,
+            None,
+            None,
+        );
     }
     fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]) {
         if self.loaded.program.currents.is_empty() {
@@ -927,10 +939,21 @@ impl DensityMechanism for CompiledMechanism {
             vars,
             None,
             None,
+            None,
         );
     }
     fn advance(&self, env: &Env, v: &[f64], ions: &mut IonState, vars: &mut [f64]) {
-        self.run(Phase::State, env, v, Some(ions), None, vars, None, None);
+        self.run(
+            Phase::State,
+            env,
+            v,
+            Some(ions),
+            None,
+            vars,
+            None,
+            None,
+            None,
+        );
     }
 }
 

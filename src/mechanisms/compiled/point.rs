@@ -11,7 +11,7 @@ use isf_nmodl::lower::ProgramKind;
 use super::{CompiledMechanism, EventCtx, Loaded, Phase, Table};
 use crate::mechanisms::catalogue::BuildEnv;
 use crate::mechanisms::point::area_scale;
-use crate::mechanisms::{Delivery, Env, EventSink, Instances, Matrix, PointProcess};
+use crate::mechanisms::{Delivery, Env, EventSink, Instances, Matrix, PointCtx, PointProcess};
 
 /// All instances of a compiled point process (or artificial cell) in a trial.
 #[derive(Debug)]
@@ -69,22 +69,60 @@ impl PointProcess for CompiledPoint {
     fn variables(&self) -> &'static [&'static str] {
         self.loaded().vars
     }
-    fn initialize(&self, env: &Env, v: &[f64], vars: &mut [f64], events: &mut EventSink) {
-        self.inner
-            .run(Phase::Init, env, v, None, None, vars, None, Some(events));
+    fn initialize(
+        &self,
+        env: &Env,
+        v: &[f64],
+        vars: &mut [f64],
+        events: &mut EventSink,
+        cx: &mut PointCtx<'_>,
+    ) {
+        self.inner.run(
+            Phase::Init,
+            env,
+            v,
+            None,
+            None,
+            vars,
+            None,
+            Some(events),
+            Some(cx),
+        );
     }
-    fn current(&self, env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+    fn current(
+        &self,
+        env: &Env,
+        v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        cx: &mut PointCtx<'_>,
+    ) {
         if self.loaded().program.currents.is_empty() {
             return;
         }
-        self.inner
-            .run(Phase::Current, env, v, None, Some(m), vars, None, None);
+        self.inner.run(
+            Phase::Current,
+            env,
+            v,
+            None,
+            Some(m),
+            vars,
+            None,
+            None,
+            Some(cx),
+        );
     }
-    fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64]) {
+    fn advance(&self, env: &Env, v: &[f64], vars: &mut [f64], cx: &mut PointCtx<'_>) {
         self.inner
-            .run(Phase::State, env, v, None, None, vars, None, None);
+            .run(Phase::State, env, v, None, None, vars, None, None, Some(cx));
     }
-    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], events: &mut EventSink) {
+    fn receive(
+        &self,
+        ev: Delivery<'_>,
+        vars: &mut [f64],
+        events: &mut EventSink,
+        cx: &mut PointCtx<'_>,
+    ) {
         let env = self.env(ev.t);
         let ctx = EventCtx {
             instance: ev.instance,
@@ -100,9 +138,16 @@ impl PointProcess for CompiledPoint {
             vars,
             Some(ctx),
             Some(events),
+            Some(cx),
         );
     }
-    fn receive_init(&self, instance: usize, weights: &mut [f64], vars: &mut [f64]) {
+    fn receive_init(
+        &self,
+        instance: usize,
+        weights: &mut [f64],
+        vars: &mut [f64],
+        cx: &mut PointCtx<'_>,
+    ) {
         let has_initial = self
             .loaded()
             .program
@@ -132,6 +177,7 @@ impl PointProcess for CompiledPoint {
             vars,
             Some(ctx),
             Some(&mut sink),
+            Some(cx),
         );
     }
     fn n_weights(&self) -> usize {

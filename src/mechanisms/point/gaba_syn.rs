@@ -74,7 +74,14 @@ impl PointProcess for GabaSyn {
     fn variables(&self) -> &'static [&'static str] {
         &["R", "D", "dgaba", "fgaba", "ggaba", "i"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
+    fn initialize(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let [r, d, dg, fg, g, i] = columns::<6>(vars, n);
         r.fill(0.0);
@@ -90,7 +97,14 @@ impl PointProcess for GabaSyn {
         1
     }
     #[inline]
-    fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+    fn current(
+        &self,
+        _env: &Env,
+        v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let (vars, reached) = vars.split_at_mut(6 * n);
         let live = reach(reached[0], n);
@@ -113,7 +127,13 @@ impl PointProcess for GabaSyn {
         }
     }
     #[inline]
-    fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn advance(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let (vars, reached) = vars.split_at_mut(6 * n);
         let live = reach(reached[0], n);
@@ -126,7 +146,13 @@ impl PointProcess for GabaSyn {
         relax_to_one(&mut dg[..live], &self.relax_dg);
         relax_to_one(&mut fg[..live], &self.relax_fg);
     }
-    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
+    fn receive(
+        &self,
+        ev: Delivery<'_>,
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let j = ev.instance;
         let n = self.nodes.len();
         let w = ev.weights.first().copied().unwrap_or(0.0);

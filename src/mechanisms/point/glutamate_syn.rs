@@ -202,7 +202,14 @@ impl PointProcess for GlutamateSyn {
             "inmda",
         ]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
+    fn initialize(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         vars[..4 * n].fill(0.0);
         vars[4 * n..8 * n].fill(1.0);
@@ -214,7 +221,14 @@ impl PointProcess for GlutamateSyn {
         2 * self.key_node.len() + 2
     }
     #[inline]
-    fn current(&self, _env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+    fn current(
+        &self,
+        _env: &Env,
+        v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let nk = self.key_node.len();
@@ -277,7 +291,13 @@ impl PointProcess for GlutamateSyn {
         }
     }
     #[inline]
-    fn advance(&self, _env: &Env, _v: &[f64], vars: &mut [f64]) {
+    fn advance(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let (vars, scratch) = vars.split_at_mut(12 * n);
         let live = reach(scratch[2 * self.key_node.len()], n);
@@ -298,7 +318,13 @@ impl PointProcess for GlutamateSyn {
             relax_to_one(&mut x[..live], q);
         }
     }
-    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
+    fn receive(
+        &self,
+        ev: Delivery<'_>,
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let (j, weights) = (ev.instance, &*ev.weights);
         let n = self.nodes.len();
         let nk = self.key_node.len();
@@ -324,5 +350,12 @@ impl PointProcess for GlutamateSyn {
     }
     /// NET_RECEIVE's INITIAL sets only the (unrecorded) `gampamax`, `gnmdamax` from the
     /// weights; having one, NEURON leaves both weights as they are.
-    fn receive_init(&self, _instance: usize, _weights: &mut [f64], _vars: &mut [f64]) {}
+    fn receive_init(
+        &self,
+        _instance: usize,
+        _weights: &mut [f64],
+        _vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
+    }
 }

@@ -120,10 +120,24 @@ impl<W: Waveform> PointProcess for CurrentSource<W> {
     fn variables(&self) -> &'static [&'static str] {
         &["i"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
+    fn initialize(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         vars.fill(0.0);
     }
-    fn current(&self, env: &Env, _v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+    fn current(
+        &self,
+        env: &Env,
+        _v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let t = env.t;
         for j in 0..self.nodes.len() {
             let i = self.waveform.current_na(j, t);
@@ -135,8 +149,22 @@ impl<W: Waveform> PointProcess for CurrentSource<W> {
             vars[j] = i;
         }
     }
-    fn advance(&self, _env: &Env, _v: &[f64], _vars: &mut [f64]) {}
-    fn receive(&self, _ev: Delivery<'_>, _vars: &mut [f64], _events: &mut EventSink) {}
+    fn advance(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        _vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
+    }
+    fn receive(
+        &self,
+        _ev: Delivery<'_>,
+        _vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
+    }
 }
 
 #[cfg(test)]

@@ -67,7 +67,14 @@ impl PointProcess for SeClamp {
     fn variables(&self) -> &'static [&'static str] {
         &["i", "vc", "amp1", "on"]
     }
-    fn initialize(&self, _env: &Env, _v: &[f64], vars: &mut [f64], _events: &mut EventSink) {
+    fn initialize(
+        &self,
+        _env: &Env,
+        _v: &[f64],
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let [i, vc, amp1, on] = columns::<4>(vars, n);
         for j in 0..n {
@@ -77,7 +84,14 @@ impl PointProcess for SeClamp {
             on[j] = 0.0;
         }
     }
-    fn current(&self, env: &Env, v: &[f64], m: &mut Matrix, vars: &mut [f64]) {
+    fn current(
+        &self,
+        env: &Env,
+        v: &[f64],
+        m: &mut Matrix,
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let [i_out, vc_out, amp1, on_out] = columns::<4>(vars, n);
         for j in 0..n {
@@ -95,7 +109,13 @@ impl PointProcess for SeClamp {
             on_out[j] = if on { 1.0 } else { 0.0 };
         }
     }
-    fn advance(&self, _env: &Env, v: &[f64], vars: &mut [f64]) {
+    fn advance(
+        &self,
+        _env: &Env,
+        v: &[f64],
+        vars: &mut [f64],
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         let [i_out, vc, _amp1, on] = columns::<4>(vars, n);
         for j in 0..n {
@@ -106,7 +126,13 @@ impl PointProcess for SeClamp {
             };
         }
     }
-    fn receive(&self, ev: Delivery<'_>, vars: &mut [f64], _events: &mut EventSink) {
+    fn receive(
+        &self,
+        ev: Delivery<'_>,
+        vars: &mut [f64],
+        _events: &mut EventSink,
+        _cx: &mut crate::mechanisms::PointCtx<'_>,
+    ) {
         let n = self.nodes.len();
         if let Some(&level) = ev.weights.first() {
             vars[2 * n + ev.instance] = level;
