@@ -12,6 +12,7 @@ use crate::plot::charts::{Chart, Grouping};
 use crate::plot::data::{self, Results};
 use crate::plot::encode::{GifWriter, VideoWriter};
 use crate::plot::fullcell::{self, StoredTrial};
+use crate::plot::maps::{BinningMap, Kernels, Picture};
 use crate::plot::morphology::{Scene, View};
 use crate::plot::{ColorMap, Format};
 
@@ -38,6 +39,50 @@ pub enum PlotKind {
     Raster(RasterArgs),
     /// PSTH: soma spikes across trials, or synapse activations per cell type or EXC/INH.
     Psth(PsthArgs),
+    /// Heat maps of a database's spatio-temporal synapse-activation binning (`isf db bin`):
+    /// mean activations per trial, time on x, groups (or soma distance) on y.
+    Binning(BinningArgs),
+    /// The temporal (and, for soma-distance keys, spatial) kernels per group of a reduced LDA
+    /// model (`isf reduce fit`).
+    Kernels(KernelsArgs),
+}
+
+/// Arguments of `isf plot binning`.
+#[derive(Args, Debug)]
+pub struct BinningArgs {
+    /// The database folder.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The binning, e.g. `synapse_activation_binned/t1/EI__binned_somadist` (default: the
+    /// database's only binning, or its only one with `binned_somadist`).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Trials averaged (indices into the database's trials): `all`, or e.g. `0,3,5-9`.
+    #[arg(long, value_name = "SEL")]
+    pub trials: Option<String>,
+    /// Start of the time axis \[ms\] (default: the first bin).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub t_start: Option<f64>,
+    /// End of the time axis \[ms\] (default: the last bin's end).
+    #[arg(long, value_name = "MS")]
+    pub t_stop: Option<f64>,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `isf plot kernels`.
+#[derive(Args, Debug)]
+pub struct KernelsArgs {
+    /// The database folder.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The model's key (`isf reduce fit --out KEY`).
+    #[arg(long, value_name = "KEY")]
+    pub model: String,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where a chart's data comes from: a results file or an ISF output folder.
@@ -295,7 +340,39 @@ pub fn run(args: PlotArgs) -> anyhow::Result<()> {
             };
             save(&chart, &a.output)
         }
+        PlotKind::Binning(a) => {
+            Format::of(&a.output.out)?;
+            super::output::check(&a.output.out, a.output.overwrite)?;
+            let map = BinningMap::read(&a.db, a.key.as_deref(), a.trials.as_deref())?;
+            let first = map.edges_ms.first().copied().unwrap_or(0.0);
+            let last = map.edges_ms.last().copied().unwrap_or(1.0);
+            let range = (a.t_start.unwrap_or(first), a.t_stop.unwrap_or(last));
+            if !(range.0.is_finite() && range.1.is_finite() && range.0 < range.1) {
+                anyhow::bail!(
+                    "time axis {}–{} ms: need --t-start < --t-stop",
+                    range.0,
+                    range.1
+                );
+            }
+            let h = 120 + 160 * map.panels.len() as u32;
+            save_picture(&Picture::Binning(&map, range), &a.output, 900, h.min(900))
+        }
+        PlotKind::Kernels(a) => {
+            Format::of(&a.output.out)?;
+            super::output::check(&a.output.out, a.output.overwrite)?;
+            let k = Kernels::read(&a.db, &a.model)?;
+            let w = if k.spatial { 1000 } else { 800 };
+            save_picture(&Picture::Kernels(&k), &a.output, w, 500)
+        }
     }
+}
+
+fn save_picture(p: &Picture, out: &OutputArgs, w: u32, h: u32) -> anyhow::Result<()> {
+    let (w, h) = (out.width.unwrap_or(w), out.height.unwrap_or(h));
+    let _lock = super::output::lock_creating_parent(&out.out)?;
+    p.save(&out.out, w, h)?;
+    println!("{}: {w}×{h} px", out.out.display());
+    Ok(())
 }
 
 /// An opened chart source.
