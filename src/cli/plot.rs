@@ -253,9 +253,21 @@ pub struct MorphologyArgs {
     /// View elevation \[°\].
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub elevation: f64,
-    /// Colour the segments by `voltage` or by dendrite `label`.
-    #[arg(long, default_value = "voltage", value_parser = ["voltage", "label"])]
+    /// Colour the segments by `voltage`, by dendrite `label`, or by a `scalar` of the cell's
+    /// segments table (`--scalar COLUMN`).
+    #[arg(long, default_value = "voltage", value_parser = ["voltage", "label", "scalar"])]
     pub color: String,
+    /// The segments-table column for `--color scalar`: a geometry column (`diam`, `area_um2`,
+    /// `soma_dist`, …) or a mechanism parameter `param_mechanism` (e.g. `gIhbar_Ih`), as
+    /// `isf cell-info` writes them.
+    #[arg(long, value_name = "COLUMN")]
+    pub scalar: Option<String>,
+    /// Colour-map minimum of `--color scalar` (default: the column's smallest value).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub scalar_min: Option<f64>,
+    /// Colour-map maximum of `--color scalar` (default: the column's largest value).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub scalar_max: Option<f64>,
     /// Colour-map minimum \[mV\].
     #[arg(long, default_value_t = -75.0, allow_negative_numbers = true)]
     pub vmin: f64,
@@ -525,6 +537,76 @@ fn target(out: &Path, still: bool) -> anyhow::Result<Target> {
     })
 }
 
+/// `--color scalar`: the column's value per segment in the scene's order, through viridis over
+/// `[--scalar-min, --scalar-max]` (default: the finite values' range). A segment without the
+/// column's mechanism (an empty field of `isf cell-info`'s table) takes the map's lowest colour.
+fn scalar_coloring(
+    a: &MorphologyArgs,
+    cell: &crate::cell::CellTemplate,
+    scene: &Scene,
+) -> anyhow::Result<ColorBy> {
+    let name = a.scalar.as_deref().unwrap_or("");
+    let table = cell.segments_table();
+    let fixed = |r: &crate::cell::SegmentRow| -> Option<f64> {
+        Some(match name {
+            "sec_idx" => r.sec_idx as f64,
+            "nseg" => r.nseg as f64,
+            "sec_L" => r.sec_l,
+            "seg_idx" => r.seg_idx as f64,
+            "x" => r.x,
+            "area_um2" => r.area_um2,
+            "diam" => r.diam,
+            "ri_Mohm" => r.ri_mohm,
+            "cm" => r.cm,
+            "Ra" => r.ra,
+            "soma_dist" => r.soma_dist,
+            _ => return None,
+        })
+    };
+    let mech = table.mech_columns.iter().position(|c| c == name);
+    let Some(first) = table.rows.first() else {
+        anyhow::bail!("the cell has no segments");
+    };
+    if fixed(first).is_none() && mech.is_none() {
+        anyhow::bail!(
+            "--scalar `{name}`: not a numeric column of the segments table (sec_idx, nseg, sec_L, \
+             seg_idx, x, area_um2, diam, ri_Mohm, cm, Ra, soma_dist, {})",
+            table.mech_columns.join(", ")
+        );
+    }
+    let value = |r: &crate::cell::SegmentRow| match mech {
+        Some(m) => r.mech[m],
+        None => fixed(r).unwrap_or(f64::NAN),
+    };
+    let by_segment: std::collections::HashMap<(usize, usize), f64> = table
+        .rows
+        .iter()
+        .map(|r| ((r.sec_idx, r.seg_idx), value(r)))
+        .collect();
+    let values: Vec<f64> = scene
+        .segments
+        .iter()
+        .map(|s| by_segment.get(s).copied().unwrap_or(f64::NAN))
+        .collect();
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let lo = a
+        .scalar_min
+        .unwrap_or_else(|| finite.clone().fold(f64::INFINITY, f64::min));
+    let hi = a
+        .scalar_max
+        .unwrap_or_else(|| finite.fold(f64::NEG_INFINITY, f64::max));
+    // A constant column still needs a range.
+    let (lo, hi) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let cmap = ColorMap::viridis(lo, hi).map_err(|e| {
+        anyhow::anyhow!("--scalar `{name}`: {e} (no finite values, or give --scalar-min/max)")
+    })?;
+    Ok(ColorBy::Scalar(cmap, name.to_string(), values))
+}
+
 fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let out = &a.output.out;
     let kind = target(out, a.at.is_some())?;
@@ -534,6 +616,9 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         Some(t) => vec![t],
         None => frame_times(a.t_start, a.t_stop, a.t_step)?,
     };
+    if (a.color == "scalar") != a.scalar.is_some() {
+        anyhow::bail!("--color scalar and --scalar COLUMN go together");
+    }
     let t_end = times.last().copied().unwrap_or(0.0) + a.t_step;
     let stored = a.source.stored()?;
     let started = std::time::Instant::now();
@@ -553,6 +638,7 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let scene = Scene::new(&trial.template, view, w, h)?;
     let color_by = match a.color.as_str() {
         "label" => ColorBy::Label,
+        "scalar" => scalar_coloring(a, &trial.template, &scene)?,
         _ => ColorBy::Voltage(ColorMap::viridis(a.vmin, a.vmax)?),
     };
     let animator = Animator {

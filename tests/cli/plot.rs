@@ -479,6 +479,69 @@ fn every_chart_kind_on_the_example_run() {
     ]);
     run(&a2);
     assert!(Image::read(&label).non_white() > 1000);
+
+    // Coloured by a column of the segments table: the soma carries its soma distance's level,
+    // the farthest segments the top colour.
+    let scalar = p("scalar.png");
+    let mut a3: Vec<&dyn AsRef<std::ffi::OsStr>> = args[..12].to_vec();
+    a3.extend([
+        &"--color" as &dyn AsRef<std::ffi::OsStr>,
+        &"scalar",
+        &"--scalar",
+        &"soma_dist",
+        &"--no-synapses",
+        &"--out",
+        &scalar,
+    ]);
+    run(&a3);
+    let img = Image::read(&scalar);
+    let (_, template) = isf::recipe::Recipe::cell_only(&model.join("cell.param"))
+        .read_cell()
+        .unwrap();
+    let table = template.segments_table();
+    let dist: Vec<f64> = table.rows.iter().map(|r| r.soma_dist).collect();
+    let hi = dist.iter().copied().fold(f64::MIN, f64::max);
+    let lo = dist.iter().copied().fold(f64::MAX, f64::min);
+    let cmap = ColorMap::viridis(lo, hi).unwrap();
+    let scene = Scene::new(&template, View::default(), 640, 640).unwrap();
+    let soma = &template.sections[template.soma_section];
+    let c = [0, 1, 2].map(|d| soma.pts.iter().map(|p| p[d]).sum::<f64>() / soma.pts.len() as f64);
+    let (sx, sy) = scene.pixel_of(c);
+    let got = cmap
+        .level_of(img.mode(sx, sy, 2))
+        .expect("soma pixel in the map");
+    let soma_row = table
+        .rows
+        .iter()
+        .find(|r| r.sec_idx == template.soma_section)
+        .unwrap();
+    let want = cmap.level(soma_row.soma_dist);
+    assert!(got.abs_diff(want) <= 1, "soma level {got}, want {want}");
+    let top = cmap.level_color(ColorMap::LEVELS - 1);
+    let top_pixels = (0..img.h)
+        .flat_map(|y| (0..img.w - 150).map(move |x| (x, y)))
+        .filter(|&(x, y)| img.px(x, y) == top)
+        .count();
+    assert!(
+        top_pixels > 0,
+        "the farthest segments are not in the top colour"
+    );
+    let mut a4: Vec<&dyn AsRef<std::ffi::OsStr>> = args[..12].to_vec();
+    a4.extend([
+        &"--color" as &dyn AsRef<std::ffi::OsStr>,
+        &"scalar",
+        &"--scalar",
+        &"no_such_column",
+        &"--out",
+        &scalar,
+        &"--overwrite",
+    ]);
+    let a4: Vec<&std::ffi::OsStr> = a4.iter().map(|a| a.as_ref()).collect();
+    let (ok, _, err) = isf(&a4);
+    assert!(
+        !ok && err.contains("--scalar `no_such_column`") && err.contains("gIhbar_Ih"),
+        "{err}"
+    );
 }
 
 /// The plot area of the part of a PNG chart left of `x_max` (see [`plot_area`]).
