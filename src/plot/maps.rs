@@ -58,17 +58,9 @@ fn binned_keys(database: &Database, prefix: &[String]) -> anyhow::Result<Vec<Vec
     let all = database.keys_recursive().map_err(|e| db_err(e, &path))?;
     Ok(all
         .into_iter()
-        .filter(|(k, m)| m.kind == Binned::KIND_NAME && k.starts_with(prefix))
+        .filter(|(k, m)| m.kind == <Binned as db::Payload>::KIND && k.starts_with(prefix))
         .map(|(k, _)| k)
         .collect())
-}
-
-/// Names the kind of [`Binned`] values without importing the payload trait everywhere.
-trait KindName {
-    const KIND_NAME: &'static str;
-}
-impl KindName for Binned {
-    const KIND_NAME: &'static str = <Binned as db::Payload>::KIND;
 }
 
 impl BinningMap {

@@ -495,7 +495,7 @@ fn every_chart_kind_on_the_example_run() {
     ]);
     run(&a3);
     let img = Image::read(&scalar);
-    let (_, template) = isf::recipe::Recipe::cell_only(&model.join("cell.param"))
+    let (_, template) = isf::recipe::Recipe::cell_only(model.join("cell.param"))
         .read_cell()
         .unwrap();
     let table = template.segments_table();
