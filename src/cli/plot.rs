@@ -12,6 +12,7 @@ use crate::plot::charts::{Chart, Grouping};
 use crate::plot::data::{self, Results};
 use crate::plot::encode::{GifWriter, VideoWriter};
 use crate::plot::fullcell::{self, StoredTrial};
+use crate::plot::maps::{BinningMap, Kernels, Picture};
 use crate::plot::morphology::{Scene, View};
 use crate::plot::{ColorMap, Format};
 
@@ -38,6 +39,50 @@ pub enum PlotKind {
     Raster(RasterArgs),
     /// PSTH: soma spikes across trials, or synapse activations per cell type or EXC/INH.
     Psth(PsthArgs),
+    /// Heat maps of a database's spatio-temporal synapse-activation binning (`isf db bin`):
+    /// mean activations per trial, time on x, groups (or soma distance) on y.
+    Binning(BinningArgs),
+    /// The temporal (and, for soma-distance keys, spatial) kernels per group of a reduced LDA
+    /// model (`isf reduce fit`).
+    Kernels(KernelsArgs),
+}
+
+/// Arguments of `isf plot binning`.
+#[derive(Args, Debug)]
+pub struct BinningArgs {
+    /// The database folder.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The binning, e.g. `synapse_activation_binned/t1/EI__binned_somadist` (default: the
+    /// database's only binning, or its only one with `binned_somadist`).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Trials averaged (indices into the database's trials): `all`, or e.g. `0,3,5-9`.
+    #[arg(long, value_name = "SEL")]
+    pub trials: Option<String>,
+    /// Start of the time axis \[ms\] (default: the first bin).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub t_start: Option<f64>,
+    /// End of the time axis \[ms\] (default: the last bin's end).
+    #[arg(long, value_name = "MS")]
+    pub t_stop: Option<f64>,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `isf plot kernels`.
+#[derive(Args, Debug)]
+pub struct KernelsArgs {
+    /// The database folder.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The model's key (`isf reduce fit --out KEY`).
+    #[arg(long, value_name = "KEY")]
+    pub model: String,
+    /// The output.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where a chart's data comes from: a results file or an ISF output folder.
@@ -208,9 +253,21 @@ pub struct MorphologyArgs {
     /// View elevation \[°\].
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub elevation: f64,
-    /// Colour the segments by `voltage` or by dendrite `label`.
-    #[arg(long, default_value = "voltage", value_parser = ["voltage", "label"])]
+    /// Colour the segments by `voltage`, by dendrite `label`, or by a `scalar` of the cell's
+    /// segments table (`--scalar COLUMN`).
+    #[arg(long, default_value = "voltage", value_parser = ["voltage", "label", "scalar"])]
     pub color: String,
+    /// The segments-table column for `--color scalar`: a geometry column (`diam`, `area_um2`,
+    /// `soma_dist`, …) or a mechanism parameter `param_mechanism` (e.g. `gIhbar_Ih`), as
+    /// `isf cell-info` writes them.
+    #[arg(long, value_name = "COLUMN")]
+    pub scalar: Option<String>,
+    /// Colour-map minimum of `--color scalar` (default: the column's smallest value).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub scalar_min: Option<f64>,
+    /// Colour-map maximum of `--color scalar` (default: the column's largest value).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub scalar_max: Option<f64>,
     /// Colour-map minimum \[mV\].
     #[arg(long, default_value_t = -75.0, allow_negative_numbers = true)]
     pub vmin: f64,
@@ -295,7 +352,39 @@ pub fn run(args: PlotArgs) -> anyhow::Result<()> {
             };
             save(&chart, &a.output)
         }
+        PlotKind::Binning(a) => {
+            Format::of(&a.output.out)?;
+            super::output::check(&a.output.out, a.output.overwrite)?;
+            let map = BinningMap::read(&a.db, a.key.as_deref(), a.trials.as_deref())?;
+            let first = map.edges_ms.first().copied().unwrap_or(0.0);
+            let last = map.edges_ms.last().copied().unwrap_or(1.0);
+            let range = (a.t_start.unwrap_or(first), a.t_stop.unwrap_or(last));
+            if !(range.0.is_finite() && range.1.is_finite() && range.0 < range.1) {
+                anyhow::bail!(
+                    "time axis {}–{} ms: need --t-start < --t-stop",
+                    range.0,
+                    range.1
+                );
+            }
+            let h = 120 + 160 * map.panels.len() as u32;
+            save_picture(&Picture::Binning(&map, range), &a.output, 900, h.min(900))
+        }
+        PlotKind::Kernels(a) => {
+            Format::of(&a.output.out)?;
+            super::output::check(&a.output.out, a.output.overwrite)?;
+            let k = Kernels::read(&a.db, &a.model)?;
+            let w = if k.spatial { 1000 } else { 800 };
+            save_picture(&Picture::Kernels(&k), &a.output, w, 500)
+        }
     }
+}
+
+fn save_picture(p: &Picture, out: &OutputArgs, w: u32, h: u32) -> anyhow::Result<()> {
+    let (w, h) = (out.width.unwrap_or(w), out.height.unwrap_or(h));
+    let _lock = super::output::lock_creating_parent(&out.out)?;
+    p.save(&out.out, w, h)?;
+    println!("{}: {w}×{h} px", out.out.display());
+    Ok(())
 }
 
 /// An opened chart source.
@@ -448,6 +537,76 @@ fn target(out: &Path, still: bool) -> anyhow::Result<Target> {
     })
 }
 
+/// `--color scalar`: the column's value per segment in the scene's order, through viridis over
+/// `[--scalar-min, --scalar-max]` (default: the finite values' range). A segment without the
+/// column's mechanism (an empty field of `isf cell-info`'s table) takes the map's lowest colour.
+fn scalar_coloring(
+    a: &MorphologyArgs,
+    cell: &crate::cell::CellTemplate,
+    scene: &Scene,
+) -> anyhow::Result<ColorBy> {
+    let name = a.scalar.as_deref().unwrap_or("");
+    let table = cell.segments_table();
+    let fixed = |r: &crate::cell::SegmentRow| -> Option<f64> {
+        Some(match name {
+            "sec_idx" => r.sec_idx as f64,
+            "nseg" => r.nseg as f64,
+            "sec_L" => r.sec_l,
+            "seg_idx" => r.seg_idx as f64,
+            "x" => r.x,
+            "area_um2" => r.area_um2,
+            "diam" => r.diam,
+            "ri_Mohm" => r.ri_mohm,
+            "cm" => r.cm,
+            "Ra" => r.ra,
+            "soma_dist" => r.soma_dist,
+            _ => return None,
+        })
+    };
+    let mech = table.mech_columns.iter().position(|c| c == name);
+    let Some(first) = table.rows.first() else {
+        anyhow::bail!("the cell has no segments");
+    };
+    if fixed(first).is_none() && mech.is_none() {
+        anyhow::bail!(
+            "--scalar `{name}`: not a numeric column of the segments table (sec_idx, nseg, sec_L, \
+             seg_idx, x, area_um2, diam, ri_Mohm, cm, Ra, soma_dist, {})",
+            table.mech_columns.join(", ")
+        );
+    }
+    let value = |r: &crate::cell::SegmentRow| match mech {
+        Some(m) => r.mech[m],
+        None => fixed(r).unwrap_or(f64::NAN),
+    };
+    let by_segment: std::collections::HashMap<(usize, usize), f64> = table
+        .rows
+        .iter()
+        .map(|r| ((r.sec_idx, r.seg_idx), value(r)))
+        .collect();
+    let values: Vec<f64> = scene
+        .segments
+        .iter()
+        .map(|s| by_segment.get(s).copied().unwrap_or(f64::NAN))
+        .collect();
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let lo = a
+        .scalar_min
+        .unwrap_or_else(|| finite.clone().fold(f64::INFINITY, f64::min));
+    let hi = a
+        .scalar_max
+        .unwrap_or_else(|| finite.fold(f64::NEG_INFINITY, f64::max));
+    // A constant column still needs a range.
+    let (lo, hi) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let cmap = ColorMap::viridis(lo, hi).map_err(|e| {
+        anyhow::anyhow!("--scalar `{name}`: {e} (no finite values, or give --scalar-min/max)")
+    })?;
+    Ok(ColorBy::Scalar(cmap, name.to_string(), values))
+}
+
 fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let out = &a.output.out;
     let kind = target(out, a.at.is_some())?;
@@ -457,6 +616,9 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
         Some(t) => vec![t],
         None => frame_times(a.t_start, a.t_stop, a.t_step)?,
     };
+    if (a.color == "scalar") != a.scalar.is_some() {
+        anyhow::bail!("--color scalar and --scalar COLUMN go together");
+    }
     let t_end = times.last().copied().unwrap_or(0.0) + a.t_step;
     let stored = a.source.stored()?;
     let started = std::time::Instant::now();
@@ -476,6 +638,7 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let scene = Scene::new(&trial.template, view, w, h)?;
     let color_by = match a.color.as_str() {
         "label" => ColorBy::Label,
+        "scalar" => scalar_coloring(a, &trial.template, &scene)?,
         _ => ColorBy::Voltage(ColorMap::viridis(a.vmin, a.vmax)?),
     };
     let animator = Animator {

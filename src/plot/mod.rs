@@ -13,6 +13,7 @@ pub mod data;
 pub mod encode;
 pub mod fonts;
 pub mod fullcell;
+pub mod maps;
 pub mod morphology;
 
 pub use colormap::ColorMap;

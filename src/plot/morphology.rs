@@ -322,6 +322,9 @@ pub struct Frame<'a> {
 fn fmt_tick(v: f64) -> String {
     if v == v.round() && v.abs() < 1e6 {
         format!("{v:.0}")
+    } else if v.abs() < 0.1 {
+        // Small scalars (channel densities in S/cm²) would all read 0.0.
+        format!("{v:.2e}")
     } else {
         format!("{v:.1}")
     }

@@ -479,4 +479,281 @@ fn every_chart_kind_on_the_example_run() {
     ]);
     run(&a2);
     assert!(Image::read(&label).non_white() > 1000);
+
+    // Coloured by a column of the segments table: the soma carries its soma distance's level,
+    // the farthest segments the top colour.
+    let scalar = p("scalar.png");
+    let mut a3: Vec<&dyn AsRef<std::ffi::OsStr>> = args[..12].to_vec();
+    a3.extend([
+        &"--color" as &dyn AsRef<std::ffi::OsStr>,
+        &"scalar",
+        &"--scalar",
+        &"soma_dist",
+        &"--no-synapses",
+        &"--out",
+        &scalar,
+    ]);
+    run(&a3);
+    let img = Image::read(&scalar);
+    let (_, template) = isf::recipe::Recipe::cell_only(model.join("cell.param"))
+        .read_cell()
+        .unwrap();
+    let table = template.segments_table();
+    let dist: Vec<f64> = table.rows.iter().map(|r| r.soma_dist).collect();
+    let hi = dist.iter().copied().fold(f64::MIN, f64::max);
+    let lo = dist.iter().copied().fold(f64::MAX, f64::min);
+    let cmap = ColorMap::viridis(lo, hi).unwrap();
+    let scene = Scene::new(&template, View::default(), 640, 640).unwrap();
+    let soma = &template.sections[template.soma_section];
+    let c = [0, 1, 2].map(|d| soma.pts.iter().map(|p| p[d]).sum::<f64>() / soma.pts.len() as f64);
+    let (sx, sy) = scene.pixel_of(c);
+    let got = cmap
+        .level_of(img.mode(sx, sy, 2))
+        .expect("soma pixel in the map");
+    let soma_row = table
+        .rows
+        .iter()
+        .find(|r| r.sec_idx == template.soma_section)
+        .unwrap();
+    let want = cmap.level(soma_row.soma_dist);
+    assert!(got.abs_diff(want) <= 1, "soma level {got}, want {want}");
+    let top = cmap.level_color(ColorMap::LEVELS - 1);
+    let top_pixels = (0..img.h)
+        .flat_map(|y| (0..img.w - 150).map(move |x| (x, y)))
+        .filter(|&(x, y)| img.px(x, y) == top)
+        .count();
+    assert!(
+        top_pixels > 0,
+        "the farthest segments are not in the top colour"
+    );
+    let mut a4: Vec<&dyn AsRef<std::ffi::OsStr>> = args[..12].to_vec();
+    a4.extend([
+        &"--color" as &dyn AsRef<std::ffi::OsStr>,
+        &"scalar",
+        &"--scalar",
+        &"no_such_column",
+        &"--out",
+        &scalar,
+        &"--overwrite",
+    ]);
+    let a4: Vec<&std::ffi::OsStr> = a4.iter().map(|a| a.as_ref()).collect();
+    let (ok, _, err) = isf(&a4);
+    assert!(
+        !ok && err.contains("--scalar `no_such_column`") && err.contains("gIhbar_Ih"),
+        "{err}"
+    );
+}
+
+/// The plot area of the part of a PNG chart left of `x_max` (see [`plot_area`]).
+fn plot_area_left_of(img: &Image, x_max: u32) -> (u32, u32, u32, u32) {
+    let dark = |x, y| img.px(x, y).iter().all(|&c| c < 60);
+    let row = (0..img.h)
+        .max_by_key(|&y| (0..x_max).filter(|&x| dark(x, y)).count())
+        .unwrap();
+    let col = (0..x_max)
+        .max_by_key(|&x| (0..img.h).filter(|&y| dark(x, y)).count())
+        .unwrap();
+    let top = (0..img.h).find(|&y| dark(col, y)).unwrap();
+    let right = (0..x_max).filter(|&x| dark(x, row)).max().unwrap();
+    (top, row, col, right)
+}
+
+#[test]
+fn binning_maps_and_kernels_of_the_example_database() {
+    use isf::plot::maps::{group_color, mean_of, COLORBAR_WIDTH};
+    use isf_post::db::{Binned, Database};
+    use isf_post::lda::ReducedLdaModel;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model");
+    run(&[&"example", &model]);
+    run(&[&"simulate", &"--config", &model.join("run.toml")]);
+    let db = tmp.path().join("db");
+    run(&[&"db", &"init", &model.join("example_results.h5"), &db]);
+    run(&[&"db", &"bin", &db, &"--groupby", &"EI"]);
+    run(&[&"db", &"bin", &db, &"--groupby", &"EI,binned_somadist"]);
+    // The example's 8 trials have spiking and silent ones in 280–300 ms.
+    run(&[
+        &"reduce",
+        &"fit",
+        &db,
+        &"--out",
+        &"lda",
+        &"--output-min",
+        &"280",
+        &"--output-max",
+        &"300",
+        &"--n-models",
+        &"3",
+    ]);
+    let p = |n: &str| tmp.path().join(n);
+
+    // Two binnings: the default is the spatio-temporal one; two panels with a distance axis.
+    let svg = p("st.svg");
+    run(&[&"plot", &"binning", &"--db", &db, &"--out", &svg]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for l in [
+        "time (ms)",
+        "soma distance (µm)",
+        "activations per trial and bin",
+        "EI__binned_somadist: EXC (8 trials)",
+        "EI__binned_somadist: INH (8 trials)",
+    ] {
+        assert!(text.contains(l), "binning SVG: `{l}` missing");
+    }
+
+    // EI only, 0–300 ms: one panel, rows EXC (bottom) and INH, coloured by the mean count.
+    let key = "synapse_activation_binned/t1/EI";
+    let png = p("ei.png");
+    run(&[
+        &"plot",
+        &"binning",
+        &"--db",
+        &db,
+        &"--key",
+        &key,
+        &"--t-start",
+        &"0",
+        &"--t-stop",
+        &"300",
+        &"--out",
+        &png,
+    ]);
+    let img = Image::read(&png);
+    assert_eq!((img.w, img.h), (900, 280));
+    assert!(img.non_white() > 50_000, "binning map nearly blank");
+    let database = Database::open(&db).unwrap();
+    let mean = |g: &str| -> Vec<f64> {
+        let b: Binned = database
+            .get(&isf_post::db::parse_key(&format!("{key}/{g}")).unwrap())
+            .unwrap();
+        assert_eq!(b.bin_edges_ms[0], 0.0);
+        assert_eq!(b.bin_edges_ms[1], 1.0);
+        (0..300)
+            .map(|j| b.counts.column(j).mean().unwrap())
+            .collect()
+    };
+    let (exc, inh) = (mean("EXC"), mean("INH"));
+    let vmax = exc.iter().chain(&inh).copied().fold(0.0, f64::max);
+    let cmap = ColorMap::viridis(0.0, vmax).unwrap();
+    let (top, bottom, left, right) = plot_area_left_of(&img, img.w - COLORBAR_WIDTH);
+    let busiest = (0..300).max_by(|&a, &b| exc[a].total_cmp(&exc[b])).unwrap();
+    let quiet = (0..300).min_by(|&a, &b| exc[a].total_cmp(&exc[b])).unwrap();
+    for (row, values) in [(0.25, &exc), (0.75, &inh)] {
+        let y = bottom as f64 - row * (bottom - top) as f64;
+        for j in [busiest, quiet, 150] {
+            let x = left as f64 + (j as f64 + 0.5) / 300.0 * (right - left) as f64;
+            let c = img.px(x.round() as u32, y.round() as u32);
+            let got = cmap
+                .level_of(c)
+                .unwrap_or_else(|| panic!("bin {j} at ({x:.0}, {y:.0}): {c:?} is no map colour"));
+            let want = cmap.level(values[j]);
+            assert!(
+                got.abs_diff(want) <= 1,
+                "bin {j}, row {row}: level {got}, the mean count {} is level {want}",
+                values[j]
+            );
+        }
+    }
+
+    // Kernels of the EI model: one temporal panel; the EXC mean kernel's largest weight drawn
+    // where it is.
+    let kpng = p("k.png");
+    run(&[
+        &"plot", &"kernels", &"--db", &db, &"--model", &"lda", &"--out", &kpng,
+    ]);
+    let ksvg = p("k.svg");
+    run(&[
+        &"plot", &"kernels", &"--db", &db, &"--model", &"lda", &"--out", &ksvg,
+    ]);
+    let text = std::fs::read_to_string(&ksvg).unwrap();
+    for l in [
+        "time (ms)",
+        "weight per bin",
+        "EXC",
+        "INH",
+        "Temporal kernels of lda",
+    ] {
+        assert!(text.contains(l), "kernels SVG: `{l}` missing");
+    }
+    assert!(!text.contains("Spatial kernels"));
+    let img = Image::read(&kpng);
+    assert_eq!((img.w, img.h), (800, 500));
+    assert!(img.non_white() > 5_000);
+    let m: ReducedLdaModel = database
+        .get(&isf_post::db::parse_key("lda").unwrap())
+        .unwrap();
+    let kernel = |k: usize| -> Vec<Vec<f64>> {
+        let (a, b) = m.key_ranges[k];
+        m.models.iter().map(|p| p.kernel[a..b].to_vec()).collect()
+    };
+    let all: Vec<f64> = (0..2).flat_map(|k| kernel(k).concat()).collect();
+    let lo = all.iter().copied().fold(0.0, f64::min);
+    let hi = all.iter().copied().fold(0.0, f64::max);
+    let pad = 0.08 * (hi - lo);
+    let (ya, yb) = (lo - pad, hi + pad);
+    let exc_mean = mean_of(&kernel(0));
+    let n = exc_mean.len();
+    assert_eq!(n, 80, "the default window is 80 one-ms bins");
+    let k = (0..n)
+        .max_by(|&a, &b| exc_mean[a].abs().total_cmp(&exc_mean[b].abs()))
+        .unwrap();
+    let (top, bottom, left, right) = plot_area(&img);
+    let x = left as f64 + (k as f64 + 0.5) / n as f64 * (right - left) as f64;
+    let y = bottom as f64 - (exc_mean[k] - ya) / (yb - ya) * (bottom - top) as f64;
+    let blue = group_color("EXC", 0);
+    let near = (x as u32 - 3..=x as u32 + 3)
+        .flat_map(|xx| (y as u32 - 3..=y as u32 + 3).map(move |yy| (xx, yy)))
+        .any(|(xx, yy)| img.px(xx, yy) == blue);
+    assert!(near, "no EXC kernel pixel near ({x:.0}, {y:.0}), bin {k}");
+
+    // A model over soma-distance keys gets the spatial panel too.
+    let keys: Vec<String> = ["EXC", "INH"]
+        .iter()
+        .flat_map(|g| {
+            ["0to50", "50to100"]
+                .map(|d| format!("synapse_activation_binned/t1/EI__binned_somadist/{g}/{d}"))
+        })
+        .collect();
+    run(&[
+        &"reduce",
+        &"fit",
+        &db,
+        &"--out",
+        &"lda_sd",
+        &"--keys",
+        &keys.join(","),
+        &"--window-width",
+        &"20",
+        &"--output-min",
+        &"280",
+        &"--output-max",
+        &"300",
+        &"--n-models",
+        &"3",
+    ]);
+    let sd = p("sd.svg");
+    run(&[
+        &"plot", &"kernels", &"--db", &db, &"--model", &"lda_sd", &"--out", &sd,
+    ]);
+    let text = std::fs::read_to_string(&sd).unwrap();
+    for l in [
+        "Spatial kernels",
+        "soma distance (µm)",
+        "weight summed over the window",
+    ] {
+        assert!(text.contains(l), "spatial kernels SVG: `{l}` missing");
+    }
+    // Errors name the database and key.
+    let (ok, _, err) = isf(&[
+        "plot".as_ref(),
+        "kernels".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--model".as_ref(),
+        "nope".as_ref(),
+        "--out".as_ref(),
+        p("x.png").as_os_str(),
+    ]);
+    assert!(!ok && err.contains("key `nope` not found"), "{err}");
 }
