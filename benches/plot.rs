@@ -15,7 +15,7 @@ use isf::plot::data::Results;
 use isf::plot::encode::{png, GifWriter};
 use isf::plot::fullcell::{isf_folder_trial, simulate};
 use isf::plot::morphology::{Scene, View};
-use isf::plot::{ColorMap, Format};
+use isf::plot::{ColorMap, Figure, Format};
 
 fn cpu_seconds() -> f64 {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };

@@ -14,6 +14,7 @@ use crate::plot::encode::{GifWriter, VideoWriter};
 use crate::plot::fullcell::{self, StoredTrial};
 use crate::plot::maps::{BinningMap, Kernels, Picture};
 use crate::plot::morphology::{Scene, View};
+use crate::plot::Figure;
 use crate::plot::{ColorMap, Format};
 
 /// Arguments of `isf plot`.

@@ -1,14 +1,12 @@
 //! Charts with axes: voltage traces (many-lines style, spikes marked), rasters, PSTHs. Each is
 //! drawn by plotters on a PNG (bitmap) or SVG backend; the format comes from the file name.
 
-use std::path::Path;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{spikes_of, Activity, Traces};
 use super::morphology::{population_color, CELL_TYPE_COLORS};
-use super::{Format, Rgb};
+use super::Rgb;
 
 /// How synapse activations are grouped in a PSTH.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,37 +461,10 @@ impl Chart {
         root.present().map_err(err)?;
         Ok(())
     }
+}
 
-    /// The chart as PNG or SVG bytes of `w × h` pixels.
-    pub fn render(&self, format: Format, w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
-        if !(100..=10_000).contains(&w) || !(100..=10_000).contains(&h) {
-            anyhow::bail!("picture size {w}×{h}: each side must be 100 to 10000 pixels");
-        }
-        super::fonts::ensure()?;
-        match format {
-            Format::Png => {
-                let mut buf = vec![255u8; 3 * w as usize * h as usize];
-                {
-                    let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-                    self.draw(&root)?;
-                }
-                super::encode::png_small(&buf, w, h)
-            }
-            Format::Svg => {
-                let mut s = String::new();
-                {
-                    let root = SVGBackend::with_string(&mut s, (w, h)).into_drawing_area();
-                    self.draw(&root)?;
-                }
-                Ok(s.into_bytes())
-            }
-        }
-    }
-
-    /// Renders the chart into `path` (format from its extension), replacing it atomically.
-    pub fn save(&self, path: &Path, w: u32, h: u32) -> anyhow::Result<()> {
-        let bytes = self.render(Format::of(path)?, w, h)?;
-        crate::output::write_atomic(path, &bytes)?;
-        Ok(())
+impl super::Figure for Chart {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        self.draw(root)
     }
 }

@@ -9,7 +9,7 @@ use isf_post::lda::ReducedLdaModel;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ColorMap, Format, Rgb};
+use super::{ColorMap, Rgb};
 
 /// Where the binned keys live (`isf db bin`).
 pub const BINNED_ROOT: &str = "synapse_activation_binned";
@@ -650,37 +650,11 @@ impl Picture<'_> {
             Picture::Kernels(k) => k.draw(root),
         }
     }
+}
 
-    /// The picture as PNG or SVG bytes of `w × h` pixels.
-    pub fn render(&self, format: Format, w: u32, h: u32) -> anyhow::Result<Vec<u8>> {
-        if !(200..=10_000).contains(&w) || !(100..=10_000).contains(&h) {
-            anyhow::bail!("picture size {w}×{h}: width 200 to 10000, height 100 to 10000 pixels");
-        }
-        super::fonts::ensure()?;
-        match format {
-            Format::Png => {
-                let mut buf = vec![255u8; 3 * w as usize * h as usize];
-                {
-                    let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-                    self.draw(&root)?;
-                }
-                super::encode::png_small(&buf, w, h)
-            }
-            Format::Svg => {
-                let mut s = String::new();
-                {
-                    let root = SVGBackend::with_string(&mut s, (w, h)).into_drawing_area();
-                    self.draw(&root)?;
-                }
-                Ok(s.into_bytes())
-            }
-        }
-    }
-
-    /// Renders into `path` (format from its extension), replacing it atomically.
-    pub fn save(&self, path: &Path, w: u32, h: u32) -> anyhow::Result<()> {
-        let bytes = self.render(Format::of(path)?, w, h)?;
-        crate::output::write_atomic(path, &bytes)?;
-        Ok(())
+impl super::Figure for Picture<'_> {
+    const MIN_WIDTH: u32 = 200;
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        self.draw(root)
     }
 }
