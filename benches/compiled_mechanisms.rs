@@ -15,19 +15,7 @@ const NODES: usize = 1142;
 const STEPS: usize = 2000;
 const DT: f64 = 0.025;
 const CELSIUS: f64 = 34.0;
-const HAY: &[&str] = &[
-    "CaDynamics_E2",
-    "Ca_HVA",
-    "Ca_LVAst",
-    "Ih",
-    "Im",
-    "K_Pst",
-    "K_Tst",
-    "NaTa_t",
-    "Nap_Et2",
-    "SK_E2",
-    "SKv3_1",
-];
+use isf::testing::HAY_CHANNELS as HAY;
 
 fn best_of_3(mut f: impl FnMut()) -> f64 {
     (0..3)

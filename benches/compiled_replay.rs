@@ -17,19 +17,7 @@ use isf::trial::CellSimulator;
 
 const TSTOP_MS: f64 = 300.0;
 
-const HAY: &[&str] = &[
-    "CaDynamics_E2",
-    "Ca_HVA",
-    "Ca_LVAst",
-    "Ih",
-    "Im",
-    "K_Pst",
-    "K_Tst",
-    "NaTa_t",
-    "Nap_Et2",
-    "SK_E2",
-    "SKv3_1",
-];
+use isf::testing::HAY_CHANNELS as HAY;
 
 /// CPU time consumed by the calling thread, s.
 fn thread_cpu_seconds() -> f64 {

@@ -56,3 +56,19 @@ pub fn reference_trial() -> Option<(PathBuf, PathBuf, PathBuf)> {
     ))?;
     Some((cell, network, synapses))
 }
+
+/// The Hay et al. L5PT channels of ISF's mechanism library, by their `.mod` file names (the files
+/// in `nmodl/isf-library/channels_py3/`), which the built-ins re-implement.
+pub const HAY_CHANNELS: &[&str] = &[
+    "CaDynamics_E2",
+    "Ca_HVA",
+    "Ca_LVAst",
+    "Ih",
+    "Im",
+    "K_Pst",
+    "K_Tst",
+    "NaTa_t",
+    "Nap_Et2",
+    "SK_E2",
+    "SKv3_1",
+];

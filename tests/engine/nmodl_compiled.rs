@@ -16,20 +16,7 @@ use isf::solver::{CellModel, Probe, SimSettings, SimulationBuilder, Traces};
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The Hay channels and their `.mod` files in ISF's library.
-const HAY: &[&str] = &[
-    "CaDynamics_E2",
-    "Ca_HVA",
-    "Ca_LVAst",
-    "Ih",
-    "Im",
-    "K_Pst",
-    "K_Tst",
-    "NaTa_t",
-    "Nap_Et2",
-    "SK_E2",
-    "SKv3_1",
-];
+use isf::testing::HAY_CHANNELS as HAY;
 
 /// Further files of ISF's library with NEURON references in `reference/neuron-9.0.2/nmodl/`,
 /// registered under their own names.
