@@ -6,81 +6,18 @@
 //! `cargo bench --bench compiled_mechanisms [NAME...]` (reads the `.mod` files from the shared
 //! reference tree; skips with a notice when it is absent).
 
-use isf::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
-use isf::mechanisms::{compiled, Catalogue, Env, Instances, IonState, Ions, Matrix, Numerics};
-use std::time::Instant;
+#[path = "support/kernel_timing.rs"]
+mod kernel_timing;
 
-const INSTANCES: usize = 638;
-const NODES: usize = 1142;
-const STEPS: usize = 2000;
-const DT: f64 = 0.025;
-const CELSIUS: f64 = 34.0;
+use isf::mechanisms::{compiled, Catalogue, Numerics};
 use isf::testing::HAY_CHANNELS as HAY;
+use kernel_timing::{time_density, INSTANCES, NODES};
 
-fn best_of_3(mut f: impl FnMut()) -> f64 {
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
-}
+const STEPS: usize = 2000;
 
-/// (advance, current) seconds for `STEPS` steps of `entry`.
-fn time(entry: &Entry) -> (f64, f64) {
-    let Constructor::Density(ctor) = entry.ctor else {
-        panic!("{} is not a density mechanism", entry.name);
-    };
-    let numerics = Numerics::Exact;
-    let build = BuildEnv {
-        dt: DT,
-        celsius: CELSIUS,
-        numerics,
-    };
-    let env = Env {
-        dt: DT,
-        t: 0.0,
-        celsius: CELSIUS,
-    };
-    let mut nodes: Vec<usize> = (0..INSTANCES).map(|j| (j * 7919) % NODES).collect();
-    nodes.sort_unstable();
-    let inst = Instances {
-        nodes,
-        values: entry
-            .params
-            .iter()
-            .map(|&(_, d)| vec![d; INSTANCES])
-            .collect(),
-        area_um2: vec![100.0; INSTANCES],
-    };
-    let m = ctor(inst, &build);
-    let mut vars = vec![0.0; m.variables().len() * INSTANCES];
-    let mut ions = IonState::initial(&Ions::defaults(NODES), &[], CELSIUS);
-    let mut v: Vec<f64> = (0..NODES)
-        .map(|i| -75.0 + 10.0 * (i as f64 * 0.37).sin())
-        .collect();
-    m.initialize(&env, &v, &mut ions, &mut vars);
-    let advance = best_of_3(|| {
-        for s in 0..STEPS {
-            v[s % NODES] += 1e-3;
-            m.advance(&env, &v, &mut ions, &mut vars);
-        }
-    });
-    let (mut rhs, mut d) = (vec![0.0; NODES], vec![0.0; NODES]);
-    let current = best_of_3(|| {
-        for s in 0..STEPS {
-            v[s % NODES] += 1e-3;
-            let mut mx = Matrix {
-                rhs: &mut rhs,
-                d: &mut d,
-                numerics,
-            };
-            m.current(&env, &v, &mut ions, &mut mx, &mut vars);
-        }
-    });
-    std::hint::black_box((&vars, &rhs, &d));
-    (advance, current)
+/// (advance, current) seconds for `STEPS` steps of `entry`, exact numerics, best of 3.
+fn time(entry: &isf::mechanisms::catalogue::Entry) -> (f64, f64) {
+    time_density(entry, Numerics::Exact, STEPS, 3)
 }
 
 fn main() {
