@@ -456,6 +456,39 @@ struct Lowerer<'m> {
     arrays: HashMap<String, Vec<u32>>,
 }
 
+/// Visits every statement of `b`, nested blocks included, in order.
+fn each_stmt<'a>(b: &'a Block, f: &mut dyn FnMut(&'a Stmt)) {
+    for s in &b.stmts {
+        f(s);
+        match &s.kind {
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
+                each_stmt(then, f);
+                let mut o = otherwise.as_deref();
+                while let Some(st) = o {
+                    f(st);
+                    match &st.kind {
+                        StmtKind::Block(b) => {
+                            each_stmt(b, f);
+                            o = None;
+                        }
+                        StmtKind::If {
+                            then, otherwise, ..
+                        } => {
+                            each_stmt(then, f);
+                            o = otherwise.as_deref();
+                        }
+                        _ => o = None,
+                    }
+                }
+            }
+            StmtKind::While { body, .. } | StmtKind::Block(body) => each_stmt(body, f),
+            _ => {}
+        }
+    }
+}
+
 /// Lowers a density mechanism.
 pub fn lower(m: &AnalysedModel) -> Result<Program, LowerError> {
     let top = &m.module.span;

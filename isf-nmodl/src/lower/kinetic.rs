@@ -21,43 +21,10 @@
 
 use std::collections::HashMap;
 
-use super::{err, Column, Instr, LowerError, Lowerer, Op1, Op2, Src};
-use crate::ast::{Block, Expr, ItemKind, Reactant, ReactionForm, Stmt, StmtKind};
+use super::{each_stmt, err, Column, Instr, LowerError, Lowerer, Op1, Op2, Src};
+use crate::ast::{Expr, ItemKind, Reactant, ReactionForm, StmtKind};
 use crate::error::Span;
 use crate::model::VarClass;
-
-/// Visits every statement of `b`, nested blocks included, in order.
-fn each_stmt<'a>(b: &'a Block, f: &mut dyn FnMut(&'a Stmt)) {
-    for s in &b.stmts {
-        f(s);
-        match &s.kind {
-            StmtKind::If {
-                then, otherwise, ..
-            } => {
-                each_stmt(then, f);
-                let mut o = otherwise.as_deref();
-                while let Some(st) = o {
-                    f(st);
-                    match &st.kind {
-                        StmtKind::Block(b) => {
-                            each_stmt(b, f);
-                            o = None;
-                        }
-                        StmtKind::If {
-                            then, otherwise, ..
-                        } => {
-                            each_stmt(then, f);
-                            o = otherwise.as_deref();
-                        }
-                        _ => o = None,
-                    }
-                }
-            }
-            StmtKind::While { body, .. } | StmtKind::Block(body) => each_stmt(body, f),
-            _ => {}
-        }
-    }
-}
 
 /// Per-state data of the system being built.
 struct System {

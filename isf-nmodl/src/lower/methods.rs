@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use super::{err, Column, Instr, LowerError, Lowerer, Op1, Op2, Src};
+use super::{each_stmt, err, Column, Instr, LowerError, Lowerer, Op1, Op2, Src};
 use crate::ast::{Block, ItemKind, StmtKind};
 use crate::error::Span;
 use crate::model::{Method, SolveTarget};
@@ -38,38 +38,13 @@ pub(super) enum Integrator {
 
 /// States of the block's derivative equations in equation order (NEURON's `_slist1`).
 fn equation_states(b: &Block, out: &mut Vec<(String, Span)>) {
-    for s in &b.stmts {
-        match &s.kind {
-            StmtKind::Assign { target, .. }
-                if target.prime > 0 && !out.iter().any(|(n, _)| *n == target.name.name) =>
-            {
+    each_stmt(b, &mut |s| {
+        if let StmtKind::Assign { target, .. } = &s.kind {
+            if target.prime > 0 && !out.iter().any(|(n, _)| *n == target.name.name) {
                 out.push((target.name.name.clone(), s.span.clone()));
             }
-            StmtKind::If {
-                then, otherwise, ..
-            } => {
-                equation_states(then, out);
-                let mut o = otherwise.as_deref();
-                while let Some(st) = o {
-                    match &st.kind {
-                        StmtKind::Block(b) => {
-                            equation_states(b, out);
-                            o = None;
-                        }
-                        StmtKind::If {
-                            then, otherwise, ..
-                        } => {
-                            equation_states(then, out);
-                            o = otherwise.as_deref();
-                        }
-                        _ => o = None,
-                    }
-                }
-            }
-            StmtKind::While { body, .. } | StmtKind::Block(body) => equation_states(body, out),
-            _ => {}
         }
-    }
+    });
 }
 
 impl<'m> Lowerer<'m> {
