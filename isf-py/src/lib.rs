@@ -377,6 +377,7 @@ impl ResultsFile {
     }
 }
 
+mod plot;
 mod sonata;
 
 /// Converts a database error into a Python exception (a missing key is a `KeyError`).
@@ -736,5 +737,11 @@ fn _isf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(protocol, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_traces, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_raster, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_psth, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_binning, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(plot::plot_morphology, m)?)?;
     Ok(())
 }

@@ -3,14 +3,11 @@ the results file and its database into pandas, check them against the file itsel
 against ``isf db show``, replay a trial from Python and compare it with ``isf replay``, and run the
 READMEs' Python snippets.
 
-The ``isf`` binary is ``$ISF_BIN``, else ``target/release/isf`` of this repository.
+The example run is conftest.py's ``run``; the ``isf`` binary that of helpers.py.
 """
 
-import os
 import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -19,37 +16,7 @@ import pytest
 
 import isf
 
-REPO = Path(__file__).resolve().parents[2]
-ISF_BIN = os.environ.get("ISF_BIN", str(REPO / "target" / "release" / "isf"))
-CELL = "example"  # the name the READMEs' snippets use
-
-
-def cli(*args, cwd=None):
-    """Runs the isf binary; returns its standard output."""
-    r = subprocess.run([ISF_BIN, *map(str, args)], cwd=cwd, capture_output=True, text=True)
-    assert r.returncode == 0, f"isf {' '.join(map(str, args))} failed:\n{r.stderr}"
-    return r.stdout
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """The example model simulated from Python (8 trials in 2 batches, with ISF export) and its
-    database built by the command line."""
-    if not Path(ISF_BIN).is_file():
-        pytest.fail(f"no isf binary at {ISF_BIN} (build it, or set ISF_BIN)")
-    d = tmp_path_factory.mktemp("notebook")
-    cli("example", d / "model")
-    config = (d / "model" / "run.toml").read_text()
-    # The READMEs' snippets call the cell `example` and read `results.h5` and `my.db`.
-    config = config.replace('name = "example_l5pt"', f'name = "{CELL}"')
-    config = config.replace('output = "example_results.h5"',
-                            'output = "../results.h5"\nisf_folder = "../isf"')
-    (d / "model" / "run.toml").write_text(config)
-    results, isf_folder = isf.simulate(d / "model" / "run.toml", threads=2)
-    cli("db", "init", d / "results.h5", d / "my.db")
-    cli("db", "bin", d / "my.db", "--groupby", "EI")
-    return {"dir": d, "results": results, "isf_folder": Path(isf_folder),
-            "db": isf.open_database(d / "my.db")}
+from helpers import CELL, REPO, cli
 
 
 def test_trials_table_counts_the_committed_trials(run):

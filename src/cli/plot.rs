@@ -7,15 +7,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use crate::mechanisms::Numerics;
-use crate::plot::animation::{frame_times, Animator, ColorBy};
-use crate::plot::charts::{Chart, Grouping};
-use crate::plot::data::{self, Results};
-use crate::plot::encode::{GifWriter, VideoWriter};
+use crate::plot::figures::{
+    self, Canvas, ChartData, ChartQuery, Coloring, Morphology, MorphologyOptions, Rendered,
+};
 use crate::plot::fullcell::{self, StoredTrial};
-use crate::plot::maps::{BinningMap, Kernels, Picture};
-use crate::plot::morphology::{Scene, View};
-use crate::plot::Figure;
-use crate::plot::{ColorMap, Format};
+use crate::plot::morphology::View;
+use crate::plot::Format;
 
 /// Arguments of `isf plot`.
 #[derive(Args, Debug)]
@@ -292,219 +289,73 @@ pub fn run(args: PlotArgs) -> anyhow::Result<()> {
     match args.kind {
         PlotKind::Morphology(a) => morphology(&a),
         PlotKind::Traces(a) => {
-            let src = open(&a.source, &a.output)?;
-            let trials = src.select(a.source.trials.as_deref().unwrap_or("0"))?;
-            let traces = src.traces(&trials, a.sites)?;
-            let chart = Chart::Traces {
-                traces,
-                sites: a.sites,
-                range: a.source.t_start.zip(a.source.t_stop),
-            };
-            save(&chart, &a.output)
+            let (q, canvas) = query(&a.source, &a.output)?;
+            save(figures::traces(&q, a.sites, &canvas)?, &a.output)
         }
         PlotKind::Raster(a) => {
-            let src = open(&a.source, &a.output)?;
-            let chart = if a.of == "soma" {
-                let trials = src.select(a.source.trials.as_deref().unwrap_or("all"))?;
-                let spikes = src.soma_spikes(&trials)?;
-                Chart::TrialRaster {
-                    range: src.range(&a.source)?,
-                    trials: trials.iter().map(|t| t.to_string()).zip(spikes).collect(),
-                }
-            } else {
-                let trial = src.one_trial(a.source.trials.as_deref())?;
-                Chart::ActivityRaster {
-                    activity: src.activity(trial, a.of == "presynaptic")?,
-                    what: if a.of == "presynaptic" {
-                        "presynaptic spikes"
-                    } else {
-                        "synapse activations"
-                    }
-                    .into(),
-                    range: src.range(&a.source)?,
-                }
-            };
-            save(&chart, &a.output)
+            let (q, canvas) = query(&a.source, &a.output)?;
+            save(figures::raster(&q, a.of.parse()?, &canvas)?, &a.output)
         }
         PlotKind::Psth(a) => {
-            let src = open(&a.source, &a.output)?;
-            let trials = src.select(a.source.trials.as_deref().unwrap_or("all"))?;
-            let range = src.range(&a.source)?;
-            let chart = if a.of == "soma" {
-                Chart::SomaPsth {
-                    trials: src.soma_spikes(&trials)?,
-                    bin_ms: a.bin,
-                    range,
-                }
-            } else {
-                Chart::ActivityPsth {
-                    trials: trials
-                        .iter()
-                        .map(|&t| src.activity(t, false))
-                        .collect::<anyhow::Result<_>>()?,
-                    grouping: if a.group == "ei" {
-                        Grouping::ExcInh
-                    } else {
-                        Grouping::CellType
-                    },
-                    bin_ms: a.bin,
-                    range,
-                }
-            };
-            save(&chart, &a.output)
+            let (q, canvas) = query(&a.source, &a.output)?;
+            let r = figures::psth(&q, a.of.parse()?, a.bin, a.group.parse()?, &canvas)?;
+            save(r, &a.output)
         }
         PlotKind::Binning(a) => {
-            Format::of(&a.output.out)?;
-            super::output::check(&a.output.out, a.output.overwrite)?;
-            let map = BinningMap::read(&a.db, a.key.as_deref(), a.trials.as_deref())?;
-            let first = map.edges_ms.first().copied().unwrap_or(0.0);
-            let last = map.edges_ms.last().copied().unwrap_or(1.0);
-            let range = (a.t_start.unwrap_or(first), a.t_stop.unwrap_or(last));
-            if !(range.0.is_finite() && range.1.is_finite() && range.0 < range.1) {
-                anyhow::bail!(
-                    "time axis {}–{} ms: need --t-start < --t-stop",
-                    range.0,
-                    range.1
-                );
-            }
-            let h = 120 + 160 * map.panels.len() as u32;
-            save_picture(&Picture::Binning(&map, range), &a.output, 900, h.min(900))
+            let canvas = canvas(&a.output)?;
+            let r = figures::binning(
+                &a.db,
+                a.key.as_deref(),
+                a.trials.as_deref(),
+                a.t_start,
+                a.t_stop,
+                &canvas,
+            )?;
+            save(r, &a.output)
         }
         PlotKind::Kernels(a) => {
-            Format::of(&a.output.out)?;
-            super::output::check(&a.output.out, a.output.overwrite)?;
-            let k = Kernels::read(&a.db, &a.model)?;
-            let w = if k.spatial { 1000 } else { 800 };
-            save_picture(&Picture::Kernels(&k), &a.output, w, 500)
+            let canvas = canvas(&a.output)?;
+            save(figures::kernels(&a.db, &a.model, &canvas)?, &a.output)
         }
     }
 }
 
-fn save_picture(p: &Picture, out: &OutputArgs, w: u32, h: u32) -> anyhow::Result<()> {
-    let (w, h) = (out.width.unwrap_or(w), out.height.unwrap_or(h));
-    let _lock = super::output::lock_creating_parent(&out.out)?;
-    p.save(&out.out, w, h)?;
-    println!("{}: {w}×{h} px", out.out.display());
-    Ok(())
-}
-
-/// An opened chart source.
-enum Source {
-    Results(Results),
-    Isf(PathBuf, usize),
-}
-
-/// Checks the output first (no reading for an output that would be refused), then opens the data.
-fn open(src: &ChartSource, out: &OutputArgs) -> anyhow::Result<Source> {
-    Format::of(&out.out)?;
+/// Checks the output first (no reading for an output that would be refused): its format and
+/// size.
+fn canvas(out: &OutputArgs) -> anyhow::Result<Canvas> {
+    let format = Format::of(&out.out)?;
     super::output::check(&out.out, out.overwrite)?;
-    match (&src.results, &src.isf_folder) {
-        (Some(r), _) => Ok(Source::Results(Results::open(r, src.cell.as_deref())?)),
-        (None, Some(d)) => {
-            // Runs: the columns of the soma trace file.
-            Ok(Source::Isf(d.clone(), count_runs(d)?))
-        }
+    Ok(Canvas {
+        format,
+        width: out.width,
+        height: out.height,
+    })
+}
+
+/// A chart's data and canvas, the output checked first.
+fn query(src: &ChartSource, out: &OutputArgs) -> anyhow::Result<(ChartQuery, Canvas)> {
+    let canvas = canvas(out)?;
+    let data = match (&src.results, &src.isf_folder) {
+        (Some(r), _) => ChartData::Results {
+            path: r.clone(),
+            cell: src.cell.clone(),
+        },
+        (None, Some(d)) => ChartData::IsfFolder(d.clone()),
         (None, None) => anyhow::bail!("name the data: --results FILE.h5 or --isf-folder DIR"),
-    }
+    };
+    let q = ChartQuery {
+        data,
+        trials: src.trials.clone(),
+        t_start: src.t_start,
+        t_stop: src.t_stop,
+    };
+    Ok((q, canvas))
 }
 
-/// Runs of an ISF folder: the `Vm run NN` columns of its soma trace file.
-fn count_runs(dir: &Path) -> anyhow::Result<usize> {
-    let f = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with("_vm_all_traces.csv"))
-        .ok_or_else(|| anyhow::anyhow!("{}: no *_vm_all_traces.csv", dir.display()))?;
-    let text = crate::text::read_text(&f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-    Ok(text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split('\t')
-        .filter(|c| c.starts_with("Vm run "))
-        .count())
-}
-
-impl Source {
-    fn n_trials(&self) -> usize {
-        match self {
-            Source::Results(r) => r.n_trials(),
-            Source::Isf(_, n) => *n,
-        }
-    }
-
-    fn select(&self, spec: &str) -> anyhow::Result<Vec<usize>> {
-        data::parse_trials(spec, self.n_trials())
-    }
-
-    fn one_trial(&self, spec: Option<&str>) -> anyhow::Result<usize> {
-        let t = self.select(spec.unwrap_or("0"))?;
-        match t.as_slice() {
-            [one] => Ok(*one),
-            _ => anyhow::bail!("this picture shows one trial: give one index with --trials"),
-        }
-    }
-
-    fn traces(&self, trials: &[usize], sites: bool) -> anyhow::Result<data::Traces> {
-        match self {
-            Source::Results(r) => r.traces(trials, sites),
-            Source::Isf(d, _) => {
-                let mut t = data::isf_folder_traces(d, trials)?;
-                if !sites {
-                    t.sites.clear();
-                }
-                Ok(t)
-            }
-        }
-    }
-
-    fn soma_spikes(&self, trials: &[usize]) -> anyhow::Result<Vec<Vec<f64>>> {
-        match self {
-            Source::Results(r) => {
-                let all = r.soma_spikes()?;
-                Ok(trials.iter().map(|&t| all[t].clone()).collect())
-            }
-            Source::Isf(d, _) => {
-                let t = data::isf_folder_traces(d, trials)?;
-                Ok(t.soma
-                    .iter()
-                    .map(|(_, v)| data::spikes_of(&t.t_ms, v))
-                    .collect())
-            }
-        }
-    }
-
-    fn activity(&self, trial: usize, presynaptic: bool) -> anyhow::Result<data::Activity> {
-        match self {
-            Source::Results(r) => r.activity(trial, presynaptic),
-            Source::Isf(d, _) => data::isf_folder_activity(d, trial, presynaptic),
-        }
-    }
-
-    /// The time axis: `--t-start`/`--t-stop`, else the trials' time span.
-    fn range(&self, src: &ChartSource) -> anyhow::Result<(f64, f64)> {
-        let (a, b) = match (src.t_start, src.t_stop) {
-            (Some(a), Some(b)) => (a, b),
-            (a, b) => {
-                let t = self.traces(&[0], false)?;
-                (
-                    a.unwrap_or(t.t_ms.first().copied().unwrap_or(0.0)),
-                    b.unwrap_or(t.t_ms.last().copied().unwrap_or(1.0)),
-                )
-            }
-        };
-        if !(a.is_finite() && b.is_finite() && a < b) {
-            anyhow::bail!("time axis {a}–{b} ms: need --t-start < --t-stop");
-        }
-        Ok((a, b))
-    }
-}
-
-fn save(chart: &Chart, out: &OutputArgs) -> anyhow::Result<()> {
-    let (w, h) = (out.width.unwrap_or(800), out.height.unwrap_or(500));
+fn save(r: Rendered, out: &OutputArgs) -> anyhow::Result<()> {
     let _lock = super::output::lock_creating_parent(&out.out)?;
-    chart.save(&out.out, w, h)?;
-    println!("{}: {w}×{h} px", out.out.display());
+    crate::output::write_atomic(&out.out, &r.bytes)?;
+    println!("{}: {}×{} px", out.out.display(), r.width, r.height);
     Ok(())
 }
 
@@ -538,74 +389,40 @@ fn target(out: &Path, still: bool) -> anyhow::Result<Target> {
     })
 }
 
-/// `--color scalar`: the column's value per segment in the scene's order, through viridis over
-/// `[--scalar-min, --scalar-max]` (default: the finite values' range). A segment without the
-/// column's mechanism (an empty field of `isf cell-info`'s table) takes the map's lowest colour.
-fn scalar_coloring(
-    a: &MorphologyArgs,
-    cell: &crate::cell::CellTemplate,
-    scene: &Scene,
-) -> anyhow::Result<ColorBy> {
-    let name = a.scalar.as_deref().unwrap_or("");
-    let table = cell.segments_table();
-    let fixed = |r: &crate::cell::SegmentRow| -> Option<f64> {
-        Some(match name {
-            "sec_idx" => r.sec_idx as f64,
-            "nseg" => r.nseg as f64,
-            "sec_L" => r.sec_l,
-            "seg_idx" => r.seg_idx as f64,
-            "x" => r.x,
-            "area_um2" => r.area_um2,
-            "diam" => r.diam,
-            "ri_Mohm" => r.ri_mohm,
-            "cm" => r.cm,
-            "Ra" => r.ra,
-            "soma_dist" => r.soma_dist,
-            _ => return None,
+impl MorphologyArgs {
+    /// The library's options of these flags.
+    fn options(&self) -> anyhow::Result<MorphologyOptions> {
+        if (self.color == "scalar") != self.scalar.is_some() {
+            anyhow::bail!("--color scalar and --scalar COLUMN go together");
+        }
+        let coloring = match (self.color.as_str(), &self.scalar) {
+            ("label", _) => Coloring::Label,
+            (_, Some(column)) => Coloring::Scalar {
+                column: column.clone(),
+                min: self.scalar_min,
+                max: self.scalar_max,
+            },
+            _ => Coloring::Voltage {
+                vmin: self.vmin,
+                vmax: self.vmax,
+            },
+        };
+        Ok(MorphologyOptions {
+            t_start: self.t_start,
+            t_stop: self.t_stop,
+            t_step: self.t_step,
+            at: self.at,
+            view: View {
+                azimuth_deg: self.azimuth,
+                elevation_deg: self.elevation,
+            },
+            coloring,
+            synapse_window: (!self.no_synapses)
+                .then_some(self.synapse_window.unwrap_or(self.t_step)),
+            width: self.output.width,
+            height: self.output.height,
         })
-    };
-    let mech = table.mech_columns.iter().position(|c| c == name);
-    let Some(first) = table.rows.first() else {
-        anyhow::bail!("the cell has no segments");
-    };
-    if fixed(first).is_none() && mech.is_none() {
-        anyhow::bail!(
-            "--scalar `{name}`: not a numeric column of the segments table (sec_idx, nseg, sec_L, \
-             seg_idx, x, area_um2, diam, ri_Mohm, cm, Ra, soma_dist, {})",
-            table.mech_columns.join(", ")
-        );
     }
-    let value = |r: &crate::cell::SegmentRow| match mech {
-        Some(m) => r.mech[m],
-        None => fixed(r).unwrap_or(f64::NAN),
-    };
-    let by_segment: std::collections::HashMap<(usize, usize), f64> = table
-        .rows
-        .iter()
-        .map(|r| ((r.sec_idx, r.seg_idx), value(r)))
-        .collect();
-    let values: Vec<f64> = scene
-        .segments
-        .iter()
-        .map(|s| by_segment.get(s).copied().unwrap_or(f64::NAN))
-        .collect();
-    let finite = values.iter().copied().filter(|v| v.is_finite());
-    let lo = a
-        .scalar_min
-        .unwrap_or_else(|| finite.clone().fold(f64::INFINITY, f64::min));
-    let hi = a
-        .scalar_max
-        .unwrap_or_else(|| finite.fold(f64::NEG_INFINITY, f64::max));
-    // A constant column still needs a range.
-    let (lo, hi) = if lo == hi {
-        (lo - 0.5, hi + 0.5)
-    } else {
-        (lo, hi)
-    };
-    let cmap = ColorMap::viridis(lo, hi).map_err(|e| {
-        anyhow::anyhow!("--scalar `{name}`: {e} (no finite values, or give --scalar-min/max)")
-    })?;
-    Ok(ColorBy::Scalar(cmap, name.to_string(), values))
 }
 
 fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
@@ -613,14 +430,8 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let kind = target(out, a.at.is_some())?;
     super::output::check(out, a.output.overwrite)?;
     crate::plot::fonts::ensure()?;
-    let times = match a.at {
-        Some(t) => vec![t],
-        None => frame_times(a.t_start, a.t_stop, a.t_step)?,
-    };
-    if (a.color == "scalar") != a.scalar.is_some() {
-        anyhow::bail!("--color scalar and --scalar COLUMN go together");
-    }
-    let t_end = times.last().copied().unwrap_or(0.0) + a.t_step;
+    let o = a.options()?;
+    let t_end = o.t_end()?;
     let stored = a.source.stored()?;
     let started = std::time::Instant::now();
     let trial = fullcell::simulate(&stored, Some(t_end), a.source.numerics)?;
@@ -628,64 +439,20 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     if let Some(c) = &trial.soma_check {
         println!("{c}");
     }
-    let view = View {
-        azimuth_deg: a.azimuth,
-        elevation_deg: a.elevation,
-    };
-    let (w, h) = (
-        a.output.width.unwrap_or(640),
-        a.output.height.unwrap_or(640),
-    );
-    let scene = Scene::new(&trial.template, view, w, h)?;
-    let color_by = match a.color.as_str() {
-        "label" => ColorBy::Label,
-        "scalar" => scalar_coloring(a, &trial.template, &scene)?,
-        _ => ColorBy::Voltage(ColorMap::viridis(a.vmin, a.vmax)?),
-    };
-    let animator = Animator {
-        scene: &scene,
-        trial: &trial,
-        color_by: &color_by,
-        synapses: (!a.no_synapses).then_some(a.synapse_window.unwrap_or(a.t_step)),
-    };
+    let m = Morphology::new(trial, &o)?;
     let _lock = super::output::lock_creating_parent(out)?;
     let started = std::time::Instant::now();
     match kind {
-        Target::Still => {
-            let mut rgb = vec![0u8; 3 * w as usize * h as usize];
-            animator.render(times[0], &mut rgb)?;
-            crate::output::write_atomic(out, &crate::plot::encode::png_small(&rgb, w, h)?)?;
-        }
+        Target::Still => crate::output::write_atomic(out, &m.still_png()?.bytes)?,
         Target::Frames => {
             let staged = crate::output::StagedDir::with_overwrite(out, a.output.overwrite)?;
-            let mut k = 0usize;
-            animator.render_all(&times, 64, &mut |_, frames| {
-                use rayon::prelude::*;
-                frames
-                    .par_iter()
-                    .enumerate()
-                    .try_for_each(|(j, rgb)| -> anyhow::Result<()> {
-                        let p = staged.path().join(format!("frame_{:05}.png", k + j));
-                        std::fs::write(&p, crate::plot::encode::png(rgb, w, h)?)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
-                    })?;
-                k += frames.len();
-                Ok(())
-            })?;
+            m.write_frames(staged.path())?;
             staged.commit()?;
         }
-        Target::Gif => {
-            let delay = (100.0 / a.fps).round().clamp(1.0, 65535.0) as u16;
-            let mut gif = GifWriter::new(w, h, delay, animator.palette())?;
-            animator.render_all(&times, 32, &mut |_, frames| gif.add(frames))?;
-            crate::output::write_atomic(out, &gif.finish()?)?;
-        }
+        Target::Gif => crate::output::write_atomic(out, &m.gif(a.fps)?.bytes)?,
         Target::Video => {
             let tmp = hidden_sibling(out);
-            let mut video = VideoWriter::new(&tmp, w, h, a.fps)?;
-            let r = animator.render_all(&times, 32, &mut |_, frames| video.add(frames));
-            let r = r.and_then(|_| video.finish());
-            if let Err(e) = r {
+            if let Err(e) = m.write_video(&tmp, a.fps) {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
@@ -693,15 +460,17 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("installing {}: {e}", out.display()))?;
         }
     }
+    let (w, h) = m.size();
+    let n = m.times().len();
     println!(
         "{}: {} frame{} of {}×{} px, {} synapse releases in the trial; re-simulated in {:.2} s, \
          drawn in {:.2} s",
         out.display(),
-        times.len(),
-        if times.len() == 1 { "" } else { "s" },
+        n,
+        if n == 1 { "" } else { "s" },
         w,
         h,
-        trial
+        m.trial
             .synapses
             .iter()
             .map(|s| s.times_ms.len())

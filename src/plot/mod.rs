@@ -11,6 +11,7 @@ pub mod charts;
 pub mod colormap;
 pub mod data;
 pub mod encode;
+pub mod figures;
 pub mod fonts;
 pub mod fullcell;
 pub mod maps;

@@ -10,6 +10,7 @@ The heavy lifting (HDF5, building cells, simulating) is isf's Rust code in the e
     db = isf.open_database("my.db"); db.keys(); db["spike_times"]
     isf.Cell.from_param("cell.param").segments()
     isf.replay("cell.param", "network.param", "simulation_run0000_synapses.csv")
+    isf.plot.raster(r)    # isf plot's pictures, shown inline by Jupyter
 
 Wheels are serial builds (no MPI, like h5py's); ``isf.simulate`` runs a config in this process
 with threads. MPI runs use the ``isf`` binary built from source.
@@ -20,6 +21,7 @@ from ._isf import version as _version
 from ._results import Results, Traces, open_results
 from ._database import Database, open_database
 from ._cell import Cell, ReplayResult, protocol, replay, simulate
+from . import plot
 
 __version__ = _version()
 
@@ -35,4 +37,5 @@ __all__ = [
     "replay",
     "protocol",
     "simulate",
+    "plot",
 ]
