@@ -16,7 +16,7 @@ if [ ! -x "$pyenv/bin/python" ]; then
   }
 fi
 "$pyenv/bin/python" -m pip install -q --disable-pip-version-check \
-  "maturin>=1.5,<2" "numpy>=2" pandas h5py pytest libsonata
+  "maturin>=1.5,<2" "numpy>=2" pandas h5py pytest libsonata ipython
 start=$(date +%s)
 HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/serial CARGO_TARGET_DIR="$serial_target" \
   VIRTUAL_ENV="$(cd "$pyenv" && pwd)" "$pyenv/bin/maturin" develop --release -q \

@@ -216,3 +216,25 @@ def test_bad_arguments_are_named(pictures, tmp_path):
         isf.plot.morphology(synapses=pictures["isf_run"] / "simulation_run0000_synapses.csv",
                             cell_param=m / "cell.param", network_param=m / "network.param",
                             at=1, color="scalar", scalar="no_such_column")
+
+
+def test_jupyter_shows_pictures_inline(pictures, tmp_path):
+    """IPython's display formatter (what Jupyter runs on a cell's value) finds each picture's
+    rich representation: a PNG, an SVG, and a GIF as an inline <img>."""
+    from IPython.core.formatters import DisplayFormatter
+
+    fmt = DisplayFormatter()
+    png = isf.plot.raster(pictures["results"])
+    svg = isf.plot.raster(pictures["results"], format="svg")
+    m = pictures["model"]
+    gif = isf.plot.morphology(synapses=pictures["isf_run"] / "simulation_run0000_synapses.csv",
+                              cell_param=m / "cell.param", network_param=m / "network.param",
+                              t_start=200, t_stop=200.4, width=260, height=200)
+    data, _ = fmt.format(png)
+    shown = data["image/png"]  # bytes; the kernel base64-encodes them on the wire
+    assert (shown if isinstance(shown, bytes) else base64.b64decode(shown)) == png.data
+    data, _ = fmt.format(svg)
+    assert "time (ms)" in data["image/svg+xml"] and "image/png" not in data
+    data, _ = fmt.format(gif)
+    assert data["text/html"] == gif._repr_html_() and "image/png" not in data
+    assert "text/plain" in data and "gif 260×200 px" in data["text/plain"]
