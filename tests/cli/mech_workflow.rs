@@ -38,7 +38,7 @@ fn stdout(o: &Output) -> String {
 }
 
 /// `isf mech build FILES --out OUT` in `dir`.
-fn build(dir: &Path, files: &[PathBuf], out: &str) -> Output {
+pub(crate) fn build(dir: &Path, files: &[PathBuf], out: &str) -> Output {
     isf(dir)
         .args(["mech", "build"])
         .args(files)
@@ -367,7 +367,7 @@ fn nmodl_protocol(meta: &Value, columns: &[String]) -> (String, Vec<String>) {
 
 /// Compares `ours` (the CSV `isf protocol` wrote) with `reference`: t exactly, v within 1e-9
 /// mV, every other column within 1e-9 of its largest magnitude. Returns the worst (Δv, relative).
-fn compare(ours: &Path, reference: &Path, names: &[String]) -> (f64, f64) {
+pub(crate) fn compare(ours: &Path, reference: &Path, names: &[String]) -> (f64, f64) {
     let ours = Table::read(ours);
     let reference = Table::read(reference);
     assert_eq!(ours.names.len(), reference.names.len());
