@@ -107,7 +107,13 @@ fn raw_list(text: &str, key: &str) -> String {
     let pat = format!("\"{key}\": [");
     let start = text.find(&pat).unwrap_or_else(|| panic!("no `{key}`")) + pat.len();
     let end = start + text[start..].find(']').unwrap();
-    format!("[{}]", text[start..end].split_whitespace().collect::<Vec<_>>().join(" "))
+    format!(
+        "[{}]",
+        text[start..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
 
 /// The `isf protocol` TOML reproducing an `nmodl/` reference with point processes, event
@@ -128,7 +134,12 @@ fn stim_protocol(text: &str, columns: &[String]) -> String {
         format!("{{ {} }}", items.join(", "))
     };
     let ids = |v: &Value| {
-        let ids: Vec<String> = v.as_array().unwrap().iter().map(|x| x.to_string()).collect();
+        let ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
         format!("[{}]", ids.join(", "))
     };
     let g = &meta["geometry"];
@@ -238,8 +249,8 @@ fn reproduce_stim_folder(dir: &std::path::Path, folder: &str) {
     assert!(!files.is_empty(), "{folder}");
     for file in files {
         let stem = file.trim_end_matches(".csv");
-        let text = std::fs::read_to_string(ref_dir.join("_meta").join(format!("{stem}.json")))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(ref_dir.join("_meta").join(format!("{stem}.json"))).unwrap();
         let reference = ref_dir.join(&file);
         let columns = Table::read(&reference).names;
         let toml = stim_protocol(&text, &columns);
