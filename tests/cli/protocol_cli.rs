@@ -315,3 +315,58 @@ fn protocol_reproduces_random_release_synapses() {
     reproduce_stim_folder(dir.path(), "ProbAMPANMDA2");
     reproduce_stim_folder(dir.path(), "ProbUDFsyn2");
 }
+
+#[test]
+fn protocol_stream_vector_and_source_errors_name_the_key_and_line() {
+    let Some(dir) = stim_catalogue() else { return };
+    let d = dir.path();
+    let run = |text: &str| {
+        std::fs::write(d.join("p.toml"), text).unwrap();
+        let o = common::process::isf(d)
+            .args(["protocol", "p.toml", "--out", "out", "--mechanisms", "stim.cat"])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{text}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let cell = "tstop = 1.0\n[cell]\n";
+    let e = run(&format!("seed = -1\n{cell}"));
+    assert!(e.contains("p.toml:1: seed"), "{e}");
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"ExpSyn\"\nsource = \"vs\"\nweights = [1.0]\n"
+    ));
+    assert!(
+        e.contains("p.toml:5: point[0].source") && e.contains("`vs`"),
+        "{e}"
+    );
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"VecStim\"\nname = \"vs\"\nvector = [1.0, nan]\n"
+    ));
+    assert!(e.contains("p.toml:6: point[0].vector"), "{e}");
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"ProbUDFsyn2\"\nrandom = {{ kind = \"Random\" }}\n"
+    ));
+    assert!(e.contains("p.toml:5: point[0].random"), "{e}");
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"ExpSyn\"\nrandom = {{ kind = \"Random\", seed = 3 }}\n"
+    ));
+    assert!(
+        e.contains("p.toml:5: point[0].random") && e.contains("`ExpSyn` has no random stream"),
+        "{e}"
+    );
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"NetStim\"\nrandom = {{ kind = \"Random\", seed = 3 }}\n"
+    ));
+    assert!(
+        e.contains("point[0].random") && e.contains("RANDOM variable"),
+        "{e}"
+    );
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"NetStim\"\n\
+         random = {{ kind = \"Random123\", ids = [1, 2, 3], stream = \"rng\" }}\n"
+    ));
+    assert!(
+        e.contains("no random stream `rng`") && e.contains("ranvar"),
+        "{e}"
+    );
+}
