@@ -52,6 +52,22 @@
 //! events = [10.0, 12.0] # ms, delivery times
 //! weights = [1.68, 1.68]  # the NetCon weight vector
 //! ```
+//!
+//! Event sources and random streams (the cell's legacy generator seeded as NEURON's
+//! `set_seed(x)`):
+//!
+//! ```toml
+//! seed = 12345
+//! [[point]]
+//! mechanism = "VecStim"
+//! name = "vs"
+//! vector = [10.0, 12.0]   # ms, the instance's event vector (VecStim.play)
+//! [[point]]
+//! mechanism = "ProbAMPANMDA2"
+//! source = "vs"           # a NetCon from `vs` (with `weights`, `delay`)
+//! weights = [1.5]
+//! random = { kind = "Random", seed = 424371 }   # or { kind = "Random123", ids = [3, 5, 7] }
+//! ```
 
 use crate::cell::CellTemplate;
 use crate::mechanisms::{Catalogue, Ions, MechanismKind, MechanismPlacement, Numerics};

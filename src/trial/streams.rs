@@ -1,7 +1,7 @@
 //! Random streams given to point processes from outside their `.mod` file: hoc's `Random(seed)`
 //! (ISF's idiom for `releaseProb: "dynamic"`, in `negexp(1)` mode) and `Random123(a, b, c)`,
 //! turned into the catalogue parameters that configure a compiled mechanism's stream (a `RANDOM`
-//! variable or the Random pointer idiom; docs/nmodl.md#random-numbers).
+//! variable or the Random pointer idiom; docs/nmodl.md#random-numbers-implemented).
 
 use crate::mechanisms::catalogue::Entry;
 use isf_nmodl::lower::STREAM_PARAMS;

@@ -323,7 +323,14 @@ fn protocol_stream_vector_and_source_errors_name_the_key_and_line() {
     let run = |text: &str| {
         std::fs::write(d.join("p.toml"), text).unwrap();
         let o = common::process::isf(d)
-            .args(["protocol", "p.toml", "--out", "out", "--mechanisms", "stim.cat"])
+            .args([
+                "protocol",
+                "p.toml",
+                "--out",
+                "out",
+                "--mechanisms",
+                "stim.cat",
+            ])
             .output()
             .unwrap();
         assert!(!o.status.success(), "{text}");

@@ -30,7 +30,7 @@ const T_STOP_MS: f64 = 150.0;
 /// The example network param with every `glutamate_syn` receptor replaced by ProbAMPANMDA2 and
 /// every `gaba_syn` by ProbUDFsyn2, with the parameters and weights of ISF's ongoing-activity
 /// template for these synapses and `releaseProb: "dynamic"`; synapse files made absolute.
-/// `tweak` edits the ProbAMPANMDA2 receptor entries (bad-input cases).
+/// `tweak` edits the excitatory populations' `receptors` (bad-input cases).
 fn prob_network(dir: &Path, name: &str, tweak: impl Fn(&mut Value)) -> Option<PathBuf> {
     let example = shared_path("isf-example/network.param")?;
     let base = example.parent().unwrap();
@@ -61,8 +61,8 @@ fn prob_network(dir: &Path, name: &str, tweak: impl Fn(&mut Value)) -> Option<Pa
                 "parameter": {"tau_r": 1.0, "tau_d": 20.0, "e": -80.0, "Dep": 800.0,
                               "Fac": 0.0, "Use": 0.25, "u0": 0.0}}})
         };
-        if let Some(r) = prob.get_mut("ProbAMPANMDA2") {
-            tweak(r);
+        if prob.get("ProbAMPANMDA2").is_some() {
+            tweak(&mut prob);
         }
         syn["receptors"] = prob;
         syn["releaseProb"] = json!("dynamic");
@@ -248,7 +248,7 @@ fn unresolved_receptor_parameter_and_replay_without_seeds_are_refused() {
         return;
     };
     let bad = prob_network(dir, "bad.param", |r| {
-        r["parameter"]["tau_d_AMPAX"] = json!(2.0);
+        r["ProbAMPANMDA2"]["parameter"]["tau_d_AMPAX"] = json!(2.0);
     })
     .unwrap();
     let cfg = config(dir, &cell, &bad, "bad.h5");
@@ -262,6 +262,27 @@ fn unresolved_receptor_parameter_and_replay_without_seeds_are_refused() {
     println!("{e}");
     assert!(
         e.contains("bad.param:") && e.contains("tau_d_AMPAX") && e.contains("receptors"),
+        "{e}"
+    );
+    // "dynamic" release with a receptor that takes no Random.
+    let no_rng = prob_network(dir, "no_rng.param", |r| {
+        *r = json!({"glutamate_syn": {"threshold": 0.0, "delay": 0.0, "weight": [1.0, 1.0],
+                                      "parameter": {}}});
+    })
+    .unwrap();
+    let cfg = config(dir, &cell, &no_rng, "no_rng.h5");
+    let o = isf(dir)
+        .args(["simulate", "--no-progress", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    println!("{e}");
+    assert!(
+        e.contains("no_rng.param:")
+            && e.contains("synapses.receptors.glutamate_syn")
+            && e.contains("`glutamate_syn` has no random stream"),
         "{e}"
     );
     // A replay has release times but not the seeds of the synapses' Random streams.
