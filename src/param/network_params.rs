@@ -308,7 +308,7 @@ fn check_dynamic_receptors(
     key: &str,
     receptors: &Node,
 ) -> Result<(), ParamError> {
-    use crate::trial::streams::{stream_params, StreamSource};
+    use crate::mechanisms::streams::{stream_params, StreamSource};
     let v = View { file };
     for (name, node) in v.dict(receptors, key)? {
         let Ok(entry) = crate::mechanisms::Catalogue.get(name) else {

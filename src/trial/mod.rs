@@ -13,7 +13,6 @@
 pub mod protocol;
 pub mod result;
 pub mod runner;
-pub mod streams;
 
 pub use runner::{detect_spikes, hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
 

@@ -70,6 +70,7 @@
 //! ```
 
 use crate::cell::CellTemplate;
+use crate::mechanisms::streams::{stream_params, StreamSource};
 use crate::mechanisms::{Catalogue, Ions, MechanismKind, MechanismPlacement, Numerics};
 use crate::solver::{
     CableTree, CellModel, NetConHandle, PointHandle, Probe, SimSettings, SimulationBuilder,
@@ -323,8 +324,7 @@ pub struct RandomSpec {
 }
 
 impl RandomSpec {
-    fn source(&self) -> Option<super::streams::StreamSource> {
-        use super::streams::StreamSource;
+    fn source(&self) -> Option<StreamSource> {
         match (self.kind, self.seed, self.ids) {
             (RandomKind::Random, Some(seed), None) => Some(StreamSource::Random(seed)),
             (RandomKind::Random123, None, Some(ids)) => Some(StreamSource::Random123(ids)),
@@ -960,7 +960,7 @@ impl Protocol {
                 p.params.iter().map(|(k, &v)| (k.clone(), v)).collect();
             if let Some(r) = &p.random {
                 let source = r.source().expect("checked when parsed");
-                let stream = super::streams::stream_params(entry, r.stream.as_deref(), source)
+                let stream = stream_params(entry, r.stream.as_deref(), source)
                     .map_err(|e| self.invalid(path, format!("point[{i}].random"), e))?;
                 own.extend(stream);
             }

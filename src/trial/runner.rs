@@ -9,6 +9,7 @@ use super::result::{SynapseActivation, TrialResult};
 use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
+use crate::mechanisms::streams::{stream_params, StreamSource};
 use crate::mechanisms::{Catalogue, Instances, Numerics};
 use crate::network::mapping::point_process_site;
 use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
@@ -357,18 +358,14 @@ impl CellSimulator {
                         let entry = Catalogue
                             .get(&r.mechanism)
                             .map_err(crate::solver::SolverError::from)?;
-                        let stream = super::streams::stream_params(
-                            entry,
-                            None,
-                            super::streams::StreamSource::Random(seed),
-                        )
-                        .map_err(|e| {
-                            TrialError::Setting(format!(
+                        let stream = stream_params(entry, None, StreamSource::Random(seed))
+                            .map_err(|e| {
+                                TrialError::Setting(format!(
                                 "population `{}`: releaseProb \"dynamic\" attaches a Random to \
                                  each receptor: {e}",
                                 inputs.populations[p]
                             ))
-                        })?;
+                            })?;
                         let mut seeded = params[p][k].clone();
                         seeded.extend(stream.iter().map(|(k, v)| (k.as_str(), *v)));
                         let h = b.add_point(&r.mechanism, node, &seeded)?;

@@ -3,7 +3,7 @@
 //! turned into the catalogue parameters that configure a compiled mechanism's stream (a `RANDOM`
 //! variable or the Random pointer idiom; docs/nmodl.md#random-numbers-implemented).
 
-use crate::mechanisms::catalogue::Entry;
+use super::catalogue::Entry;
 use isf_nmodl::lower::STREAM_PARAMS;
 
 /// Where a stream comes from.
