@@ -13,8 +13,8 @@ use std::path::PathBuf;
 pub struct ProtocolArgs {
     /// `[CELL.param] PROTOCOL.toml`: the cell parameter file (ISF `.param`; omitted when the
     /// protocol defines its own `[cell]`), then the protocol file (TOML: `tstop`, `dt`,
-    /// `celsius`, `[cell]`, `[globals]`, `[[iclamp]]`, `[[epsp]]`, `[[vclamp]]`, `[[point]]`,
-    /// `record`; see docs/formats.md).
+    /// `celsius`, `seed`, `[cell]`, `[globals]`, `[[iclamp]]`, `[[epsp]]`, `[[vclamp]]`,
+    /// `[[point]]`, `record`; see docs/formats.md).
     #[arg(value_name = "[CELL.param] PROTOCOL.toml", num_args = 1..=2, required = true)]
     pub files: Vec<PathBuf>,
     /// Output folder (created if missing); `vm.csv` is written into it atomically.

@@ -264,6 +264,21 @@ impl LoadRequest {
 static LOADED_FILES: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 
+/// NET_RECEIVE argument names of the loaded point processes (the weight first, then the
+/// per-NetCon state), by mechanism name.
+static NET_RECEIVE_ARGS: std::sync::Mutex<BTreeMap<String, Vec<String>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// The NET_RECEIVE argument names of a point process loaded from a catalogue (the elements of
+/// its NetCons' weight vectors: the weight, then the per-NetCon state such as `Pv`, `u`).
+pub fn net_receive_args(name: &str) -> Option<Vec<String>> {
+    NET_RECEIVE_ARGS
+        .lock()
+        .expect("NET_RECEIVE names lock")
+        .get(name)
+        .cloned()
+}
+
 /// What [`load`] registered.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
@@ -334,6 +349,12 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, CatalogueFileError> {
     let mut loaded = Loaded::default();
     for (path, canonical, body) in bodies {
         for r in body.mechanisms {
+            if let Some(nr) = &r.program.net_receive {
+                NET_RECEIVE_ARGS
+                    .lock()
+                    .expect("NET_RECEIVE names lock")
+                    .insert(r.name.clone(), nr.args.clone());
+            }
             compiled::register(&r.name, r.program, None)?;
             loaded.mechanisms.push((r.name, path.clone()));
         }

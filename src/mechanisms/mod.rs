@@ -30,6 +30,7 @@ pub mod ions;
 pub mod placement;
 pub mod point;
 pub mod random;
+pub mod streams;
 
 pub use catalogue::{Catalogue, CatalogueError, MechanismKind};
 pub use ions::{IonState, Ions};

@@ -111,15 +111,15 @@ impl NetworkParams {
             .and_then(|n| n.get(&pop.name))
             .and_then(|n| n.get("synapses"))
             .and_then(|n| n.get("receptors"));
-        match recs {
-            Some(r) => check_receptor_names(
-                &self.file,
-                &pop.name,
-                &format!("network.{}.synapses.receptors", pop.name),
-                r,
-            ),
-            None => Ok(()),
+        let Some(r) = recs else {
+            return Ok(());
+        };
+        let key = format!("network.{}.synapses.receptors", pop.name);
+        check_receptor_names(&self.file, &pop.name, &key, r)?;
+        if pop.synapses.release_prob == ReleaseProb::Dynamic {
+            check_dynamic_receptors(&self.file, &pop.name, &key, r)?;
         }
+        Ok(())
     }
 
     /// The population called `name`.
@@ -298,6 +298,34 @@ fn parse_receptor(v: &View, key: &str, name: &str, r: &Node) -> Result<ReceptorS
         weight_distribution,
         parameters,
     })
+}
+
+/// `releaseProb: "dynamic"` gives every receptor hoc's `Random(seed)` through `setRNG`: each must
+/// have a Random pointer (ProbAMPANMDA2, ProbUDFsyn2 compiled from their `.mod` files).
+fn check_dynamic_receptors(
+    file: &ParamFile,
+    population: &str,
+    key: &str,
+    receptors: &Node,
+) -> Result<(), ParamError> {
+    use crate::mechanisms::streams::{stream_params, StreamSource};
+    let v = View { file };
+    for (name, node) in v.dict(receptors, key)? {
+        let Ok(entry) = crate::mechanisms::Catalogue.get(name) else {
+            continue; // reported by check_receptor_names
+        };
+        if let Err(e) = stream_params(entry, None, StreamSource::Random(0)) {
+            return Err(v.err(
+                node,
+                &join(key, name),
+                format!(
+                    "population `{population}`: releaseProb \"dynamic\" attaches hoc's \
+                     Random(seed) to each receptor (setRNG), but {e}"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks the receptors of one population against the mechanism catalogue: each mechanism

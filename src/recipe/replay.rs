@@ -12,7 +12,7 @@ use crate::output::isf_files::{
     write_presynaptic_cells_file, write_synapse_activation_file, write_trace_file,
 };
 use crate::output::{OutputError, PresynapticCellRow, SynapseActivationRow};
-use crate::param::network_params::NetworkParams;
+use crate::param::network_params::{NetworkParams, ReleaseProb};
 use crate::param::{ParamError, ParamFile};
 use crate::trial::result::TrialResult;
 use crate::trial::{ActiveSynapse, CellSimulator, Receptor, SynapseInputs, TrialError};
@@ -133,6 +133,23 @@ impl ReplayTrial {
                         )
                     })?;
                     network.check_population_receptors(spec)?;
+                    if spec.synapses.release_prob == ReleaseProb::Dynamic {
+                        let key = format!("network.{}.synapses.releaseProb", row.population);
+                        let node = network.file.get_path(&key).unwrap_or(&network.file.root);
+                        return Err(network
+                            .file
+                            .error_at(
+                                node,
+                                &key,
+                                format!(
+                                    "\"dynamic\" release seeds each synapse's Random from the \
+                                     trial's random draws, which a replay of {} does not have \
+                                     (the seed is missing): replay with a numeric releaseProb",
+                                    file.display()
+                                ),
+                            )
+                            .into());
+                    }
                     let rs = &spec.synapses.receptors;
                     if let Some(r) = rs.iter().find(|r| r.weight_distribution.is_some()) {
                         return Err(err(
@@ -210,6 +227,7 @@ impl ReplayTrial {
                 pt_id: row.section_pt_id,
                 releases: r0..inputs.release_times_ms.len(),
                 weights: w0..inputs.weights.len(),
+                rng_seed: None,
             });
             out_rows.push(SynapseActivationRow {
                 population: row.population.clone(),

@@ -52,11 +52,29 @@
 //! events = [10.0, 12.0] # ms, delivery times
 //! weights = [1.68, 1.68]  # the NetCon weight vector
 //! ```
+//!
+//! Event sources and random streams (the cell's legacy generator seeded as NEURON's
+//! `set_seed(x)`):
+//!
+//! ```toml
+//! seed = 12345
+//! [[point]]
+//! mechanism = "VecStim"
+//! name = "vs"
+//! vector = [10.0, 12.0]   # ms, the instance's event vector (VecStim.play)
+//! [[point]]
+//! mechanism = "ProbAMPANMDA2"
+//! source = "vs"           # a NetCon from `vs` (with `weights`, `delay`)
+//! weights = [1.5]
+//! random = { kind = "Random", seed = 424371 }   # or { kind = "Random123", ids = [3, 5, 7] }
+//! ```
 
 use crate::cell::CellTemplate;
+use crate::mechanisms::streams::{stream_params, StreamSource};
 use crate::mechanisms::{Catalogue, Ions, MechanismKind, MechanismPlacement, Numerics};
 use crate::solver::{
-    CableTree, CellModel, PointHandle, Probe, SimSettings, SimulationBuilder, SolverError,
+    CableTree, CellModel, NetConHandle, PointHandle, Probe, SimSettings, SimulationBuilder,
+    SolverError,
 };
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -120,6 +138,9 @@ pub struct Protocol {
     pub numerics: Numerics,
     /// Temperature, °C (default: the cell's; 6.3, NEURON's default, for an inline cell).
     pub celsius: Option<f64>,
+    /// Seed of the cell's legacy generator (`scop_random`, `exprand`; NEURON's `set_seed(x)`,
+    /// which hoc reaches through e.g. `SpikeGenerator.seed(x)`), set before initialisation.
+    pub seed: Option<f64>,
     /// A single-compartment cell defined here instead of a `.param` file.
     pub cell: Option<InlineCell>,
     /// Mechanism GLOBALs (and any other parameter) by NEURON's name, `<name>_<mechanism>`
@@ -262,9 +283,54 @@ pub struct PointSpec {
     /// Event delivery times, ms.
     #[serde(default)]
     pub events: Vec<f64>,
-    /// The NetCon weight vector every event carries (NET_RECEIVE's arguments).
+    /// The NetCon weight vector every event carries (NET_RECEIVE's arguments; missing trailing
+    /// elements are 0, as NEURON's).
     #[serde(default)]
     pub weights: Vec<f64>,
+    /// The instance's event vector (hoc's `VecStim.play(vec)`), ms.
+    pub vector: Option<Vec<f64>>,
+    /// Name of another `[[point]]` whose spikes (`net_event`) reach this one through a NetCon
+    /// with `weights` and `delay`.
+    pub source: Option<String>,
+    /// Delay of the NetCon from `source`, ms.
+    #[serde(default)]
+    pub delay: f64,
+    /// A random stream attached to the instance.
+    pub random: Option<RandomSpec>,
+}
+
+/// The kind of a random stream given to a point process.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum RandomKind {
+    /// hoc's `Random(seed)` in `negexp(1)` mode, attached by `setRNG` (ISF's idiom).
+    Random,
+    /// `Random123(a, b, c)`: a stream named by three ids.
+    Random123,
+}
+
+/// A random stream given to a point process (`random = { kind = "Random", seed = 424371 }` or
+/// `random = { kind = "Random123", ids = [3, 5, 7] }`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSpec {
+    /// `"Random"` or `"Random123"`.
+    pub kind: RandomKind,
+    /// The seed of a `Random`.
+    pub seed: Option<u32>,
+    /// The three ids of a `Random123`.
+    pub ids: Option<[u32; 3]>,
+    /// The mechanism's stream (`RANDOM` variable or POINTER name); default its only one.
+    pub stream: Option<String>,
+}
+
+impl RandomSpec {
+    fn source(&self) -> Option<StreamSource> {
+        match (self.kind, self.seed, self.ids) {
+            (RandomKind::Random, Some(seed), None) => Some(StreamSource::Random(seed)),
+            (RandomKind::Random123, None, Some(ids)) => Some(StreamSource::Random123(ids)),
+            _ => None,
+        }
+    }
 }
 
 /// What to record: a NEURON name (`v`, `m_hh`, `ina`, `cai`, `i_pas`, `syn.g`) at the soma, or a
@@ -418,6 +484,14 @@ impl Protocol {
                 bad("celsius".into(), "must be finite")?;
             }
         }
+        if let Some(x) = p.seed {
+            if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 4_294_967_296.0) {
+                bad(
+                    "seed".into(),
+                    &format!("must be a whole number in [0, 2^32), got {x}"),
+                )?;
+            }
+        }
         let check_x = |key: String, x: f64| {
             if (0.0..=1.0).contains(&x) {
                 Ok(())
@@ -482,11 +556,26 @@ impl Protocol {
             if pt.events.windows(2).any(|w| w[1] < w[0]) {
                 bad(format!("point[{i}].events"), "times must not decrease")?;
             }
-            if !pt.events.is_empty() && pt.weights.is_empty() {
+            if (!pt.events.is_empty() || pt.source.is_some()) && pt.weights.is_empty() {
                 bad(
                     format!("point[{i}].weights"),
                     "events need the NetCon weight vector (`weights = [...]`)",
                 )?;
+            }
+            if pt.vector.iter().flatten().any(|x| !x.is_finite()) {
+                bad(format!("point[{i}].vector"), "event times must be finite")?;
+            }
+            if !(pt.delay.is_finite() && pt.delay >= 0.0) {
+                bad(format!("point[{i}].delay"), "must be a number ≥ 0 (ms)")?;
+            }
+            if let Some(r) = &pt.random {
+                if r.source().is_none() {
+                    bad(
+                        format!("point[{i}].random"),
+                        "give `kind = \"Random\", seed = N` (hoc's Random(seed)) or \
+                         `kind = \"Random123\", ids = [a, b, c]`",
+                    )?;
+                }
             }
             if let Some(n) = &pt.name {
                 if n.contains('.') || !names.insert(n.clone()) {
@@ -505,6 +594,18 @@ impl Protocol {
                     "`t` is always the first column; record other variables",
                 )?,
                 RecordSpec::Name(_) => {}
+            }
+        }
+        for (i, pt) in p.point.iter().enumerate() {
+            if let Some(src) = &pt.source {
+                let found = (p.point.iter().enumerate())
+                    .any(|(j, q)| j != i && q.name.as_deref() == Some(src.as_str()));
+                if !found {
+                    bad(
+                        format!("point[{i}].source"),
+                        &format!("no other [[point]] is named `{src}`"),
+                    )?;
+                }
             }
         }
         if let Some(c) = &p.cell {
@@ -780,7 +881,12 @@ impl Protocol {
     ) -> Result<ProtocolTraces, ProtocolError> {
         let soma = target.soma();
         let mut b = SimulationBuilder::new(model);
+        if let Some(seed) = self.seed {
+            b.set_seed(seed)?;
+        }
         let mut handles: IndexMap<String, PointHandle> = IndexMap::new();
+        // The first NetCon of each named point process (for recording NET_RECEIVE arguments).
+        let mut netcons: IndexMap<String, NetConHandle> = IndexMap::new();
         let with_globals = |mech: &str, own: Vec<(String, f64)>| -> Vec<(String, f64)> {
             let mut all = self.point_globals(mech);
             all.extend(own);
@@ -850,18 +956,46 @@ impl Protocol {
                 })?;
             }
             let node = target.node(p.section.unwrap_or(soma), p.x);
-            let own = p.params.iter().map(|(k, &v)| (k.clone(), v)).collect();
+            let mut own: Vec<(String, f64)> =
+                p.params.iter().map(|(k, &v)| (k.clone(), v)).collect();
+            if let Some(r) = &p.random {
+                let source = r.source().expect("checked when parsed");
+                let stream = stream_params(entry, r.stream.as_deref(), source)
+                    .map_err(|e| self.invalid(path, format!("point[{i}].random"), e))?;
+                own.extend(stream);
+            }
             let ps = with_globals(&p.mechanism, own);
             let h = b
                 .add_point(&p.mechanism, node, &pairs(&ps))
                 .map_err(|e| self.invalid(path, format!("point[{i}]"), e.to_string()))?;
-            if !p.events.is_empty() {
-                b.add_events(h, &p.events, &p.weights).map_err(|e| {
-                    self.invalid(path, format!("point[{i}].weights"), e.to_string())
-                })?;
+            if let Some(v) = &p.vector {
+                b.set_event_vector(h, v)
+                    .map_err(|e| self.invalid(path, format!("point[{i}].vector"), e.to_string()))?;
             }
             let name = p.name.clone().unwrap_or_else(|| format!("point{i}"));
+            if !p.events.is_empty() {
+                let nc = b
+                    .add_events(h, &p.events, &self.netcon_weights(i))
+                    .map_err(|e| {
+                        self.invalid(path, format!("point[{i}].weights"), e.to_string())
+                    })?;
+                netcons.entry(name.clone()).or_insert(nc);
+            }
             handles.insert(name, h);
+        }
+        // NetCons between point processes, once all exist (a source may come later).
+        for (i, p) in self.point.iter().enumerate() {
+            let Some(src) = &p.source else { continue };
+            let name = p.name.clone().unwrap_or_else(|| format!("point{i}"));
+            let nc = b
+                .add_netcon(
+                    handles[src.as_str()],
+                    handles[&name],
+                    p.delay,
+                    &self.netcon_weights(i),
+                )
+                .map_err(|e| self.invalid(path, format!("point[{i}].source"), e.to_string()))?;
+            netcons.entry(name).or_insert(nc);
         }
         let soma_node = target.node(soma, 0.5);
         let specs: Vec<RecordSpec> = if self.record.is_empty() {
@@ -889,7 +1023,7 @@ impl Protocol {
                     }
                 }
             };
-            let probe = self.probe(var, node, &handles, path, i)?;
+            let probe = self.probe(var, node, &handles, &netcons, path, i)?;
             b.record(probe);
             names.push(name);
         }
@@ -908,6 +1042,7 @@ impl Protocol {
         var: &str,
         node: usize,
         handles: &IndexMap<String, PointHandle>,
+        netcons: &IndexMap<String, NetConHandle>,
         path: &Path,
         i: usize,
     ) -> Result<Probe, ProtocolError> {
@@ -922,10 +1057,12 @@ impl Protocol {
         }
         if let Some((owner, v)) = var.split_once('.') {
             return match handles.get(owner) {
-                Some(&handle) => Ok(Probe::Point {
-                    handle,
-                    variable: v.to_string(),
-                }),
+                Some(&handle) => Ok(self
+                    .netcon_probe(owner, v, netcons)
+                    .unwrap_or(Probe::Point {
+                        handle,
+                        variable: v.to_string(),
+                    })),
                 None => Err(self.invalid(
                     path,
                     format!("record[{i}]"),
@@ -943,16 +1080,23 @@ impl Protocol {
                 node,
             });
         }
-        // A bare name: a variable of the protocol's only [[point]].
-        if self.point.len() == 1 {
-            let owner = self.point[0]
-                .name
-                .clone()
-                .unwrap_or_else(|| "point0".into());
-            return Ok(Probe::Point {
-                handle: handles[&owner],
-                variable: var.to_string(),
-            });
+        // A bare name: a variable of the protocol's only [[point]], or of the only one that has
+        // it (a variable or a NET_RECEIVE argument).
+        let owners: Vec<String> = if self.point.len() == 1 {
+            vec![self.point_name(0)]
+        } else {
+            (0..self.point.len())
+                .filter(|&k| self.point_has(k, var))
+                .map(|k| self.point_name(k))
+                .collect()
+        };
+        if let [owner] = &owners[..] {
+            return Ok(self
+                .netcon_probe(owner, var, netcons)
+                .unwrap_or(Probe::Point {
+                    handle: handles[owner],
+                    variable: var.to_string(),
+                }));
         }
         Err(self.invalid(
             path,
@@ -963,6 +1107,81 @@ impl Protocol {
                 ION_NAMES.join(", ")
             ),
         ))
+    }
+}
+
+impl Protocol {
+    /// The recording name of `[[point]]` `k`.
+    fn point_name(&self, k: usize) -> String {
+        self.point[k]
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("point{k}"))
+    }
+
+    /// Whether `[[point]]` `k`'s mechanism has the variable or NET_RECEIVE argument `var`.
+    fn point_has(&self, k: usize, var: &str) -> bool {
+        let mech = self.point[k].mechanism.as_str();
+        if crate::mechanisms::catalogue_file::net_receive_args(mech)
+            .is_some_and(|a| a.iter().any(|x| x == var))
+        {
+            return true;
+        }
+        self.empty_block(mech)
+            .is_some_and(|b| b.variables().contains(&var))
+    }
+
+    /// An empty block of point process `mech`: it tells the variables and the NetCon weight
+    /// count.
+    fn empty_block(&self, mech: &str) -> Option<Box<dyn crate::mechanisms::PointProcess>> {
+        let entry = Catalogue.get(mech).ok()?;
+        let crate::mechanisms::catalogue::Constructor::Point(ctor) = entry.ctor else {
+            return None;
+        };
+        let empty = crate::mechanisms::Instances {
+            nodes: Vec::new(),
+            values: entry.params.iter().map(|_| Vec::new()).collect(),
+            area_um2: Vec::new(),
+        };
+        let env = crate::mechanisms::catalogue::BuildEnv {
+            dt: self.dt.unwrap_or(0.025),
+            celsius: self.celsius.unwrap_or(6.3),
+            numerics: self.numerics,
+        };
+        Some(ctor(empty, &env))
+    }
+
+    /// `[[point]]` `k`'s NetCon weight vector: the given weights, then zeros up to the number
+    /// its NET_RECEIVE takes (a NetCon's unset weights are 0 in NEURON).
+    fn netcon_weights(&self, k: usize) -> Vec<f64> {
+        let p = &self.point[k];
+        let mut w = p.weights.clone();
+        let n = self.empty_block(&p.mechanism).map_or(0, |b| b.n_weights());
+        if w.len() < n {
+            w.resize(n, 0.0);
+        }
+        w
+    }
+
+    /// The probe of NET_RECEIVE argument `arg` of point process `owner` (an element of its first
+    /// NetCon's weight vector, NEURON's `nc._ref_weight[k]`), if `arg` is one and it has a NetCon.
+    fn netcon_probe(
+        &self,
+        owner: &str,
+        arg: &str,
+        netcons: &IndexMap<String, NetConHandle>,
+    ) -> Option<Probe> {
+        let k = self.point_index(owner)?;
+        let args = crate::mechanisms::catalogue_file::net_receive_args(&self.point[k].mechanism)?;
+        let index = args.iter().position(|a| a == arg)?;
+        Some(Probe::Weight {
+            netcon: *netcons.get(owner)?,
+            index,
+        })
+    }
+
+    fn point_index(&self, name: &str) -> Option<usize> {
+        (0..self.point.len()).find(|&k| self.point_name(k) == name)
     }
 }
 

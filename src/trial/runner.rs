@@ -9,6 +9,7 @@ use super::result::{SynapseActivation, TrialResult};
 use super::TrialError;
 use crate::cell::CellTemplate;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor};
+use crate::mechanisms::streams::{stream_params, StreamSource};
 use crate::mechanisms::{Catalogue, Instances, Numerics};
 use crate::network::mapping::point_process_site;
 use crate::solver::{CellModel, PointHandle, Probe, Simulation, SimulationBuilder};
@@ -62,6 +63,9 @@ pub struct ActiveSynapse {
     /// Range of [`SynapseInputs::weights`]: the receptors' NetCon weights, receptor after
     /// receptor (each [`Receptor::weight_count`] long).
     pub weights: Range<usize>,
+    /// Seed of the hoc `Random(seed)` stream attached to each receptor's Random pointer
+    /// (`releaseProb: "dynamic"`, drawn from the trial's stream); `None`: no stream attached.
+    pub rng_seed: Option<u32>,
 }
 
 /// Everything a trial receives: populations and their receptors, active synapses, flat release
@@ -129,6 +133,7 @@ impl SynapseInputs {
                         pt_id: m.pt_id,
                         releases: s.releases.clone(),
                         weights: s.weights.clone(),
+                        rng_seed: s.rng_seed,
                     }
                 })
                 .collect(),
@@ -285,6 +290,17 @@ impl CellSimulator {
     /// synapse (in activation order), its events with the NetCon weights, soma (column 0) and
     /// recording sites (columns 1…) recorded.
     pub fn build(&self, inputs: &SynapseInputs) -> Result<Simulation<'_>, TrialError> {
+        self.build_with(inputs, |_, _, _| {})
+    }
+
+    /// [`CellSimulator::build`], calling `on_point(builder, receptor, handle)` for every receptor
+    /// point process created (merged instances once), e.g. to record its variables after the
+    /// soma and the sites.
+    pub fn build_with(
+        &self,
+        inputs: &SynapseInputs,
+        mut on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
+    ) -> Result<Simulation<'_>, TrialError> {
         self.check_inputs(inputs)?;
         let dt = self.dt_ms();
         // Per population and receptor: NetCon weight slots, parameters as borrowed pairs, and
@@ -336,16 +352,40 @@ impl CellSimulator {
             let release = &inputs.release_times_ms[s.releases.clone()];
             let mut at = s.weights.start;
             for (k, r) in inputs.receptors[p].iter().enumerate() {
-                let h = match class[p][k] {
-                    Some(c) => match merged.get(&(node, c)) {
+                let h = match (class[p][k], s.rng_seed) {
+                    (_, Some(seed)) => {
+                        // ISF's `syn.setRNG(Random(seed))` with `negexp(1)`.
+                        let entry = Catalogue
+                            .get(&r.mechanism)
+                            .map_err(crate::solver::SolverError::from)?;
+                        let stream = stream_params(entry, None, StreamSource::Random(seed))
+                            .map_err(|e| {
+                                TrialError::Setting(format!(
+                                "population `{}`: releaseProb \"dynamic\" attaches a Random to \
+                                 each receptor: {e}",
+                                inputs.populations[p]
+                            ))
+                            })?;
+                        let mut seeded = params[p][k].clone();
+                        seeded.extend(stream.iter().map(|(k, v)| (k.as_str(), *v)));
+                        let h = b.add_point(&r.mechanism, node, &seeded)?;
+                        on_point(&mut b, r, h);
+                        h
+                    }
+                    (Some(c), None) => match merged.get(&(node, c)) {
                         Some(&h) => h,
                         None => {
                             let h = b.add_point(&r.mechanism, node, &params[p][k])?;
                             merged.insert((node, c), h);
+                            on_point(&mut b, r, h);
                             h
                         }
                     },
-                    None => b.add_point(&r.mechanism, node, &params[p][k])?,
+                    (None, None) => {
+                        let h = b.add_point(&r.mechanism, node, &params[p][k])?;
+                        on_point(&mut b, r, h);
+                        h
+                    }
                 };
                 w.clear();
                 w.extend_from_slice(&inputs.weights[at..at + r.weight_count]);

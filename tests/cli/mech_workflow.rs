@@ -38,7 +38,7 @@ fn stdout(o: &Output) -> String {
 }
 
 /// `isf mech build FILES --out OUT` in `dir`.
-fn build(dir: &Path, files: &[PathBuf], out: &str) -> Output {
+pub(crate) fn build(dir: &Path, files: &[PathBuf], out: &str) -> Output {
     isf(dir)
         .args(["mech", "build"])
         .args(files)
@@ -367,7 +367,7 @@ fn nmodl_protocol(meta: &Value, columns: &[String]) -> (String, Vec<String>) {
 
 /// Compares `ours` (the CSV `isf protocol` wrote) with `reference`: t exactly, v within 1e-9
 /// mV, every other column within 1e-9 of its largest magnitude. Returns the worst (Δv, relative).
-fn compare(ours: &Path, reference: &Path, names: &[String]) -> (f64, f64) {
+pub(crate) fn compare(ours: &Path, reference: &Path, names: &[String]) -> (f64, f64) {
     let ours = Table::read(ours);
     let reference = Table::read(reference);
     assert_eq!(ours.names.len(), reference.names.len());
@@ -574,28 +574,13 @@ fn protocol_errors_name_the_key_and_line() {
     assert!(e.contains("no [cell]"), "{e}");
 }
 
-/// A copy of the example cell 86 using NaTs2_t instead of NaTa_t and CaDynamics_E2_v2 instead
-/// of CaDynamics_E2, written into `dir`; with the network param's path.
+/// The example cell 86 with NaTs2_t and CaDynamics_E2_v2 (see
+/// [`common::compiled_cell_param`]), with the example network param's path.
 fn compiled_cell(dir: &Path) -> Option<(PathBuf, PathBuf)> {
-    let param = shared_path("isf-example/86_C2_center.param")?;
-    let network = shared_path("isf-example/network.param")?;
-    let mut text = std::fs::read_to_string(&param)
-        .unwrap()
-        .replace("\"NaTa_t\"", "\"NaTs2_t\"")
-        .replace("gNaTa_tbar", "gNaTs2_tbar")
-        .replace("\"CaDynamics_E2\"", "\"CaDynamics_E2_v2\"");
-    // The files it names relative to itself, made absolute.
-    for e in std::fs::read_dir(param.parent().unwrap()).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        text = text.replace(
-            &format!("\"{name}\""),
-            &format!("\"{}\"", e.path().display()),
-        );
-    }
-    let out = dir.join("86_compiled.param");
-    std::fs::write(&out, text).unwrap();
-    Some((out, network))
+    Some((
+        common::compiled_cell_param(dir)?,
+        shared_path("isf-example/network.param")?,
+    ))
 }
 
 #[test]

@@ -75,3 +75,27 @@ pub fn find(dir: &Path, suffix: &str) -> std::path::PathBuf {
     );
     hits.into_iter().next().unwrap()
 }
+
+/// A copy of the example cell 86 using NaTs2_t instead of NaTa_t and CaDynamics_E2_v2 instead
+/// of CaDynamics_E2 (mechanisms that only compiled `.mod` files provide), written into `dir`;
+/// `None` when the example is absent.
+pub fn compiled_cell_param(dir: &Path) -> Option<std::path::PathBuf> {
+    let param = isf::testing::shared_path("isf-example/86_C2_center.param")?;
+    let mut text = std::fs::read_to_string(&param)
+        .unwrap()
+        .replace("\"NaTa_t\"", "\"NaTs2_t\"")
+        .replace("gNaTa_tbar", "gNaTs2_tbar")
+        .replace("\"CaDynamics_E2\"", "\"CaDynamics_E2_v2\"");
+    // The files it names relative to itself, made absolute.
+    for e in std::fs::read_dir(param.parent().unwrap()).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        text = text.replace(
+            &format!("\"{name}\""),
+            &format!("\"{}\"", e.path().display()),
+        );
+    }
+    let out = dir.join("86_compiled.param");
+    std::fs::write(&out, text).unwrap();
+    Some(out)
+}

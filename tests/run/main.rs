@@ -10,5 +10,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod run_compiled;
 mod run_isf_model;
 mod run_spmd;

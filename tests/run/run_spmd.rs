@@ -49,7 +49,7 @@ fn example_run(dir: &Path, trials: i64, batch_size: i64, output: &str) -> PathBu
     cfg
 }
 
-fn h5diff_same(a: &Path, b: &Path) {
+pub(crate) fn h5diff_same(a: &Path, b: &Path) {
     for obj in COMPARED {
         let out = Command::new("h5diff")
             .arg(a)
@@ -96,7 +96,7 @@ for k in a:
 print(len(a))
 "#;
 
-fn py_same(a: &Path, b: &Path) {
+pub(crate) fn py_same(a: &Path, b: &Path) {
     let out = check(
         Command::new("python3")
             .arg("-c")
