@@ -153,11 +153,19 @@ pub(super) fn write_rows<T: H5Type>(
                 } else {
                     H5S_seloper_t::H5S_SELECT_OR
                 };
-                let (s, c) = if n_dims == 2 {
-                    ([start, 0], [n, width])
-                } else {
-                    ([start, 0], [n, 1])
-                };
+                // Rows are whole: every dimension after the first is written in full.
+                let shape = ds.shape();
+                let mut s = vec![0u64; n_dims.max(1)];
+                let mut c = vec![1u64; n_dims.max(1)];
+                s[0] = start;
+                c[0] = n;
+                if n_dims == 2 {
+                    c[1] = width;
+                }
+                for d in 2..n_dims {
+                    c[1] = shape[1] as u64;
+                    c[d] = shape[d] as u64;
+                }
                 status |= H5Sselect_hyperslab(
                     fspace,
                     op,
@@ -212,6 +220,20 @@ pub(super) fn ext2<T: H5Type>(g: &Group, name: &str, width: usize) -> hdf5::Resu
         .chunk((1, width.max(1)))
         .fill_time(FillTime::Never)
         .shape(SimpleExtents::resizable([0, width]))
+        .create(name)
+}
+
+/// A growable 3-D dataset \[row × `n1` × `n2`\], chunked by one (row, `n1` index).
+pub(super) fn ext3<T: H5Type>(
+    g: &Group,
+    name: &str,
+    n1: usize,
+    n2: usize,
+) -> hdf5::Result<Dataset> {
+    g.new_dataset::<T>()
+        .chunk((1, 1, n2.max(1)))
+        .fill_time(FillTime::Never)
+        .shape(SimpleExtents::resizable([0, n1, n2]))
         .create(name)
 }
 
