@@ -32,7 +32,7 @@ pub enum PlotKind {
     /// The 3-D morphology of a re-simulated trial coloured by voltage (or dendrite label) with
     /// its active synapses: a still (`.png` with `--at`), PNG frames (a folder), `.gif`, `.mp4`,
     /// `.webm`.
-    Morphology(MorphologyArgs),
+    Morphology(Box<MorphologyArgs>),
     /// Voltage traces (soma, optionally the recording sites) of one or many trials, spikes
     /// marked.
     Traces(TracesArgs),
