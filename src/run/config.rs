@@ -485,5 +485,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("distinct"), "{e}");
+        let segments = |k: &str| {
+            GOOD.replace(
+                "batch_size = 2\n",
+                &format!("batch_size = 2\n[record]\nall_segments_every_k_steps = {k}\n"),
+            )
+        };
+        let e = parse(d.path(), &segments("0")).unwrap_err().to_string();
+        assert!(
+            e.contains("record.all_segments_every_k_steps") && e.contains("got 0"),
+            "{e}"
+        );
+        let c = parse(d.path(), &segments("40")).unwrap();
+        assert_eq!(c.record.all_segments_every_k_steps, Some(40));
     }
 }
