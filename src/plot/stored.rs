@@ -355,24 +355,24 @@ pub fn db_trial(
     };
     let activations = acts
         .trial_rows(row)
-        .map(|r| StoredActivation {
-            population: acts.populations[acts.population_code[r] as usize].clone(),
-            synapse_id: acts.id[r] as usize,
-            times_ms: acts.row_times(r).to_vec(),
+        .map(|r| {
+            let code = acts.population_code[r];
+            let population = acts.populations.get(code as usize).cloned();
+            match (population, u32::try_from(acts.id[r])) {
+                (Some(population), Ok(sid)) => Ok(StoredActivation {
+                    population,
+                    synapse_id: sid as usize,
+                    times_ms: acts.row_times(r).to_vec(),
+                }),
+                _ => Err(anyhow::anyhow!(
+                    "database {}: synapse_activation of `{id}`, row {r}: population code {code} \
+                     and synapse id {} do not name a synapse",
+                    db_path.display(),
+                    acts.id[r]
+                )),
+            }
         })
-        .collect::<Vec<_>>();
-    if let Some(a) = activations
-        .iter()
-        .find(|a| a.synapse_id > u32::MAX as usize)
-    {
-        anyhow::bail!(
-            "database {}: synapse_activation of `{id}`: synapse id {} of `{}` is not a synapse \
-             of the network",
-            db_path.display(),
-            a.synapse_id,
-            a.population
-        );
-    }
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (_, f, _) = db
         .open_value(
             &key(&["voltage_traces"]),
@@ -390,22 +390,24 @@ pub fn db_trial(
     // The parameter files: the database's copies (and the results file's other inputs).
     let (mut cp, mut np, mut rebuilt) = (None, None, None);
     if cell_param.is_none() || network_param.is_none() {
-        let results = db
+        let source = db
             .get::<Strings>(&key(&["simresult_path"]))
             .ok()
             .and_then(|s| s.values.into_iter().next())
-            .map(PathBuf::from)
-            .filter(|p| p.is_file());
+            .map(PathBuf::from);
         let cell = id.rsplit_once('/').map(|(c, _)| c).unwrap_or(id);
-        let opened = results
+        // A database of ISF folders names a folder: its copies name their files as they stand.
+        let opened = source
             .as_ref()
+            .filter(|p| p.is_file())
             .and_then(|p| Results::open(p, Some(cell)).ok());
-        if opened.is_none() {
+        if let Some(p) = source.as_ref().filter(|p| !p.exists()) {
             tracing::warn!(
-                "database {}: the results file it was built from is not there: the files its \
-                 parameter copies name are looked up as they are (name the parameter files with \
+                "database {}: {}, which it was built from, is not there: the files its parameter \
+                 copies name are looked up as they stand (name the parameter files with \
                  --cell-param and --network-param otherwise)",
-                db_path.display()
+                db_path.display(),
+                p.display()
             );
         }
         if let Some(r) = opened {

@@ -890,3 +890,35 @@ fn full_cell_resimulation_from_a_results_file_and_a_database() {
     ));
     assert!(max_delta(&out, "soma trace") < 1e-5, "{out}");
 }
+
+/// A database of ISF's output folder (`isf db init-isf`): the reference network trial on cell 86,
+/// re-simulated from the database's activations (ISF's synapse ids placed on the network of the
+/// parameter files), reproduces NEURON's soma trace.
+#[test]
+fn full_cell_resimulation_of_an_isf_database_trial() {
+    let Some((cell, network, synapses)) = isf::testing::reference_trial() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    run(&[&"db", &"init-isf", &synapses.parent().unwrap(), &db]);
+    let png = tmp.path().join("ref.png");
+    let out = run(&[
+        &"plot",
+        &"morphology",
+        &"--db",
+        &db,
+        &"--trial",
+        &"isf_output/000000",
+        &"--cell-param",
+        &cell,
+        &"--network-param",
+        &network,
+        &"--at",
+        &"45",
+        &"--out",
+        &png,
+    ]);
+    assert!(max_delta(&out, "soma trace") < 1e-6, "{out}");
+    assert!(Image::read(&png).non_white() > 1000);
+}
