@@ -29,7 +29,8 @@ pub struct PlotArgs {
 /// The kinds of pictures.
 #[derive(Subcommand, Debug)]
 pub enum PlotKind {
-    /// The 3-D morphology of a re-simulated trial coloured by voltage (or dendrite label) with
+    /// The 3-D morphology of a stored trial (re-simulated, or as the run recorded every segment)
+    /// coloured by voltage (or dendrite label) with
     /// its active synapses: a still (`.png` with `--at`), PNG frames (a folder), `.gif`, `.mp4`,
     /// `.webm`.
     Morphology(Box<MorphologyArgs>),
@@ -175,13 +176,13 @@ pub struct TrialSource {
     #[arg(long, value_name = "RESULTS.h5", conflicts_with_all = ["synapses", "db"])]
     pub results: Option<PathBuf>,
     /// The cell within the results file (needed when it has several).
-    #[arg(long, requires = "results")]
+    #[arg(long)]
     pub cell: Option<String>,
     /// An isf database (`isf db init`); the trial is `--trial` (an id `<cell>/<NNNNNN>`).
     #[arg(long, value_name = "DB", conflicts_with = "synapses")]
     pub db: Option<PathBuf>,
     /// The trial: its index within the cell (`--results`) or its id (`--db`).
-    #[arg(long, value_name = "TRIAL")]
+    #[arg(long, value_name = "TRIAL", conflicts_with_all = ["isf_folder", "synapses"])]
     pub trial: Option<String>,
     /// With `--results`: re-simulate even when the file recorded every segment of the trial, and
     /// compare the re-simulation with that recording.
@@ -207,6 +208,9 @@ pub struct TrialSource {
 impl TrialSource {
     fn stored(&self) -> anyhow::Result<StoredTrial> {
         let (cp, np) = (self.cell_param.clone(), self.network_param.clone());
+        if self.results.is_none() && (self.resimulate || self.cell.is_some()) {
+            anyhow::bail!("--resimulate and --cell go with --results FILE.h5");
+        }
         let trial = |what: &str| {
             self.trial
                 .clone()
