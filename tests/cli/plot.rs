@@ -829,6 +829,20 @@ fn full_cell_resimulation_from_a_results_file_and_a_database() {
         !good && err.contains("no trial `example_l5pt/000042`"),
         "{err}"
     );
+    let (good, _, err) = still(
+        &[
+            &"--db",
+            &db,
+            &"--trial",
+            &"example_l5pt/000001",
+            &"--resimulate",
+        ],
+        &p("x.png"),
+    );
+    assert!(
+        !good && err.contains("--resimulate and --cell go with --results"),
+        "{err}"
+    );
     // The database without its results file: its parameter copies name a morphology relative to
     // themselves, which is not there; the error says which, and the files can be named.
     let (good, _, err) = still(
