@@ -19,6 +19,8 @@
 //!     synapses/{population,synapse_id,soma_distance_um,section_id,section_pt_id,dendrite_label}
 //!                              one row per synapse of the cell; attr label_names      [version 2]
 //!     parameterfiles/<name>    u8 UTF-8: the parameter files as simulated          [version 2]
+//!     all_segments/vm          f32 [trial × segment × sample]   only with `[record]
+//!                              all_segments_every_k_steps`; t_ms, section, segment, x per segment
 //! /spikes/<cell>/{timestamps (f64, units "ms"), node_ids (u64 = trial index in the cell)}
 //!                        attr sorting (enum none/by_id/by_time) = by_id   (SONATA)
 //! /provenance            attrs: isf_version, git_commit, command_line, config_path,
@@ -151,6 +153,24 @@ pub mod cell {
     pub const SYNAPSES: &str = "synapses";
     /// Group of the simulated parameter files (version 2), u8 datasets named by file.
     pub const PARAMETER_FILES: &str = "parameterfiles";
+    /// The run's recording of every segment (`[record] all_segments_every_k_steps`), present
+    /// only when recorded: `all_segments/{vm, t_ms, section, segment, x}`.
+    pub mod all_segments {
+        /// Group name within `/cells/<cell>`.
+        pub const GROUP: &str = "all_segments";
+        /// f32 \[trial × segment × sample\], chunk one segment of one trial; trace attributes.
+        pub const VM: &str = "vm";
+        /// f64 \[sample\]: the solver's time column, every k-th sample.
+        pub const T_MS: &str = "t_ms";
+        /// u32 \[segment\]: section index (hoc order).
+        pub const SECTION: &str = "section";
+        /// u32 \[segment\]: segment index within the section.
+        pub const SEGMENT: &str = "segment";
+        /// f64 \[segment\]: the segment centre's relative position along its section.
+        pub const X: &str = "x";
+        /// Attribute of `vm`: the k of every k-th step.
+        pub const EVERY_K_STEPS: &str = "every_k_steps";
+    }
     /// Attributes of every trace dataset.
     pub mod trace_attr {
         /// First sample time \[ms\].

@@ -12,6 +12,7 @@ use crate::plot::figures::{
 };
 use crate::plot::fullcell::{self, StoredTrial};
 use crate::plot::morphology::View;
+use crate::plot::stored;
 use crate::plot::Format;
 
 /// Arguments of `isf plot`.
@@ -25,10 +26,11 @@ pub struct PlotArgs {
 /// The kinds of pictures.
 #[derive(Subcommand, Debug)]
 pub enum PlotKind {
-    /// The 3-D morphology of a re-simulated trial coloured by voltage (or dendrite label) with
+    /// The 3-D morphology of a stored trial (re-simulated, or as the run recorded every segment)
+    /// coloured by voltage (or dendrite label) with
     /// its active synapses: a still (`.png` with `--at`), PNG frames (a folder), `.gif`, `.mp4`,
     /// `.webm`.
-    Morphology(MorphologyArgs),
+    Morphology(Box<MorphologyArgs>),
     /// Voltage traces (soma, optionally the recording sites) of one or many trials, spikes
     /// marked.
     Traces(TracesArgs),
@@ -161,48 +163,78 @@ pub struct PsthArgs {
 pub struct TrialSource {
     /// An ISF output folder (`simulation_runNNNN_synapses.csv`, the parameter copies and
     /// `*_vm_all_traces.csv`); the trial is `--run`.
-    #[arg(long, value_name = "DIR", conflicts_with = "synapses")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["synapses", "results", "db"])]
     pub isf_folder: Option<PathBuf>,
     /// The trial's run number within `--isf-folder`.
     #[arg(long, default_value_t = 0)]
     pub run: usize,
+    /// An isf results file; the trial is `--trial` of `--cell` (its parameter files and inputs
+    /// come from the file).
+    #[arg(long, value_name = "RESULTS.h5", conflicts_with_all = ["synapses", "db"])]
+    pub results: Option<PathBuf>,
+    /// The cell within the results file (needed when it has several).
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// An isf database (`isf db init`); the trial is `--trial` (an id `<cell>/<NNNNNN>`).
+    #[arg(long, value_name = "DB", conflicts_with = "synapses")]
+    pub db: Option<PathBuf>,
+    /// The trial: its index within the cell (`--results`) or its id (`--db`).
+    #[arg(long, value_name = "TRIAL", conflicts_with_all = ["isf_folder", "synapses"])]
+    pub trial: Option<String>,
+    /// With `--results`: re-simulate even when the file recorded every segment of the trial, and
+    /// compare the re-simulation with that recording.
+    #[arg(long)]
+    pub resimulate: bool,
     /// An ISF synapse activation file to replay (with `--cell-param` and `--network-param`).
     #[arg(long, value_name = "SYNAPSES.csv")]
     pub synapses: Option<PathBuf>,
-    /// Cell parameter file (default: the folder's `*_neuron_model.param`).
+    /// Cell parameter file (default: the folder's `*_neuron_model.param`, or the copy the
+    /// results file or database keeps).
     #[arg(long, value_name = "CELL.param")]
     pub cell_param: Option<PathBuf>,
-    /// Network parameter file (default: the folder's `*_network_model.param`).
+    /// Network parameter file (default: the folder's `*_network_model.param`, or the copy the
+    /// results file or database keeps).
     #[arg(long, value_name = "NETWORK.param")]
     pub network_param: Option<PathBuf>,
-    /// `fast` (default) or `exact` numerics for the re-simulation.
-    #[arg(long, value_name = "fast|exact", default_value = "fast")]
-    pub numerics: Numerics,
+    /// `fast` or `exact` numerics for the re-simulation (default: the run's, as its config in a
+    /// results file records them, else `fast`).
+    #[arg(long, value_name = "fast|exact")]
+    pub numerics: Option<Numerics>,
 }
 
 impl TrialSource {
     fn stored(&self) -> anyhow::Result<StoredTrial> {
-        match (&self.isf_folder, &self.synapses) {
-            (Some(dir), _) => fullcell::isf_folder_trial(
-                dir,
-                self.run,
-                self.cell_param.clone(),
-                self.network_param.clone(),
-            ),
-            (None, Some(syn)) => {
-                let (Some(cell), Some(network)) = (&self.cell_param, &self.network_param) else {
+        let (cp, np) = (self.cell_param.clone(), self.network_param.clone());
+        if self.results.is_none() && (self.resimulate || self.cell.is_some()) {
+            anyhow::bail!("--resimulate and --cell go with --results FILE.h5");
+        }
+        let trial = |what: &str| {
+            self.trial
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("{what} needs --trial"))
+        };
+        match (&self.isf_folder, &self.results, &self.db, &self.synapses) {
+            (Some(dir), ..) => fullcell::isf_folder_trial(dir, self.run, cp, np),
+            (None, Some(r), ..) => {
+                let t = trial("--results")?;
+                let index = t.parse::<usize>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "--trial `{t}`: a trial of a results file is its index within the cell"
+                    )
+                })?;
+                stored::results_trial(r, self.cell.as_deref(), index, cp, np)
+            }
+            (None, None, Some(db), _) => stored::db_trial(db, &trial("--db")?, cp, np),
+            (None, None, None, Some(syn)) => {
+                let (Some(cell), Some(network)) = (cp, np) else {
                     anyhow::bail!("--synapses needs --cell-param and --network-param");
                 };
-                Ok(StoredTrial {
-                    cell_param: cell.clone(),
-                    network_param: network.clone(),
-                    synapses: syn.clone(),
-                    stored_soma: None,
-                })
+                Ok(StoredTrial::replay(cell, network, syn.clone()))
             }
-            (None, None) => {
-                anyhow::bail!("name the trial: --isf-folder DIR [--run N] or --synapses FILE")
-            }
+            (None, None, None, None) => anyhow::bail!(
+                "name the trial: --isf-folder DIR [--run N], --results FILE.h5 --trial N, \
+                 --db DIR --trial ID or --synapses FILE"
+            ),
         }
     }
 }
@@ -433,10 +465,25 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let o = a.options()?;
     let t_end = o.t_end()?;
     let stored = a.source.stored()?;
+    super::mech::load(&stored.mechanisms)?;
+    let numerics = a.source.numerics.or(stored.numerics).unwrap_or_default();
     let started = std::time::Instant::now();
-    let trial = fullcell::simulate(&stored, Some(t_end), a.source.numerics)?;
+    let use_recording = stored.recorded_segments.is_some() && !a.source.resimulate;
+    let trial = if use_recording {
+        let t = fullcell::recorded(&stored, numerics)?;
+        println!(
+            "the run recorded every segment of this trial: drawing its recording ({} samples, \
+             {:.3}–{:.3} ms)",
+            t.t_ms.len(),
+            t.t_ms.first().copied().unwrap_or(0.0),
+            t.t_ms.last().copied().unwrap_or(0.0)
+        );
+        t
+    } else {
+        fullcell::simulate(&stored, Some(t_end), numerics)?
+    };
     let sim_s = started.elapsed().as_secs_f64();
-    if let Some(c) = &trial.soma_check {
+    for c in trial.soma_check.iter().chain(&trial.segment_check) {
         println!("{c}");
     }
     let m = Morphology::new(trial, &o)?;
@@ -463,8 +510,8 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     let (w, h) = m.size();
     let n = m.times().len();
     println!(
-        "{}: {} frame{} of {}×{} px, {} synapse releases in the trial; re-simulated in {:.2} s, \
-         drawn in {:.2} s",
+        "{}: {} frame{} of {}×{} px, {} synapse releases in the trial; {} in {:.2} s, drawn in \
+         {:.2} s",
         out.display(),
         n,
         if n == 1 { "" } else { "s" },
@@ -475,6 +522,11 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
             .iter()
             .map(|s| s.times_ms.len())
             .sum::<usize>(),
+        if use_recording {
+            "rebuilt"
+        } else {
+            "re-simulated"
+        },
         sim_s,
         started.elapsed().as_secs_f64()
     );

@@ -471,6 +471,7 @@ mod tests {
             batch_size: 2,
             n_trials: 2,
             every_k_steps: 1,
+            all_segments_every_k: None,
             record_soma: true,
             cells: vec![CellLayout {
                 name: "L5tt_86_C2".into(),
@@ -491,6 +492,7 @@ mod tests {
                     labels: vec!["Dendrite".into()],
                 }),
                 parameter_files: vec![("neuron_model.param".into(), b"{}".to_vec())],
+                segments: vec![],
             }],
         };
         IsfExport::new(root, &layout).unwrap()

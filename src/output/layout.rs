@@ -15,6 +15,8 @@ pub struct ResultsLayout {
     pub every_k_steps: usize,
     /// Record the soma trace.
     pub record_soma: bool,
+    /// Record every segment, every k-th sample (`Some(k)`).
+    pub all_segments_every_k: Option<usize>,
     /// Cells in config order.
     pub cells: Vec<CellLayout>,
 }
@@ -42,6 +44,8 @@ pub struct CellLayout {
     pub synapse_positions: Option<SynapsePositions>,
     /// Parameter files as simulated (name, bytes), written once as `parameterfiles/<name>`.
     pub parameter_files: Vec<(String, Vec<u8>)>,
+    /// Every segment (section, segment index, x) when all are recorded, else empty.
+    pub segments: Vec<(u32, u32, f64)>,
 }
 
 impl CellLayout {
@@ -121,6 +125,7 @@ mod tests {
             population_names: vec![],
             synapse_positions: None,
             parameter_files: vec![],
+            segments: vec![],
         }
     }
 
@@ -131,6 +136,7 @@ mod tests {
             n_trials: 7,
             every_k_steps: 4,
             record_soma: true,
+            all_segments_every_k: None,
             cells: vec![cell("a", 0, 3), cell("b", 3, 4)],
         };
         assert_eq!(l.n_batches(), 3);

@@ -151,6 +151,21 @@ impl Results {
         &self.cell
     }
 
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The cell's group `/cells/<cell>`.
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
     /// Committed trials of the cell.
     pub fn n_trials(&self) -> usize {
         self.commit[cell_commit::TRACE_ROWS] as usize
@@ -236,6 +251,24 @@ impl Results {
 
     /// Synapse activations (`presynaptic = false`) or presynaptic spikes of trial `trial`.
     pub fn activity(&self, trial: usize, presynaptic: bool) -> anyhow::Result<Activity> {
+        let (populations, rows) = self.activity_rows(trial, presynaptic)?;
+        Ok(Activity {
+            populations,
+            rows: rows
+                .into_iter()
+                .map(|(p, _, times)| (p as usize, times))
+                .collect(),
+        })
+    }
+
+    /// The population names and, in stored order, (population index, synapse or presynaptic
+    /// cell id, times \[ms\]) of trial `trial`'s synapse activations or presynaptic spikes.
+    #[allow(clippy::type_complexity)]
+    pub fn activity_rows(
+        &self,
+        trial: usize,
+        presynaptic: bool,
+    ) -> anyhow::Result<(Vec<String>, Vec<(u32, u32, Vec<f64>)>)> {
         let e = self.h5();
         let r: Ragged = if presynaptic {
             PRESYNAPTIC_SPIKES
@@ -281,6 +314,11 @@ impl Results {
                 .map_err(&e)?
                 .to_vec())
         };
+        let ids: Vec<u32> = g
+            .dataset(r.id)
+            .and_then(|d| d.read_slice_1d::<u32, _>(s![start..start + count]))
+            .map_err(&e)?
+            .to_vec();
         let pops: Vec<u32> = g
             .dataset(Ragged::POPULATION.name)
             .and_then(|d| d.read_slice_1d::<u32, _>(s![start..start + count]))
@@ -309,18 +347,20 @@ impl Results {
             .to_vec();
         let rows = pops
             .iter()
+            .zip(&ids)
             .zip(ts.iter().zip(&tc))
-            .map(|(&p, (&a, &n))| {
+            .map(|((&p, &id), (&a, &n))| {
                 (
-                    p as usize,
+                    p,
+                    id,
                     times[a as usize - t0..(a + n) as usize - t0].to_vec(),
                 )
             })
             .collect();
-        Ok(Activity {
-            populations: populations.iter().map(|p| p.as_str().to_string()).collect(),
+        Ok((
+            populations.iter().map(|p| p.as_str().to_string()).collect(),
             rows,
-        })
+        ))
     }
 }
 

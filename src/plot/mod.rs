@@ -16,6 +16,7 @@ pub mod fonts;
 pub mod fullcell;
 pub mod maps;
 pub mod morphology;
+pub mod stored;
 
 pub use colormap::ColorMap;
 

@@ -60,6 +60,19 @@ pub struct Probes {
     pub param_sites: bool,
     /// Further single-segment probes: (section, x), labelled `segment_sec_SSS_x_X.XXX`.
     pub segments: Vec<(usize, f64)>,
+    /// Then every segment of the cell, section by section ([`all_segments`] order), labelled
+    /// `segment_sec_SSS_seg_KKK`.
+    pub all_segments: bool,
+}
+
+/// Every segment of `cell` as (section, segment index, x), section by section: the order of the
+/// full-cell recordings (`[record] all_segments_every_k_steps`, `isf plot morphology`).
+pub fn all_segments(cell: &CellTemplate) -> Vec<(usize, usize, f64)> {
+    cell.sections
+        .iter()
+        .enumerate()
+        .flat_map(|(s, sec)| (0..sec.nseg).map(move |k| (s, k, sec.segx(k))))
+        .collect()
 }
 
 impl Default for Probes {
@@ -67,6 +80,7 @@ impl Default for Probes {
         Probes {
             param_sites: true,
             segments: Vec::new(),
+            all_segments: false,
         }
     }
 }
@@ -224,6 +238,18 @@ impl Probes {
                 x: seg_x,
                 node,
             });
+        }
+        if self.all_segments {
+            for (section, segment, x) in all_segments(template) {
+                let node = template.sections[section].segment_node(segment);
+                template.recording_sites.push(RecordingSite {
+                    label: format!("segment_sec_{section:03}_seg_{segment:03}"),
+                    section,
+                    segment,
+                    x,
+                    node,
+                });
+            }
         }
         Ok(())
     }

@@ -56,6 +56,10 @@ pub struct RecordConfig {
     /// Keep every k-th sample of each trace (1 = all).
     #[serde(default = "one")]
     pub every_k_steps: i64,
+    /// Also record the membrane potential of every segment of the cell, every k-th step (stored
+    /// as f32 in `cells/<cell>/all_segments/`); absent: not recorded.
+    #[serde(default)]
+    pub all_segments_every_k_steps: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -72,6 +76,7 @@ impl Default for RecordConfig {
             sites: true,
             segments: Vec::new(),
             every_k_steps: 1,
+            all_segments_every_k_steps: None,
         }
     }
 }
@@ -227,6 +232,11 @@ impl RunConfig {
             return Err(err(format!(
                 "key `record.every_k_steps`: must be at least 1, got {}",
                 raw.record.every_k_steps
+            )));
+        }
+        if let Some(k) = raw.record.all_segments_every_k_steps.filter(|&k| k < 1) {
+            return Err(err(format!(
+                "key `record.all_segments_every_k_steps`: must be at least 1, got {k}"
             )));
         }
         for s in &raw.record.segments {
@@ -475,5 +485,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("distinct"), "{e}");
+        let segments = |k: &str| {
+            GOOD.replace(
+                "batch_size = 2\n",
+                &format!("batch_size = 2\n[record]\nall_segments_every_k_steps = {k}\n"),
+            )
+        };
+        let e = parse(d.path(), &segments("0")).unwrap_err().to_string();
+        assert!(
+            e.contains("record.all_segments_every_k_steps") && e.contains("got 0"),
+            "{e}"
+        );
+        let c = parse(d.path(), &segments("40")).unwrap();
+        assert_eq!(c.record.all_segments_every_k_steps, Some(40));
     }
 }

@@ -246,6 +246,7 @@ pub fn run_config(
         n_trials: cfg.n_trials(),
         every_k_steps: cfg.record.every_k_steps as usize,
         record_soma: cfg.record.soma,
+        all_segments_every_k: cfg.record.all_segments_every_k_steps.map(|k| k as usize),
         cells: cfg
             .cells
             .iter()
@@ -263,6 +264,7 @@ pub fn run_config(
                     population_names: d.population_names.clone(),
                     synapse_positions: d.synapse_positions.clone(),
                     parameter_files: d.parameter_files.clone(),
+                    segments: d.segments.clone(),
                 };
                 first += c.trials;
                 l

@@ -19,6 +19,8 @@ const STREAM_CACHE: usize = 64;
 pub struct IsfTrialModel {
     desc: CellDescription,
     cell: BuiltRecipe,
+    /// Every k-th sample of every segment is kept (`[record] all_segments_every_k_steps`).
+    all_segments_every_k: Option<usize>,
     /// Per seed: the stream positioned before sweep `.0`.
     streams: Mutex<HashMap<u64, (u32, RandomState)>>,
 }
@@ -39,6 +41,7 @@ pub fn recipe(cell: &CellConfig, record: &RecordConfig) -> Recipe {
                 .iter()
                 .map(|s| (s.section as usize, s.x))
                 .collect(),
+            all_segments: record.all_segments_every_k_steps.is_some(),
         },
         tstop_ms: cell.t_stop_ms,
         dt_ms: cell.dt_ms,
@@ -52,21 +55,34 @@ impl IsfTrialModel {
     pub fn new(cell: &CellConfig, record: &RecordConfig) -> anyhow::Result<Self> {
         let built = recipe(cell, record).build()?;
         let n_samples = built.n_samples();
+        let all_segments_every_k = record.all_segments_every_k_steps.map(|k| k as usize);
+        // The probes of every segment follow the recording sites.
+        let segments: Vec<(u32, u32, f64)> = match all_segments_every_k {
+            Some(_) => crate::recipe::all_segments(&built.sim.template)
+                .into_iter()
+                .map(|(s, k, x)| (s as u32, k as u32, x))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut site_labels = built.sim.site_labels();
+        site_labels.truncate(site_labels.len() - segments.len());
         let desc = CellDescription {
             n_samples,
             t0_ms: 0.0,
             dt_ms: built.sim.dt_ms(),
-            site_labels: built.sim.site_labels(),
+            site_labels,
             population_names: built.population_names(),
             estimated_cost: (n_samples * built.sim.model.n_nodes()) as f64,
             model: "isf".into(),
             synapse_positions: built.synapse_positions(),
             parameter_files: built.parameter_files(),
+            segments,
             input_files: built.input_files.clone(),
         };
         Ok(IsfTrialModel {
             desc,
             cell: built,
+            all_segments_every_k,
             streams: Mutex::new(HashMap::new()),
         })
     }
@@ -112,6 +128,15 @@ impl TrialModel for IsfTrialModel {
             m.insert(trial.seed, (trial.sweep + 1, rng));
         }
         let mut result = self.cell.simulate(&drawn)?;
+        if let Some(k) = self.all_segments_every_k {
+            // Thinned and narrowed at once: a batch holds only what the file stores.
+            let first = result.site_vm_mv.len() - self.desc.segments.len();
+            result.segment_vm_mv = result
+                .site_vm_mv
+                .drain(first..)
+                .flat_map(|v| v.into_iter().step_by(k).map(|x| x as f32))
+                .collect();
+        }
         result.trial_id = trial.trial_id;
         result.cell_id = trial.cell_id;
         result.seed = trial.seed;

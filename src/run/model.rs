@@ -28,6 +28,9 @@ pub struct CellDescription {
     /// results: (`neuron_model.param` | `network_model.param`, JSON bytes). Empty for a model
     /// without parameter files.
     pub parameter_files: Vec<(String, Vec<u8>)>,
+    /// Every segment of the cell as (section, segment index, x), when the run records every
+    /// segment (`TrialResult::segment_vm_mv` order); else empty.
+    pub segments: Vec<(u32, u32, f64)>,
     /// Every file the model was built from beyond the config's own (morphology, recording sites,
     /// `.syn`, `.con`), for the provenance and for `--resume`'s check that nothing changed.
     pub input_files: Vec<std::path::PathBuf>,

@@ -50,6 +50,7 @@ impl SyntheticTestFixture {
             model: "synthetic-test-fixture".into(),
             synapse_positions: None,
             parameter_files: Vec::new(),
+            segments: Vec::new(),
             input_files: Vec::new(),
         };
         Self { desc, t_stop_ms }
@@ -170,6 +171,7 @@ impl TrialModel for SyntheticTestFixture {
             t_ms: t,
             soma_vm_mv: soma,
             site_vm_mv: sites,
+            segment_vm_mv: Vec::new(),
             soma_spikes_ms,
             synapse_activations,
             presynaptic_spikes,

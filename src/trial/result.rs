@@ -17,6 +17,10 @@ pub struct TrialResult {
     pub soma_vm_mv: Vec<f64>,
     /// Voltage \[mV\] per recording site (labels live with the cell), each as long as `t_ms`.
     pub site_vm_mv: Vec<Vec<f64>>,
+    /// Voltage \[mV\] of every segment when the run records them all
+    /// (`[record] all_segments_every_k_steps` = k): segment after segment (the cell's
+    /// `CellDescription::segments` order), every k-th sample of `t_ms`, as f32; else empty.
+    pub segment_vm_mv: Vec<f32>,
     /// Somatic spike times \[ms\]: upward crossings of 0 mV (docs/models.md#spike-detection).
     pub soma_spikes_ms: Vec<f64>,
     /// Release times of every active synapse.

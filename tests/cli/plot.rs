@@ -757,3 +757,182 @@ fn binning_maps_and_kernels_of_the_example_database() {
     ]);
     assert!(!ok && err.contains("key `nope` not found"), "{err}");
 }
+
+/// The largest |Δ| of a `re-simulated … reproduces the stored one (…) … max |Δ| = X mV` line.
+fn max_delta(out: &str, quantity: &str) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "re-simulated {quantity} reproduces the stored one"
+            ))
+        })
+        .unwrap_or_else(|| panic!("no agreeing `{quantity}` comparison in: {out}"));
+    line.rsplit("= ")
+        .next()
+        .and_then(|s| s.trim_end_matches(" mV").parse().ok())
+        .unwrap_or_else(|| panic!("no |Δ| in `{line}`"))
+}
+
+#[test]
+fn full_cell_resimulation_from_a_results_file_and_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (results, _, model) = example_run(tmp.path());
+    let p = |n: &str| tmp.path().join(n);
+    let db = p("db");
+    run(&[&"db", &"init", &results, &db]);
+    let still = |src: &[&dyn AsRef<std::ffi::OsStr>], out: &Path| -> (bool, String, String) {
+        let mut a: Vec<&std::ffi::OsStr> = vec!["plot".as_ref(), "morphology".as_ref()];
+        a.extend(src.iter().map(|s| s.as_ref()));
+        a.extend(["--at", "150", "--overwrite", "--out"].map(std::ffi::OsStr::new));
+        a.push(out.as_os_str());
+        isf(&a)
+    };
+    let ok = |r: (bool, String, String)| {
+        assert!(r.0, "{}", r.2);
+        r.1
+    };
+    // A database trial: its activations, soma trace and parameter copies (the other inputs from
+    // the results file it was built from). The stored soma trace is f32: agreement within its
+    // round-off (half an ulp is below 4e-6 mV at −70 mV).
+    let out = ok(still(
+        &[&"--db", &db, &"--trial", &"example_l5pt/000003"],
+        &p("db.png"),
+    ));
+    assert!(max_delta(&out, "soma trace") < 1e-5, "{out}");
+    assert!(Image::read(&p("db.png")).non_white() > 1000);
+
+    // The results file needs none of the run's files: they are moved away.
+    let moved = p("moved");
+    std::fs::rename(&model, &moved).unwrap();
+    let results = moved.join("example_results.h5");
+    for trial in ["0", "5"] {
+        let out = ok(still(
+            &[&"--results", &results, &"--trial", &trial],
+            &p("r.png"),
+        ));
+        assert!(max_delta(&out, "soma trace") < 1e-5, "trial {trial}: {out}");
+    }
+    // Trials and files that are not there.
+    let (good, _, err) = still(&[&"--results", &results, &"--trial", &"8"], &p("x.png"));
+    assert!(
+        !good && err.contains("has 8 committed trials (0–7), not trial 8"),
+        "{err}"
+    );
+    let (good, _, err) = still(&[&"--results", &results, &"--trial", &"a"], &p("x.png"));
+    assert!(!good && err.contains("--trial `a`"), "{err}");
+    let (good, _, err) = still(
+        &[&"--db", &db, &"--trial", &"example_l5pt/000042"],
+        &p("x.png"),
+    );
+    assert!(
+        !good && err.contains("no trial `example_l5pt/000042`"),
+        "{err}"
+    );
+    let (good, _, err) = still(
+        &[
+            &"--db",
+            &db,
+            &"--trial",
+            &"example_l5pt/000001",
+            &"--resimulate",
+        ],
+        &p("x.png"),
+    );
+    assert!(
+        !good && err.contains("--resimulate and --cell go with --results"),
+        "{err}"
+    );
+    // The database without its results file: its parameter copies name a morphology relative to
+    // themselves, which is not there; the error says which, and the files can be named.
+    let (good, _, err) = still(
+        &[&"--db", &db, &"--trial", &"example_l5pt/000001"],
+        &p("x.png"),
+    );
+    assert!(
+        !good && err.contains("neuron.filename") && err.contains("example_l5pt.hoc"),
+        "{err}"
+    );
+    let out = ok(still(
+        &[
+            &"--db",
+            &db,
+            &"--trial",
+            &"example_l5pt/000001",
+            &"--cell-param",
+            &moved.join("cell.param"),
+            &"--network-param",
+            &moved.join("network.param"),
+        ],
+        &p("db1.png"),
+    ));
+    assert!(max_delta(&out, "soma trace") < 1e-5, "{out}");
+
+    // A results file without the simulated parameter files (as format version 1 wrote them).
+    let stripped = p("stripped.h5");
+    std::fs::copy(&results, &stripped).unwrap();
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); \
+             del f['cells/example_l5pt/parameterfiles']",
+        ])
+        .arg(&stripped)
+        .status()
+        .expect("python3 with h5py");
+    assert!(py.success());
+    let (good, _, err) = still(&[&"--results", &stripped, &"--trial", &"0"], &p("x.png"));
+    assert!(
+        !good
+            && err.contains("stripped.h5")
+            && err.contains("has no parameterfiles")
+            && err.contains("--cell-param"),
+        "{err}"
+    );
+    let out = ok(still(
+        &[
+            &"--results",
+            &stripped,
+            &"--trial",
+            &"2",
+            &"--cell-param",
+            &moved.join("cell.param"),
+            &"--network-param",
+            &moved.join("network.param"),
+        ],
+        &p("s.png"),
+    ));
+    assert!(max_delta(&out, "soma trace") < 1e-5, "{out}");
+}
+
+/// A database of ISF's output folder (`isf db init-isf`): the reference network trial on cell 86,
+/// re-simulated from the database's activations (ISF's synapse ids placed on the network of the
+/// parameter files), reproduces NEURON's soma trace.
+#[test]
+fn full_cell_resimulation_of_an_isf_database_trial() {
+    let Some((cell, network, synapses)) = isf::testing::reference_trial() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    run(&[&"db", &"init-isf", &synapses.parent().unwrap(), &db]);
+    let png = tmp.path().join("ref.png");
+    let out = run(&[
+        &"plot",
+        &"morphology",
+        &"--db",
+        &db,
+        &"--trial",
+        &"isf_output/000000",
+        &"--cell-param",
+        &cell,
+        &"--network-param",
+        &network,
+        &"--at",
+        &"45",
+        &"--out",
+        &png,
+    ]);
+    assert!(max_delta(&out, "soma trace") < 1e-6, "{out}");
+    assert!(Image::read(&png).non_white() > 1000);
+}

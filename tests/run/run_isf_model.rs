@@ -113,6 +113,7 @@ fn recipe_probes_are_checked_against_the_cell() {
     let probes = |section, x| Probes {
         param_sites: false,
         segments: vec![(section, x)],
+        all_segments: false,
     };
     let in_network = |section, x| Recipe {
         probes: probes(section, x),

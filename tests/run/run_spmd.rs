@@ -40,7 +40,7 @@ fn example_run(dir: &Path, trials: i64, batch_size: i64, output: &str) -> PathBu
         &cfg,
         format!(
             "output = \"{output}\"\nbase_seed = 424242\nbatch_size = {batch_size}\n\
-             [record]\nevery_k_steps = 2\n\
+             [record]\nevery_k_steps = 2\nall_segments_every_k_steps = 8\n\
              [[cell]]\nname = \"example\"\ncell_param = \"example/cell.param\"\n\
              network_param = \"example/network.param\"\ntrials = {trials}\nt_stop_ms = 60.0\n"
         ),
@@ -208,6 +208,8 @@ for i, c in enumerate(cells):
     assert g["soma_vm"].shape[0] == rows and (g["soma_vm"][()] == h["soma_vm"][:rows]).all()
     for site in g["sites"]:
         assert (g["sites/" + site][()] == h["sites/" + site][:rows]).all()
+    vm = g["all_segments/vm"]
+    assert vm.shape[0] >= rows and (vm[:rows] == h["all_segments/vm"][:rows]).all()
     for grp, n, nt in (("synapse_activations", syn, syn_t), ("presynaptic_spikes", pre, pre_t)):
         assert g[grp + "/times_ms"].shape[0] == nt and g[grp + "/population"].shape[0] == n
         assert (g[grp + "/times_ms"][()] == h[grp + "/times_ms"][:nt]).all()
@@ -287,6 +289,98 @@ fn killed_run_keeps_complete_batches_and_resumes_to_the_same_file() {
     );
     h5diff_same(&dir.join("full.h5"), &killed);
     py_same(&dir.join("full.h5"), &killed);
+}
+
+/// The run's recording of every segment equals the full-cell re-simulation of its trials (to f32
+/// rounding), whichever rank simulated them, with one rank and with two.
+#[cfg(feature = "mpi")]
+#[test]
+fn all_segments_recording_equals_the_full_cell_resimulation() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    for np in [1u32, 2] {
+        let name = format!("segments_np{np}.h5");
+        let cfg = example_run(dir, 4, 2, &name);
+        check(
+            mpirun(dir, np, ISF)
+                .args(["simulate", "--no-progress", "--config"])
+                .arg(&cfg)
+                .output()
+                .unwrap(),
+            &format!("mpirun -np {np}"),
+        );
+        let results = dir.join(&name);
+        let ranks = check(
+            Command::new("python3")
+                .arg("-c")
+                .arg(
+                    "import h5py,sys; f=h5py.File(sys.argv[1]); \
+                     print(' '.join(map(str, f['trials/rank'][()].tolist())), \
+                     f['cells/example/all_segments/vm'].shape)",
+                )
+                .arg(&results)
+                .output()
+                .unwrap(),
+            "h5py",
+        );
+        let ranks = String::from_utf8_lossy(&ranks.stdout).into_owned();
+        // 60 ms at dt 0.025: 2401 samples, every 8th kept.
+        assert!(ranks.contains("(4, 274, 301)"), "{ranks}");
+        for trial in 0..4 {
+            let png = dir.join(format!("np{np}_{trial}.png"));
+            let out = check(
+                isf(dir)
+                    .args([
+                        "plot",
+                        "morphology",
+                        "--resimulate",
+                        "--at",
+                        "30",
+                        "--results",
+                    ])
+                    .arg(&results)
+                    .args(["--trial", &trial.to_string(), "--out"])
+                    .arg(&png)
+                    .output()
+                    .unwrap(),
+                "isf plot morphology --resimulate",
+            );
+            let out = String::from_utf8_lossy(&out.stdout).into_owned();
+            for q in ["soma trace", "voltage of every segment"] {
+                assert!(
+                    out.contains(&format!("re-simulated {q} reproduces the stored one")),
+                    "np {np}, trial {trial} (ranks {ranks}): {out}"
+                );
+            }
+            // Without --resimulate the recording itself is drawn.
+            let out = check(
+                isf(dir)
+                    .args([
+                        "plot",
+                        "morphology",
+                        "--overwrite",
+                        "--at",
+                        "30",
+                        "--results",
+                    ])
+                    .arg(&results)
+                    .args(["--trial", &trial.to_string(), "--out"])
+                    .arg(&png)
+                    .output()
+                    .unwrap(),
+                "isf plot morphology",
+            );
+            let out = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.contains("drawing its recording (301 samples"), "{out}");
+        }
+        if np == 2 {
+            let by_rank = ranks.split('(').next().unwrap_or("");
+            assert!(
+                by_rank.split_whitespace().any(|r| r == "1"),
+                "rank 1 simulated a trial: {ranks}"
+            );
+        }
+    }
 }
 
 const PY_READ: &str = r#"

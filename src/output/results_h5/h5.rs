@@ -112,7 +112,8 @@ impl<T: Copy> Piece<T> {
 }
 
 /// Writes the rows of `piece` into `ds` (already extended) collectively. Every rank calls this
-/// for the same datasets in the same order, also with an empty piece.
+/// for the same datasets in the same order, also with an empty piece. `width` is the row length
+/// of a 2-D dataset; a row of a 3-D dataset is a whole \[n1 × n2\] block.
 pub(super) fn write_rows<T: H5Type>(
     ds: &Dataset,
     width: u64,
@@ -129,6 +130,7 @@ pub(super) fn write_rows<T: H5Type>(
         "pieces must be pushed in ascending row order"
     );
     dxpl.point(&|| format!("write {}", ds.name()))?;
+    let shape: Vec<u64> = ds.shape().iter().map(|&d| d as u64).collect();
     let mem_type = hdf5::Datatype::from_type::<T>()?;
     let n_dims = ds.ndim();
     let one = [1u8];
@@ -153,11 +155,15 @@ pub(super) fn write_rows<T: H5Type>(
                 } else {
                     H5S_seloper_t::H5S_SELECT_OR
                 };
-                let (s, c) = if n_dims == 2 {
-                    ([start, 0], [n, width])
-                } else {
-                    ([start, 0], [n, 1])
-                };
+                // A row of a 3-D dataset is whole: every further dimension in full.
+                let mut s = vec![0u64; n_dims.max(1)];
+                let mut c = vec![1u64; n_dims.max(1)];
+                (s[0], c[0]) = (start, n);
+                if n_dims == 2 {
+                    c[1] = width;
+                } else if n_dims > 2 {
+                    c[1..].copy_from_slice(&shape[1..]);
+                }
                 status |= H5Sselect_hyperslab(
                     fspace,
                     op,
@@ -212,6 +218,20 @@ pub(super) fn ext2<T: H5Type>(g: &Group, name: &str, width: usize) -> hdf5::Resu
         .chunk((1, width.max(1)))
         .fill_time(FillTime::Never)
         .shape(SimpleExtents::resizable([0, width]))
+        .create(name)
+}
+
+/// A growable 3-D dataset \[row × `n1` × `n2`\], chunked by one (row, `n1` index).
+pub(super) fn ext3<T: H5Type>(
+    g: &Group,
+    name: &str,
+    n1: usize,
+    n2: usize,
+) -> hdf5::Result<Dataset> {
+    g.new_dataset::<T>()
+        .chunk((1, 1, n2.max(1)))
+        .fill_time(FillTime::Never)
+        .shape(SimpleExtents::resizable([0, n1, n2]))
         .create(name)
 }
 

@@ -8,14 +8,24 @@ use isf_io::results_schema::{
 };
 
 use super::h5::{
-    attr_scalar, attr_str, attr_strs, ext1, ext1_of, ext2, free_bytes, grow, hdf5_error, open_file,
-    text_dataset, uses_mpi, write_rows, write_synapse_table, Dxpl, Piece, SpikeSorting, WriteHook,
+    attr_scalar, attr_str, attr_strs, column, ext1, ext1_of, ext2, ext3, free_bytes, grow,
+    hdf5_error, open_file, text_dataset, uses_mpi, write_rows, write_synapse_table, Dxpl, Piece,
+    SpikeSorting, WriteHook,
 };
 use super::ResultsFileError;
 use crate::comm::Communicator;
 use crate::output::collective::agree;
 use crate::output::layout::{sha256_hex, Provenance, ResultsLayout};
 use crate::trial::result::TrialResult;
+
+/// The attributes of a trace dataset sampled from `t0` every `dt` \[ms\], in mV.
+fn trace_attrs_k(d: &Dataset, t0: f64, dt: f64) -> hdf5::Result<()> {
+    use cell::trace_attr as ta;
+    attr_scalar(d, ta::T0, t0)?;
+    attr_scalar(d, ta::DT, dt)?;
+    attr_str(d, ta::UNITS, "mV")?;
+    attr_str(d, ta::T_UNITS, "ms")
+}
 
 /// Every rank learns whether any rank failed, so none enters a collective call alone.
 pub(super) fn collective<T>(
@@ -29,6 +39,8 @@ pub(super) fn collective<T>(
 struct CellDatasets {
     t_ms: Dataset,
     soma_vm: Option<Dataset>,
+    /// `all_segments/t_ms` and `all_segments/vm`, when every segment is recorded.
+    all_segments: Option<(Dataset, Dataset)>,
     sites: Vec<Dataset>,
     syn: RaggedDatasets,
     pre: RaggedDatasets,
@@ -183,13 +195,7 @@ impl ResultsWriter {
                 g.new_dataset::<f64>().shape(n_out).create(cell::T_MS)?;
                 let t_ms = g.dataset(cell::T_MS)?;
                 attr_str(&t_ms, cell::trace_attr::UNITS, "ms")?;
-                let trace_attrs = |d: &Dataset| -> hdf5::Result<()> {
-                    use cell::trace_attr as ta;
-                    attr_scalar(d, ta::T0, c.t0_ms)?;
-                    attr_scalar(d, ta::DT, dt)?;
-                    attr_str(d, ta::UNITS, "mV")?;
-                    attr_str(d, ta::T_UNITS, "ms")
-                };
+                let trace_attrs = |d: &Dataset| trace_attrs_k(d, c.t0_ms, dt);
                 if layout.record_soma {
                     trace_attrs(&ext2::<f32>(&g, cell::SOMA_VM, n_out)?)?;
                 }
@@ -198,6 +204,23 @@ impl ResultsWriter {
                     let d = ext2::<f32>(&sites, &schema::site_dataset_name(i, label), n_out)?;
                     trace_attrs(&d)?;
                     attr_str(&d, cell::trace_attr::LABEL, label)?;
+                }
+                if let (Some(k), false) = (layout.all_segments_every_k, c.segments.is_empty()) {
+                    use cell::all_segments as a;
+                    let sg = g.create_group(a::GROUP)?;
+                    let n = c.n_out(k);
+                    let vm = ext3::<f32>(&sg, a::VM, c.segments.len(), n)?;
+                    trace_attrs_k(&vm, c.t0_ms, c.dt_ms * k as f64)?;
+                    attr_scalar(&vm, a::EVERY_K_STEPS, k as u64)?;
+                    let t = sg.new_dataset::<f64>().shape(n).create(a::T_MS)?;
+                    attr_str(&t, cell::trace_attr::UNITS, "ms")?;
+                    let col = |f: &dyn Fn(&(u32, u32, f64)) -> u32| -> Vec<u32> {
+                        c.segments.iter().map(f).collect()
+                    };
+                    column(&sg, a::SECTION, &col(&|s| s.0), rank0, &dxpl)?;
+                    column(&sg, a::SEGMENT, &col(&|s| s.1), rank0, &dxpl)?;
+                    let x: Vec<f64> = c.segments.iter().map(|s| s.2).collect();
+                    column(&sg, a::X, &x, rank0, &dxpl)?;
                 }
                 if let Some(table) = &c.synapse_positions {
                     write_synapse_table(&g.create_group(cell::SYNAPSES)?, table, rank0, &dxpl)?;
@@ -282,7 +305,16 @@ impl ResultsWriter {
             let g = file.group(schema::CELLS)?.group(&c.name)?;
             let s = file.group(schema::SPIKES)?.group(&c.name)?;
             let sites = g.group(cell::SITES)?;
+            let all_segments = match (layout.all_segments_every_k, c.segments.is_empty()) {
+                (Some(_), false) => {
+                    use cell::all_segments as a;
+                    let sg = g.group(a::GROUP)?;
+                    Some((sg.dataset(a::T_MS)?, sg.dataset(a::VM)?))
+                }
+                _ => None,
+            };
             cells.push(CellDatasets {
+                all_segments,
                 t_ms: g.dataset(cell::T_MS)?,
                 soma_vm: if layout.record_soma {
                     Some(g.dataset(cell::SOMA_VM)?)
@@ -388,6 +420,9 @@ impl ResultsWriter {
             for ds in d.soma_vm.iter().chain(&d.sites) {
                 grow(ds, c[0], x)?;
             }
+            if let Some((_, vm)) = &d.all_segments {
+                grow(vm, c[0], x)?;
+            }
             d.syn.grow(c[0], c[1], c[2], x)?;
             d.pre.grow(c[0], c[3], c[4], x)?;
             grow(&d.spike_times, c[5], x)?;
@@ -416,16 +451,23 @@ impl ResultsWriter {
         for r in local {
             let c = &self.layout.cells[self.layout.cell_of(r.trial_id)];
             let ok_len = |v: &Vec<f64>| v.len() == c.n_samples;
+            let segment_values = match self.layout.all_segments_every_k {
+                Some(k) => c.segments.len() * c.n_out(k),
+                None => 0,
+            };
             if !ok_len(&r.t_ms)
                 || (self.layout.record_soma && !ok_len(&r.soma_vm_mv))
                 || r.site_vm_mv.len() != c.site_labels.len()
                 || !r.site_vm_mv.iter().all(ok_len)
+                || r.segment_vm_mv.len() != segment_values
             {
                 bad = format!(
-                    "trial {}: trace shape differs from the cell's ({} samples, {} sites)",
+                    "trial {}: trace shape differs from the cell's ({} samples, {} sites, {} \
+                     values of every segment)",
                     r.trial_id,
                     c.n_samples,
-                    c.site_labels.len()
+                    c.site_labels.len(),
+                    segment_values
                 );
             }
         }
@@ -573,6 +615,9 @@ impl ResultsWriter {
             let traces = u64::from(self.layout.record_soma) + l.site_labels.len() as u64;
             let width = l.n_out(self.layout.every_k_steps) as u64;
             bytes += (b[0] - a[0]) * traces * width * 4;
+            if let Some(k) = self.layout.all_segments_every_k {
+                bytes += (b[0] - a[0]) * (l.segments.len() * l.n_out(k)) as u64 * 4;
+            }
             // Ragged columns (24 bytes a row), times and spikes, and their chunks.
             bytes += (b[1] - a[1] + b[3] - a[3]) * 24 + (b[2] - a[2] + b[4] - a[4]) * 8;
             bytes += (b[5] - a[5]) * 16;
@@ -640,12 +685,29 @@ impl ResultsWriter {
         let first_in_batch = l.first_trial_id >= batch_start
             && l.first_trial_id < batch_start + offsets.len() as u64;
         if first_in_batch {
+            let first = mine.iter().find(|r| row(r) == 0);
             let mut p = Piece::new();
-            if let Some(r) = mine.iter().find(|r| row(r) == 0) {
+            if let Some(r) = first {
                 let t: Vec<f64> = r.t_ms.iter().step_by(k).copied().collect();
                 p.push(0, t.len() as u64, &t);
             }
             write_rows(&d.t_ms, 1, &p, &self.dxpl)?;
+            if let (Some((t_ds, _)), Some(ks)) = (&d.all_segments, self.layout.all_segments_every_k)
+            {
+                let mut p = Piece::new();
+                if let Some(r) = first {
+                    let t: Vec<f64> = r.t_ms.iter().step_by(ks).copied().collect();
+                    p.push(0, t.len() as u64, &t);
+                }
+                write_rows(t_ds, 1, &p, &self.dxpl)?;
+            }
+        }
+        if let Some((_, vm)) = &d.all_segments {
+            let mut p = Piece::new();
+            for r in &mine {
+                p.push(row(r), 1, &r.segment_vm_mv);
+            }
+            write_rows(vm, 0, &p, &self.dxpl)?;
         }
         if let Some(ds) = &d.soma_vm {
             let mut p = Piece::new();
@@ -778,12 +840,14 @@ mod tests {
             population_names: vec!["L4".into(), "L5".into()],
             synapse_positions: None,
             parameter_files: vec![("neuron_model.param".into(), b"{}".to_vec())],
+            segments: vec![],
         };
         ResultsLayout {
             batch_size: 2,
             n_trials: 3,
             every_k_steps: 2,
             record_soma: true,
+            all_segments_every_k: None,
             cells: vec![cell("x", 0, 2), cell("y", 2, 1)],
         }
     }
