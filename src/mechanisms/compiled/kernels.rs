@@ -154,7 +154,14 @@ enum Shape0 {
 /// # Safety
 /// `dst` and a column operand point to columns of at least `n` values within one work area;
 /// columns are either the same or disjoint.
-pub unsafe fn un(isa: Isa, op: Op1, dst: *mut f64, a: Operand, mask: Option<&[bool; LANES]>, n: usize) {
+pub unsafe fn un(
+    isa: Isa,
+    op: Op1,
+    dst: *mut f64,
+    a: Operand,
+    mask: Option<&[bool; LANES]>,
+    n: usize,
+) {
     let n = n.min(LANES);
     let d = std::slice::from_raw_parts_mut(dst, n);
     match a {
@@ -271,7 +278,13 @@ fn zip1(d: &mut [f64], a: &[f64], m: Option<&[bool; LANES]>, f: impl Fn(f64, f64
 
 /// `d[l] = f(a[l], b[l])` on the lanes of `m` (all when `None`).
 #[inline(always)]
-fn zip2(d: &mut [f64], a: &[f64], b: &[f64], m: Option<&[bool; LANES]>, f: impl Fn(f64, f64) -> f64) {
+fn zip2(
+    d: &mut [f64],
+    a: &[f64],
+    b: &[f64],
+    m: Option<&[bool; LANES]>,
+    f: impl Fn(f64, f64) -> f64,
+) {
     match m {
         None => {
             for ((d, &x), &y) in d.iter_mut().zip(a).zip(b) {

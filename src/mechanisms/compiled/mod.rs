@@ -35,7 +35,7 @@ use super::{exp, DensityMechanism, Env, EventSink, Instances, IonState, Matrix, 
 pub mod point;
 
 /// Instances per block.
-pub const LANES: usize = 64;
+pub const LANES: usize = 128;
 
 /// A program ready to run: the program and the names the mechanism interface hands out.
 #[derive(Debug)]
@@ -340,14 +340,13 @@ impl CompiledMechanism {
                 };
                 let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
                 if let Some(plan) = plan {
-                    self.uniform_columns(plan, w, j0, nl, &mut uni);
+                    self.uniform_columns(plan, w, nl, &mut uni);
                 }
-                let top = |code: &[Instr], w: &mut [f64], cx: &mut Ctx, uni: &mut Vec<bool>| {
-                    match plan {
-                        Some(plan) => exec_top(code, plan, uni, w, nl, cx),
+                let top =
+                    |code: &[Instr], w: &mut [f64], cx: &mut Ctx, uni: &mut Vec<bool>| match plan {
+                        Some(plan) => exec_top(&plan.runs[0], uni, w, nl, cx),
                         None => exec(code, w, &mask, nl, cx),
-                    }
-                };
+                    };
                 match phase {
                     Phase::Init => top(&p.initial, w, &mut cx, &mut uni),
                     Phase::State => top(&p.state, w, &mut cx, &mut uni),
@@ -458,6 +457,7 @@ impl CompiledMechanism {
         let n = self.nodes.len();
         let nl = nodes.len();
         let columns = &self.loaded.program.columns;
+        let current = plan.is_some_and(|p| std::ptr::eq(p, &self.loaded.plans.current));
         let all: Vec<u32>;
         let load = match plan {
             Some(plan) => &plan.load[..],
@@ -472,10 +472,13 @@ impl CompiledMechanism {
             match columns[c] {
                 Column::Param(p) => dst.copy_from_slice(&self.params[p as usize][j0..j0 + nl]),
                 Column::Var(k) => dst.copy_from_slice(&vars[k as usize * n + j0..][..nl]),
+                // The current sets `v` itself (twice).
+                Column::V if current => {}
+                // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
+                Column::V if v.is_empty() => dst.fill(f64::NAN),
                 Column::V => {
-                    // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
                     for (d, &node) in dst.iter_mut().zip(nodes) {
-                        *d = v.get(node).copied().unwrap_or(f64::NAN);
+                        *d = v[node];
                     }
                 }
                 Column::Ion(iv) => {
@@ -499,14 +502,7 @@ impl CompiledMechanism {
     /// Which of the phase's loaded columns hold one value in every lane of the block: the time
     /// step, temperature, time, the zeroed scratch columns and the parameters that happen to
     /// be equal in all lanes.
-    fn uniform_columns(
-        &self,
-        plan: &plan::PhasePlan,
-        w: &[f64],
-        _j0: usize,
-        nl: usize,
-        uni: &mut Vec<bool>,
-    ) {
+    fn uniform_columns(&self, plan: &plan::PhasePlan, w: &[f64], nl: usize, uni: &mut Vec<bool>) {
         let columns = &self.loaded.program.columns;
         uni.clear();
         uni.resize(columns.len(), false);
@@ -516,8 +512,10 @@ impl CompiledMechanism {
                 Column::Dt | Column::Celsius | Column::T | Column::Scratch => true,
                 Column::Param(_) => {
                     let x = &w[c * LANES..][..nl];
-                    // Bit equality (NaN and signed zeros alike).
-                    x.iter().all(|y| y.to_bits() == x[0].to_bits())
+                    // Bit equality (NaN and signed zeros alike), without an early exit so
+                    // that the comparison vectorises.
+                    let first = x[0].to_bits();
+                    x.iter().fold(0, |acc, y| acc | (y.to_bits() ^ first)) == 0
                 }
                 _ => false,
             };
@@ -559,16 +557,18 @@ impl CompiledMechanism {
             s
         };
         let plan = &self.loaded.plans.current;
-        for (l, &node) in nodes.iter().enumerate() {
-            w[vc + l] = v[node] + 0.001;
+        let mut vn = [0.0; LANES];
+        for (x, &node) in vn.iter_mut().zip(nodes) {
+            *x = v[node];
         }
-        exec_top(&p.current, plan, uni, w, nl, cx);
+        for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
+            *d = x + 0.001;
+        }
+        exec_top(&plan.runs[0], uni, w, nl, cx);
         let upper = sum(w);
-        for (l, &node) in nodes.iter().enumerate() {
-            w[vc + l] = v[node];
-        }
+        w[vc..][..nl].copy_from_slice(&vn[..nl]);
         uni[p.v_col as usize] = false;
-        exec_top(&p.current, plan, uni, w, nl, cx);
+        exec_top(&plan.runs[1], uni, w, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
         if self.scale.is_empty() {
@@ -777,14 +777,7 @@ fn operand(w: &[f64], s: Src) -> kernels::Operand {
 /// given to every lane (a decay factor `exp(−dt/τ)` with the same τ everywhere, a temperature
 /// factor), which is the value each lane would compute: results keep their bits. Any other
 /// write makes its columns per-lane.
-fn exec_top(
-    code: &[Instr],
-    plan: &plan::PhasePlan,
-    uni: &mut [bool],
-    w: &mut [f64],
-    nl: usize,
-    cx: &mut Ctx,
-) {
+fn exec_top(run: &plan::Run, uni: &mut [bool], w: &mut [f64], nl: usize, cx: &mut Ctx) {
     let mask = [true; LANES];
     let is = |s: Src, uni: &[bool]| match s {
         Src::K(_) => true,
@@ -794,7 +787,7 @@ fn exec_top(
         Src::K(x) => x,
         Src::Col(c) => w[c as usize * LANES],
     };
-    for (ins, marks) in code.iter().zip(&plan.marks) {
+    for (ins, marks) in run.code.iter().zip(&run.marks) {
         match *ins {
             Instr::Un { op, dst, a } if is(a, uni) => {
                 let x = kernels::un_scalar::<exp::LibmExp>(op, lane0(a, w));

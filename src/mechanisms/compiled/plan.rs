@@ -4,7 +4,12 @@
 //! columns that hold one value in all lanes, see [`super::exec_top`]). Skipping a column a phase
 //! never mentions changes nothing it computes.
 
-use isf_nmodl::lower::{Column, Instr, Program, Src};
+use std::collections::HashMap;
+
+use isf_nmodl::lower::{Column, Instr, Op1, Op2, Program, Src};
+
+use super::kernels::{bin_scalar, un_scalar};
+use crate::mechanisms::exp::LibmExp;
 
 /// The plans of a program's phases.
 #[derive(Debug)]
@@ -29,8 +34,18 @@ pub(super) struct PhasePlan {
     pub load: Vec<u32>,
     /// Trial-variable columns stored back after it: (column, variable).
     pub store: Vec<(u32, u32)>,
-    /// Per top-level instruction other than `Un`/`Bin`: the columns it may write (they hold
-    /// per-lane values after it).
+    /// The phase's top-level code after value numbering, once per run of the code in a phase
+    /// (the current runs it twice), with per instruction other than `Un`/`Bin` the columns it
+    /// may write (they hold per-lane values after it).
+    pub runs: Vec<Run>,
+}
+
+/// One run of a phase's top-level code.
+#[derive(Debug, Default)]
+pub(super) struct Run {
+    /// The instructions.
+    pub code: Vec<Instr>,
+    /// Per instruction: the columns it may write, for those other than `Un`/`Bin`.
     pub marks: Vec<Vec<u32>>,
 }
 
@@ -146,7 +161,7 @@ impl Plans {
             common.push(t.arg);
             common.extend(&t.outputs);
         }
-        let phase = |code: &[Instr], extra: &[u32]| {
+        let phase = |code: &[Instr], extra: &[u32], runs: usize| {
             let mut cols = common.clone();
             cols.extend(extra);
             visit(code, &mut |i| columns_of(p, i, &mut cols));
@@ -162,15 +177,21 @@ impl Plans {
             PhasePlan {
                 load: cols,
                 store,
-                marks: marks(p, code),
+                runs: number(p, code, runs)
+                    .into_iter()
+                    .map(|code| Run {
+                        marks: marks(p, &code),
+                        code,
+                    })
+                    .collect(),
             }
         };
         let conc: Vec<u32> = p.conc_writes.iter().map(|&(c, _)| c).collect();
         let currents: Vec<u32> = p.currents.iter().map(|c| c.col).collect();
         Plans {
-            init: phase(&p.initial, &conc),
-            current: phase(&p.current, &currents),
-            state: phase(&p.state, &conc),
+            init: phase(&p.initial, &conc, 1),
+            current: phase(&p.current, &currents, 2),
+            state: phase(&p.state, &conc, 1),
             uses_scop,
             usetable,
         }
@@ -185,11 +206,190 @@ fn marks(p: &Program, code: &[Instr]) -> Vec<Vec<u32>> {
             Instr::Un { .. } | Instr::Bin { .. } => Vec::new(),
             _ => {
                 let mut cols = Vec::new();
-                visit(std::slice::from_ref(ins), &mut |i| columns_of(p, i, &mut cols));
+                visit(std::slice::from_ref(ins), &mut |i| {
+                    columns_of(p, i, &mut cols)
+                });
                 cols.sort_unstable();
                 cols.dedup();
                 cols
             }
         })
         .collect()
+}
+
+/// A value computed by an arithmetic instruction, in terms of the values of its operands.
+#[derive(Hash, PartialEq, Eq)]
+enum Key {
+    /// A one-operand operation (its `Debug` name) and the operand.
+    Un(String, u32),
+    /// A two-operand operation (its `Debug` name) and the operands.
+    Bin(String, u32, u32),
+}
+
+/// Value numbering of a phase's top-level code, `runs` times in a row on the same block
+/// (the current's BREAKPOINT runs twice, `v` set anew before each run).
+///
+/// Every column holds a value number; an arithmetic instruction's value is named by its
+/// operation and its operands' numbers. An instruction is dropped when its destination
+/// already holds its value (the second run's work that does not depend on `v`), becomes a
+/// copy when another column holds it (a subexpression computed twice), or a constant when its
+/// operands are constants (NMODL's `-1`, `(34-21)/10`). Equal value numbers are equal bits,
+/// computed by the same IEEE operations, so results keep their bits. Scratch writes that no
+/// later instruction reads are dropped afterwards. Instructions other than arithmetic are kept
+/// as they are, and the columns they may write get new numbers.
+fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
+    let mut next = 0u32;
+    let mut fresh = || {
+        next += 1;
+        next
+    };
+    let mut consts: HashMap<u64, u32> = HashMap::new();
+    let mut value_of: HashMap<u32, f64> = HashMap::new();
+    let mut table: HashMap<Key, u32> = HashMap::new();
+    // Scratch columns are zeroed when a block is loaded: all hold the constant 0.
+    let zero = fresh();
+    consts.insert(0f64.to_bits(), zero);
+    value_of.insert(zero, 0.0);
+    let mut col_val: Vec<u32> = p
+        .columns
+        .iter()
+        .map(|c| if *c == Column::Scratch { zero } else { fresh() })
+        .collect();
+    let mut out = Vec::new();
+    for _ in 0..runs {
+        col_val[p.v_col as usize] = fresh();
+        let mut run = Vec::with_capacity(code.len());
+        for ins in code {
+            let (op_key, dst, srcs): (Result<Op1, Op2>, u32, Vec<Src>) = match *ins {
+                Instr::Un { op, dst, a } => (Ok(op), dst, vec![a]),
+                Instr::Bin { op, dst, a, b } => (Err(op), dst, vec![a, b]),
+                _ => {
+                    let mut cols = Vec::new();
+                    visit(std::slice::from_ref(ins), &mut |i| {
+                        columns_of(p, i, &mut cols)
+                    });
+                    for c in cols {
+                        col_val[c as usize] = fresh();
+                    }
+                    run.push(ins.clone());
+                    continue;
+                }
+            };
+            let mut konst = |x: f64, value_of: &mut HashMap<u32, f64>| {
+                *consts.entry(x.to_bits()).or_insert_with(|| {
+                    let v = fresh();
+                    value_of.insert(v, x);
+                    v
+                })
+            };
+            let vals: Vec<u32> = srcs
+                .iter()
+                .map(|s| match *s {
+                    Src::K(x) => konst(x, &mut value_of),
+                    Src::Col(c) => col_val[c as usize],
+                })
+                .collect();
+            let known: Vec<Option<f64>> = vals.iter().map(|v| value_of.get(v).copied()).collect();
+            let (val, constant) = if known.iter().all(Option::is_some) {
+                let x = match op_key {
+                    Ok(op) => un_scalar::<LibmExp>(op, known[0].unwrap_or_default()),
+                    Err(op) => bin_scalar(
+                        op,
+                        known[0].unwrap_or_default(),
+                        known[1].unwrap_or_default(),
+                    ),
+                };
+                (konst(x, &mut value_of), Some(x))
+            } else {
+                let key = match op_key {
+                    Ok(op) => Key::Un(format!("{op:?}"), vals[0]),
+                    Err(op) => Key::Bin(format!("{op:?}"), vals[0], vals[1]),
+                };
+                (*table.entry(key).or_insert_with(|| fresh()), None)
+            };
+            if col_val[dst as usize] == val {
+                continue;
+            }
+            let holder = col_val.iter().position(|&v| v == val).map(|c| c as u32);
+            let new = match (constant, holder) {
+                (Some(x), _) => Instr::Un {
+                    op: Op1::Copy,
+                    dst,
+                    a: Src::K(x),
+                },
+                (None, Some(c)) => Instr::Un {
+                    op: Op1::Copy,
+                    dst,
+                    a: Src::Col(c),
+                },
+                (None, None) => {
+                    let sub = |s: Src, v: u32| match value_of.get(&v) {
+                        Some(&x) => Src::K(x),
+                        None => s,
+                    };
+                    match *ins {
+                        Instr::Un { op, dst, a } => Instr::Un {
+                            op,
+                            dst,
+                            a: sub(a, vals[0]),
+                        },
+                        Instr::Bin { op, dst, a, b } => Instr::Bin {
+                            op,
+                            dst,
+                            a: sub(a, vals[0]),
+                            b: sub(b, vals[1]),
+                        },
+                        _ => unreachable!("arithmetic only"),
+                    }
+                }
+            };
+            col_val[dst as usize] = val;
+            run.push(new);
+        }
+        out.push(run);
+    }
+    drop_dead_scratch(p, &mut out);
+    out
+}
+
+/// Removes arithmetic writes to scratch columns that nothing reads before the column is written
+/// again or the phase ends (the runs in sequence; scratch is not stored).
+fn drop_dead_scratch(p: &Program, runs: &mut [Vec<Instr>]) {
+    let mut live: Vec<bool> = p.columns.iter().map(|c| *c != Column::Scratch).collect();
+    for run in runs.iter_mut().rev() {
+        let mut keep = vec![true; run.len()];
+        for (k, ins) in run.iter().enumerate().rev() {
+            let (dst, srcs) = match *ins {
+                Instr::Un { dst, a, .. } => (dst, vec![a]),
+                Instr::Bin { dst, a, b, .. } => (dst, vec![a, b]),
+                _ => {
+                    let mut cols = Vec::new();
+                    visit(std::slice::from_ref(ins), &mut |i| {
+                        columns_of(p, i, &mut cols)
+                    });
+                    for c in cols {
+                        live[c as usize] = true;
+                    }
+                    continue;
+                }
+            };
+            if !live[dst as usize] {
+                keep[k] = false;
+                continue;
+            }
+            if p.columns[dst as usize] == Column::Scratch {
+                live[dst as usize] = false;
+            }
+            for s in srcs {
+                if let Src::Col(c) = s {
+                    live[c as usize] = true;
+                }
+            }
+        }
+        let mut k = 0;
+        run.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+    }
 }
