@@ -29,8 +29,8 @@ pub(super) struct Plans {
 /// What one phase touches.
 #[derive(Debug, Default)]
 pub(super) struct PhasePlan {
-    /// Columns loaded before the phase (every column its instructions, its TABLEs or the
-    /// executor's bookkeeping read or write).
+    /// Columns loaded before the phase: those its code reads before writing them in all lanes,
+    /// its TABLEs' and the executor's bookkeeping's.
     pub load: Vec<u32>,
     /// Trial-variable columns stored back after it: (column, variable).
     pub store: Vec<(u32, u32)>,
@@ -162,22 +162,57 @@ impl Plans {
             common.extend(&t.outputs);
         }
         let phase = |code: &[Instr], extra: &[u32], runs: usize| {
-            let mut cols = common.clone();
-            cols.extend(extra);
+            let mut cols = Vec::new();
             visit(code, &mut |i| columns_of(p, i, &mut cols));
-            cols.sort_unstable();
-            cols.dedup();
-            let store = cols
+            let store: Vec<(u32, u32)> = cols
                 .iter()
                 .filter_map(|&c| match p.columns[c as usize] {
                     Column::Var(k) => Some((c, k)),
                     _ => None,
                 })
                 .collect();
+            let runs = number(p, code, runs);
+            // Loaded: what the executor itself reads, and every column the code reads before
+            // writing it in all lanes (a column written first needs no load), or stores without
+            // writing.
+            let mut load = common.clone();
+            load.extend(extra);
+            let mut written = vec![false; p.columns.len()];
+            for ins in runs.iter().flatten() {
+                let (dst, srcs) = match *ins {
+                    Instr::Un { dst, a, .. } => (Some(dst), vec![a]),
+                    Instr::Bin { dst, a, b, .. } => (Some(dst), vec![a, b]),
+                    _ => {
+                        let mut all = Vec::new();
+                        visit(std::slice::from_ref(ins), &mut |i| {
+                            columns_of(p, i, &mut all)
+                        });
+                        (None, all.into_iter().map(Src::Col).collect())
+                    }
+                };
+                for s in srcs {
+                    if let Src::Col(c) = s {
+                        if !written[c as usize] {
+                            load.push(c);
+                        }
+                    }
+                }
+                if let Some(d) = dst {
+                    written[d as usize] = true;
+                }
+            }
+            load.extend(
+                store
+                    .iter()
+                    .map(|&(c, _)| c)
+                    .filter(|&c| !written[c as usize]),
+            );
+            load.sort_unstable();
+            load.dedup();
             PhasePlan {
-                load: cols,
+                load,
                 store,
-                runs: number(p, code, runs)
+                runs: runs
                     .into_iter()
                     .map(|code| Run {
                         marks: marks(p, &code),
