@@ -297,7 +297,11 @@ impl CompiledMechanism {
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
-                self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan);
+                let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
+                if let Some(plan) = plan {
+                    self.uniform_columns(plan, j0, nl, &mut uni);
+                }
+                self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan, &uni);
                 if let Some(e) = &ev {
                     for (c, col) in p.columns.iter().enumerate() {
                         match *col {
@@ -338,13 +342,9 @@ impl CompiledMechanism {
                     first: j0,
                     isa: kernels::Isa::detect(),
                 };
-                let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
-                if let Some(plan) = plan {
-                    self.uniform_columns(plan, w, nl, &mut uni);
-                }
                 let top =
                     |code: &[Instr], w: &mut [f64], cx: &mut Ctx, uni: &mut Vec<bool>| match plan {
-                        Some(plan) => exec_top(&plan.runs[0], uni, w, nl, cx),
+                        Some(plan) => exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx),
                         None => exec(code, w, &mask, nl, cx),
                     };
                 match phase {
@@ -453,6 +453,7 @@ impl CompiledMechanism {
         mut ions: Option<&mut IonState>,
         vars: &[f64],
         plan: Option<&plan::PhasePlan>,
+        uni: &[bool],
     ) {
         let n = self.nodes.len();
         let nl = nodes.len();
@@ -468,6 +469,13 @@ impl CompiledMechanism {
         };
         for &c in load {
             let c = c as usize;
+            // A column only the top level's arithmetic reads is read through its first lane
+            // while it holds one value in every lane (see `exec_top`).
+            let nl = if plan.is_some_and(|p| p.lane0[c]) && uni[c] {
+                1
+            } else {
+                nl
+            };
             let dst = &mut w[c * LANES..][..nl];
             match columns[c] {
                 Column::Param(p) => dst.copy_from_slice(&self.params[p as usize][j0..j0 + nl]),
@@ -502,7 +510,7 @@ impl CompiledMechanism {
     /// Which of the phase's loaded columns hold one value in every lane of the block: the time
     /// step, temperature, time, the zeroed scratch columns and the parameters that happen to
     /// be equal in all lanes.
-    fn uniform_columns(&self, plan: &plan::PhasePlan, w: &[f64], nl: usize, uni: &mut Vec<bool>) {
+    fn uniform_columns(&self, plan: &plan::PhasePlan, j0: usize, nl: usize, uni: &mut Vec<bool>) {
         let columns = &self.loaded.program.columns;
         uni.clear();
         uni.resize(columns.len(), false);
@@ -510,8 +518,8 @@ impl CompiledMechanism {
             let c = c as usize;
             uni[c] = match columns[c] {
                 Column::Dt | Column::Celsius | Column::T | Column::Scratch => true,
-                Column::Param(_) => {
-                    let x = &w[c * LANES..][..nl];
+                Column::Param(p) => {
+                    let x = &self.params[p as usize][j0..j0 + nl];
                     // Bit equality (NaN and signed zeros alike), without an early exit so
                     // that the comparison vectorises.
                     let first = x[0].to_bits();
@@ -564,11 +572,11 @@ impl CompiledMechanism {
         for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
             *d = x + 0.001;
         }
-        exec_top(&plan.runs[0], uni, w, nl, cx);
+        exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx);
         let upper = sum(w);
         w[vc..][..nl].copy_from_slice(&vn[..nl]);
         uni[p.v_col as usize] = false;
-        exec_top(&plan.runs[1], uni, w, nl, cx);
+        exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
         if self.scale.is_empty() {
@@ -777,31 +785,57 @@ fn operand(w: &[f64], s: Src) -> kernels::Operand {
 /// given to every lane (a decay factor `exp(−dt/τ)` with the same τ everywhere, a temperature
 /// factor), which is the value each lane would compute: results keep their bits. Any other
 /// write makes its columns per-lane.
-fn exec_top(run: &plan::Run, uni: &mut [bool], w: &mut [f64], nl: usize, cx: &mut Ctx) {
+fn exec_top(
+    run: &plan::Run,
+    lane0: &[bool],
+    uni: &mut [bool],
+    w: &mut [f64],
+    nl: usize,
+    cx: &mut Ctx,
+) {
     let mask = [true; LANES];
-    let is = |s: Src, uni: &[bool]| match s {
-        Src::K(_) => true,
-        Src::Col(c) => uni[c as usize],
+    // A column holding one value in all lanes is read as a constant: its other lanes may not be
+    // written (`lane0`).
+    let operand = |s: Src, uni: &[bool], w: &[f64]| match s {
+        Src::Col(c) if uni[c as usize] => (kernels::Operand::K(w[c as usize * LANES]), true),
+        Src::K(x) => (kernels::Operand::K(x), true),
+        Src::Col(c) => (
+            kernels::Operand::Col(w[c as usize * LANES..].as_ptr()),
+            false,
+        ),
     };
-    let lane0 = |s: Src, w: &[f64]| match s {
-        Src::K(x) => x,
-        Src::Col(c) => w[c as usize * LANES],
+    let k = |o: kernels::Operand| match o {
+        kernels::Operand::K(x) => x,
+        kernels::Operand::Col(_) => unreachable!("a uniform operand is a constant"),
     };
     for (ins, marks) in run.code.iter().zip(&run.marks) {
         match *ins {
-            Instr::Un { op, dst, a } if is(a, uni) => {
-                let x = kernels::un_scalar::<exp::LibmExp>(op, lane0(a, w));
-                w[dst as usize * LANES..][..nl].fill(x);
-                uni[dst as usize] = true;
+            Instr::Un { op, dst, a } => {
+                let (a, ua) = operand(a, uni, w);
+                let d = dst as usize;
+                if ua {
+                    let x = kernels::un_scalar::<exp::LibmExp>(op, k(a));
+                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                } else {
+                    let p = w[d * LANES..][..nl].as_mut_ptr();
+                    // SAFETY: `a` and `p` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
+                    // each), equal or disjoint.
+                    unsafe { kernels::un(cx.isa, op, p, a, None, nl) }
+                }
+                uni[d] = ua;
             }
-            Instr::Bin { op, dst, a, b } if is(a, uni) && is(b, uni) => {
-                let x = kernels::bin_scalar(op, lane0(a, w), lane0(b, w));
-                w[dst as usize * LANES..][..nl].fill(x);
-                uni[dst as usize] = true;
-            }
-            Instr::Un { dst, .. } | Instr::Bin { dst, .. } => {
-                exec_one(ins, w, &mask, true, nl, cx);
-                uni[dst as usize] = false;
+            Instr::Bin { op, dst, a, b } => {
+                let ((a, ua), (b, ub)) = (operand(a, uni, w), operand(b, uni, w));
+                let d = dst as usize;
+                if ua && ub {
+                    let x = kernels::bin_scalar(op, k(a), k(b));
+                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                } else {
+                    let p = w[d * LANES..][..nl].as_mut_ptr();
+                    // SAFETY: as for `Un`.
+                    unsafe { kernels::bin(cx.isa, op, p, a, b, None, nl) }
+                }
+                uni[d] = ua && ub;
             }
             _ => {
                 exec_one(ins, w, &mask, true, nl, cx);

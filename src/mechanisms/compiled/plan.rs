@@ -38,6 +38,10 @@ pub(super) struct PhasePlan {
     /// (the current runs it twice), with per instruction other than `Un`/`Bin` the columns it
     /// may write (they hold per-lane values after it).
     pub runs: Vec<Run>,
+    /// Per column: read only by the top level's arithmetic, so that while it holds one value
+    /// in all lanes only its first lane needs to be written (parameters, scratch and the
+    /// environment's values; never a trial variable, which is stored).
+    pub lane0: Vec<bool>,
 }
 
 /// One run of a phase's top-level code.
@@ -209,9 +213,38 @@ impl Plans {
             );
             load.sort_unstable();
             load.dedup();
+            let mut lane0: Vec<bool> = p
+                .columns
+                .iter()
+                .map(|c| {
+                    matches!(
+                        c,
+                        Column::Param(_)
+                            | Column::Scratch
+                            | Column::Dt
+                            | Column::Celsius
+                            | Column::T
+                    )
+                })
+                .collect();
+            for &c in common.iter().chain(extra) {
+                lane0[c as usize] = false;
+            }
+            for ins in runs.iter().flatten() {
+                if !matches!(ins, Instr::Un { .. } | Instr::Bin { .. }) {
+                    let mut all = Vec::new();
+                    visit(std::slice::from_ref(ins), &mut |i| {
+                        columns_of(p, i, &mut all)
+                    });
+                    for c in all {
+                        lane0[c as usize] = false;
+                    }
+                }
+            }
             PhasePlan {
                 load,
                 store,
+                lane0,
                 runs: runs
                     .into_iter()
                     .map(|code| Run {
