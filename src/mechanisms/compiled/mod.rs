@@ -294,10 +294,10 @@ impl CompiledMechanism {
                 Phase::State => Some(&self.loaded.plans.state),
                 Phase::Receive | Phase::ReceiveInit => None,
             };
+            let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
-                let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
                 if let Some(plan) = plan {
                     self.uniform_columns(plan, j0, nl, &mut uni);
                 }
@@ -375,7 +375,6 @@ impl CompiledMechanism {
                         }
                     }
                 }
-                UNIFORM.with(|u| *u.borrow_mut() = uni);
                 if let Some(ions) = ions.as_deref_mut() {
                     ions.scop = scop;
                 }
@@ -424,6 +423,9 @@ impl CompiledMechanism {
                         }
                     }
                 }
+                if !self.loaded.plans.emits {
+                    continue;
+                }
                 EMITS.with(|e| {
                     let mut e = e.borrow_mut();
                     if let Some(sink) = sink.as_deref_mut() {
@@ -439,6 +441,7 @@ impl CompiledMechanism {
                     e.clear();
                 });
             }
+            UNIFORM.with(|u| *u.borrow_mut() = uni);
         });
     }
 
@@ -579,21 +582,24 @@ impl CompiledMechanism {
         exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
+        // The slopes and right-hand sides first (a loop that vectorises), then the scatter.
+        let (mut g, mut rhs) = ([0.0; LANES], [0.0; LANES]);
         if self.scale.is_empty() {
-            for (l, &node) in nodes.iter().enumerate() {
-                let g = (upper[l] - at_v[l]) / 0.001;
-                m.rhs[node] -= sign * at_v[l];
-                m.d[node] += sign * g;
+            for l in 0..nl {
+                g[l] = sign * ((upper[l] - at_v[l]) / 0.001);
+                rhs[l] = sign * at_v[l];
             }
         } else {
             // A point process's nA, as NEURON: both scaled by `1e2/area` before they enter.
             let scale = &self.scale[j0..j0 + nl];
-            for (l, &node) in nodes.iter().enumerate() {
-                let g = (upper[l] - at_v[l]) / 0.001 * scale[l];
-                let rhs = at_v[l] * scale[l];
-                m.rhs[node] -= sign * rhs;
-                m.d[node] += sign * g;
+            for l in 0..nl {
+                g[l] = sign * ((upper[l] - at_v[l]) / 0.001 * scale[l]);
+                rhs[l] = sign * (at_v[l] * scale[l]);
             }
+        }
+        for ((&node, &g), &r) in nodes.iter().zip(&g).zip(&rhs) {
+            m.rhs[node] -= r;
+            m.d[node] += g;
         }
         let Some(ions) = ions else { return };
         for c in &p.currents {

@@ -24,6 +24,8 @@ pub(super) struct Plans {
     pub uses_scop: bool,
     /// The column of the `usetable` parameter, if the program has TABLEs and one.
     pub usetable: Option<u32>,
+    /// Whether the program emits events (`net_send`, `net_event`, `net_move`).
+    pub emits: bool,
 }
 
 /// What one phase touches.
@@ -262,6 +264,19 @@ impl Plans {
             state: phase(&p.state, &conc, 1),
             uses_scop,
             usetable,
+            emits: {
+                let mut any = false;
+                for code in [&p.initial, &p.current, &p.state] {
+                    visit(code, &mut |i| any |= matches!(i, Instr::Emit { .. }));
+                }
+                if let Some(nr) = &p.net_receive {
+                    visit(&nr.body, &mut |i| any |= matches!(i, Instr::Emit { .. }));
+                    if let Some(code) = &nr.initial {
+                        visit(code, &mut |i| any |= matches!(i, Instr::Emit { .. }));
+                    }
+                }
+                any
+            },
         }
     }
 }
