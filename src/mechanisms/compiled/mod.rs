@@ -13,7 +13,9 @@
 //!
 //! [`register`] makes a program available to the catalogue by name.
 
+mod kernels;
 mod newton;
+mod plan;
 mod sparse;
 
 use std::cell::RefCell;
@@ -22,21 +24,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use isf_nmodl::lower::{
-    Column, Emit, Instr, IonVar, Op1, Op2, Program, ProgramKind, RandomOp, Src, Stream, TableDef,
+    Column, Emit, Instr, IonVar, Program, ProgramKind, RandomOp, Src, Stream, TableDef,
 };
 use std::sync::Mutex;
 
 use super::catalogue::{self, BuildEnv, Constructor, Entry};
 use super::random::{Random123, ScopLcg};
-use super::{
-    hoc_exp, libm_log, libm_pow, DensityMechanism, Env, EventSink, Instances, IonState, Matrix,
-    PointCtx,
-};
+use super::{exp, DensityMechanism, Env, EventSink, Instances, IonState, Matrix, PointCtx};
 
 pub mod point;
 
 /// Instances per block.
-pub const LANES: usize = 64;
+pub const LANES: usize = 128;
 
 /// A program ready to run: the program and the names the mechanism interface hands out.
 #[derive(Debug)]
@@ -46,6 +45,20 @@ struct Loaded {
     vars: &'static [&'static str],
     /// Sign of the currents in the node's equation (−1 for ELECTRODE_CURRENTs).
     sign: f64,
+    /// What each phase loads, stores and computes once per block.
+    plans: plan::Plans,
+}
+
+impl Loaded {
+    fn new(program: Program, name: &'static str, vars: &'static [&'static str], sign: f64) -> Self {
+        Loaded {
+            plans: plan::Plans::new(&program),
+            program,
+            name,
+            vars,
+            sign,
+        }
+    }
 }
 
 /// All instances of a compiled density mechanism in a cell.
@@ -193,12 +206,12 @@ pub fn register(
     let vars: Vec<&'static str> = program.vars.iter().map(|n| leak(n)).collect();
     let name: &'static str = leak(name);
     let source = program.file.clone();
-    let loaded = Arc::new(Loaded {
-        sign: if electrode != 0 { -1.0 } else { 1.0 },
+    let loaded = Arc::new(Loaded::new(
         program,
         name,
-        vars: Box::leak(vars.into_boxed_slice()),
-    });
+        Box::leak(vars.into_boxed_slice()),
+        if electrode != 0 { -1.0 } else { 1.0 },
+    ));
     let ctor = if point {
         let ctor: catalogue::PointCtor =
             Box::leak(Box::new(move |inst: Instances, env: &BuildEnv| {
@@ -224,6 +237,8 @@ pub fn register(
 thread_local! {
     /// Column storage of the block being executed (columns × [`LANES`]).
     static WORK: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// Per column of the block being executed: one value in every lane (see [`exec_top`]).
+    static UNIFORM: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
     /// Events the block being executed emitted: lane, kind, time, flag.
     static EMITS: RefCell<Vec<(usize, Emit, f64, f64)>> = const { RefCell::new(Vec::new()) };
 }
@@ -268,11 +283,25 @@ impl CompiledMechanism {
             w.resize(p.columns.len() * LANES, 0.0);
             let w = &mut w[..];
             // Draws from the shared generator happen in instance order, as in NEURON.
-            let width = if p.uses_scop() { 1 } else { LANES };
+            let width = if self.loaded.plans.uses_scop {
+                1
+            } else {
+                LANES
+            };
+            let plan = match phase {
+                Phase::Init => Some(&self.loaded.plans.init),
+                Phase::Current => Some(&self.loaded.plans.current),
+                Phase::State => Some(&self.loaded.plans.state),
+                Phase::Receive | Phase::ReceiveInit => None,
+            };
+            let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
-                self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars);
+                if let Some(plan) = plan {
+                    self.uniform_columns(plan, j0, nl, &mut uni);
+                }
+                self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan, &uni);
                 if let Some(e) = &ev {
                     for (c, col) in p.columns.iter().enumerate() {
                         match *col {
@@ -311,13 +340,29 @@ impl CompiledMechanism {
                     scop: &mut scop,
                     vectors: pcx.as_deref().map_or(&[], |c| c.vectors),
                     first: j0,
+                    isa: kernels::Isa::detect(),
                 };
+                let top =
+                    |code: &[Instr], w: &mut [f64], cx: &mut Ctx, uni: &mut Vec<bool>| match plan {
+                        Some(plan) => exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx),
+                        None => exec(code, w, &mask, nl, cx),
+                    };
                 match phase {
-                    Phase::Init => exec(&p.initial, w, &mask, nl, &mut cx),
-                    Phase::State => exec(&p.state, w, &mask, nl, &mut cx),
+                    Phase::Init => top(&p.initial, w, &mut cx, &mut uni),
+                    Phase::State => top(&p.state, w, &mut cx, &mut uni),
                     Phase::Current => {
                         let m = m.as_deref_mut().expect("a matrix");
-                        self.current_block(w, j0, nodes, v, ions.as_deref_mut(), m, nl, &mut cx)
+                        self.current_block(
+                            w,
+                            j0,
+                            nodes,
+                            v,
+                            ions.as_deref_mut(),
+                            m,
+                            nl,
+                            &mut cx,
+                            &mut uni,
+                        );
                     }
                     Phase::Receive => {
                         if let Some(nr) = nr {
@@ -337,10 +382,20 @@ impl CompiledMechanism {
                     *c.scop = scop;
                 }
                 // Trial variables back.
-                for (c, col) in p.columns.iter().enumerate() {
-                    if let Column::Var(k) = *col {
-                        let dst = &mut vars[k as usize * n + j0..][..nl];
-                        dst.copy_from_slice(&w[c * LANES..][..nl]);
+                match plan {
+                    Some(plan) => {
+                        for &(c, k) in &plan.store {
+                            let dst = &mut vars[k as usize * n + j0..][..nl];
+                            dst.copy_from_slice(&w[c as usize * LANES..][..nl]);
+                        }
+                    }
+                    None => {
+                        for (c, col) in p.columns.iter().enumerate() {
+                            if let Column::Var(k) = *col {
+                                let dst = &mut vars[k as usize * n + j0..][..nl];
+                                dst.copy_from_slice(&w[c * LANES..][..nl]);
+                            }
+                        }
                     }
                 }
                 // One value per mechanism: the last instance's.
@@ -368,6 +423,9 @@ impl CompiledMechanism {
                         }
                     }
                 }
+                if !self.loaded.plans.emits {
+                    continue;
+                }
                 EMITS.with(|e| {
                     let mut e = e.borrow_mut();
                     if let Some(sink) = sink.as_deref_mut() {
@@ -383,6 +441,7 @@ impl CompiledMechanism {
                     e.clear();
                 });
             }
+            UNIFORM.with(|u| *u.borrow_mut() = uni);
         });
     }
 
@@ -396,18 +455,41 @@ impl CompiledMechanism {
         v: &[f64],
         mut ions: Option<&mut IonState>,
         vars: &[f64],
+        plan: Option<&plan::PhasePlan>,
+        uni: &[bool],
     ) {
         let n = self.nodes.len();
         let nl = nodes.len();
-        for (c, col) in self.loaded.program.columns.iter().enumerate() {
+        let columns = &self.loaded.program.columns;
+        let current = plan.is_some_and(|p| std::ptr::eq(p, &self.loaded.plans.current));
+        let all: Vec<u32>;
+        let load = match plan {
+            Some(plan) => &plan.load[..],
+            None => {
+                all = (0..columns.len() as u32).collect();
+                &all[..]
+            }
+        };
+        for &c in load {
+            let c = c as usize;
+            // A column only the top level's arithmetic reads is read through its first lane
+            // while it holds one value in every lane (see `exec_top`).
+            let nl = if plan.is_some_and(|p| p.lane0[c]) && uni[c] {
+                1
+            } else {
+                nl
+            };
             let dst = &mut w[c * LANES..][..nl];
-            match *col {
+            match columns[c] {
                 Column::Param(p) => dst.copy_from_slice(&self.params[p as usize][j0..j0 + nl]),
                 Column::Var(k) => dst.copy_from_slice(&vars[k as usize * n + j0..][..nl]),
+                // The current sets `v` itself (twice).
+                Column::V if current => {}
+                // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
+                Column::V if v.is_empty() => dst.fill(f64::NAN),
                 Column::V => {
-                    // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
                     for (d, &node) in dst.iter_mut().zip(nodes) {
-                        *d = v.get(node).copied().unwrap_or(f64::NAN);
+                        *d = v[node];
                     }
                 }
                 Column::Ion(iv) => {
@@ -428,14 +510,35 @@ impl CompiledMechanism {
         }
     }
 
+    /// Which of the phase's loaded columns hold one value in every lane of the block: the time
+    /// step, temperature, time, the zeroed scratch columns and the parameters that happen to
+    /// be equal in all lanes.
+    fn uniform_columns(&self, plan: &plan::PhasePlan, j0: usize, nl: usize, uni: &mut Vec<bool>) {
+        let columns = &self.loaded.program.columns;
+        uni.clear();
+        uni.resize(columns.len(), false);
+        for &c in &plan.load {
+            let c = c as usize;
+            uni[c] = match columns[c] {
+                Column::Dt | Column::Celsius | Column::T | Column::Scratch => true,
+                Column::Param(p) => {
+                    let x = &self.params[p as usize][j0..j0 + nl];
+                    // Bit equality (NaN and signed zeros alike), without an early exit so
+                    // that the comparison vectorises.
+                    let first = x[0].to_bits();
+                    x.iter().fold(0, |acc, y| acc | (y.to_bits() ^ first)) == 0
+                }
+                _ => false,
+            };
+        }
+    }
+
     /// Whether `usetable` is on at some lane of the block (NEURON's is one GLOBAL).
     fn usetable(&self, w: &[f64], nl: usize) -> bool {
-        let p = &self.loaded.program;
-        p.params
-            .iter()
-            .position(|(n, _)| n == "usetable")
-            .and_then(|k| p.columns.iter().position(|c| *c == Column::Param(k as u32)))
-            .is_some_and(|c| w[c * LANES..][..nl].iter().any(|&x| x != 0.0))
+        self.loaded
+            .plans
+            .usetable
+            .is_some_and(|c| w[c as usize * LANES..][..nl].iter().any(|&x| x != 0.0))
     }
 
     /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`.
@@ -450,9 +553,9 @@ impl CompiledMechanism {
         m: &mut Matrix,
         nl: usize,
         cx: &mut Ctx,
+        uni: &mut [bool],
     ) {
         let p = &self.loaded.program;
-        let mask = [true; LANES];
         let vc = p.v_col as usize * LANES;
         let sum = |w: &[f64]| {
             let mut s = [0.0; LANES];
@@ -464,32 +567,39 @@ impl CompiledMechanism {
             }
             s
         };
-        for (l, &node) in nodes.iter().enumerate() {
-            w[vc + l] = v[node] + 0.001;
+        let plan = &self.loaded.plans.current;
+        let mut vn = [0.0; LANES];
+        for (x, &node) in vn.iter_mut().zip(nodes) {
+            *x = v[node];
         }
-        exec(&p.current, w, &mask, nl, cx);
+        for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
+            *d = x + 0.001;
+        }
+        exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx);
         let upper = sum(w);
-        for (l, &node) in nodes.iter().enumerate() {
-            w[vc + l] = v[node];
-        }
-        exec(&p.current, w, &mask, nl, cx);
+        w[vc..][..nl].copy_from_slice(&vn[..nl]);
+        uni[p.v_col as usize] = false;
+        exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
         let at_v = sum(w);
         let sign = self.loaded.sign;
+        // The slopes and right-hand sides first (a loop that vectorises), then the scatter.
+        let (mut g, mut rhs) = ([0.0; LANES], [0.0; LANES]);
         if self.scale.is_empty() {
-            for (l, &node) in nodes.iter().enumerate() {
-                let g = (upper[l] - at_v[l]) / 0.001;
-                m.rhs[node] -= sign * at_v[l];
-                m.d[node] += sign * g;
+            for l in 0..nl {
+                g[l] = sign * ((upper[l] - at_v[l]) / 0.001);
+                rhs[l] = sign * at_v[l];
             }
         } else {
             // A point process's nA, as NEURON: both scaled by `1e2/area` before they enter.
             let scale = &self.scale[j0..j0 + nl];
-            for (l, &node) in nodes.iter().enumerate() {
-                let g = (upper[l] - at_v[l]) / 0.001 * scale[l];
-                let rhs = at_v[l] * scale[l];
-                m.rhs[node] -= sign * rhs;
-                m.d[node] += sign * g;
+            for l in 0..nl {
+                g[l] = sign * ((upper[l] - at_v[l]) / 0.001 * scale[l]);
+                rhs[l] = sign * (at_v[l] * scale[l]);
             }
+        }
+        for ((&node, &g), &r) in nodes.iter().zip(&g).zip(&rhs) {
+            m.rhs[node] -= r;
+            m.d[node] += g;
         }
         let Some(ions) = ions else { return };
         for c in &p.currents {
@@ -527,53 +637,6 @@ fn fetch(w: &[f64], s: Src, nl: usize) -> [f64; LANES] {
     out
 }
 
-#[inline(always)]
-fn un(op: Op1, x: f64) -> f64 {
-    match op {
-        Op1::Copy => x,
-        Op1::Neg => -x,
-        Op1::Not => f64::from(u8::from(x == 0.0)),
-        Op1::Exp => hoc_exp(x),
-        Op1::Log => libm_log(x),
-        Op1::Log10 => x.log10(),
-        Op1::Sqrt => x.sqrt(),
-        Op1::Fabs => x.abs(),
-        Op1::Sin => x.sin(),
-        Op1::Cos => x.cos(),
-        Op1::Tan => x.tan(),
-        Op1::Asin => x.asin(),
-        Op1::Acos => x.acos(),
-        Op1::Atan => x.atan(),
-        Op1::Sinh => x.sinh(),
-        Op1::Cosh => x.cosh(),
-        Op1::Tanh => x.tanh(),
-        Op1::Floor => x.floor(),
-        Op1::Ceil => x.ceil(),
-    }
-}
-
-#[inline(always)]
-fn bin(op: Op2, x: f64, y: f64) -> f64 {
-    let t = |c: bool| f64::from(u8::from(c));
-    match op {
-        Op2::Add => x + y,
-        Op2::Sub => x - y,
-        Op2::Mul => x * y,
-        Op2::Div => x / y,
-        Op2::Pow => libm_pow(x, y),
-        Op2::Gt => t(x > y),
-        Op2::Ge => t(x >= y),
-        Op2::Lt => t(x < y),
-        Op2::Le => t(x <= y),
-        Op2::Eq => t(x == y),
-        Op2::Ne => t(x != y),
-        Op2::And => t(x != 0.0 && y != 0.0),
-        Op2::Or => t(x != 0.0 || y != 0.0),
-        Op2::Atan2 => x.atan2(y),
-        Op2::Fmod => x % y,
-    }
-}
-
 /// Builds the TABLEs that need it (never built, or a DEPEND value changed), when `usetable` is
 /// on. The build runs each table's body over its points, [`LANES`] at a time, in a copy of the
 /// block's first lane (DEPEND values and parameters are NEURON's GLOBALs).
@@ -599,6 +662,7 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
             scop: &mut none,
             vectors: &[],
             first: 0,
+            isa: kernels::Isa::detect(),
         };
         exec(&def.bounds, &mut b, &all, 1, &mut cx);
         let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
@@ -638,60 +702,6 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
     }
 }
 
-/// `r = op(a)` lane by lane, the operation chosen once per instruction.
-#[inline(always)]
-fn un_lanes(op: Op1, a: &[f64], r: &mut [f64]) {
-    macro_rules! each {
-        ($f:expr) => {
-            for (r, &x) in r.iter_mut().zip(a) {
-                *r = $f(x);
-            }
-        };
-    }
-    match op {
-        Op1::Copy => r.copy_from_slice(a),
-        Op1::Neg => each!(|x: f64| -x),
-        Op1::Exp => each!(hoc_exp),
-        Op1::Log => each!(libm_log),
-        other => each!(|x| un(other, x)),
-    }
-}
-
-/// `r = a op b` lane by lane, the operation chosen once per instruction.
-#[inline(always)]
-fn bin_lanes(op: Op2, a: &[f64], b: &[f64], r: &mut [f64]) {
-    macro_rules! each {
-        ($f:expr) => {
-            for ((r, &x), &y) in r.iter_mut().zip(a).zip(b) {
-                *r = $f(x, y);
-            }
-        };
-    }
-    match op {
-        Op2::Add => each!(|x: f64, y: f64| x + y),
-        Op2::Sub => each!(|x: f64, y: f64| x - y),
-        Op2::Mul => each!(|x: f64, y: f64| x * y),
-        Op2::Div => each!(|x: f64, y: f64| x / y),
-        Op2::Pow => each!(libm_pow),
-        other => each!(|x, y| bin(other, x, y)),
-    }
-}
-
-/// Stores the lanes of `r` into column `dst` where `mask` is set.
-#[inline(always)]
-fn store(w: &mut [f64], dst: u32, r: &[f64; LANES], mask: &[bool; LANES], full: bool, nl: usize) {
-    let d = &mut w[dst as usize * LANES..][..nl];
-    if full {
-        d.copy_from_slice(&r[..nl]);
-    } else {
-        for l in 0..nl {
-            if mask[l] {
-                d[l] = r[l];
-            }
-        }
-    }
-}
-
 /// What instructions use besides the columns.
 struct Ctx<'a> {
     /// The built TABLEs.
@@ -704,6 +714,8 @@ struct Ctx<'a> {
     vectors: &'a [Vec<f64>],
     /// Instance of the block's first lane.
     first: usize,
+    /// The vector unit the arithmetic runs on.
+    isa: kernels::Isa,
 }
 
 /// One random-number instruction on lane `l`.
@@ -763,23 +775,109 @@ fn random(
     x
 }
 
+/// A column operand's first lane in the work area.
+fn operand(w: &[f64], s: Src) -> kernels::Operand {
+    match s {
+        Src::K(x) => kernels::Operand::K(x),
+        Src::Col(c) => kernels::Operand::Col(w[c as usize * LANES..].as_ptr()),
+    }
+}
+
+/// Executes the top level of a phase's `code` on all `nl` lanes.
+///
+/// `uni` tracks the columns that hold one value in every lane (set by the caller for the loaded
+/// columns: the time step, temperature, time, scratch, and parameters equal in all lanes of the
+/// block). An arithmetic instruction whose operands are all such is computed once and its value
+/// given to every lane (a decay factor `exp(−dt/τ)` with the same τ everywhere, a temperature
+/// factor), which is the value each lane would compute: results keep their bits. Any other
+/// write makes its columns per-lane.
+fn exec_top(
+    run: &plan::Run,
+    lane0: &[bool],
+    uni: &mut [bool],
+    w: &mut [f64],
+    nl: usize,
+    cx: &mut Ctx,
+) {
+    let mask = [true; LANES];
+    // A column holding one value in all lanes is read as a constant: its other lanes may not be
+    // written (`lane0`).
+    let operand = |s: Src, uni: &[bool], w: &[f64]| match s {
+        Src::Col(c) if uni[c as usize] => (kernels::Operand::K(w[c as usize * LANES]), true),
+        Src::K(x) => (kernels::Operand::K(x), true),
+        Src::Col(c) => (
+            kernels::Operand::Col(w[c as usize * LANES..].as_ptr()),
+            false,
+        ),
+    };
+    let k = |o: kernels::Operand| match o {
+        kernels::Operand::K(x) => x,
+        kernels::Operand::Col(_) => unreachable!("a uniform operand is a constant"),
+    };
+    for (ins, marks) in run.code.iter().zip(&run.marks) {
+        match *ins {
+            Instr::Un { op, dst, a } => {
+                let (a, ua) = operand(a, uni, w);
+                let d = dst as usize;
+                if ua {
+                    let x = kernels::un_scalar::<exp::LibmExp>(op, k(a));
+                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                } else {
+                    let p = w[d * LANES..][..nl].as_mut_ptr();
+                    // SAFETY: `a` and `p` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
+                    // each), equal or disjoint.
+                    unsafe { kernels::un(cx.isa, op, p, a, None, nl) }
+                }
+                uni[d] = ua;
+            }
+            Instr::Bin { op, dst, a, b } => {
+                let ((a, ua), (b, ub)) = (operand(a, uni, w), operand(b, uni, w));
+                let d = dst as usize;
+                if ua && ub {
+                    let x = kernels::bin_scalar(op, k(a), k(b));
+                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                } else {
+                    let p = w[d * LANES..][..nl].as_mut_ptr();
+                    // SAFETY: as for `Un`.
+                    unsafe { kernels::bin(cx.isa, op, p, a, b, None, nl) }
+                }
+                uni[d] = ua && ub;
+            }
+            _ => {
+                exec_one(ins, w, &mask, true, nl, cx);
+                for &c in marks {
+                    uni[c as usize] = false;
+                }
+            }
+        }
+    }
+}
+
 /// Executes `code` on the lanes of `mask` (the first `nl`).
 fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut Ctx) {
     let full = mask[..nl].iter().all(|&m| m);
     for ins in code {
+        exec_one(ins, w, mask, full, nl, cx);
+    }
+}
+
+/// Executes one instruction on the lanes of `mask` (the first `nl`; `full`: all of them).
+fn exec_one(ins: &Instr, w: &mut [f64], mask: &[bool; LANES], full: bool, nl: usize, cx: &mut Ctx) {
+    let m = (!full).then_some(mask);
+    {
         match ins {
             Instr::Un { op, dst, a } => {
-                let a = fetch(w, *a, nl);
-                let mut r = [0.0; LANES];
-                un_lanes(*op, &a[..nl], &mut r[..nl]);
-                store(w, *dst, &r, mask, full, nl);
+                let a = operand(w, *a);
+                let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
+                // SAFETY: `a` and `d` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
+                // each), equal or disjoint.
+                unsafe { kernels::un(cx.isa, *op, d, a, m, nl) }
             }
             Instr::Bin { op, dst, a, b } => {
-                let a = fetch(w, *a, nl);
-                let b = fetch(w, *b, nl);
-                let mut r = [0.0; LANES];
-                bin_lanes(*op, &a[..nl], &b[..nl], &mut r[..nl]);
-                store(w, *dst, &r, mask, full, nl);
+                let (a, b) = (operand(w, *a), operand(w, *b));
+                let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
+                // SAFETY: as for `Un`.
+                unsafe { kernels::bin(cx.isa, *op, d, a, b, m, nl) }
             }
             Instr::If {
                 cond,

@@ -18,13 +18,14 @@ fn block(program: Program, n: usize, set: &[(&str, Vec<f64>)]) -> CompiledMechan
     }
     let vars: Vec<&'static str> = program.vars.iter().map(|s| leak(s)).collect();
     let tables = vec![Table::default(); program.tables.len()];
+    let name = leak(&program.name);
     CompiledMechanism {
-        loaded: Arc::new(Loaded {
-            name: leak(&program.name),
-            vars: Box::leak(vars.into_boxed_slice()),
-            sign: 1.0,
+        loaded: Arc::new(Loaded::new(
             program,
-        }),
+            name,
+            Box::leak(vars.into_boxed_slice()),
+            1.0,
+        )),
         nodes: (0..n).collect(),
         params,
         tables: Mutex::new(tables),
