@@ -231,12 +231,7 @@ pub fn plot_morphology<'py>(
                 as Box<dyn FnOnce() -> anyhow::Result<StoredTrial> + Send>
         }
         (None, Some(synapses), Some(cell_param), Some(network_param)) => {
-            let t = StoredTrial {
-                cell_param,
-                network_param,
-                synapses,
-                stored_soma: None,
-            };
+            let t = StoredTrial::replay(cell_param, network_param, synapses);
             Box::new(move || Ok(t))
         }
         (None, Some(_), _, _) => {

@@ -214,9 +214,10 @@ fn registering_a_name_twice_is_an_error() {
     assert!(e.contains("twice") && e.contains("defined twice"), "{e}");
 }
 
-/// A ball and stick (soma and a 70-segment dendrite: two 64-lane blocks per mechanism) with
-/// every Hay channel on every segment, an IClamp at the soma: the compiled channels and the
-/// built-ins with exact numerics give the same traces bit for bit (voltages, calcium, gates).
+/// A ball and stick (soma and a dendrite of `LANES + 6` segments: a full and a partial block per
+/// mechanism) with every Hay channel on every segment, an IClamp at the soma: the compiled
+/// channels and the built-ins with exact numerics give the same traces bit for bit (voltages,
+/// calcium, gates).
 #[test]
 fn multi_compartment_bit_identical_to_builtins() {
     use isf::cell::{build_cable, segment_geometry, CableSection, SectionShape};
@@ -229,7 +230,7 @@ fn multi_compartment_bit_identical_to_builtins() {
     };
     let secs: Vec<CableSection> = [
         (None, 1, shape(20.0, 20.0)),
-        (Some((0, 1.0)), 70, shape(700.0, 1.5)),
+        (Some((0, 1.0)), compiled::LANES + 6, shape(700.0, 1.5)),
     ]
     .into_iter()
     .map(|(parent, nseg, s)| CableSection {

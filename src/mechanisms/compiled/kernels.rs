@@ -359,6 +359,8 @@ fn un1_impl<E: Exp>(op: Op1, d: &mut [f64], a: &[f64], m: Option<&[bool; LANES]>
     with_un!(op, E, go)
 }
 
+// `E` unused: every `*_impl` has the signature `per_isa!` instantiates.
+#[allow(clippy::extra_unused_type_parameters)]
 #[inline(always)]
 fn bin0_impl<E: Exp>(op: Op2, d: &mut [f64], s: Shape0, m: Option<&[bool; LANES]>) {
     macro_rules! go {
@@ -378,6 +380,8 @@ fn bin0_impl<E: Exp>(op: Op2, d: &mut [f64], s: Shape0, m: Option<&[bool; LANES]
     }
 }
 
+// `E` unused: every `*_impl` has the signature `per_isa!` instantiates.
+#[allow(clippy::extra_unused_type_parameters)]
 #[inline(always)]
 fn bin1_impl<E: Exp>(op: Op2, d: &mut [f64], x: &[f64], s: Shape1, m: Option<&[bool; LANES]>) {
     macro_rules! go {
@@ -394,6 +398,8 @@ fn bin1_impl<E: Exp>(op: Op2, d: &mut [f64], x: &[f64], s: Shape1, m: Option<&[b
     with_bin!(op, go)
 }
 
+// `E` unused: every `*_impl` has the signature `per_isa!` instantiates.
+#[allow(clippy::extra_unused_type_parameters)]
 #[inline(always)]
 fn bin2_impl<E: Exp>(op: Op2, d: &mut [f64], a: &[f64], b: &[f64], m: Option<&[bool; LANES]>) {
     macro_rules! go {
@@ -416,5 +422,123 @@ fn exp_lanes<E: Exp>(d: &mut [f64], a: Option<&[f64]>) {
         (None, true) => zip0(d, None, hoc_exp_with::<E>),
         (Some(a), false) => zip1(d, a, None, |_, x| hoc_exp_above_m512::<E>(x)),
         (Some(a), true) => zip1(d, a, None, |_, x| hoc_exp_with::<E>(x)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Operands over the ranges the mechanisms see (and the exponential's edges), with some
+    /// lanes equal to the destination's own column.
+    fn operands() -> Vec<f64> {
+        let mut s: u64 = 0x2545f4914f6cdd1d;
+        (0..LANES)
+            .map(|l| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+                match l % 8 {
+                    0 => -720.0 + 1440.0 * u,
+                    1 => -600.0 + 100.0 * u,
+                    2 => 1e-6 * u,
+                    3 => -0.0,
+                    _ => -100.0 + 150.0 * u,
+                }
+            })
+            .collect()
+    }
+
+    /// Every instruction set the CPU has gives the baseline's bits, for every operation, operand
+    /// shape (column, constant, the destination itself) and with a mask.
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let mut isas = vec![Isa::Base];
+        #[cfg(target_arch = "x86_64")]
+        if crate::mechanisms::exp::simd_available() {
+            isas.push(Isa::Avx2);
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                isas.push(Isa::Avx512);
+            }
+        }
+        let a = operands();
+        let b: Vec<f64> = operands().iter().rev().map(|x| x * 0.37 + 1.0).collect();
+        let mut mask = [false; LANES];
+        for (l, m) in mask.iter_mut().enumerate() {
+            *m = l % 3 != 0;
+        }
+        let un_ops = [
+            Op1::Copy,
+            Op1::Neg,
+            Op1::Exp,
+            Op1::Fabs,
+            Op1::Sqrt,
+            Op1::Log,
+            Op1::Not,
+        ];
+        let bin_ops = [
+            Op2::Add,
+            Op2::Sub,
+            Op2::Mul,
+            Op2::Div,
+            Op2::Pow,
+            Op2::Lt,
+            Op2::Eq,
+            Op2::And,
+        ];
+        let n = LANES - 3;
+        // (a, b, masked) per case; `None` operand: the destination itself.
+        let run = |isa: Isa, case: usize, masked: bool| -> Vec<u64> {
+            let mut out = Vec::new();
+            let m = masked.then_some(&mask);
+            for &op in &un_ops {
+                for shape in 0..3 {
+                    let mut d = b.clone();
+                    let src = a.clone();
+                    let o = match shape {
+                        0 => Operand::Col(src.as_ptr()),
+                        1 => Operand::K(a[case]),
+                        _ => Operand::Col(d.as_ptr()),
+                    };
+                    // SAFETY: columns of LANES values, equal or disjoint.
+                    unsafe { un(isa, op, d.as_mut_ptr(), o, m, n) };
+                    out.extend(d.iter().map(|x| x.to_bits()));
+                }
+            }
+            for &op in &bin_ops {
+                for shape in 0..6 {
+                    let mut d = a.clone();
+                    let (x, y) = (b.clone(), a.iter().map(|v| v * 0.5).collect::<Vec<_>>());
+                    let dp = d.as_mut_ptr();
+                    let (oa, ob) = match shape {
+                        0 => (Operand::Col(x.as_ptr()), Operand::Col(y.as_ptr())),
+                        1 => (Operand::Col(dp), Operand::Col(y.as_ptr())),
+                        2 => (Operand::Col(x.as_ptr()), Operand::Col(dp)),
+                        3 => (Operand::Col(dp), Operand::Col(dp)),
+                        4 => (Operand::Col(x.as_ptr()), Operand::K(b[case])),
+                        _ => (Operand::K(a[case]), Operand::Col(dp)),
+                    };
+                    // SAFETY: as above.
+                    unsafe { bin(isa, op, dp, oa, ob, m, n) };
+                    out.extend(d.iter().map(|x| x.to_bits()));
+                }
+            }
+            out
+        };
+        for case in [0, 5, 17] {
+            for masked in [false, true] {
+                let base = run(Isa::Base, case, masked);
+                for &isa in &isas[1..] {
+                    assert!(
+                        run(isa, case, masked) == base,
+                        "{isa:?} differs from the baseline (case {case}, masked {masked})"
+                    );
+                }
+            }
+        }
     }
 }

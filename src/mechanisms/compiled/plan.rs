@@ -388,7 +388,7 @@ fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
                     Ok(op) => Key::Un(format!("{op:?}"), vals[0]),
                     Err(op) => Key::Bin(format!("{op:?}"), vals[0], vals[1]),
                 };
-                (*table.entry(key).or_insert_with(|| fresh()), None)
+                (*table.entry(key).or_insert_with(&mut fresh), None)
             };
             if col_val[dst as usize] == val {
                 continue;
