@@ -56,6 +56,19 @@ pub fn mpirun(dir: &Path, np: u32, bin: &str) -> Command {
     c
 }
 
+/// Runs `isf simulate --config CONFIG` under `mpirun -np NP` in `dir`; fails the test with its
+/// output if it fails.
+pub fn simulate_under_mpirun(dir: &Path, np: u32, config: &Path) -> Output {
+    check(
+        mpirun(dir, np, ISF)
+            .args(["simulate", "--no-progress", "--config"])
+            .arg(config)
+            .output()
+            .unwrap(),
+        &format!("mpirun -np {np} isf simulate --config {}", config.display()),
+    )
+}
+
 /// `out` if the process succeeded; else fails the test with its output.
 pub fn check(out: Output, what: &str) -> Output {
     assert!(

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::common;
 
-use common::process::{check, has_mpirun, isf, mpirun, ISF};
+use common::process::{check, has_mpirun, isf, simulate_under_mpirun};
 use isf::testing::shared_path;
 use serde_json::{json, Value};
 
@@ -148,14 +148,7 @@ fn compiled_cell_and_random_release_network_under_mpi() {
     for np in [1u32, 2] {
         let name = format!("np{np}.h5");
         let cfg = config(dir, &cell, &network, &name);
-        check(
-            mpirun(dir, np, ISF)
-                .args(["simulate", "--no-progress", "--config"])
-                .arg(&cfg)
-                .output()
-                .unwrap(),
-            &format!("mpirun -np {np} isf simulate --config"),
-        );
+        simulate_under_mpirun(dir, np, &cfg);
         files.push(dir.join(name));
     }
     crate::run_spmd::h5diff_same(&files[0], &files[1]);
@@ -252,14 +245,7 @@ fn unresolved_receptor_parameter_and_replay_without_seeds_are_refused() {
     })
     .unwrap();
     let cfg = config(dir, &cell, &bad, "bad.h5");
-    let o = isf(dir)
-        .args(["simulate", "--no-progress", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let e = String::from_utf8_lossy(&o.stderr);
-    println!("{e}");
+    let e = simulate_refused(dir, &cfg);
     assert!(
         e.contains("bad.param:") && e.contains("tau_d_AMPAX") && e.contains("receptors"),
         "{e}"
@@ -271,14 +257,7 @@ fn unresolved_receptor_parameter_and_replay_without_seeds_are_refused() {
     })
     .unwrap();
     let cfg = config(dir, &cell, &no_rng, "no_rng.h5");
-    let o = isf(dir)
-        .args(["simulate", "--no-progress", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let e = String::from_utf8_lossy(&o.stderr);
-    println!("{e}");
+    let e = simulate_refused(dir, &cfg);
     assert!(
         e.contains("no_rng.param:")
             && e.contains("synapses.receptors.glutamate_syn")
@@ -307,4 +286,21 @@ fn unresolved_receptor_parameter_and_replay_without_seeds_are_refused() {
             && e.contains("seed"),
         "{e}"
     );
+}
+
+/// Runs `isf simulate --config CONFIG` in `dir`, expecting it to fail; its error output.
+fn simulate_refused(dir: &Path, config: &Path) -> String {
+    let o = isf(dir)
+        .args(["simulate", "--no-progress", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "isf simulate --config {} succeeded",
+        config.display()
+    );
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    println!("{e}");
+    e
 }

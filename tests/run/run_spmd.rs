@@ -13,7 +13,7 @@ use crate::common;
 
 use common::process::{check, isf};
 #[cfg(feature = "mpi")]
-use common::process::{command_in, mpirun, spawn_until_stderr, ISF};
+use common::process::{command_in, mpirun, simulate_under_mpirun, spawn_until_stderr, ISF};
 
 /// Objects that must be identical between runs; rank, wall time and provenance legitimately differ.
 const COMPARED: &[&str] = &[
@@ -120,14 +120,7 @@ fn results_do_not_depend_on_ranks_or_build() {
     for np in [1u32, 2, 4] {
         let name = format!("np{np}.h5");
         let cfg = example_run(dir, 8, 4, &name);
-        check(
-            mpirun(dir, np, ISF)
-                .args(["simulate", "--no-progress", "--config"])
-                .arg(&cfg)
-                .output()
-                .unwrap(),
-            &format!("mpirun -np {np}"),
-        );
+        simulate_under_mpirun(dir, np, &cfg);
         files.push(dir.join(name));
     }
     // The serial build (`--no-default-features`, serial HDF5) is built by scripts/test.sh.
@@ -301,14 +294,7 @@ fn all_segments_recording_equals_the_full_cell_resimulation() {
     for np in [1u32, 2] {
         let name = format!("segments_np{np}.h5");
         let cfg = example_run(dir, 4, 2, &name);
-        check(
-            mpirun(dir, np, ISF)
-                .args(["simulate", "--no-progress", "--config"])
-                .arg(&cfg)
-                .output()
-                .unwrap(),
-            &format!("mpirun -np {np}"),
-        );
+        simulate_under_mpirun(dir, np, &cfg);
         let results = dir.join(&name);
         let ranks = check(
             Command::new("python3")
