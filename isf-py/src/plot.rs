@@ -8,6 +8,7 @@ use isf::plot::figures::{
     self, Canvas, ChartData, ChartQuery, Coloring, Morphology, MorphologyOptions, Rendered,
 };
 use isf::plot::fullcell::{self, StoredTrial};
+use isf::plot::stored;
 use isf::plot::morphology::View;
 use isf::plot::Format;
 use pyo3::exceptions::PyValueError;
@@ -193,7 +194,8 @@ pub fn plot_kernels<'py>(
 /// network parameter files. Returns (bytes, width, height, the soma check's sentence or None).
 #[pyfunction]
 #[pyo3(signature = (isf_folder=None, run=0, synapses=None, cell_param=None, network_param=None,
-    numerics="fast", t_start=220.0, t_stop=270.0, t_step=0.2, at=None, azimuth=-90.0,
+    results=None, db=None, trial=None, cell=None, resimulate=false,
+    numerics=None, t_start=220.0, t_stop=270.0, t_step=0.2, at=None, azimuth=-90.0,
     elevation=0.0, color="voltage", scalar=None, scalar_min=None, scalar_max=None, vmin=-75.0,
     vmax=-30.0, synapses_shown=true, synapse_window=None, fps=25.0, width=None, height=None))]
 #[allow(clippy::too_many_arguments)]
@@ -204,7 +206,12 @@ pub fn plot_morphology<'py>(
     synapses: Option<PathBuf>,
     cell_param: Option<PathBuf>,
     network_param: Option<PathBuf>,
-    numerics: &str,
+    results: Option<PathBuf>,
+    db: Option<PathBuf>,
+    trial: Option<String>,
+    cell: Option<String>,
+    resimulate: bool,
+    numerics: Option<&str>,
     t_start: f64,
     t_stop: f64,
     t_step: f64,
@@ -223,25 +230,42 @@ pub fn plot_morphology<'py>(
     width: Option<u32>,
     height: Option<u32>,
 ) -> PyResult<(Bound<'py, PyBytes>, u32, u32, Option<String>)> {
-    let numerics = crate::numerics(numerics)?;
-    // Reading the folder waits until the GIL is released, below.
-    let stored = match (isf_folder, synapses, cell_param, network_param) {
-        (Some(dir), None, cell, network) => {
-            Box::new(move || fullcell::isf_folder_trial(&dir, run, cell, network))
-                as Box<dyn FnOnce() -> anyhow::Result<StoredTrial> + Send>
+    let numerics = numerics.map(crate::numerics).transpose()?;
+    // Reading the trial's source waits until the GIL is released, below.
+    type Source = Box<dyn FnOnce() -> anyhow::Result<StoredTrial> + Send>;
+    let (cp, np) = (cell_param, network_param);
+    let stored: Source = match (isf_folder, synapses, results, db) {
+        (Some(dir), None, None, None) => {
+            Box::new(move || fullcell::isf_folder_trial(&dir, run, cp, np))
         }
-        (None, Some(synapses), Some(cell_param), Some(network_param)) => {
-            let t = StoredTrial::replay(cell_param, network_param, synapses);
-            Box::new(move || Ok(t))
+        (None, Some(synapses), None, None) => match (cp, np) {
+            (Some(cp), Some(np)) => {
+                let t = StoredTrial::replay(cp, np, synapses);
+                Box::new(move || Ok(t))
+            }
+            _ => {
+                return Err(PyValueError::new_err(
+                    "synapses= needs cell_param= and network_param=",
+                ))
+            }
+        },
+        (None, None, Some(results), None) => {
+            let trial = trial.ok_or_else(|| PyValueError::new_err("results= needs trial="))?;
+            let index = trial.parse::<usize>().map_err(|_| {
+                PyValueError::new_err(format!(
+                    "trial=`{trial}`: a trial of a results file is its index within the cell"
+                ))
+            })?;
+            Box::new(move || stored::results_trial(&results, cell.as_deref(), index, cp, np))
         }
-        (None, Some(_), _, _) => {
-            return Err(PyValueError::new_err(
-                "synapses= needs cell_param= and network_param=",
-            ))
+        (None, None, None, Some(db)) => {
+            let trial = trial.ok_or_else(|| PyValueError::new_err("db= needs trial="))?;
+            Box::new(move || stored::db_trial(&db, &trial, cp, np))
         }
         _ => {
             return Err(PyValueError::new_err(
-                "name the trial: isf_folder= (and run=) or synapses=, not both",
+                "name the trial with one of isf_folder= (and run=), synapses=, results= with \
+                 trial=, or db= with trial=",
             ))
         }
     };
@@ -276,7 +300,7 @@ pub fn plot_morphology<'py>(
     };
     let (r, check) = py
         .detach(|| -> anyhow::Result<_> {
-            let m = Morphology::simulate(&stored()?, numerics, &o)?;
+            let (m, _recorded) = Morphology::of_stored(&stored()?, numerics, resimulate, &o)?;
             let check = m.trial.soma_check.as_ref().map(|c| c.to_string());
             let r = if at.is_some() {
                 m.still_png()?

@@ -175,6 +175,27 @@ def test_morphology_still_and_gif_equal_isf_plot(pictures, tmp_path):
     assert scalar.data == (tmp_path / "scalar.png").read_bytes() != still.data
 
 
+def test_morphology_of_a_results_file_and_a_database_trial(pictures, tmp_path):
+    """A trial of the run's results file and of its database re-simulates to the stored soma
+    trace (f32 round-off) and draws what `isf plot morphology --results/--db --trial` draws."""
+    pic = isf.plot.morphology(results=pictures["results"], trial=1, at=205, width=300,
+                              height=300)
+    printed = cli("plot", "morphology", "--results", pictures["results"], "--trial", "1",
+                  "--at", "205", "--width", "300", "--height", "300", "--out",
+                  tmp_path / "r.png")
+    assert pic.data == (tmp_path / "r.png").read_bytes()
+    assert "reproduces the stored one" in pic.soma_check
+    assert pic.soma_check in printed
+    from_db = isf.plot.morphology(db=pictures["db"], trial=f"{CELL}/000001", at=205,
+                                  width=300, height=300)
+    cli("plot", "morphology", "--db", pictures["db"], "--trial", f"{CELL}/000001", "--at",
+        "205", "--width", "300", "--height", "300", "--out", tmp_path / "d.png")
+    assert from_db.data == (tmp_path / "d.png").read_bytes()
+    assert "reproduces the stored one" in from_db.soma_check
+    with pytest.raises(ValueError, match="results= needs trial="):
+        isf.plot.morphology(results=pictures["results"], at=205)
+
+
 def test_morphology_of_an_isf_folder_checks_the_soma_trace(pictures, tmp_path):
     """An ISF output folder's run is re-simulated and its soma trace compared with the stored
     one, as `isf plot morphology --isf-folder` does (the parameter files given: the export's

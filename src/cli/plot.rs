@@ -463,30 +463,24 @@ fn morphology(a: &MorphologyArgs) -> anyhow::Result<()> {
     super::output::check(out, a.output.overwrite)?;
     crate::plot::fonts::ensure()?;
     let o = a.options()?;
-    let t_end = o.t_end()?;
     let stored = a.source.stored()?;
-    super::mech::load(&stored.mechanisms)?;
-    let numerics = a.source.numerics.or(stored.numerics).unwrap_or_default();
     let started = std::time::Instant::now();
-    let use_recording = stored.recorded_segments.is_some() && !a.source.resimulate;
-    let trial = if use_recording {
-        let t = fullcell::recorded(&stored, numerics)?;
+    let (m, use_recording) =
+        Morphology::of_stored(&stored, a.source.numerics, a.source.resimulate, &o)?;
+    let sim_s = started.elapsed().as_secs_f64();
+    if use_recording {
+        let t = &m.trial.t_ms;
         println!(
             "the run recorded every segment of this trial: drawing its recording ({} samples, \
              {:.3}–{:.3} ms)",
-            t.t_ms.len(),
-            t.t_ms.first().copied().unwrap_or(0.0),
-            t.t_ms.last().copied().unwrap_or(0.0)
+            t.len(),
+            t.first().copied().unwrap_or(0.0),
+            t.last().copied().unwrap_or(0.0)
         );
-        t
-    } else {
-        fullcell::simulate(&stored, Some(t_end), numerics)?
-    };
-    let sim_s = started.elapsed().as_secs_f64();
-    for c in trial.soma_check.iter().chain(&trial.segment_check) {
+    }
+    for c in m.trial.soma_check.iter().chain(&m.trial.segment_check) {
         println!("{c}");
     }
-    let m = Morphology::new(trial, &o)?;
     let _lock = super::output::lock_creating_parent(out)?;
     let started = std::time::Instant::now();
     match kind {

@@ -432,6 +432,30 @@ impl Morphology {
         Morphology::new(trial, o)
     }
 
+    /// The trial to draw: the run's own recording of every segment when `stored` has one (unless
+    /// `resimulate`), else a re-simulation as far as the frames need, with the compiled
+    /// mechanisms the run loaded and its numerics (`numerics` overrides them). Also says whether
+    /// the recording was used.
+    pub fn of_stored(
+        stored: &StoredTrial,
+        numerics: Option<Numerics>,
+        resimulate: bool,
+        o: &MorphologyOptions,
+    ) -> anyhow::Result<(Morphology, bool)> {
+        if !stored.mechanisms.catalogues.is_empty() || !stored.mechanisms.replace_builtins.is_empty()
+        {
+            crate::mechanisms::catalogue_file::load(&stored.mechanisms)?;
+        }
+        let numerics = numerics.or(stored.numerics).unwrap_or_default();
+        let use_recording = stored.recorded_segments.is_some() && !resimulate;
+        let trial = if use_recording {
+            fullcell::recorded(stored, numerics)?
+        } else {
+            fullcell::simulate(stored, Some(o.t_end()?), numerics)?
+        };
+        Ok((Morphology::new(trial, o)?, use_recording))
+    }
+
     /// Lays a re-simulated trial out (it must reach [`MorphologyOptions::t_end`]).
     pub fn new(trial: FullCellTrial, o: &MorphologyOptions) -> anyhow::Result<Morphology> {
         super::fonts::ensure()?;

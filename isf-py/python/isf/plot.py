@@ -179,7 +179,10 @@ def kernels(db: Union[Database, Pathish], model: str, format: str = "png",
 
 def morphology(isf_folder: Optional[Pathish] = None, run: int = 0, *,
                synapses: Optional[Pathish] = None, cell_param: Optional[Pathish] = None,
-               network_param: Optional[Pathish] = None, numerics: str = "fast",
+               network_param: Optional[Pathish] = None, results: Optional[Pathish] = None,
+               db: Optional[Pathish] = None, trial: Union[int, str, None] = None,
+               cell: Optional[str] = None, resimulate: bool = False,
+               numerics: Optional[str] = None,
                at: Optional[float] = None, t_start: float = 220.0, t_stop: float = 270.0,
                t_step: float = 0.2, azimuth: float = -90.0, elevation: float = 0.0,
                color: str = "voltage", scalar: Optional[str] = None,
@@ -187,17 +190,23 @@ def morphology(isf_folder: Optional[Pathish] = None, run: int = 0, *,
                vmin: float = -75.0, vmax: float = -30.0, show_synapses: bool = True,
                synapse_window: Optional[float] = None, fps: float = 25.0,
                width: Optional[int] = None, height: Optional[int] = None) -> Picture:
-    """The 3-D morphology of a re-simulated trial coloured by voltage (``color="label"``: by
+    """The 3-D morphology of a stored trial coloured by voltage (``color="label"``: by
     dendrite label; ``color="scalar", scalar=COLUMN``: by a column of ``Cell.segments()``) with
     its active synapses: a PNG still at time ``at``, else the frames ``t_start``, ``t_start +
     t_step``, … below ``t_stop`` as an animated GIF at ``fps``. The trial is run ``run`` of an ISF
-    output folder (parameter files: the folder's copies unless given) or a synapse activation
-    file ``synapses`` with ``cell_param`` and ``network_param``. ``soma_check`` of the result
-    says how the re-simulated soma trace compares with the stored one."""
+    output folder (parameter files: the folder's copies unless given), a synapse activation
+    file ``synapses`` with ``cell_param`` and ``network_param``, trial ``trial`` (its index; of
+    cell ``cell`` when the file holds several) of an isf results file ``results``, or trial
+    ``trial`` (``"<cell>/<NNNNNN>"``) of a database ``db``. A results file whose run recorded
+    every segment is drawn from that recording unless ``resimulate``; otherwise the trial is
+    re-simulated (``numerics``: the run's unless given, else ``"fast"``), and ``soma_check`` of
+    the result says how the re-simulated soma trace compares with the stored one."""
     opt = lambda p: None if p is None else str(p)  # noqa: E731
     data, w, h, check = _isf.plot_morphology(
         isf_folder=opt(isf_folder), run=run, synapses=opt(synapses), cell_param=opt(cell_param),
-        network_param=opt(network_param), numerics=numerics, t_start=t_start, t_stop=t_stop,
+        network_param=opt(network_param), results=opt(results), db=opt(db),
+        trial=None if trial is None else str(trial), cell=cell, resimulate=resimulate,
+        numerics=numerics, t_start=t_start, t_stop=t_stop,
         t_step=t_step, at=at, azimuth=azimuth, elevation=elevation, color=color, scalar=scalar,
         scalar_min=scalar_min, scalar_max=scalar_max, vmin=vmin, vmax=vmax,
         synapses_shown=show_synapses, synapse_window=synapse_window, fps=fps, width=width,
