@@ -8,8 +8,8 @@ use isf::plot::figures::{
     self, Canvas, ChartData, ChartQuery, Coloring, Morphology, MorphologyOptions, Rendered,
 };
 use isf::plot::fullcell::{self, StoredTrial};
-use isf::plot::stored;
 use isf::plot::morphology::View;
+use isf::plot::stored;
 use isf::plot::Format;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

@@ -267,6 +267,52 @@ pub fn simd_available() -> bool {
     })
 }
 
+/// The vector unit the kernels are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Baseline x86-64 (or another architecture): the C library's `exp`.
+    Base,
+    /// AVX2 with FMA.
+    Avx2,
+    /// AVX-512 (F, DQ, VL) with FMA.
+    Avx512,
+}
+
+impl Isa {
+    /// The widest the CPU supports ([`simd_available`] first), capped by `ISF_SIMD` (`none`,
+    /// `avx2`, `avx512`). Every choice gives the same bits.
+    pub fn detect() -> Isa {
+        use std::sync::OnceLock;
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            if !simd_available() {
+                return Isa::Base;
+            }
+            let cap = match std::env::var("ISF_SIMD").as_deref() {
+                Ok("none") => Isa::Base,
+                Ok("avx2") => Isa::Avx2,
+                _ => Isa::Avx512,
+            };
+            #[cfg(target_arch = "x86_64")]
+            let best = if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                Isa::Avx512
+            } else {
+                Isa::Avx2
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let best = Isa::Base;
+            match (cap, best) {
+                (Isa::Base, _) => Isa::Base,
+                (Isa::Avx2, _) | (_, Isa::Avx2) => Isa::Avx2,
+                _ => best,
+            }
+        })
+    }
+}
+
 /// A computation generic over the [`Exp`] implementation, run by [`dispatch`] with the fastest
 /// one the CPU supports. Implementations should be `#[inline(always)]` so that the body is
 /// compiled inside [`dispatch`]'s AVX2/FMA function and vectorises there.
@@ -277,16 +323,26 @@ pub trait Kernel {
     fn run<E: Exp>(self) -> Self::Output;
 }
 
-/// Runs `kernel` with [`TableFmaExp`] under AVX2 + FMA code generation when [`simd_available`],
-/// else with [`LibmExp`] and baseline code generation. Both give the same bits on glibc.
+/// Runs `kernel` with [`TableFmaExp`] under AVX-512 or AVX2 + FMA code generation as
+/// [`Isa::detect`] chooses, else with [`LibmExp`] and baseline code generation. All give the same
+/// bits on glibc.
 #[inline]
 pub fn dispatch<K: Kernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
-    if simd_available() {
-        // SAFETY: simd_available() verified at run time that the CPU has AVX2 and FMA.
-        return unsafe { run_avx2_fma(kernel) };
+    match Isa::detect() {
+        // SAFETY: Isa::detect() verified at run time that the CPU has these features.
+        Isa::Avx512 => return unsafe { run_avx512_fma(kernel) },
+        // SAFETY: as above.
+        Isa::Avx2 => return unsafe { run_avx2_fma(kernel) },
+        Isa::Base => {}
     }
     kernel.run::<LibmExp>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn run_avx512_fma<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run::<TableFmaExp>()
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -305,13 +361,27 @@ mod tests {
         xs.iter().map(|&x| f(x)).collect()
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    fn map_avx512_fma(xs: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+        xs.iter().map(|&x| f(x)).collect()
+    }
+
     /// `f` over `xs` as the vector kernels compile it where the CPU has AVX2 and FMA, else as
-    /// the scalar ones do.
+    /// the scalar ones do; where the CPU also has AVX-512, compiled for it too, which must give
+    /// the same bits.
     fn vector_map(xs: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
         #[cfg(target_arch = "x86_64")]
         if simd_available() {
             // SAFETY: simd_available() checked AVX2 and FMA.
-            return unsafe { map_avx2_fma(xs, f) };
+            let out = unsafe { map_avx2_fma(xs, &f) };
+            if Isa::detect() == Isa::Avx512 {
+                // SAFETY: Isa::detect() checked AVX-512.
+                let wide = unsafe { map_avx512_fma(xs, &f) };
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(bits(&wide) == bits(&out), "AVX-512 and AVX2 differ");
+            }
+            return out;
         }
         xs.iter().map(|&x| f(x)).collect()
     }

@@ -442,7 +442,8 @@ impl Morphology {
         resimulate: bool,
         o: &MorphologyOptions,
     ) -> anyhow::Result<(Morphology, bool)> {
-        if !stored.mechanisms.catalogues.is_empty() || !stored.mechanisms.replace_builtins.is_empty()
+        if !stored.mechanisms.catalogues.is_empty()
+            || !stored.mechanisms.replace_builtins.is_empty()
         {
             crate::mechanisms::catalogue_file::load(&stored.mechanisms)?;
         }

@@ -19,51 +19,7 @@ use super::LANES;
 use crate::mechanisms::exp::{hoc_exp_above_m512, hoc_exp_with, Exp, LibmExp};
 use crate::mechanisms::{libm_log, libm_pow};
 
-/// The vector unit the kernels are compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    /// Baseline x86-64 (or another architecture): the C library's `exp`.
-    Base,
-    /// AVX2 with FMA.
-    Avx2,
-    /// AVX-512 (F, DQ, VL) with FMA.
-    Avx512,
-}
-
-impl Isa {
-    /// The widest the CPU supports, capped by `ISF_SIMD` (`none`, `avx2`, `avx512`) and off with
-    /// `ISF_NO_SIMD` (as for the hand-written kernels).
-    pub fn detect() -> Isa {
-        use std::sync::OnceLock;
-        static ISA: OnceLock<Isa> = OnceLock::new();
-        *ISA.get_or_init(|| {
-            if !crate::mechanisms::exp::simd_available() {
-                return Isa::Base;
-            }
-            let cap = match std::env::var("ISF_SIMD").as_deref() {
-                Ok("none") => Isa::Base,
-                Ok("avx2") => Isa::Avx2,
-                _ => Isa::Avx512,
-            };
-            #[cfg(target_arch = "x86_64")]
-            let best = if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-            {
-                Isa::Avx512
-            } else {
-                Isa::Avx2
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let best = Isa::Base;
-            match (cap, best) {
-                (Isa::Base, _) => Isa::Base,
-                (Isa::Avx2, _) | (_, Isa::Avx2) => Isa::Avx2,
-                _ => best,
-            }
-        })
-    }
-}
+pub use crate::mechanisms::exp::Isa;
 
 /// An operand of a lane loop: a column (its first lane) or a constant.
 #[derive(Clone, Copy)]
