@@ -379,6 +379,13 @@ impl<'m> SimulationBuilder<'m> {
                 "event vector for a point process this builder did not add".into(),
             ));
         }
+        let name = self.groups[target.group].0;
+        if !crate::mechanisms::compiled::takes_event_vector(name) {
+            return Err(SolverError::BadSetting(format!(
+                "`{name}` takes no event vector (only a mechanism that reads one, as VecStim \
+                 does with `element()`, is played a vector)"
+            )));
+        }
         self.vectors.retain(|(h, _)| *h != target);
         self.vectors.push((target, times_ms.to_vec()));
         Ok(())

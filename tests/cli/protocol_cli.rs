@@ -350,6 +350,14 @@ fn protocol_stream_vector_and_source_errors_name_the_key_and_line() {
         "{cell}[[point]]\nmechanism = \"VecStim\"\nname = \"vs\"\nvector = [1.0, nan]\n"
     ));
     assert!(e.contains("p.toml:6: point[0].vector"), "{e}");
+    // A point process that reads no event vector is not played one (it would be ignored).
+    let e = run(&format!(
+        "{cell}[[point]]\nmechanism = \"ExpSyn\"\nname = \"e\"\nvector = [1.0]\n"
+    ));
+    assert!(
+        e.contains("p.toml:6: point[0].vector") && e.contains("`ExpSyn` takes no event vector"),
+        "{e}"
+    );
     let e = run(&format!(
         "{cell}[[point]]\nmechanism = \"ProbUDFsyn2\"\nrandom = {{ kind = \"Random\" }}\n"
     ));

@@ -153,6 +153,18 @@ fn leak(s: &str) -> &'static str {
 /// Compiled mechanisms registered so far (their ranks follow this order, as `nrnivmodl`'s).
 static COUNT: AtomicU32 = AtomicU32::new(0);
 
+/// Names of the registered mechanisms that read an event vector (VecStim's `element()` idiom).
+static EVENT_VECTORS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// Whether the registered mechanism `name` reads an event vector (hoc's `VecStim.play`): only
+/// such a point process may be given one.
+pub fn takes_event_vector(name: &str) -> bool {
+    EVENT_VECTORS
+        .lock()
+        .expect("event-vector names lock")
+        .contains(&name)
+}
+
 fn build(loaded: &Arc<Loaded>, inst: Instances) -> Box<dyn DensityMechanism> {
     let tables = vec![Table::default(); loaded.program.tables.len()];
     Box::new(CompiledMechanism {
@@ -206,6 +218,17 @@ pub fn register(
     let vars: Vec<&'static str> = program.vars.iter().map(|n| leak(n)).collect();
     let name: &'static str = leak(name);
     let source = program.file.clone();
+    let mut vector = false;
+    let mut codes: Vec<&[Instr]> = vec![&program.initial, &program.current, &program.state];
+    if let Some(nr) = &program.net_receive {
+        codes.push(&nr.body);
+        codes.extend(nr.initial.as_deref());
+    }
+    for code in codes {
+        plan::visit(code, &mut |i| {
+            vector |= matches!(i, Instr::VecElement { .. })
+        });
+    }
     let loaded = Arc::new(Loaded::new(
         program,
         name,
@@ -231,7 +254,14 @@ pub fn register(
         ctor,
         rank,
     };
-    catalogue::register(entry, &source).map_err(CompileError::Register)
+    let entry = catalogue::register(entry, &source).map_err(CompileError::Register)?;
+    if vector {
+        EVENT_VECTORS
+            .lock()
+            .expect("event-vector names lock")
+            .push(name);
+    }
+    Ok(entry)
 }
 
 thread_local! {
