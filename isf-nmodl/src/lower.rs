@@ -40,7 +40,7 @@ pub enum Src {
 }
 
 /// One-operand operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Op1 {
     /// A copy (assignment).
@@ -68,7 +68,7 @@ pub enum Op1 {
 }
 
 /// Two-operand operations (comparisons and logic give 1 or 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Op2 {
     Add,

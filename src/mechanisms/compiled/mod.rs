@@ -26,7 +26,7 @@ use std::sync::Arc;
 use isf_nmodl::lower::{
     Column, Emit, Instr, IonVar, Program, ProgramKind, RandomOp, Src, Stream, TableDef,
 };
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::catalogue::{self, BuildEnv, Constructor, Entry};
 use super::random::{Random123, ScopLcg};
@@ -74,6 +74,42 @@ pub struct CompiledMechanism {
     area: Vec<f64>,
     /// `1e2/area` of every instance (point processes' current scale).
     scale: Vec<f64>,
+    /// Per block of instances (as the phases cut them) and parameter: the same value in all of
+    /// the block's instances (parameters do not change after construction).
+    param_uniform: OnceLock<Vec<bool>>,
+}
+
+impl CompiledMechanism {
+    /// The instances `nodes` of `loaded` with their parameters (`area`, `scale`: a point
+    /// process's, empty for a density mechanism).
+    fn new(
+        loaded: Arc<Loaded>,
+        nodes: Vec<usize>,
+        params: Vec<Vec<f64>>,
+        area: Vec<f64>,
+        scale: Vec<f64>,
+    ) -> Self {
+        let tables = vec![Table::default(); loaded.program.tables.len()];
+        CompiledMechanism {
+            loaded,
+            nodes,
+            params,
+            tables: Mutex::new(tables),
+            area,
+            scale,
+            param_uniform: OnceLock::new(),
+        }
+    }
+
+    /// Instances per block of the state, current and INITIAL phases: one at a time when the
+    /// program draws from the shared generator (in instance order, as in NEURON).
+    fn width(&self) -> usize {
+        if self.loaded.plans.uses_scop {
+            1
+        } else {
+            LANES
+        }
+    }
 }
 
 /// The event a NET_RECEIVE phase runs for.
@@ -166,15 +202,13 @@ pub fn takes_event_vector(name: &str) -> bool {
 }
 
 fn build(loaded: &Arc<Loaded>, inst: Instances) -> Box<dyn DensityMechanism> {
-    let tables = vec![Table::default(); loaded.program.tables.len()];
-    Box::new(CompiledMechanism {
-        loaded: loaded.clone(),
-        nodes: inst.nodes,
-        params: inst.values,
-        tables: Mutex::new(tables),
-        area: Vec::new(),
-        scale: Vec::new(),
-    })
+    Box::new(CompiledMechanism::new(
+        loaded.clone(),
+        inst.nodes,
+        inst.values,
+        Vec::new(),
+        Vec::new(),
+    ))
 }
 
 /// Makes `program` available to the catalogue as the density mechanism `name` (normally the
@@ -218,23 +252,13 @@ pub fn register(
     let vars: Vec<&'static str> = program.vars.iter().map(|n| leak(n)).collect();
     let name: &'static str = leak(name);
     let source = program.file.clone();
-    let mut vector = false;
-    let mut codes: Vec<&[Instr]> = vec![&program.initial, &program.current, &program.state];
-    if let Some(nr) = &program.net_receive {
-        codes.push(&nr.body);
-        codes.extend(nr.initial.as_deref());
-    }
-    for code in codes {
-        plan::visit(code, &mut |i| {
-            vector |= matches!(i, Instr::VecElement { .. })
-        });
-    }
     let loaded = Arc::new(Loaded::new(
         program,
         name,
         Box::leak(vars.into_boxed_slice()),
         if electrode != 0 { -1.0 } else { 1.0 },
     ));
+    let loaded_vector = loaded.plans.event_vector;
     let ctor = if point {
         let ctor: catalogue::PointCtor =
             Box::leak(Box::new(move |inst: Instances, env: &BuildEnv| {
@@ -255,7 +279,7 @@ pub fn register(
         rank,
     };
     let entry = catalogue::register(entry, &source).map_err(CompileError::Register)?;
-    if vector {
+    if loaded_vector {
         EVENT_VECTORS
             .lock()
             .expect("event-vector names lock")
@@ -312,12 +336,7 @@ impl CompiledMechanism {
             let mut w = work.borrow_mut();
             w.resize(p.columns.len() * LANES, 0.0);
             let w = &mut w[..];
-            // Draws from the shared generator happen in instance order, as in NEURON.
-            let width = if self.loaded.plans.uses_scop {
-                1
-            } else {
-                LANES
-            };
+            let width = self.width();
             let plan = match phase {
                 Phase::Init => Some(&self.loaded.plans.init),
                 Phase::Current => Some(&self.loaded.plans.current),
@@ -329,7 +348,7 @@ impl CompiledMechanism {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
                 if let Some(plan) = plan {
-                    self.uniform_columns(plan, j0, nl, &mut uni);
+                    self.uniform_columns(plan, j0, &mut uni);
                 }
                 self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan, &uni);
                 if let Some(e) = &ev {
@@ -540,24 +559,35 @@ impl CompiledMechanism {
         }
     }
 
-    /// Which of the phase's loaded columns hold one value in every lane of the block: the time
-    /// step, temperature, time, the zeroed scratch columns and the parameters that happen to
-    /// be equal in all lanes.
-    fn uniform_columns(&self, plan: &plan::PhasePlan, j0: usize, nl: usize, uni: &mut Vec<bool>) {
+    /// Which of the phase's loaded columns hold one value in every lane of the block starting
+    /// at instance `j0`: the time step, temperature, time, the zeroed scratch columns and the
+    /// parameters that happen to be equal in all lanes.
+    fn uniform_columns(&self, plan: &plan::PhasePlan, j0: usize, uni: &mut Vec<bool>) {
         let columns = &self.loaded.program.columns;
+        let np = self.params.len();
+        let params = self.param_uniform.get_or_init(|| {
+            let n = self.nodes.len();
+            let width = self.width();
+            (0..n)
+                .step_by(width)
+                .flat_map(|j0| {
+                    self.params.iter().map(move |x| {
+                        let x = &x[j0..n.min(j0 + width)];
+                        let first = x[0].to_bits();
+                        // Bit equality (NaN and signed zeros alike).
+                        x.iter().all(|y| y.to_bits() == first)
+                    })
+                })
+                .collect()
+        });
+        let block = &params[j0 / self.width() * np..][..np];
         uni.clear();
         uni.resize(columns.len(), false);
         for &c in &plan.load {
             let c = c as usize;
             uni[c] = match columns[c] {
                 Column::Dt | Column::Celsius | Column::T | Column::Scratch => true,
-                Column::Param(p) => {
-                    let x = &self.params[p as usize][j0..j0 + nl];
-                    // Bit equality (NaN and signed zeros alike), without an early exit so
-                    // that the comparison vectorises.
-                    let first = x[0].to_bits();
-                    x.iter().fold(0, |acc, y| acc | (y.to_bits() ^ first)) == 0
-                }
+                Column::Param(p) => block[p as usize],
                 _ => false,
             };
         }
@@ -834,11 +864,7 @@ fn exec_top(
     // written (`lane0`).
     let operand = |s: Src, uni: &[bool], w: &[f64]| match s {
         Src::Col(c) if uni[c as usize] => (kernels::Operand::K(w[c as usize * LANES]), true),
-        Src::K(x) => (kernels::Operand::K(x), true),
-        Src::Col(c) => (
-            kernels::Operand::Col(w[c as usize * LANES..].as_ptr()),
-            false,
-        ),
+        _ => (operand(w, s), matches!(s, Src::K(_))),
     };
     let k = |o: kernels::Operand| match o {
         kernels::Operand::K(x) => x,
@@ -894,134 +920,132 @@ fn exec(code: &[Instr], w: &mut [f64], mask: &[bool; LANES], nl: usize, cx: &mut
 /// Executes one instruction on the lanes of `mask` (the first `nl`; `full`: all of them).
 fn exec_one(ins: &Instr, w: &mut [f64], mask: &[bool; LANES], full: bool, nl: usize, cx: &mut Ctx) {
     let m = (!full).then_some(mask);
-    {
-        match ins {
-            Instr::Un { op, dst, a } => {
-                let a = operand(w, *a);
-                let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
-                // SAFETY: `a` and `d` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
-                // each), equal or disjoint.
-                unsafe { kernels::un(cx.isa, *op, d, a, m, nl) }
+    match ins {
+        Instr::Un { op, dst, a } => {
+            let a = operand(w, *a);
+            let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
+            // SAFETY: `a` and `d` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
+            // each), equal or disjoint.
+            unsafe { kernels::un(cx.isa, *op, d, a, m, nl) }
+        }
+        Instr::Bin { op, dst, a, b } => {
+            let (a, b) = (operand(w, *a), operand(w, *b));
+            let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
+            // SAFETY: as for `Un`.
+            unsafe { kernels::bin(cx.isa, *op, d, a, b, m, nl) }
+        }
+        Instr::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            let c = fetch(w, *cond, nl);
+            let (mut mt, mut mo) = ([false; LANES], [false; LANES]);
+            for l in 0..nl {
+                mt[l] = mask[l] && c[l] != 0.0;
+                mo[l] = mask[l] && c[l] == 0.0;
             }
-            Instr::Bin { op, dst, a, b } => {
-                let (a, b) = (operand(w, *a), operand(w, *b));
-                let d = w[*dst as usize * LANES..][..nl].as_mut_ptr();
-                // SAFETY: as for `Un`.
-                unsafe { kernels::bin(cx.isa, *op, d, a, b, m, nl) }
+            if mt[..nl].iter().any(|&x| x) {
+                exec(then, w, &mt, nl, cx);
             }
-            Instr::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                let c = fetch(w, *cond, nl);
-                let (mut mt, mut mo) = ([false; LANES], [false; LANES]);
+            if mo[..nl].iter().any(|&x| x) {
+                exec(otherwise, w, &mo, nl, cx);
+            }
+        }
+        Instr::Table { table, arg, out } => {
+            let tab = &cx.tables[*table as usize];
+            let x = fetch(w, *arg, nl);
+            for (k, &o) in out.iter().enumerate() {
+                let d = &mut w[o as usize * LANES..][..nl];
                 for l in 0..nl {
-                    mt[l] = mask[l] && c[l] != 0.0;
-                    mo[l] = mask[l] && c[l] == 0.0;
-                }
-                if mt[..nl].iter().any(|&x| x) {
-                    exec(then, w, &mt, nl, cx);
-                }
-                if mo[..nl].iter().any(|&x| x) {
-                    exec(otherwise, w, &mo, nl, cx);
-                }
-            }
-            Instr::Table { table, arg, out } => {
-                let tab = &cx.tables[*table as usize];
-                let x = fetch(w, *arg, nl);
-                for (k, &o) in out.iter().enumerate() {
-                    let d = &mut w[o as usize * LANES..][..nl];
-                    for l in 0..nl {
-                        if mask[l] {
-                            d[l] = tab.lookup(x[l], k);
-                        }
+                    if mask[l] {
+                        d[l] = tab.lookup(x[l], k);
                     }
                 }
             }
-            Instr::Emit { kind, time, flag } => {
-                let (time, flag) = (fetch(w, *time, nl), fetch(w, *flag, nl));
-                EMITS.with(|e| {
-                    let mut e = e.borrow_mut();
-                    for l in 0..nl {
-                        if mask[l] {
-                            e.push((l, *kind, time[l], flag[l]));
-                        }
+        }
+        Instr::Emit { kind, time, flag } => {
+            let (time, flag) = (fetch(w, *time, nl), fetch(w, *flag, nl));
+            EMITS.with(|e| {
+                let mut e = e.borrow_mut();
+                for l in 0..nl {
+                    if mask[l] {
+                        e.push((l, *kind, time[l], flag[l]));
                     }
-                });
-            }
-            Instr::Newton {
-                unknowns,
-                residuals,
-                function,
-            } => newton::solve(unknowns, residuals, function, w, mask, nl, cx),
-            Instr::Sparse {
+                }
+            });
+        }
+        Instr::Newton {
+            unknowns,
+            residuals,
+            function,
+        } => newton::solve(unknowns, residuals, function, w, mask, nl, cx),
+        Instr::Sparse {
+            unknowns,
+            saved,
+            rhs,
+            matrix,
+            function,
+            linear,
+            steady,
+        } => {
+            let scheme = sparse::Scheme {
                 unknowns,
                 saved,
                 rhs,
                 matrix,
                 function,
-                linear,
-                steady,
-            } => {
-                let scheme = sparse::Scheme {
-                    unknowns,
-                    saved,
-                    rhs,
-                    matrix,
-                    function,
-                };
-                sparse::solve(&scheme, *linear, *steady, w, mask, nl, cx)
+            };
+            sparse::solve(&scheme, *linear, *steady, w, mask, nl, cx)
+        }
+        Instr::While { test, cond, body } => {
+            let mut m = *mask;
+            loop {
+                exec(test, w, &m, nl, cx);
+                let c = fetch(w, *cond, nl);
+                for l in 0..nl {
+                    m[l] = m[l] && c[l] != 0.0;
+                }
+                if !m[..nl].iter().any(|&x| x) {
+                    break;
+                }
+                exec(body, w, &m, nl, cx);
             }
-            Instr::While { test, cond, body } => {
-                let mut m = *mask;
-                loop {
-                    exec(test, w, &m, nl, cx);
-                    let c = fetch(w, *cond, nl);
-                    for l in 0..nl {
-                        m[l] = m[l] && c[l] != 0.0;
+        }
+        Instr::Random {
+            op,
+            dst,
+            args,
+            stream,
+        } => {
+            let vals: Vec<[f64; LANES]> = args.iter().map(|&a| fetch(w, a, nl)).collect();
+            let stream = stream.map(|k| &cx.streams[k as usize]);
+            let mut a = [0.0; 3];
+            for l in 0..nl {
+                if mask[l] {
+                    for (x, v) in a.iter_mut().zip(&vals) {
+                        *x = v[l];
                     }
-                    if !m[..nl].iter().any(|&x| x) {
-                        break;
-                    }
-                    exec(body, w, &m, nl, cx);
+                    let x = random(*op, &a[..vals.len()], stream, w, l, cx.scop);
+                    w[*dst as usize * LANES + l] = x;
                 }
             }
-            Instr::Random {
-                op,
-                dst,
-                args,
-                stream,
-            } => {
-                let vals: Vec<[f64; LANES]> = args.iter().map(|&a| fetch(w, a, nl)).collect();
-                let stream = stream.map(|k| &cx.streams[k as usize]);
-                let mut a = [0.0; 3];
-                for l in 0..nl {
-                    if mask[l] {
-                        for (x, v) in a.iter_mut().zip(&vals) {
-                            *x = v[l];
-                        }
-                        let x = random(*op, &a[..vals.len()], stream, w, l, cx.scop);
-                        w[*dst as usize * LANES + l] = x;
-                    }
+        }
+        Instr::VecElement { index, etime } => {
+            // NEURON's element(): the index truncated to an int; without a vector (density
+            // mechanisms, instances never given one) the stream ends.
+            let (ic, ec) = (*index as usize * LANES, *etime as usize * LANES);
+            for l in 0..nl {
+                let i = w[ic + l] as i32;
+                if !mask[l] || i < 0 {
+                    continue;
                 }
-            }
-            Instr::VecElement { index, etime } => {
-                // NEURON's element(): the index truncated to an int; without a vector (density
-                // mechanisms, instances never given one) the stream ends.
-                let (ic, ec) = (*index as usize * LANES, *etime as usize * LANES);
-                for l in 0..nl {
-                    let i = w[ic + l] as i32;
-                    if !mask[l] || i < 0 {
-                        continue;
+                match cx.vectors.get(cx.first + l).and_then(|v| v.get(i as usize)) {
+                    Some(&x) => {
+                        w[ec + l] = x;
+                        w[ic + l] += 1.0;
                     }
-                    match cx.vectors.get(cx.first + l).and_then(|v| v.get(i as usize)) {
-                        Some(&x) => {
-                            w[ec + l] = x;
-                            w[ic + l] += 1.0;
-                        }
-                        None => w[ic + l] = -1.0,
-                    }
+                    None => w[ic + l] = -1.0,
                 }
             }
         }

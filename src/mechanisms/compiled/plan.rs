@@ -26,6 +26,8 @@ pub(super) struct Plans {
     pub usetable: Option<u32>,
     /// Whether the program emits events (`net_send`, `net_event`, `net_move`).
     pub emits: bool,
+    /// Whether the program reads an event vector (VecStim's `element()` idiom).
+    pub event_vector: bool,
 }
 
 /// What one phase touches.
@@ -74,6 +76,31 @@ pub(super) fn visit<'a>(code: &'a [Instr], f: &mut impl FnMut(&'a Instr)) {
             _ => {}
         }
     }
+}
+
+/// Whether an instruction of a phase or of NET_RECEIVE, nested ones included, satisfies `f`.
+fn any_instr(p: &Program, f: impl Fn(&Instr) -> bool) -> bool {
+    let mut codes: Vec<&[Instr]> = vec![&p.initial, &p.current, &p.state];
+    if let Some(nr) = &p.net_receive {
+        codes.push(&nr.body);
+        codes.extend(nr.initial.as_deref());
+    }
+    let mut any = false;
+    for code in codes {
+        visit(code, &mut |i| any |= f(i));
+    }
+    any
+}
+
+/// Every column `ins` and the instructions nested in it name, each once, in order.
+fn columns_in(p: &Program, ins: &Instr) -> Vec<u32> {
+    let mut cols = Vec::new();
+    visit(std::slice::from_ref(ins), &mut |i| {
+        columns_of(p, i, &mut cols)
+    });
+    cols.sort_unstable();
+    cols.dedup();
+    cols
 }
 
 /// Every column an instruction names (operands, destinations, solver and stream columns).
@@ -177,44 +204,19 @@ impl Plans {
                     _ => None,
                 })
                 .collect();
-            let runs = number(p, code, runs);
+            let runs: Vec<Run> = number(p, code, runs)
+                .into_iter()
+                .map(|code| Run {
+                    marks: marks(p, &code),
+                    code,
+                })
+                .collect();
             // Loaded: what the executor itself reads, and every column the code reads before
             // writing it in all lanes (a column written first needs no load), or stores without
-            // writing.
+            // writing. Kept in its first lane while uniform: parameters, scratch and the
+            // environment's values that only the top level's arithmetic reads.
             let mut load = common.clone();
             load.extend(extra);
-            let mut written = vec![false; p.columns.len()];
-            for ins in runs.iter().flatten() {
-                let (dst, srcs) = match *ins {
-                    Instr::Un { dst, a, .. } => (Some(dst), vec![a]),
-                    Instr::Bin { dst, a, b, .. } => (Some(dst), vec![a, b]),
-                    _ => {
-                        let mut all = Vec::new();
-                        visit(std::slice::from_ref(ins), &mut |i| {
-                            columns_of(p, i, &mut all)
-                        });
-                        (None, all.into_iter().map(Src::Col).collect())
-                    }
-                };
-                for s in srcs {
-                    if let Src::Col(c) = s {
-                        if !written[c as usize] {
-                            load.push(c);
-                        }
-                    }
-                }
-                if let Some(d) = dst {
-                    written[d as usize] = true;
-                }
-            }
-            load.extend(
-                store
-                    .iter()
-                    .map(|&(c, _)| c)
-                    .filter(|&c| !written[c as usize]),
-            );
-            load.sort_unstable();
-            load.dedup();
             let mut lane0: Vec<bool> = p
                 .columns
                 .iter()
@@ -232,28 +234,44 @@ impl Plans {
             for &c in common.iter().chain(extra) {
                 lane0[c as usize] = false;
             }
-            for ins in runs.iter().flatten() {
-                if !matches!(ins, Instr::Un { .. } | Instr::Bin { .. }) {
-                    let mut all = Vec::new();
-                    visit(std::slice::from_ref(ins), &mut |i| {
-                        columns_of(p, i, &mut all)
-                    });
-                    for c in all {
-                        lane0[c as usize] = false;
+            let mut written = vec![false; p.columns.len()];
+            for run in &runs {
+                for (ins, marks) in run.code.iter().zip(&run.marks) {
+                    let (dst, srcs) = match *ins {
+                        Instr::Un { dst, a, .. } => (Some(dst), vec![a]),
+                        Instr::Bin { dst, a, b, .. } => (Some(dst), vec![a, b]),
+                        _ => {
+                            for &c in marks {
+                                lane0[c as usize] = false;
+                            }
+                            (None, marks.iter().map(|&c| Src::Col(c)).collect())
+                        }
+                    };
+                    for s in srcs {
+                        if let Src::Col(c) = s {
+                            if !written[c as usize] {
+                                load.push(c);
+                            }
+                        }
+                    }
+                    if let Some(d) = dst {
+                        written[d as usize] = true;
                     }
                 }
             }
+            load.extend(
+                store
+                    .iter()
+                    .map(|&(c, _)| c)
+                    .filter(|&c| !written[c as usize]),
+            );
+            load.sort_unstable();
+            load.dedup();
             PhasePlan {
                 load,
                 store,
                 lane0,
-                runs: runs
-                    .into_iter()
-                    .map(|code| Run {
-                        marks: marks(p, &code),
-                        code,
-                    })
-                    .collect(),
+                runs,
             }
         };
         let conc: Vec<u32> = p.conc_writes.iter().map(|&(c, _)| c).collect();
@@ -264,19 +282,8 @@ impl Plans {
             state: phase(&p.state, &conc, 1),
             uses_scop,
             usetable,
-            emits: {
-                let mut any = false;
-                for code in [&p.initial, &p.current, &p.state] {
-                    visit(code, &mut |i| any |= matches!(i, Instr::Emit { .. }));
-                }
-                if let Some(nr) = &p.net_receive {
-                    visit(&nr.body, &mut |i| any |= matches!(i, Instr::Emit { .. }));
-                    if let Some(code) = &nr.initial {
-                        visit(code, &mut |i| any |= matches!(i, Instr::Emit { .. }));
-                    }
-                }
-                any
-            },
+            emits: any_instr(p, |i| matches!(i, Instr::Emit { .. })),
+            event_vector: any_instr(p, |i| matches!(i, Instr::VecElement { .. })),
         }
     }
 }
@@ -287,15 +294,7 @@ fn marks(p: &Program, code: &[Instr]) -> Vec<Vec<u32>> {
     code.iter()
         .map(|ins| match ins {
             Instr::Un { .. } | Instr::Bin { .. } => Vec::new(),
-            _ => {
-                let mut cols = Vec::new();
-                visit(std::slice::from_ref(ins), &mut |i| {
-                    columns_of(p, i, &mut cols)
-                });
-                cols.sort_unstable();
-                cols.dedup();
-                cols
-            }
+            _ => columns_in(p, ins),
         })
         .collect()
 }
@@ -303,10 +302,10 @@ fn marks(p: &Program, code: &[Instr]) -> Vec<Vec<u32>> {
 /// A value computed by an arithmetic instruction, in terms of the values of its operands.
 #[derive(Hash, PartialEq, Eq)]
 enum Key {
-    /// A one-operand operation (its `Debug` name) and the operand.
-    Un(String, u32),
-    /// A two-operand operation (its `Debug` name) and the operands.
-    Bin(String, u32, u32),
+    /// A one-operand operation and the operand.
+    Un(Op1, u32),
+    /// A two-operand operation and the operands.
+    Bin(Op2, u32, u32),
 }
 
 /// Value numbering of a phase's top-level code, `runs` times in a row on the same block
@@ -347,11 +346,7 @@ fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
                 Instr::Un { op, dst, a } => (Ok(op), dst, vec![a]),
                 Instr::Bin { op, dst, a, b } => (Err(op), dst, vec![a, b]),
                 _ => {
-                    let mut cols = Vec::new();
-                    visit(std::slice::from_ref(ins), &mut |i| {
-                        columns_of(p, i, &mut cols)
-                    });
-                    for c in cols {
+                    for c in columns_in(p, ins) {
                         col_val[c as usize] = fresh();
                     }
                     run.push(ins.clone());
@@ -385,8 +380,8 @@ fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
                 (konst(x, &mut value_of), Some(x))
             } else {
                 let key = match op_key {
-                    Ok(op) => Key::Un(format!("{op:?}"), vals[0]),
-                    Err(op) => Key::Bin(format!("{op:?}"), vals[0], vals[1]),
+                    Ok(op) => Key::Un(op, vals[0]),
+                    Err(op) => Key::Bin(op, vals[0], vals[1]),
                 };
                 (*table.entry(key).or_insert_with(&mut fresh), None)
             };
@@ -446,11 +441,7 @@ fn drop_dead_scratch(p: &Program, runs: &mut [Vec<Instr>]) {
                 Instr::Un { dst, a, .. } => (dst, vec![a]),
                 Instr::Bin { dst, a, b, .. } => (dst, vec![a, b]),
                 _ => {
-                    let mut cols = Vec::new();
-                    visit(std::slice::from_ref(ins), &mut |i| {
-                        columns_of(p, i, &mut cols)
-                    });
-                    for c in cols {
+                    for c in columns_in(p, ins) {
                         live[c as usize] = true;
                     }
                     continue;

@@ -4,11 +4,11 @@
 //! vector, `t` the event's time), NET_RECEIVE's INITIAL per NetCon, and the events the code
 //! emits handed to the solver's queue.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use isf_nmodl::lower::ProgramKind;
 
-use super::{CompiledMechanism, EventCtx, Loaded, Phase, Table};
+use super::{CompiledMechanism, EventCtx, Loaded, Phase};
 use crate::mechanisms::catalogue::BuildEnv;
 use crate::mechanisms::point::area_scale;
 use crate::mechanisms::{Delivery, Env, EventSink, Instances, Matrix, PointCtx, PointProcess};
@@ -40,20 +40,18 @@ pub(super) fn build(
     inst: Instances,
     env: &BuildEnv,
 ) -> Box<dyn PointProcess> {
-    let tables = vec![Table::default(); loaded.program.tables.len()];
     let scale = match loaded.program.kind {
         ProgramKind::Point => area_scale(&inst.area_um2),
         _ => Vec::new(),
     };
     Box::new(CompiledPoint {
-        inner: CompiledMechanism {
-            loaded: loaded.clone(),
-            nodes: inst.nodes,
-            params: inst.values,
-            tables: Mutex::new(tables),
-            area: inst.area_um2,
+        inner: CompiledMechanism::new(
+            loaded.clone(),
+            inst.nodes,
+            inst.values,
+            inst.area_um2,
             scale,
-        },
+        ),
         dt: env.dt,
         celsius: env.celsius,
     })

@@ -17,21 +17,15 @@ fn block(program: Program, n: usize, set: &[(&str, Vec<f64>)]) -> CompiledMechan
         params[k] = values.clone();
     }
     let vars: Vec<&'static str> = program.vars.iter().map(|s| leak(s)).collect();
-    let tables = vec![Table::default(); program.tables.len()];
     let name = leak(&program.name);
-    CompiledMechanism {
-        loaded: Arc::new(Loaded::new(
-            program,
-            name,
-            Box::leak(vars.into_boxed_slice()),
-            1.0,
-        )),
-        nodes: (0..n).collect(),
+    let loaded = Loaded::new(program, name, Box::leak(vars.into_boxed_slice()), 1.0);
+    CompiledMechanism::new(
+        Arc::new(loaded),
+        (0..n).collect(),
         params,
-        tables: Mutex::new(tables),
-        area: Vec::new(),
-        scale: Vec::new(),
-    }
+        Vec::new(),
+        Vec::new(),
+    )
 }
 
 fn ions(n: usize) -> IonState {
