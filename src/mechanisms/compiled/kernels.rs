@@ -108,7 +108,8 @@ enum Shape0 {
 /// `dst[l] = op(a[l])` for the first `n` lanes (those of `mask`, when given).
 ///
 /// # Safety
-/// `dst` and a column operand point to columns of at least `n` values within one work area;
+/// `dst` and a column operand point to columns of at least `n` values (in the block or in the
+/// trial's arrays);
 /// columns are either the same or disjoint.
 pub unsafe fn un(
     isa: Isa,

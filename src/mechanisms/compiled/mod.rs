@@ -293,6 +293,9 @@ thread_local! {
     static WORK: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     /// Per column of the block being executed: one value in every lane (see [`exec_top`]).
     static UNIFORM: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
+    /// Per column of the block being executed: its first lane in the trial's arrays for the
+    /// phase's direct columns ([`plan::PhasePlan::direct`]), null for those in [`WORK`].
+    static DIRECT: RefCell<Vec<*mut f64>> = const { RefCell::new(Vec::new()) };
     /// Events the block being executed emitted: lane, kind, time, flag.
     static EMITS: RefCell<Vec<(usize, Emit, f64, f64)>> = const { RefCell::new(Vec::new()) };
 }
@@ -344,6 +347,9 @@ impl CompiledMechanism {
                 Phase::Receive | Phase::ReceiveInit => None,
             };
             let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
+            let mut direct = DIRECT.with(|d| std::mem::take(&mut *d.borrow_mut()));
+            direct.clear();
+            direct.resize(p.columns.len(), std::ptr::null_mut());
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
@@ -351,6 +357,19 @@ impl CompiledMechanism {
                     self.uniform_columns(plan, j0, &mut uni);
                 }
                 self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan, &uni);
+                if let Some(plan) = plan {
+                    let vp = vars.as_mut_ptr();
+                    for &c in &plan.direct {
+                        direct[c as usize] = match p.columns[c as usize] {
+                            // SAFETY: variable k's values for instance j0 on (n ≥ j0 + nl).
+                            Column::Var(k) => unsafe { vp.add(k as usize * n + j0) },
+                            // Never written (`direct` holds only parameters the phase does not
+                            // write).
+                            Column::Param(q) => self.params[q as usize][j0..].as_ptr().cast_mut(),
+                            _ => unreachable!("direct columns are variables and parameters"),
+                        };
+                    }
+                }
                 if let Some(e) = &ev {
                     for (c, col) in p.columns.iter().enumerate() {
                         match *col {
@@ -390,6 +409,7 @@ impl CompiledMechanism {
                     vectors: pcx.as_deref().map_or(&[], |c| c.vectors),
                     first: j0,
                     isa: kernels::Isa::detect(),
+                    direct: &direct,
                 };
                 let top =
                     |code: &[Instr], w: &mut [f64], cx: &mut Ctx, uni: &mut Vec<bool>| match plan {
@@ -491,6 +511,7 @@ impl CompiledMechanism {
                 });
             }
             UNIFORM.with(|u| *u.borrow_mut() = uni);
+            DIRECT.with(|d| *d.borrow_mut() = direct);
         });
     }
 
@@ -583,7 +604,7 @@ impl CompiledMechanism {
         let block = &params[j0 / self.width() * np..][..np];
         uni.clear();
         uni.resize(columns.len(), false);
-        for &c in &plan.load {
+        for &c in plan.load.iter().chain(&plan.direct) {
             let c = c as usize;
             uni[c] = match columns[c] {
                 Column::Dt | Column::Celsius | Column::T | Column::Scratch => true,
@@ -601,9 +622,73 @@ impl CompiledMechanism {
             .is_some_and(|c| w[c as usize * LANES..][..nl].iter().any(|&x| x != 0.0))
     }
 
-    /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`.
+    /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`. Its own
+    /// loops (gathers, sums of the currents, slopes, scatters) are compiled for the block's
+    /// instruction set like the arithmetic's; the same bits.
     #[allow(clippy::too_many_arguments)]
     fn current_block(
+        &self,
+        w: &mut [f64],
+        j0: usize,
+        nodes: &[usize],
+        v: &[f64],
+        ions: Option<&mut IonState>,
+        m: &mut Matrix,
+        nl: usize,
+        cx: &mut Ctx,
+        uni: &mut [bool],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2(
+                me: &CompiledMechanism,
+                w: &mut [f64],
+                j0: usize,
+                nodes: &[usize],
+                v: &[f64],
+                ions: Option<&mut IonState>,
+                m: &mut Matrix,
+                nl: usize,
+                cx: &mut Ctx,
+                uni: &mut [bool],
+            ) {
+                me.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
+            }
+            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512(
+                me: &CompiledMechanism,
+                w: &mut [f64],
+                j0: usize,
+                nodes: &[usize],
+                v: &[f64],
+                ions: Option<&mut IonState>,
+                m: &mut Matrix,
+                nl: usize,
+                cx: &mut Ctx,
+                uni: &mut [bool],
+            ) {
+                me.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
+            }
+            match cx.isa {
+                // SAFETY: `Isa::detect` chose these only where the CPU has the features.
+                kernels::Isa::Avx2 => {
+                    return unsafe { avx2(self, w, j0, nodes, v, ions, m, nl, cx, uni) }
+                }
+                kernels::Isa::Avx512 => {
+                    return unsafe { avx512(self, w, j0, nodes, v, ions, m, nl, cx, uni) }
+                }
+                kernels::Isa::Base => {}
+            }
+        }
+        self.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn current_block_impl(
         &self,
         w: &mut [f64],
         j0: usize,
@@ -723,6 +808,7 @@ fn check_tables(defs: &[TableDef], tables: &mut [Table], w: &[f64], ncols: usize
             vectors: &[],
             first: 0,
             isa: kernels::Isa::detect(),
+            direct: &[],
         };
         exec(&def.bounds, &mut b, &all, 1, &mut cx);
         let (from, to) = (fetch(&b, def.from, 1)[0], fetch(&b, def.to, 1)[0]);
@@ -776,6 +862,9 @@ struct Ctx<'a> {
     first: usize,
     /// The vector unit the arithmetic runs on.
     isa: kernels::Isa,
+    /// Per column: its first lane in the trial's arrays, or null when it is in the block
+    /// (see [`DIRECT`]; empty outside the phases' top level).
+    direct: &'a [*mut f64],
 }
 
 /// One random-number instruction on lane `l`.
@@ -860,40 +949,54 @@ fn exec_top(
     cx: &mut Ctx,
 ) {
     let mask = [true; LANES];
+    let direct = cx.direct;
+    // A column's first lane: in the trial's arrays or in the block.
+    let at = |wp: *mut f64, c: u32| match direct[c as usize] {
+        // SAFETY: column c of the block lies within `w` (columns × LANES values).
+        d if d.is_null() => unsafe { wp.add(c as usize * LANES) },
+        d => d,
+    };
     // A column holding one value in all lanes is read as a constant: its other lanes may not be
     // written (`lane0`).
-    let operand = |s: Src, uni: &[bool], w: &[f64]| match s {
-        Src::Col(c) if uni[c as usize] => (kernels::Operand::K(w[c as usize * LANES]), true),
-        _ => (operand(w, s), matches!(s, Src::K(_))),
+    let operand = |s: Src, uni: &[bool], wp: *mut f64| match s {
+        Src::K(x) => (kernels::Operand::K(x), true),
+        // SAFETY: a column has at least one lane.
+        Src::Col(c) if uni[c as usize] => (kernels::Operand::K(unsafe { *at(wp, c) }), true),
+        Src::Col(c) => (kernels::Operand::Col(at(wp, c)), false),
     };
     let k = |o: kernels::Operand| match o {
         kernels::Operand::K(x) => x,
         kernels::Operand::Col(_) => unreachable!("a uniform operand is a constant"),
     };
     for (ins, marks) in run.code.iter().zip(&run.marks) {
+        let wp = w.as_mut_ptr();
         match *ins {
             Instr::Un { op, dst, a } => {
-                let (a, ua) = operand(a, uni, w);
+                let (a, ua) = operand(a, uni, wp);
                 let d = dst as usize;
+                let p = at(wp, dst);
                 if ua {
                     let x = kernels::un_scalar::<exp::LibmExp>(op, k(a));
-                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                    // SAFETY: a column of `nl` lanes (see `at`).
+                    unsafe { std::slice::from_raw_parts_mut(p, if lane0[d] { 1 } else { nl }) }
+                        .fill(x);
                 } else {
-                    let p = w[d * LANES..][..nl].as_mut_ptr();
-                    // SAFETY: `a` and `p` are columns of `w` (LANES apart, `nl` ≤ LANES lanes
-                    // each), equal or disjoint.
+                    // SAFETY: `a` and `p` are columns of `nl` ≤ LANES lanes in the block or in
+                    // the trial's arrays, equal or disjoint.
                     unsafe { kernels::un(cx.isa, op, p, a, None, nl) }
                 }
                 uni[d] = ua;
             }
             Instr::Bin { op, dst, a, b } => {
-                let ((a, ua), (b, ub)) = (operand(a, uni, w), operand(b, uni, w));
+                let ((a, ua), (b, ub)) = (operand(a, uni, wp), operand(b, uni, wp));
                 let d = dst as usize;
+                let p = at(wp, dst);
                 if ua && ub {
                     let x = kernels::bin_scalar(op, k(a), k(b));
-                    w[d * LANES..][..if lane0[d] { 1 } else { nl }].fill(x);
+                    // SAFETY: as for `Un`.
+                    unsafe { std::slice::from_raw_parts_mut(p, if lane0[d] { 1 } else { nl }) }
+                        .fill(x);
                 } else {
-                    let p = w[d * LANES..][..nl].as_mut_ptr();
                     // SAFETY: as for `Un`.
                     unsafe { kernels::bin(cx.isa, op, p, a, b, None, nl) }
                 }
@@ -939,16 +1042,29 @@ fn exec_one(ins: &Instr, w: &mut [f64], mask: &[bool; LANES], full: bool, nl: us
             then,
             otherwise,
         } => {
-            let c = fetch(w, *cond, nl);
+            // Both masks before either branch runs (a branch may write the condition). Most
+            // conditions hold in no lane (NMODL's `if (v == -38) { v = v + 0.0001 }` guards).
+            let k;
+            let c: &[f64] = match *cond {
+                Src::Col(c) => &w[c as usize * LANES..][..nl],
+                Src::K(x) => {
+                    k = [x; LANES];
+                    &k[..nl]
+                }
+            };
             let (mut mt, mut mo) = ([false; LANES], [false; LANES]);
+            let (mut any_t, mut any_o) = (false, false);
             for l in 0..nl {
-                mt[l] = mask[l] && c[l] != 0.0;
-                mo[l] = mask[l] && c[l] == 0.0;
+                let t = c[l] != 0.0;
+                mt[l] = mask[l] & t;
+                mo[l] = mask[l] & !t;
+                any_t |= mt[l];
+                any_o |= mo[l];
             }
-            if mt[..nl].iter().any(|&x| x) {
+            if any_t {
                 exec(then, w, &mt, nl, cx);
             }
-            if mo[..nl].iter().any(|&x| x) {
+            if any_o && !otherwise.is_empty() {
                 exec(otherwise, w, &mo, nl, cx);
             }
         }

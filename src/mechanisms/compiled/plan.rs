@@ -38,6 +38,9 @@ pub(super) struct PhasePlan {
     pub load: Vec<u32>,
     /// Trial-variable columns stored back after it: (column, variable).
     pub store: Vec<(u32, u32)>,
+    /// Columns of trial variables and unwritten parameters that the phase's instructions read
+    /// and write in the trial's arrays (neither loaded nor stored).
+    pub direct: Vec<u32>,
     /// The phase's top-level code after value numbering, once per run of the code in a phase
     /// (the current runs it twice), with per instruction other than `Un`/`Bin` the columns it
     /// may write (they hold per-lane values after it).
@@ -195,20 +198,31 @@ impl Plans {
             common.extend(&t.outputs);
         }
         let phase = |code: &[Instr], extra: &[u32], runs: usize| {
-            let mut cols = Vec::new();
-            visit(code, &mut |i| columns_of(p, i, &mut cols));
-            let store: Vec<(u32, u32)> = cols
-                .iter()
-                .filter_map(|&c| match p.columns[c as usize] {
-                    Column::Var(k) => Some((c, k)),
-                    _ => None,
-                })
-                .collect();
             let runs: Vec<Run> = number(p, code, runs)
                 .into_iter()
                 .map(|code| Run {
                     marks: marks(p, &code),
                     code,
+                })
+                .collect();
+            // Stored: the trial variables the phase may write, each once (a variable it only
+            // reads keeps its value in the trial's arrays).
+            let mut may_write = vec![false; p.columns.len()];
+            for run in &runs {
+                for (ins, marks) in run.code.iter().zip(&run.marks) {
+                    match *ins {
+                        Instr::Un { dst, .. } | Instr::Bin { dst, .. } => {
+                            may_write[dst as usize] = true
+                        }
+                        _ => marks.iter().for_each(|&c| may_write[c as usize] = true),
+                    }
+                }
+            }
+            let store: Vec<(u32, u32)> = (0..p.columns.len() as u32)
+                .filter(|&c| may_write[c as usize])
+                .filter_map(|c| match p.columns[c as usize] {
+                    Column::Var(k) => Some((c, k)),
+                    _ => None,
                 })
                 .collect();
             // Loaded: what the executor itself reads, and every column the code reads before
@@ -265,11 +279,39 @@ impl Plans {
                     .map(|&(c, _)| c)
                     .filter(|&c| !written[c as usize]),
             );
+            // Trial variables and parameters that only the top level's arithmetic names are
+            // read and written where the trial keeps them instead of copied into the block and
+            // back (the executor's bookkeeping and the other instructions address the block).
+            let mut direct: Vec<bool> = p
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(c, col)| match col {
+                    Column::Var(_) => true,
+                    Column::Param(_) => !may_write[c],
+                    _ => false,
+                })
+                .collect();
+            for &c in common.iter().chain(extra) {
+                direct[c as usize] = false;
+            }
+            for run in &runs {
+                for marks in &run.marks {
+                    marks.iter().for_each(|&c| direct[c as usize] = false);
+                }
+            }
+            load.retain(|&c| !direct[c as usize]);
             load.sort_unstable();
             load.dedup();
+            let mut store = store;
+            store.retain(|&(c, _)| !direct[c as usize]);
+            let direct = (0..p.columns.len() as u32)
+                .filter(|&c| direct[c as usize])
+                .collect();
             PhasePlan {
                 load,
                 store,
+                direct,
                 lane0,
                 runs,
             }
