@@ -337,7 +337,8 @@ impl CompiledMechanism {
         };
         WORK.with(|work| {
             let mut w = work.borrow_mut();
-            w.resize(p.columns.len() * LANES, 0.0);
+            let ncols = self.loaded.plans.columns;
+            w.resize(ncols * LANES, 0.0);
             let w = &mut w[..];
             let width = self.width();
             let plan = match phase {
@@ -349,7 +350,7 @@ impl CompiledMechanism {
             let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
             let mut direct = DIRECT.with(|d| std::mem::take(&mut *d.borrow_mut()));
             direct.clear();
-            direct.resize(p.columns.len(), std::ptr::null_mut());
+            direct.resize(ncols, std::ptr::null_mut());
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
@@ -557,17 +558,12 @@ impl CompiledMechanism {
                 Column::V if current => {}
                 // No voltages during NET_RECEIVE (the lowering refuses reading `v` there).
                 Column::V if v.is_empty() => dst.fill(f64::NAN),
-                Column::V => {
-                    for (d, &node) in dst.iter_mut().zip(nodes) {
-                        *d = v[node];
-                    }
-                }
-                Column::Ion(iv) => {
-                    let arr = ion_array(ions.as_deref_mut().expect("ions"), iv);
-                    for (d, &node) in dst.iter_mut().zip(nodes) {
-                        *d = arr[node];
-                    }
-                }
+                Column::V => gather(dst, v, nodes),
+                Column::Ion(iv) => gather(
+                    dst,
+                    ion_array(ions.as_deref_mut().expect("ions"), iv),
+                    nodes,
+                ),
                 Column::Dt => dst.fill(env.dt),
                 Column::Celsius => dst.fill(env.celsius),
                 Column::T => dst.fill(env.t),
@@ -603,7 +599,7 @@ impl CompiledMechanism {
         });
         let block = &params[j0 / self.width() * np..][..np];
         uni.clear();
-        uni.resize(columns.len(), false);
+        uni.resize(self.loaded.plans.columns, false);
         for &c in plan.load.iter().chain(&plan.direct) {
             let c = c as usize;
             uni[c] = match columns[c] {
@@ -702,59 +698,75 @@ impl CompiledMechanism {
     ) {
         let p = &self.loaded.program;
         let vc = p.v_col as usize * LANES;
-        let sum = |w: &[f64]| {
-            let mut s = [0.0; LANES];
+        let nodes = &nodes[..nl];
+        // One bounds check per block instead of one per lane.
+        let top = nodes.iter().fold(0, |a, &b| a.max(b));
+        assert!(top < m.rhs.len() && top < m.d.len());
+        let sum = |w: &[f64], s: &mut [f64; LANES]| {
+            s.fill(0.0);
             for c in &p.currents {
                 let x = &w[c.col as usize * LANES..][..nl];
-                for l in 0..nl {
-                    s[l] += x[l];
+                for (s, &x) in s.iter_mut().zip(x) {
+                    *s += x;
                 }
             }
-            s
         };
         let plan = &self.loaded.plans.current;
         let mut vn = [0.0; LANES];
-        for (x, &node) in vn.iter_mut().zip(nodes) {
-            *x = v[node];
-        }
+        gather(&mut vn[..nl], v, nodes);
         for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
             *d = x + 0.001;
         }
         exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx);
-        let upper = sum(w);
+        let (mut upper, mut at_v) = ([0.0; LANES], [0.0; LANES]);
+        sum(w, &mut upper);
         w[vc..][..nl].copy_from_slice(&vn[..nl]);
         uni[p.v_col as usize] = false;
         exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
-        let at_v = sum(w);
+        sum(w, &mut at_v);
         let sign = self.loaded.sign;
-        // The slopes and right-hand sides first (a loop that vectorises), then the scatter.
-        let (mut g, mut rhs) = ([0.0; LANES], [0.0; LANES]);
+        // The slopes and right-hand sides first (a loop that vectorises), then the scatter,
+        // lane by lane (instances of a point process may share a node: NEURON's order).
+        let (g, rhs) = (&mut upper, &mut at_v);
         if self.scale.is_empty() {
-            for l in 0..nl {
-                g[l] = sign * ((upper[l] - at_v[l]) / 0.001);
-                rhs[l] = sign * at_v[l];
+            for (g, r) in g.iter_mut().zip(rhs.iter_mut()) {
+                *g = sign * ((*g - *r) / 0.001);
+                *r *= sign;
             }
         } else {
             // A point process's nA, as NEURON: both scaled by `1e2/area` before they enter.
             let scale = &self.scale[j0..j0 + nl];
-            for l in 0..nl {
-                g[l] = sign * ((upper[l] - at_v[l]) / 0.001 * scale[l]);
-                rhs[l] = sign * (at_v[l] * scale[l]);
+            for ((g, r), &k) in g.iter_mut().zip(rhs.iter_mut()).zip(scale) {
+                *g = sign * ((*g - *r) / 0.001 * k);
+                *r = sign * (*r * k);
             }
         }
-        for ((&node, &g), &r) in nodes.iter().zip(&g).zip(&rhs) {
-            m.rhs[node] -= r;
-            m.d[node] += g;
+        for ((&node, &g), &r) in nodes.iter().zip(g.iter()).zip(rhs.iter()) {
+            // SAFETY: node ≤ top < the matrix's length.
+            unsafe {
+                *m.rhs.get_unchecked_mut(node) -= r;
+                *m.d.get_unchecked_mut(node) += g;
+            }
         }
         let Some(ions) = ions else { return };
         for c in &p.currents {
             if let Some(iv) = c.ion {
                 let arr = ion_array(ions, iv);
-                for (l, &node) in nodes.iter().enumerate() {
-                    arr[node] += w[c.col as usize * LANES + l];
+                assert!(top < arr.len());
+                for (&node, &x) in nodes.iter().zip(&w[c.col as usize * LANES..][..nl]) {
+                    // SAFETY: node ≤ top < arr.len().
+                    unsafe { *arr.get_unchecked_mut(node) += x };
                 }
             }
         }
+    }
+}
+
+/// `dst[l] = src[nodes[l]]`. (Lane by lane: a vector gather instruction is slower here.)
+#[inline(always)]
+fn gather(dst: &mut [f64], src: &[f64], nodes: &[usize]) {
+    for (d, &node) in dst.iter_mut().zip(nodes) {
+        *d = src[node];
     }
 }
 

@@ -20,6 +20,8 @@ pub(super) struct Plans {
     pub current: PhasePlan,
     /// `nrn_state`.
     pub state: PhasePlan,
+    /// Columns of a block: the program's and the scratch columns the phases' plans add.
+    pub columns: usize,
     /// Whether the program draws from the cell's legacy generator.
     pub uses_scop: bool,
     /// The column of the `usetable` parameter, if the program has TABLEs and one.
@@ -198,7 +200,20 @@ impl Plans {
             common.extend(&t.outputs);
         }
         let phase = |code: &[Instr], extra: &[u32], runs: usize| {
-            let runs: Vec<Run> = number(p, code, runs)
+            // Scratch columns that only the top level's arithmetic names get a column per
+            // write for value numbering, and are then packed back into as few columns as the
+            // values' lifetimes allow.
+            let mut renamable: Vec<bool> =
+                p.columns.iter().map(|c| *c == Column::Scratch).collect();
+            for &c in common.iter().chain(extra) {
+                renamable[c as usize] = false;
+            }
+            let mut kinds = p.columns.clone();
+            let renamed = ssa(p, code, runs, &mut renamable, &mut kinds);
+            let mut numbered = number(p, &kinds, renamed);
+            allocate(p.columns.len(), &renamable, &mut numbered, &mut kinds);
+            let ncols = kinds.len();
+            let runs: Vec<Run> = numbered
                 .into_iter()
                 .map(|code| Run {
                     marks: marks(p, &code),
@@ -207,7 +222,7 @@ impl Plans {
                 .collect();
             // Stored: the trial variables the phase may write, each once (a variable it only
             // reads keeps its value in the trial's arrays).
-            let mut may_write = vec![false; p.columns.len()];
+            let mut may_write = vec![false; ncols];
             for run in &runs {
                 for (ins, marks) in run.code.iter().zip(&run.marks) {
                     match *ins {
@@ -218,9 +233,9 @@ impl Plans {
                     }
                 }
             }
-            let store: Vec<(u32, u32)> = (0..p.columns.len() as u32)
+            let store: Vec<(u32, u32)> = (0..ncols as u32)
                 .filter(|&c| may_write[c as usize])
-                .filter_map(|c| match p.columns[c as usize] {
+                .filter_map(|c| match kinds[c as usize] {
                     Column::Var(k) => Some((c, k)),
                     _ => None,
                 })
@@ -231,8 +246,7 @@ impl Plans {
             // environment's values that only the top level's arithmetic reads.
             let mut load = common.clone();
             load.extend(extra);
-            let mut lane0: Vec<bool> = p
-                .columns
+            let mut lane0: Vec<bool> = kinds
                 .iter()
                 .map(|c| {
                     matches!(
@@ -248,7 +262,7 @@ impl Plans {
             for &c in common.iter().chain(extra) {
                 lane0[c as usize] = false;
             }
-            let mut written = vec![false; p.columns.len()];
+            let mut written = vec![false; ncols];
             for run in &runs {
                 for (ins, marks) in run.code.iter().zip(&run.marks) {
                     let (dst, srcs) = match *ins {
@@ -282,8 +296,7 @@ impl Plans {
             // Trial variables and parameters that only the top level's arithmetic names are
             // read and written where the trial keeps them instead of copied into the block and
             // back (the executor's bookkeeping and the other instructions address the block).
-            let mut direct: Vec<bool> = p
-                .columns
+            let mut direct: Vec<bool> = kinds
                 .iter()
                 .enumerate()
                 .map(|(c, col)| match col {
@@ -305,9 +318,7 @@ impl Plans {
             load.dedup();
             let mut store = store;
             store.retain(|&(c, _)| !direct[c as usize]);
-            let direct = (0..p.columns.len() as u32)
-                .filter(|&c| direct[c as usize])
-                .collect();
+            let direct = (0..ncols as u32).filter(|&c| direct[c as usize]).collect();
             PhasePlan {
                 load,
                 store,
@@ -318,10 +329,19 @@ impl Plans {
         };
         let conc: Vec<u32> = p.conc_writes.iter().map(|&(c, _)| c).collect();
         let currents: Vec<u32> = p.currents.iter().map(|c| c.col).collect();
+        let (init, current, state) = (
+            phase(&p.initial, &conc, 1),
+            phase(&p.current, &currents, 2),
+            phase(&p.state, &conc, 1),
+        );
         Plans {
-            init: phase(&p.initial, &conc, 1),
-            current: phase(&p.current, &currents, 2),
-            state: phase(&p.state, &conc, 1),
+            columns: [&init, &current, &state]
+                .iter()
+                .map(|ph| ph.lane0.len())
+                .fold(p.columns.len(), usize::max),
+            init,
+            current,
+            state,
             uses_scop,
             usetable,
             emits: any_instr(p, |i| matches!(i, Instr::Emit { .. })),
@@ -350,8 +370,9 @@ enum Key {
     Bin(Op2, u32, u32),
 }
 
-/// Value numbering of a phase's top-level code, `runs` times in a row on the same block
-/// (the current's BREAKPOINT runs twice, `v` set anew before each run).
+/// Value numbering of a phase's top-level code, its runs in a row on the same block (the
+/// current's BREAKPOINT runs twice, `v` set anew before each run); `kinds`: the program's
+/// columns and the scratch columns [`ssa`] added.
 ///
 /// Every column holds a value number; an arithmetic instruction's value is named by its
 /// operation and its operands' numbers. An instruction is dropped when its destination
@@ -361,7 +382,7 @@ enum Key {
 /// computed by the same IEEE operations, so results keep their bits. Scratch writes that no
 /// later instruction reads are dropped afterwards. Instructions other than arithmetic are kept
 /// as they are, and the columns they may write get new numbers.
-fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
+fn number(p: &Program, kinds: &[Column], runs: Vec<Vec<Instr>>) -> Vec<Vec<Instr>> {
     let mut next = 0u32;
     let mut fresh = || {
         next += 1;
@@ -374,16 +395,24 @@ fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
     let zero = fresh();
     consts.insert(0f64.to_bits(), zero);
     value_of.insert(zero, 0.0);
-    let mut col_val: Vec<u32> = p
-        .columns
+    // The added columns hold nothing known before they are written.
+    let n0 = p.columns.len();
+    let mut col_val: Vec<u32> = kinds
         .iter()
-        .map(|c| if *c == Column::Scratch { zero } else { fresh() })
+        .enumerate()
+        .map(|(c, k)| {
+            if *k == Column::Scratch && c < n0 {
+                zero
+            } else {
+                fresh()
+            }
+        })
         .collect();
     let mut out = Vec::new();
-    for _ in 0..runs {
+    for code in runs {
         col_val[p.v_col as usize] = fresh();
         let mut run = Vec::with_capacity(code.len());
-        for ins in code {
+        for ins in &code {
             let (op_key, dst, srcs): (Result<Op1, Op2>, u32, Vec<Src>) = match *ins {
                 Instr::Un { op, dst, a } => (Ok(op), dst, vec![a]),
                 Instr::Bin { op, dst, a, b } => (Err(op), dst, vec![a, b]),
@@ -468,14 +497,15 @@ fn number(p: &Program, code: &[Instr], runs: usize) -> Vec<Vec<Instr>> {
         }
         out.push(run);
     }
-    drop_dead_scratch(p, &mut out);
+    propagate(n0, &mut out);
+    drop_dead_scratch(p, kinds, &mut out);
     out
 }
 
 /// Removes arithmetic writes to scratch columns that nothing reads before the column is written
 /// again or the phase ends (the runs in sequence; scratch is not stored).
-fn drop_dead_scratch(p: &Program, runs: &mut [Vec<Instr>]) {
-    let mut live: Vec<bool> = p.columns.iter().map(|c| *c != Column::Scratch).collect();
+fn drop_dead_scratch(p: &Program, kinds: &[Column], runs: &mut [Vec<Instr>]) {
+    let mut live: Vec<bool> = kinds.iter().map(|c| *c != Column::Scratch).collect();
     for run in runs.iter_mut().rev() {
         let mut keep = vec![true; run.len()];
         for (k, ins) in run.iter().enumerate().rev() {
@@ -493,7 +523,7 @@ fn drop_dead_scratch(p: &Program, runs: &mut [Vec<Instr>]) {
                 keep[k] = false;
                 continue;
             }
-            if p.columns[dst as usize] == Column::Scratch {
+            if kinds[dst as usize] == Column::Scratch {
                 live[dst as usize] = false;
             }
             for s in srcs {
@@ -508,4 +538,212 @@ fn drop_dead_scratch(p: &Program, runs: &mut [Vec<Instr>]) {
             keep[k - 1]
         });
     }
+}
+
+/// `code` `runs` times in a row, every write of a `renamable` scratch column given a column of
+/// its own (appended to `kinds`): a value then stays in its column until the phase ends, so
+/// value numbering finds it when it is computed again (`v − 38` in two rate expressions, the
+/// cnexp form's `−1/τ` twice). Reads before the first write still name the zeroed column. A
+/// write that an instruction other than arithmetic reads before the column is written again
+/// (an `if`'s condition) stays in its column, and such columns are taken out of `renamable`
+/// (which then says which columns [`allocate`] may reuse).
+fn ssa(
+    p: &Program,
+    code: &[Instr],
+    runs: usize,
+    renamable: &mut [bool],
+    kinds: &mut Vec<Column>,
+) -> Vec<Vec<Instr>> {
+    let n0 = kinds.len();
+    let arith = |i: &Instr| matches!(i, Instr::Un { .. } | Instr::Bin { .. });
+    let named: Vec<Vec<u32>> = code
+        .iter()
+        .map(|i| {
+            if arith(i) {
+                Vec::new()
+            } else {
+                columns_in(p, i)
+            }
+        })
+        .collect();
+    let mut other = vec![false; n0];
+    named
+        .iter()
+        .flatten()
+        .for_each(|&c| other[c as usize] = true);
+    // Whether the write of instruction `i` to `c` is read by another kind of instruction before
+    // `c` is written again (into the next run, when there is one).
+    let pinned = |i: usize, c: u32| {
+        let order = (i + 1..code.len()).chain(if runs > 1 { 0..i + 1 } else { 0..0 });
+        for j in order {
+            if named[j].contains(&c) {
+                return true;
+            }
+            match code[j] {
+                Instr::Un { dst, .. } | Instr::Bin { dst, .. } if dst == c => return false,
+                _ => {}
+            }
+        }
+        false
+    };
+    let pins: Vec<bool> = code
+        .iter()
+        .enumerate()
+        .map(|(i, ins)| match *ins {
+            Instr::Un { dst, .. } | Instr::Bin { dst, .. } => {
+                (dst as usize) < n0 && other[dst as usize] && pinned(i, dst)
+            }
+            _ => false,
+        })
+        .collect();
+    let mut cur: Vec<u32> = (0..n0 as u32).collect();
+    let map = |s: Src, cur: &[u32]| match s {
+        Src::Col(c) => Src::Col(cur[c as usize]),
+        k => k,
+    };
+    let rename = |dst: u32, pin: bool, cur: &mut [u32], kinds: &mut Vec<Column>| {
+        if !renamable[dst as usize] || pin {
+            cur[dst as usize] = dst;
+            return dst;
+        }
+        let v = kinds.len() as u32;
+        kinds.push(Column::Scratch);
+        cur[dst as usize] = v;
+        v
+    };
+    let out = (0..runs)
+        .map(|_| {
+            code.iter()
+                .zip(&pins)
+                .zip(&named)
+                .map(|((ins, &pin), named)| match *ins {
+                    Instr::Un { op, dst, a } => {
+                        let a = map(a, &cur);
+                        let dst = rename(dst, pin, &mut cur, kinds);
+                        Instr::Un { op, dst, a }
+                    }
+                    Instr::Bin { op, dst, a, b } => {
+                        let (a, b) = (map(a, &cur), map(b, &cur));
+                        let dst = rename(dst, pin, &mut cur, kinds);
+                        Instr::Bin { op, dst, a, b }
+                    }
+                    // Reads what its columns hold (see `pinned`) and may write them.
+                    _ => {
+                        for &c in named {
+                            cur[c as usize] = c;
+                        }
+                        ins.clone()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for (r, o) in renamable.iter_mut().zip(&other) {
+        *r &= !o;
+    }
+    out
+}
+
+/// Removes copies into the columns [`ssa`] added (from index `n0` on), reading the copied
+/// column or constant directly instead: such a column is written once, and so is a source of
+/// the same kind, which keeps its value; a program column may change and is left as it is.
+fn propagate(n0: usize, runs: &mut [Vec<Instr>]) {
+    let mut alias: HashMap<u32, Src> = HashMap::new();
+    let resolve = |s: Src, alias: &HashMap<u32, Src>| match s {
+        Src::Col(c) => alias.get(&c).copied().unwrap_or(s),
+        k => k,
+    };
+    for run in runs.iter_mut() {
+        run.retain_mut(|ins| match ins {
+            Instr::Un { op, dst, a } => {
+                *a = resolve(*a, &alias);
+                let stable = match *a {
+                    Src::K(_) => true,
+                    Src::Col(c) => c as usize >= n0,
+                };
+                if *op == Op1::Copy && *dst as usize >= n0 && stable {
+                    alias.insert(*dst, *a);
+                    false
+                } else {
+                    true
+                }
+            }
+            Instr::Bin { a, b, .. } => {
+                *a = resolve(*a, &alias);
+                *b = resolve(*b, &alias);
+                true
+            }
+            // Names no added column.
+            _ => true,
+        });
+    }
+}
+
+/// Packs the columns [`ssa`] added (from index `n0` on) into the `renamable` scratch columns
+/// and as few new ones as needed: a column is reused once its value's last reader has read it
+/// (by that reader itself, as an in-place update). Truncates `kinds` to the columns in use.
+fn allocate(n0: usize, renamable: &[bool], runs: &mut [Vec<Instr>], kinds: &mut Vec<Column>) {
+    // Last reader of every column, instructions numbered across the runs.
+    let mut last = vec![usize::MAX; kinds.len()];
+    let mut k = 0;
+    for run in runs.iter() {
+        for ins in run {
+            if let Instr::Un { a, .. } | Instr::Bin { a, .. } = ins {
+                if let Src::Col(c) = *a {
+                    last[c as usize] = k;
+                }
+            }
+            if let Instr::Bin { b: Src::Col(c), .. } = ins {
+                last[*c as usize] = k;
+            }
+            k += 1;
+        }
+    }
+    // Free: renamable program columns whose zeroed value nothing reads.
+    let mut free: Vec<u32> = (0..n0 as u32)
+        .rev()
+        .filter(|&c| renamable[c as usize] && last[c as usize] == usize::MAX)
+        .collect();
+    let mut phys: Vec<u32> = (0..kinds.len() as u32).collect();
+    let mut top = n0 as u32;
+    let mut k = 0;
+    for run in runs.iter_mut() {
+        for ins in run.iter_mut() {
+            let (dst, srcs): (&mut u32, Vec<&mut Src>) = match ins {
+                Instr::Un { dst, a, .. } => (dst, vec![a]),
+                Instr::Bin { dst, a, b, .. } => (dst, vec![a, b]),
+                _ => {
+                    k += 1;
+                    continue;
+                }
+            };
+            let mut released = Vec::new();
+            for s in srcs {
+                if let Src::Col(c) = *s {
+                    let c = c as usize;
+                    let added_or_renamable = c >= n0 || renamable[c];
+                    *s = Src::Col(phys[c]);
+                    if added_or_renamable && last[c] == k && !released.contains(&phys[c]) {
+                        released.push(phys[c]);
+                    }
+                }
+            }
+            free.extend(released);
+            if *dst as usize >= n0 {
+                let c = *dst as usize;
+                let p = free.pop().unwrap_or_else(|| {
+                    top += 1;
+                    top - 1
+                });
+                phys[c] = p;
+                *dst = p;
+                // A value nothing reads (dead writes are removed before) frees its column.
+                if last[c] == usize::MAX {
+                    free.push(p);
+                }
+            }
+            k += 1;
+        }
+    }
+    kinds.truncate(top as usize);
 }
