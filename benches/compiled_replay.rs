@@ -1,7 +1,7 @@
 //! The reference network trial (seed 1234, cell 86, 300 ms) replayed with exact numerics twice:
 //! with the hand-written built-ins, then with every Hay channel and ISF's two synapses compiled
 //! from ISF's `.mod` files (registered under the built-ins' names, which they replace in this
-//! process). Prints the best CPU time of three runs of each, checks the compiled run against the
+//! process). Prints the best CPU time of five runs of each, checks the compiled run against the
 //! built-ins' (every trace bit for bit) and against NEURON 9.0.2 (soma within 1e-9 mV, the same
 //! spikes).
 //! Needs the shared reference data (`../shared`); prints a notice and measures nothing without it.
@@ -18,7 +18,7 @@ use isf::trial::CellSimulator;
 
 const TSTOP_MS: f64 = 300.0;
 /// Runs of each kind (the best CPU time is reported: the machine may be shared).
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 use isf::testing::HAY_CHANNELS as HAY;
 
