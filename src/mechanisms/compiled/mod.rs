@@ -714,16 +714,47 @@ impl CompiledMechanism {
         let plan = &self.loaded.plans.current;
         let mut vn = [0.0; LANES];
         gather(&mut vn[..nl], v, nodes);
-        for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
-            *d = x + 0.001;
-        }
-        exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx);
         let (mut upper, mut at_v) = ([0.0; LANES], [0.0; LANES]);
-        sum(w, &mut upper);
-        w[vc..][..nl].copy_from_slice(&vn[..nl]);
-        uni[p.v_col as usize] = false;
-        exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
-        sum(w, &mut at_v);
+        if let Some(o) = &plan.ohmic {
+            exec_top(&o.prefix, &plan.lane0, uni, w, nl, cx);
+            // An operand's lanes, or its value in all of them.
+            let wp = w.as_mut_ptr();
+            let lanes = |s: Src| match s {
+                Src::K(k) => Err(k),
+                // SAFETY: a column holds at least one lane.
+                Src::Col(c) if uni[c as usize] => Err(unsafe { *col_ptr(cx.direct, wp, c) }),
+                // SAFETY: a column of `nl` lanes in the block or the trial's arrays.
+                Src::Col(c) => {
+                    Ok(unsafe { std::slice::from_raw_parts(col_ptr(cx.direct, wp, c), nl) })
+                }
+            };
+            let (x, y) = (lanes(o.x), lanes(o.y));
+            let at = |s: &Result<&[f64], f64>, l: usize| match s {
+                Ok(a) => a[l],
+                Err(k) => *k,
+            };
+            // The two runs' `t = v − x`, `c = y·t` (or `t·y`: the same bits) and the sums from 0.
+            let mut cur = [0.0; LANES];
+            for l in 0..nl {
+                let (x, y) = (at(&x, l), at(&y, l));
+                upper[l] = 0.0 + y * ((vn[l] + 0.001) - x);
+                cur[l] = y * (vn[l] - x);
+                at_v[l] = 0.0 + cur[l];
+            }
+            // `t` is scratch: nothing reads it after the phase.
+            w[o.c as usize * LANES..][..nl].copy_from_slice(&cur[..nl]);
+            uni[o.c as usize] = false;
+        } else {
+            for (d, &x) in w[vc..][..nl].iter_mut().zip(&vn) {
+                *d = x + 0.001;
+            }
+            exec_top(&plan.runs[0], &plan.lane0, uni, w, nl, cx);
+            sum(w, &mut upper);
+            w[vc..][..nl].copy_from_slice(&vn[..nl]);
+            uni[p.v_col as usize] = false;
+            exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
+            sum(w, &mut at_v);
+        }
         let sign = self.loaded.sign;
         // The slopes and right-hand sides first (a loop that vectorises), then the scatter,
         // lane by lane (instances of a point process may share a node: NEURON's order).
@@ -759,6 +790,16 @@ impl CompiledMechanism {
                 }
             }
         }
+    }
+}
+
+/// Column `c`'s first lane: in the trial's arrays (`direct`, non-null) or in the block `w`.
+#[inline(always)]
+fn col_ptr(direct: &[*mut f64], w: *mut f64, c: u32) -> *mut f64 {
+    match direct[c as usize] {
+        // SAFETY: column c of the block lies within `w` (columns × LANES values).
+        d if d.is_null() => unsafe { w.add(c as usize * LANES) },
+        d => d,
     }
 }
 

@@ -51,6 +51,72 @@ pub(super) struct PhasePlan {
     /// in all lanes only its first lane needs to be written (parameters, scratch and the
     /// environment's values; never a trial variable, which is stored).
     pub lane0: Vec<bool>,
+    /// The current phase's ohmic form, when its program has it (see [`Ohmic`]).
+    pub ohmic: Option<Ohmic>,
+}
+
+/// A current phase whose only current is `c = y·(v − x)` through a scratch column, after
+/// code (`prefix`) that does not read `v` (a gate channel's `g = gbar·m³·h`; `i = g·(v − e)`):
+/// the executor runs the prefix once and evaluates the current at `v + 0.001` and at `v`, its
+/// sum and slope in one pass over the lanes, with the same operations as the two runs.
+#[derive(Debug)]
+pub(super) struct Ohmic {
+    /// The code before the current's two instructions.
+    pub prefix: Run,
+    /// The current's column.
+    pub c: u32,
+    /// The reversal potential's operand.
+    pub x: Src,
+    /// The conductance's operand.
+    pub y: Src,
+}
+
+/// The [`Ohmic`] form of a current phase's two runs, if they have it.
+fn ohmic(p: &Program, runs: &[Run]) -> Option<Ohmic> {
+    let [r0, r1] = runs else { return None };
+    let [cur] = &p.currents[..] else { return None };
+    let [Instr::Bin {
+        op: Op2::Sub,
+        dst: t,
+        a: Src::Col(v),
+        b: x,
+    }, Instr::Bin {
+        op: Op2::Mul,
+        dst: c,
+        a,
+        b,
+    }] = r1.code[..]
+    else {
+        return None;
+    };
+    let y = match (a, b) {
+        (Src::Col(k), y) | (y, Src::Col(k)) if k == t && y != Src::Col(t) => y,
+        _ => return None,
+    };
+    let n = r0.code.len();
+    let prefix = r0.code.get(..n.checked_sub(2)?)?;
+    let names_t_c_or_v = |s: &Src| *s == Src::Col(t) || *s == Src::Col(c) || *s == Src::Col(v);
+    let ok = v == p.v_col
+        && c == cur.col
+        && t != c
+        && p.columns[t as usize] == Column::Scratch
+        && !names_t_c_or_v(&x)
+        && !names_t_c_or_v(&y)
+        && r0.code[n - 2..] == r1.code[..]
+        && prefix.iter().all(|i| match *i {
+            Instr::Un { a, .. } => a != Src::Col(v),
+            Instr::Bin { a, b, .. } => a != Src::Col(v) && b != Src::Col(v),
+            _ => false,
+        });
+    ok.then(|| Ohmic {
+        prefix: Run {
+            code: prefix.to_vec(),
+            marks: r0.marks[..n - 2].to_vec(),
+        },
+        c,
+        x,
+        y,
+    })
 }
 
 /// One run of a phase's top-level code.
@@ -324,6 +390,12 @@ impl Plans {
                 store,
                 direct,
                 lane0,
+                // The current phase is the one run twice.
+                ohmic: if runs.len() == 2 {
+                    ohmic(p, &runs)
+                } else {
+                    None
+                },
                 runs,
             }
         };
