@@ -330,7 +330,12 @@ impl CompiledMechanism {
     ) {
         let p = &self.loaded.program;
         let n = self.nodes.len();
-        let mut tables = self.tables.lock().expect("table lock");
+        // No lock for the programs without TABLEs (most).
+        let mut guard = (!p.tables.is_empty()).then(|| self.tables.lock().expect("table lock"));
+        let tables: &mut [Table] = match guard.as_deref_mut() {
+            Some(t) => t,
+            None => &mut [],
+        };
         let range = match &ev {
             Some(e) => e.instance..e.instance + 1,
             None => 0..n,
@@ -387,7 +392,7 @@ impl CompiledMechanism {
                 if !p.tables.is_empty() {
                     check_tables(
                         &p.tables,
-                        &mut tables,
+                        tables,
                         w,
                         p.columns.len(),
                         self.usetable(w, nl),
@@ -717,28 +722,25 @@ impl CompiledMechanism {
         let (mut upper, mut at_v) = ([0.0; LANES], [0.0; LANES]);
         if let Some(o) = &plan.ohmic {
             exec_top(&o.prefix, &plan.lane0, uni, w, nl, cx);
-            // An operand's lanes, or its value in all of them.
+            // The operands' lanes (a value in all of them when uniform).
             let wp = w.as_mut_ptr();
-            let lanes = |s: Src| match s {
-                Src::K(k) => Err(k),
+            let lanes = |s: Src, out: &mut [f64; LANES]| match s {
+                Src::K(k) => out.fill(k),
                 // SAFETY: a column holds at least one lane.
-                Src::Col(c) if uni[c as usize] => Err(unsafe { *col_ptr(cx.direct, wp, c) }),
+                Src::Col(c) if uni[c as usize] => out.fill(unsafe { *col_ptr(cx.direct, wp, c) }),
                 // SAFETY: a column of `nl` lanes in the block or the trial's arrays.
-                Src::Col(c) => {
-                    Ok(unsafe { std::slice::from_raw_parts(col_ptr(cx.direct, wp, c), nl) })
-                }
+                Src::Col(c) => out[..nl].copy_from_slice(unsafe {
+                    std::slice::from_raw_parts(col_ptr(cx.direct, wp, c), nl)
+                }),
             };
-            let (x, y) = (lanes(o.x), lanes(o.y));
-            let at = |s: &Result<&[f64], f64>, l: usize| match s {
-                Ok(a) => a[l],
-                Err(k) => *k,
-            };
+            let (mut x, mut y) = ([0.0; LANES], [0.0; LANES]);
+            lanes(o.x, &mut x);
+            lanes(o.y, &mut y);
             // The two runs' `t = v − x`, `c = y·t` (or `t·y`: the same bits) and the sums from 0.
             let mut cur = [0.0; LANES];
-            for l in 0..nl {
-                let (x, y) = (at(&x, l), at(&y, l));
-                upper[l] = 0.0 + y * ((vn[l] + 0.001) - x);
-                cur[l] = y * (vn[l] - x);
+            for l in 0..LANES {
+                upper[l] = 0.0 + y[l] * ((vn[l] + 0.001) - x[l]);
+                cur[l] = y[l] * (vn[l] - x[l]);
                 at_v[l] = 0.0 + cur[l];
             }
             // `t` is scratch: nothing reads it after the phase.
