@@ -299,8 +299,18 @@ impl CellSimulator {
     pub fn build_with(
         &self,
         inputs: &SynapseInputs,
-        mut on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
+        on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
     ) -> Result<Simulation<'_>, TrialError> {
+        Ok(self.builder_with(inputs, on_point)?.build()?)
+    }
+
+    /// The builder [`CellSimulator::build_with`] builds (e.g. to run it in a
+    /// [`crate::solver::Batch`]).
+    pub fn builder_with(
+        &self,
+        inputs: &SynapseInputs,
+        mut on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
+    ) -> Result<SimulationBuilder<'_>, TrialError> {
         self.check_inputs(inputs)?;
         let dt = self.dt_ms();
         // Per population and receptor: NetCon weight slots, parameters as borrowed pairs, and
@@ -396,7 +406,7 @@ impl CellSimulator {
                 b.add_events(h, &times, &w)?;
             }
         }
-        Ok(b.build()?)
+        Ok(b)
     }
 
     /// Simulates `inputs` until `tstop_ms` (ISF's loop on the accumulated t, with the `"%g"`
@@ -412,6 +422,68 @@ impl CellSimulator {
         let start = Instant::now();
         let mut sim = self.build(inputs)?;
         let traces = sim.run_until(hoc_tstop(tstop_ms));
+        Ok(Self::result(inputs, traces, start))
+    }
+
+    /// The solver model of `lanes` trials of this cell side by side, for
+    /// [`CellSimulator::run_batch`] (built once, shared by every batch of the cell).
+    pub fn batch_model(&self, lanes: usize) -> Result<CellModel, TrialError> {
+        Ok(self.template.solver_model_batched(
+            self.dt_ms(),
+            self.model.settings().numerics,
+            lanes,
+        )?)
+    }
+
+    /// Simulates the trials `inputs` side by side in the lanes of `batch_model` (from
+    /// [`CellSimulator::batch_model`]; at most its lanes, unused lanes idle), each until its own
+    /// stop time; the results are bit-identical to [`CellSimulator::run`] of each trial, only
+    /// `wall_time_s` is the batch's time divided among its trials. Fails with
+    /// [`crate::solver::SolverError::NotBatchable`] when the trials cannot share a batch (they
+    /// draw from the legacy random generator): run them one at a time then.
+    pub fn run_batch(
+        &self,
+        batch_model: &CellModel,
+        inputs: &[&SynapseInputs],
+        tstop_ms: &[f64],
+    ) -> Result<Vec<TrialResult>, TrialError> {
+        if inputs.len() != tstop_ms.len() {
+            return Err(TrialError::Setting(format!(
+                "{} trials but {} stop times",
+                inputs.len(),
+                tstop_ms.len()
+            )));
+        }
+        for &t in tstop_ms {
+            if !t.is_finite() || t < 0.0 {
+                return Err(TrialError::Setting(format!(
+                    "tstop must be a non-negative number of ms, got {t}"
+                )));
+            }
+            crate::limits::check_steps(t, self.dt_ms()).map_err(TrialError::Setting)?;
+        }
+        let start = Instant::now();
+        let builders = inputs
+            .iter()
+            .map(|i| self.builder_with(i, |_, _, _| {}))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut batch = crate::solver::Batch::build(batch_model, &builders)?;
+        let stops: Vec<f64> = tstop_ms.iter().map(|&t| hoc_tstop(t)).collect();
+        let traces = batch.run_until(&stops)?;
+        let share = start.elapsed() / inputs.len() as u32;
+        Ok(inputs
+            .iter()
+            .zip(traces)
+            .map(|(i, tr)| {
+                let mut r = Self::result(i, tr, Instant::now());
+                r.wall_time_s = share.as_secs_f64();
+                r
+            })
+            .collect())
+    }
+
+    /// A trial's result from its traces (soma column 0, the sites after it).
+    fn result(inputs: &SynapseInputs, traces: crate::solver::Traces, start: Instant) -> TrialResult {
         let mut columns = traces.columns.into_iter();
         let soma = columns.next().unwrap_or_default();
         let sites: Vec<Vec<f64>> = columns.collect();
@@ -426,7 +498,7 @@ impl CellSimulator {
                 times_ms: inputs.release_times(i).to_vec(),
             })
             .collect();
-        Ok(TrialResult {
+        TrialResult {
             t_ms: traces.t,
             soma_vm_mv: soma,
             site_vm_mv: sites,
@@ -434,7 +506,7 @@ impl CellSimulator {
             synapse_activations,
             wall_time_s: start.elapsed().as_secs_f64(),
             ..TrialResult::default()
-        })
+        }
     }
 }
 
