@@ -171,6 +171,9 @@ pub struct CellSimulator {
     /// coalesces synapses: the summed states, currents and Jacobian are the same up to
     /// round-off, at a fraction of the cost. On by default.
     pub coalesce_synapses: bool,
+    /// Batched models of 2, 4, 8 and 16 lanes, built when first needed
+    /// ([`CellSimulator::run_many`]).
+    batch_models: [std::sync::OnceLock<Result<CellModel, String>>; 4],
 }
 
 impl CellSimulator {
@@ -192,6 +195,7 @@ impl CellSimulator {
             template,
             model,
             coalesce_synapses: true,
+            batch_models: Default::default(),
         })
     }
 
@@ -482,6 +486,60 @@ impl CellSimulator {
             .collect())
     }
 
+    /// The batched model of `lanes` (2, 4, 8 or 16) trials of this cell, built on first use
+    /// and kept.
+    pub fn cached_batch_model(&self, lanes: usize) -> Result<&CellModel, TrialError> {
+        let k = match lanes {
+            2 => 0,
+            4 => 1,
+            8 => 2,
+            16 => 3,
+            _ => {
+                return Err(TrialError::Setting(format!(
+                    "batches have 2, 4, 8 or 16 lanes, not {lanes}"
+                )))
+            }
+        };
+        self.batch_models[k]
+            .get_or_init(|| self.batch_model(lanes).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| TrialError::Setting(e.clone()))
+    }
+
+    /// Simulates the trials `inputs` (each until `tstop_ms`), side by side in batches of up to
+    /// [`default_lanes`] trials (a batch of `n` trials takes the largest power of two ≤ `n`
+    /// lanes, so that no lane idles), one at a time when they cannot share a batch. The
+    /// results are those of [`CellSimulator::run`] of each trial, in order.
+    pub fn run_many(
+        &self,
+        inputs: &[&SynapseInputs],
+        tstop_ms: f64,
+    ) -> Result<Vec<TrialResult>, TrialError> {
+        let max = default_lanes();
+        let mut out = Vec::with_capacity(inputs.len());
+        let mut rest = inputs;
+        while !rest.is_empty() {
+            let lanes = max.min(1 << rest.len().ilog2());
+            let (chunk, r) = rest.split_at(lanes.min(rest.len()));
+            rest = r;
+            if lanes > 1 {
+                let model = self.cached_batch_model(lanes)?;
+                match self.run_batch(model, chunk, &vec![tstop_ms; chunk.len()]) {
+                    Ok(r) => {
+                        out.extend(r);
+                        continue;
+                    }
+                    Err(TrialError::Solver(crate::solver::SolverError::NotBatchable(_))) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            for i in chunk {
+                out.push(self.run(i, tstop_ms)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// A trial's result from its traces (soma column 0, the sites after it).
     fn result(inputs: &SynapseInputs, traces: crate::solver::Traces, start: Instant) -> TrialResult {
         let mut columns = traces.columns.into_iter();
@@ -508,6 +566,32 @@ impl CellSimulator {
             ..TrialResult::default()
         }
     }
+}
+
+/// How many trials of one cell the run layer simulates side by side
+/// ([`crate::solver::Batch`]): 8 where the kernels run on AVX-512, 4 on AVX2, 1 (one at a time)
+/// without vector kernels; `ISF_BATCH_LANES` sets it (1 turns batching off; 2, 4, 8 or 16).
+/// Batched or not, every trial's results are the same bits.
+pub fn default_lanes() -> usize {
+    use crate::mechanisms::exp::Isa;
+    if let Some(w) = std::env::var("ISF_BATCH_LANES")
+        .ok()
+        .and_then(|w| w.trim().parse::<usize>().ok())
+        .filter(|w| matches!(w, 1 | 2 | 4 | 8 | 16))
+    {
+        return w;
+    }
+    match Isa::detect() {
+        Isa::Avx512 => 8,
+        Isa::Avx2 => 4,
+        Isa::Base => 1,
+    }
+}
+
+/// Lanes of a batched model for `trials` trials: [`default_lanes`], fewer when there are fewer
+/// trials (a power of two, so the lane-wide loops serve it); 1 means no batch.
+pub fn lanes_for(trials: usize) -> usize {
+    default_lanes().min(trials.max(1).next_power_of_two())
 }
 
 /// Number of NetCon weight slots of a receptor's mechanism (NET_RECEIVE arguments); also checks
