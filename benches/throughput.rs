@@ -1,6 +1,6 @@
 //! Throughput of ISF's reference trial (cell 86, seed-1234 network trial replayed: 3867
 //! synapses, 300 ms, `fast` numerics), one trial at a time and batched (`W` copies of the trial
-//! in the lanes of a batch, docs/architecture.md, batched trials): CPU per trial, trials per
+//! in the lanes of a batch, docs/architecture.md#batched-trials): CPU per trial, trials per
 //! second per core and ns per segment-step, best of `ISF_BENCH_ROUNDS` (default 5) rounds in
 //! which single and every width take turns (this thread's CPU time, so that other processes on
 //! a shared machine do not inflate it). Memory: the resident set before and after building and

@@ -1,6 +1,6 @@
 //! Batched trials: up to `W` trials of one cell simulated side by side on a
 //! [`CellModel::batched`] model, each lane bit-identical to the trial run alone
-//! (docs/architecture.md, batched trials).
+//! (docs/architecture.md#batched-trials).
 //!
 //! The trials are described with ordinary [`SimulationBuilder`]s of the one-trial model; the
 //! batch merges them into one simulation of the batched model: lane `l`'s nodes move to

@@ -291,8 +291,8 @@ impl CellModel {
         })
     }
 
-    /// The model of `lanes` trials of one cell simulated side by side (docs/architecture.md,
-    /// batched trials): `lanes` copies of the tree interleaved, node `i` of lane `l` at
+    /// The model of `lanes` trials of one cell simulated side by side
+    /// (docs/architecture.md#batched-trials): `lanes` copies of the tree interleaved, node `i` of lane `l` at
     /// `i·lanes + l`, every density instance `k` of lane `l` at `k·lanes + l` with the
     /// parameters of instance `k`. Each lane then sees exactly the operations of the one-trial
     /// model in the same order (its currents are summed in its own instance order, its

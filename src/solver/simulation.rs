@@ -1124,7 +1124,7 @@ impl Simulation<'_> {
         }
     }
 
-    /// Runs the lanes of a batch (docs/architecture.md, batched trials): lane `k` records the
+    /// Runs the lanes of a batch (docs/architecture.md#batched-trials): lane `k` records the
     /// probe columns `lanes[k].0` with ISF's loop `while t < lanes[k].1` (on the accumulated t),
     /// exactly the rows [`Simulation::run_until`] would give it alone; the run ends when every
     /// lane has ended.

@@ -1,4 +1,4 @@
-//! Batched trials (docs/architecture.md, batched trials): 16 trials of ISF's reference network
+//! Batched trials (docs/architecture.md#batched-trials): 16 trials of ISF's reference network
 //! on cell 86 (the seed-1234 trial and 15 more ISF seeds), run one at a time and in the lanes of
 //! batches of 4 and 8 and of a partial batch whose trials stop at different times, must give
 //! bit-identical results with both numerics.
