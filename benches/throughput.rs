@@ -71,9 +71,7 @@ fn main() {
     let rss8 = {
         let model = sim.batch_model(8).unwrap();
         let inputs: Vec<&SynapseInputs> = vec![&trial.inputs; 8];
-        let out = sim
-            .run_batch(&model, &inputs, &[TSTOP_MS; 8])
-            .unwrap();
+        let out = sim.run_batch(&model, &inputs, &[TSTOP_MS; 8]).unwrap();
         assert!(out.iter().all(|r| r.soma_vm_mv == one.soma_vm_mv));
         rss_mb()
     };

@@ -361,7 +361,9 @@ pub fn run_config(
                 .par_iter()
                 .flat_map_iter(|g| {
                     let out = if isf_io::signals::interrupted() {
-                        g.iter().map(|_| Err(anyhow::anyhow!("interrupted"))).collect()
+                        g.iter()
+                            .map(|_| Err(anyhow::anyhow!("interrupted")))
+                            .collect()
                     } else {
                         models[g[0].cell_id as usize].run_trials(g)
                     };

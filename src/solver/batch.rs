@@ -32,7 +32,10 @@ impl<'m> Batch<'m> {
     /// A trial that seeds the legacy random generator ([`SimulationBuilder::set_seed`]) cannot
     /// share a batch: NEURON keeps one such generator per process and isf one per trial, so
     /// lanes drawing from a shared one would differ from their single runs.
-    pub fn build(model: &'m CellModel, trials: &[SimulationBuilder<'_>]) -> Result<Self, SolverError> {
+    pub fn build(
+        model: &'m CellModel,
+        trials: &[SimulationBuilder<'_>],
+    ) -> Result<Self, SolverError> {
         let w = model.lanes();
         if trials.is_empty() || trials.len() > w {
             return Err(SolverError::BadSetting(format!(
@@ -97,11 +100,17 @@ impl<'m> Batch<'m> {
             }));
             m.events
                 .extend(t.events.iter().map(|&(time, nc)| (time, nc + first_netcon)));
-            m.vectors
-                .extend(t.vectors.iter().map(|(h, times)| (handle(*h), times.clone())));
+            m.vectors.extend(
+                t.vectors
+                    .iter()
+                    .map(|(h, times)| (handle(*h), times.clone())),
+            );
             let first_column = m.probes.len();
             for p in &t.probes {
-                if let Probe::Voltage(i) | Probe::Density { node: i, .. } | Probe::Ion { node: i, .. } = p {
+                if let Probe::Voltage(i)
+                | Probe::Density { node: i, .. }
+                | Probe::Ion { node: i, .. } = p
+                {
                     if *i >= one.n_nodes() {
                         return Err(SolverError::NodeOutOfRange {
                             node: *i,
@@ -120,7 +129,10 @@ impl<'m> Batch<'m> {
                         variable: variable.clone(),
                         node: node(*i),
                     },
-                    Probe::Point { handle: h, variable } => Probe::Point {
+                    Probe::Point {
+                        handle: h,
+                        variable,
+                    } => Probe::Point {
                         handle: handle(*h),
                         variable: variable.clone(),
                     },
@@ -185,5 +197,146 @@ impl<'m> Batch<'m> {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanisms::{Ions, MechanismPlacement, Numerics};
+    use crate::solver::{CableTree, SimSettings};
+
+    /// Trial `k` on a three-segment cable with `hh` and `pas`: synapses with lane-specific
+    /// events, a current clamp, and a probe of every kind.
+    fn trial<'m>(model: &'m CellModel, k: usize) -> SimulationBuilder<'m> {
+        let mut b = SimulationBuilder::new(model);
+        let kf = k as f64;
+        let a = b.add_point("glutamate_syn", 2, &[]).unwrap();
+        let c = b
+            .add_point("glutamate_syn", 1, &[("decayampa", 0.9)])
+            .unwrap();
+        let g = b.add_point("gaba_syn", 3, &[]).unwrap();
+        let nc = b
+            .add_events(a, &[1.0 + kf, 3.0, 3.0 + 0.5 * kf], &[1.5, 2.0])
+            .unwrap();
+        b.add_events(c, &[2.0 + 0.25 * kf], &[0.7 * (kf + 1.0), 1.0])
+            .unwrap();
+        b.add_events(g, &[4.0 - 0.5 * kf], &[2.0]).unwrap();
+        b.add_point(
+            "IClamp",
+            1,
+            &[("del", 1.0), ("dur", 3.0), ("amp", 0.1 * kf)],
+        )
+        .unwrap();
+        b.record(Probe::Voltage(1));
+        b.record(Probe::Voltage(3));
+        b.record(Probe::Point {
+            handle: c,
+            variable: "C".into(),
+        });
+        b.record(Probe::Ion {
+            variable: "ina".into(),
+            node: 2,
+        });
+        b.record(Probe::Density {
+            mechanism: "hh".into(),
+            variable: "m".into(),
+            node: 3,
+        });
+        b.record(Probe::Weight {
+            netcon: nc,
+            index: 1,
+        });
+        b
+    }
+
+    #[test]
+    fn every_lane_equals_its_trial_alone() {
+        let tree = CableTree {
+            parent: vec![usize::MAX, 0, 1, 2, 3],
+            area_um2: vec![0.0, 500.0, 400.0, 300.0, 0.0],
+            cm_uf_cm2: vec![0.0, 1.0, 1.0, 2.0, 0.0],
+            rinv_us: vec![0.0, 20.0, 10.0, 10.0, 20.0],
+        };
+        let placement = |name: &str| {
+            let mut p = MechanismPlacement::new(name);
+            p.nodes = vec![1, 2, 3];
+            p
+        };
+        for numerics in [Numerics::Fast, Numerics::Exact] {
+            let settings = SimSettings {
+                dt_ms: 0.025,
+                celsius: 6.3,
+                vinit_mv: -65.0,
+                numerics,
+            };
+            let placements = [placement("hh"), placement("pas")];
+            let one = CellModel::new(&tree, &placements, Ions::defaults(5), settings).unwrap();
+            // 4 lanes (the lane-wide loops) and 3 (the forest's own loops), 3 trials each.
+            for lanes in [4, 3] {
+                let wide =
+                    CellModel::batched(&tree, &placements, Ions::defaults(5), settings, lanes)
+                        .unwrap();
+                let trials: Vec<_> = (0..3).map(|k| trial(&one, k)).collect();
+                let stops = [8.0, 5.0, 8.0];
+                let got = Batch::build(&wide, &trials)
+                    .unwrap()
+                    .run_until(&stops)
+                    .unwrap();
+                for (k, (g, stop)) in got.iter().zip(stops).enumerate() {
+                    let alone = trial(&one, k).build().unwrap().run_until(stop);
+                    let bits = |t: &Traces| {
+                        let mut v: Vec<u64> = t.t.iter().map(|x| x.to_bits()).collect();
+                        for c in &t.columns {
+                            v.extend(c.iter().map(|x| x.to_bits()));
+                        }
+                        v
+                    };
+                    assert_eq!(g.columns.len(), 6);
+                    assert!(
+                        bits(g) == bits(&alone),
+                        "{numerics:?}, {lanes} lanes: trial {k} differs"
+                    );
+                }
+                assert!(got[0].columns[0] != got[2].columns[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn batches_that_cannot_be_are_refused() {
+        let tree = CableTree::single_compartment(100.0, 1.0, 0.01);
+        let settings = SimSettings {
+            dt_ms: 0.025,
+            celsius: 34.0,
+            vinit_mv: -65.0,
+            numerics: Numerics::Fast,
+        };
+        let one = CellModel::new(&tree, &[], Ions::defaults(3), settings).unwrap();
+        let wide = CellModel::batched(&tree, &[], Ions::defaults(3), settings, 2).unwrap();
+        let three: Vec<_> = (0..3).map(|_| SimulationBuilder::new(&one)).collect();
+        assert!(Batch::build(&wide, &three).is_err());
+        let mut seeded = SimulationBuilder::new(&one);
+        seeded.set_seed(5.0).unwrap();
+        assert!(matches!(
+            Batch::build(&wide, &[seeded]),
+            Err(SolverError::NotBatchable(_))
+        ));
+        let other = CellModel::new(
+            &CableTree::single_compartment(200.0, 1.0, 0.01),
+            &[],
+            Ions::defaults(3),
+            SimSettings {
+                dt_ms: 0.05,
+                ..settings
+            },
+        )
+        .unwrap();
+        let e = Batch::build(&wide, &[SimulationBuilder::new(&other)]).unwrap_err();
+        assert!(
+            e.to_string().contains("not a trial of the batch's cell"),
+            "{e}"
+        );
+        assert!(CellModel::batched(&tree, &[], Ions::defaults(3), settings, 0).is_err());
     }
 }

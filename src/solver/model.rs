@@ -306,7 +306,9 @@ impl CellModel {
         lanes: usize,
     ) -> Result<Self, SolverError> {
         if lanes == 0 {
-            return Err(SolverError::BadSetting("a batch needs at least one lane".into()));
+            return Err(SolverError::BadSetting(
+                "a batch needs at least one lane".into(),
+            ));
         }
         if lanes == 1 {
             return Self::new(tree, placements, ions, settings);
@@ -338,7 +340,11 @@ impl CellModel {
                     .iter()
                     .flat_map(|&i| (0..lanes).map(move |l| i * lanes + l))
                     .collect(),
-                params: pl.params.iter().map(|(k, v)| (k.clone(), spread(v))).collect(),
+                params: pl
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), spread(v)))
+                    .collect(),
             })
             .collect();
         let ions = Ions {

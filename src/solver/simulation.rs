@@ -1102,23 +1102,23 @@ impl Simulation<'_> {
         {
             {
                 match src {
-                Source::V(i) => st.v[i],
-                Source::Density(b, k) => st.density_vars[b][k],
-                Source::Point(b, k) => st.point_vars[b][k],
-                Source::Weight(k) => st.weights[k],
-                Source::Ion(var, i) => {
-                    let s = &st.ions;
-                    match var {
-                        IonVar::Ina => s.ina[i],
-                        IonVar::Ik => s.ik[i],
-                        IonVar::Ica => s.ica[i],
-                        IonVar::Ena => s.ena[i],
-                        IonVar::Ek => s.ek[i],
-                        IonVar::Eca => s.eca[i],
-                        IonVar::Cai => s.cai[i],
-                        IonVar::Cao => s.cao[i],
+                    Source::V(i) => st.v[i],
+                    Source::Density(b, k) => st.density_vars[b][k],
+                    Source::Point(b, k) => st.point_vars[b][k],
+                    Source::Weight(k) => st.weights[k],
+                    Source::Ion(var, i) => {
+                        let s = &st.ions;
+                        match var {
+                            IonVar::Ina => s.ina[i],
+                            IonVar::Ik => s.ik[i],
+                            IonVar::Ica => s.ica[i],
+                            IonVar::Ena => s.ena[i],
+                            IonVar::Ek => s.ek[i],
+                            IonVar::Eca => s.eca[i],
+                            IonVar::Cai => s.cai[i],
+                            IonVar::Cao => s.cao[i],
+                        }
                     }
-                }
                 }
             }
         }

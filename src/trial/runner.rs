@@ -541,7 +541,11 @@ impl CellSimulator {
     }
 
     /// A trial's result from its traces (soma column 0, the sites after it).
-    fn result(inputs: &SynapseInputs, traces: crate::solver::Traces, start: Instant) -> TrialResult {
+    fn result(
+        inputs: &SynapseInputs,
+        traces: crate::solver::Traces,
+        start: Instant,
+    ) -> TrialResult {
         let mut columns = traces.columns.into_iter();
         let soma = columns.next().unwrap_or_default();
         let sites: Vec<Vec<f64>> = columns.collect();

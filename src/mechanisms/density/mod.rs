@@ -203,9 +203,9 @@ pub fn lane_runs(nodes: &[usize]) -> usize {
         .find(|&w| {
             !nodes.is_empty()
                 && nodes.len() % w == 0
-                && nodes.chunks_exact(w).all(|c| {
-                    c[0] % w == 0 && c.iter().enumerate().all(|(l, &x)| x == c[0] + l)
-                })
+                && nodes
+                    .chunks_exact(w)
+                    .all(|c| c[0] % w == 0 && c.iter().enumerate().all(|(l, &x)| x == c[0] + l))
         })
         .unwrap_or(1)
 }
@@ -242,20 +242,27 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
             } else {
                 &self.erev[n0..n0 + W]
             };
-            let mut m = Matrix {
-                rhs: &mut self.m.rhs[n0..n0 + W],
-                d: &mut self.m.d[n0..n0 + W],
-                numerics: self.m.numerics,
-            };
+            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
             let gbar = &self.gbar[j0..j0 + W];
             let (g0, g1) = (&self.g[0][j0..j0 + W], &self.g[1][j0..j0 + W]);
             let g_out = &mut self.g_out[j0..j0 + W];
             let i_out = &mut self.i_out[j0..j0 + W];
             for l in 0..W {
-                let g = K::conductance(gbar[l], [g0[l], g1[l]]);
-                let i = m.add_ohmic(l, g, v[l], e[l]);
-                g_out[l] = g;
-                i_out[l] = i;
+                g_out[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
+            }
+            // One loop per numerics, so that the slope's form is fixed inside it.
+            for numerics in [Numerics::Fast, Numerics::Exact] {
+                if numerics != self.m.numerics {
+                    continue;
+                }
+                let mut m = Matrix {
+                    rhs: &mut rhs[..],
+                    d: &mut d[..],
+                    numerics,
+                };
+                for l in 0..W {
+                    i_out[l] = m.add_ohmic(l, g_out[l], v[l], e[l]);
+                }
             }
             if let Some(a) = self.acc.as_deref_mut() {
                 let a = &mut a[n0..n0 + W];
