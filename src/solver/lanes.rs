@@ -44,46 +44,39 @@ fn run_mut<const W: usize>(x: &mut [f64], i: usize) -> &mut [f64; W] {
     (&mut x[i * W..i * W + W]).try_into().expect("W values")
 }
 
-/// The runs of a node `i` and of its parent `p < i`, both writable.
-#[inline(always)]
-fn pair_mut<const W: usize>(x: &mut [f64], p: usize, i: usize) -> (&mut [f64; W], &mut [f64; W]) {
-    let (lo, hi) = x.split_at_mut(i * W);
-    (
-        (&mut lo[p * W..p * W + W]).try_into().expect("W values"),
-        (&mut hi[..W]).try_into().expect("W values"),
-    )
-}
-
 impl Assemble<'_> {
+    // The loops read each run into local arrays and store them back: locals cannot alias the
+    // other arrays, so the compiler vectorises the lane loops (on slices of one function it
+    // cannot prove that, and kept them scalar).
     #[inline(always)]
     fn go<const W: usize>(self) {
         let [ina, ik, ica] = self.currents;
         for (i, &u) in self.up.iter().enumerate() {
             // `u.min(i)` is `u`: a parent precedes its node (checked when the model is built).
             let u = u.min(i);
-            let vu = *run::<W>(self.v, u);
-            let vi = run::<W>(self.v, i);
-            let (b, dc) = (run::<W>(self.b, i), run::<W>(self.d_const, i));
-            let dv = run_mut::<W>(self.dv, i);
-            let rhs = run_mut::<W>(self.rhs, i);
-            let d = run_mut::<W>(self.d, i);
+            let (vu, vi) = (*run::<W>(self.v, u), *run::<W>(self.v, i));
+            let (b, dc) = (*run::<W>(self.b, i), *run::<W>(self.d_const, i));
+            let (mut dv, mut rhs) = ([0.0; W], [0.0; W]);
             for l in 0..W {
                 let x = vu[l] - vi[l];
                 dv[l] = x;
                 rhs[l] = -(b[l] * x);
-                d[l] = dc[l];
             }
-            run_mut::<W>(ina, i).fill(0.0);
-            run_mut::<W>(ik, i).fill(0.0);
-            run_mut::<W>(ica, i).fill(0.0);
+            *run_mut::<W>(self.dv, i) = dv;
+            *run_mut::<W>(self.rhs, i) = rhs;
+            *run_mut::<W>(self.d, i) = dc;
+            *run_mut::<W>(ina, i) = [0.0; W];
+            *run_mut::<W>(ik, i) = [0.0; W];
+            *run_mut::<W>(ica, i) = [0.0; W];
         }
         for (i, &u) in self.up.iter().enumerate() {
             let u = u.min(i);
             let (a, dv) = (*run::<W>(self.a, i), *run::<W>(self.dv, i));
-            let rhs = run_mut::<W>(self.rhs, u);
+            let mut rhs = *run::<W>(self.rhs, u);
             for l in 0..W {
                 rhs[l] += a[l] * dv[l];
             }
+            *run_mut::<W>(self.rhs, u) = rhs;
         }
     }
 
@@ -108,14 +101,14 @@ impl Kernel for Assemble<'_> {
 }
 
 impl Solve<'_> {
+    // Local arrays, as in `Assemble::go`, so that the lane loops vectorise.
     #[inline(always)]
     fn go<const W: usize>(self) {
         let (rhs, d, a, b) = (self.rhs, self.d, self.a, self.b);
         for &i in self.elim {
             let p = self.parent[i];
-            let (ai, bi) = (*run::<W>(a, i), *run::<W>(b, i));
-            let (dp, di) = pair_mut::<W>(d, p, i);
-            let (rp, ri) = pair_mut::<W>(rhs, p, i);
+            let (ai, bi, ri) = (*run::<W>(a, i), *run::<W>(b, i), *run::<W>(rhs, i));
+            let (mut di, mut dp, mut rp) = (*run::<W>(d, i), *run::<W>(d, p), *run::<W>(rhs, p));
             if self.fast {
                 for l in 0..W {
                     let inv = 1.0 / di[l];
@@ -124,6 +117,7 @@ impl Solve<'_> {
                     dp[l] -= f * bi[l];
                     rp[l] -= f * ri[l];
                 }
+                *run_mut::<W>(d, i) = di;
             } else {
                 for l in 0..W {
                     let f = ai[l] / di[l];
@@ -131,20 +125,23 @@ impl Solve<'_> {
                     rp[l] -= f * ri[l];
                 }
             }
+            *run_mut::<W>(d, p) = dp;
+            *run_mut::<W>(rhs, p) = rp;
         }
         for (i, &p) in self.parent.iter().enumerate() {
             if p == usize::MAX {
                 let di = *run::<W>(d, i);
-                let ri = run_mut::<W>(rhs, i);
+                let mut ri = *run::<W>(rhs, i);
                 for l in 0..W {
                     ri[l] /= di[l];
                 }
+                *run_mut::<W>(rhs, i) = ri;
             }
         }
         for &i in self.elim.iter().rev() {
             let p = self.parent[i];
-            let (bi, di) = (*run::<W>(b, i), *run::<W>(d, i));
-            let (rp, ri) = pair_mut::<W>(rhs, p, i);
+            let (bi, di, rp) = (*run::<W>(b, i), *run::<W>(d, i), *run::<W>(rhs, p));
+            let mut ri = *run::<W>(rhs, i);
             if self.fast {
                 for l in 0..W {
                     ri[l] = (ri[l] - bi[l] * rp[l]) * di[l];
@@ -155,6 +152,7 @@ impl Solve<'_> {
                     ri[l] /= di[l];
                 }
             }
+            *run_mut::<W>(rhs, i) = ri;
         }
     }
 

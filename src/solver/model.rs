@@ -372,7 +372,7 @@ impl CellModel {
     pub fn settings(&self) -> SimSettings {
         self.settings
     }
-    /// Number of segment nodes (nodes with membrane).
+    /// Number of segment nodes (nodes with membrane), of all lanes of a batched model.
     pub fn n_segments(&self) -> usize {
         self.cap_nodes.len()
     }

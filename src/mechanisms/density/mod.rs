@@ -242,13 +242,18 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
             } else {
                 &self.erev[n0..n0 + W]
             };
+            // Local copies: they cannot alias the other arrays, so the lane loops vectorise.
             let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
-            let gbar = &self.gbar[j0..j0 + W];
-            let (g0, g1) = (&self.g[0][j0..j0 + W], &self.g[1][j0..j0 + W]);
-            let g_out = &mut self.g_out[j0..j0 + W];
-            let i_out = &mut self.i_out[j0..j0 + W];
+            let (mut r, mut dd) = (copy::<W>(rhs), copy::<W>(d));
+            let (v, e) = (copy::<W>(v), copy::<W>(e));
+            let gbar = copy::<W>(&self.gbar[j0..j0 + W]);
+            let (g0, g1) = (
+                copy::<W>(&self.g[0][j0..j0 + W]),
+                copy::<W>(&self.g[1][j0..j0 + W]),
+            );
+            let (mut g, mut i) = ([0.0; W], [0.0; W]);
             for l in 0..W {
-                g_out[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
+                g[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
             }
             // One loop per numerics, so that the slope's form is fixed inside it.
             for numerics in [Numerics::Fast, Numerics::Exact] {
@@ -256,22 +261,34 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
                     continue;
                 }
                 let mut m = Matrix {
-                    rhs: &mut rhs[..],
-                    d: &mut d[..],
+                    rhs: &mut r,
+                    d: &mut dd,
                     numerics,
                 };
                 for l in 0..W {
-                    i_out[l] = m.add_ohmic(l, g_out[l], v[l], e[l]);
+                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
                 }
             }
+            rhs.copy_from_slice(&r);
+            d.copy_from_slice(&dd);
+            self.g_out[j0..j0 + W].copy_from_slice(&g);
+            self.i_out[j0..j0 + W].copy_from_slice(&i);
             if let Some(a) = self.acc.as_deref_mut() {
                 let a = &mut a[n0..n0 + W];
+                let mut x = copy::<W>(a);
                 for l in 0..W {
-                    a[l] += i_out[l];
+                    x[l] += i[l];
                 }
+                a.copy_from_slice(&x);
             }
         }
     }
+}
+
+/// The first `W` values of `x` as an array.
+#[inline(always)]
+fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
+    x[..W].try_into().expect("W values")
 }
 
 impl<K: Kinetics> Kernel for GateCurrentRuns<'_, K> {
