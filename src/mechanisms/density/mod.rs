@@ -285,6 +285,67 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
     }
 }
 
+/// An ohmic current `g·(v − e)` with per-instance `g` and `e` over runs of `W` instances on
+/// contiguous nodes ([`lane_runs`]), as [`Matrix::add_ohmic`] adds it one instance at a time.
+pub(crate) struct OhmicRuns<'a> {
+    pub runs: usize,
+    pub nodes: &'a [usize],
+    pub v: &'a [f64],
+    pub m: Matrix<'a>,
+    pub g: &'a [f64],
+    pub e: &'a [f64],
+    pub i_out: &'a mut [f64],
+}
+
+impl OhmicRuns<'_> {
+    #[inline(always)]
+    fn go<const W: usize>(self) {
+        let len = self.v.len();
+        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+            let n0 = run[0].min(len.saturating_sub(W));
+            let j0 = r * W;
+            // Local copies, so that the lane loops vectorise (see `GateCurrentRuns`).
+            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
+            let (mut rl, mut dl) = (copy::<W>(rhs), copy::<W>(d));
+            let v = copy::<W>(&self.v[n0..n0 + W]);
+            let (g, e) = (
+                copy::<W>(&self.g[j0..j0 + W]),
+                copy::<W>(&self.e[j0..j0 + W]),
+            );
+            let mut i = [0.0; W];
+            for numerics in [Numerics::Fast, Numerics::Exact] {
+                if numerics != self.m.numerics {
+                    continue;
+                }
+                let mut m = Matrix {
+                    rhs: &mut rl,
+                    d: &mut dl,
+                    numerics,
+                };
+                for l in 0..W {
+                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
+                }
+            }
+            rhs.copy_from_slice(&rl);
+            d.copy_from_slice(&dl);
+            self.i_out[j0..j0 + W].copy_from_slice(&i);
+        }
+    }
+}
+
+impl Kernel for OhmicRuns<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        match self.runs {
+            2 => self.go::<2>(),
+            4 => self.go::<4>(),
+            8 => self.go::<8>(),
+            _ => self.go::<16>(),
+        }
+    }
+}
+
 /// The first `W` values of `x` as an array.
 #[inline(always)]
 fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
