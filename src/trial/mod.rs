@@ -15,8 +15,7 @@ pub mod result;
 pub mod runner;
 
 pub use runner::{
-    default_lanes, detect_spikes, hoc_tstop, lanes_for, ActiveSynapse, CellSimulator, Receptor,
-    SynapseInputs,
+    default_lanes, detect_spikes, hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs,
 };
 
 /// Errors of setting up or running a trial.

@@ -592,12 +592,6 @@ pub fn default_lanes() -> usize {
     }
 }
 
-/// Lanes of a batched model for `trials` trials: [`default_lanes`], fewer when there are fewer
-/// trials (a power of two, so the lane-wide loops serve it); 1 means no batch.
-pub fn lanes_for(trials: usize) -> usize {
-    default_lanes().min(trials.max(1).next_power_of_two())
-}
-
 /// Number of NetCon weight slots of a receptor's mechanism (NET_RECEIVE arguments); also checks
 /// that the mechanism is a point process, that it takes at least the given weights and that its
 /// parameters exist.
