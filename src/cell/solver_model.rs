@@ -14,6 +14,17 @@ impl CellTemplate {
 
     /// The solver model of this cell with time step `dt_ms` and the given numerics.
     pub fn solver_model(&self, dt_ms: f64, numerics: Numerics) -> Result<CellModel, SolverError> {
+        self.solver_model_batched(dt_ms, numerics, 1)
+    }
+
+    /// [`CellTemplate::solver_model`] for `lanes` trials side by side
+    /// ([`CellModel::batched`]).
+    pub fn solver_model_batched(
+        &self,
+        dt_ms: f64,
+        numerics: Numerics,
+        lanes: usize,
+    ) -> Result<CellModel, SolverError> {
         if let Some((name, _)) = self
             .ions
             .other
@@ -34,6 +45,6 @@ impl CellTemplate {
             vinit_mv: self.vinit_mv,
             numerics,
         };
-        CellModel::new(&self.cable, &self.mechanisms, ions, settings)
+        CellModel::batched(&self.cable, &self.mechanisms, ions, settings, lanes)
     }
 }

@@ -425,6 +425,22 @@ impl BuiltRecipe {
         Ok(result)
     }
 
+    /// [`BuiltRecipe::simulate`] of several drawn trials, side by side in batches
+    /// ([`CellSimulator::run_many`]); the same results.
+    pub fn simulate_many(&self, drawn: &[TrialInput]) -> anyhow::Result<Vec<TrialResult>> {
+        let network = self.network()?;
+        let inputs: Vec<SynapseInputs> = drawn
+            .iter()
+            .map(|d| SynapseInputs::from_network(network, d))
+            .collect();
+        let refs: Vec<&SynapseInputs> = inputs.iter().collect();
+        let mut results = self.sim.run_many(&refs, self.tstop_ms)?;
+        for (r, d) in results.iter_mut().zip(drawn) {
+            r.presynaptic_spikes = presynaptic_spikes(d);
+        }
+        Ok(results)
+    }
+
     /// The rows of ISF's synapse activation and presynaptic cells files of a drawn trial, sorted
     /// as ISF writes them (the same rows the ISF export writes from a simulated trial's result).
     pub fn isf_rows(

@@ -338,10 +338,38 @@ pub fn run_config(
             .filter(|(_, &o)| o == rank)
             .map(|(s, _)| *s)
             .collect();
+        // Consecutive trials of one cell share a lane batch (docs/architecture.md, batched
+        // trials); the results are the same bits either way.
+        // Groups no larger than needed to give every thread one.
+        let per_thread = mine.len().div_ceil(n_threads.max(1)).max(1);
+        let mut groups: Vec<&[TrialSpec]> = Vec::new();
+        let mut rest = &mine[..];
+        while let Some(first) = rest.first() {
+            let lanes = models[first.cell_id as usize].lanes().clamp(1, per_thread);
+            let same = rest
+                .iter()
+                .take(lanes)
+                .take_while(|s| s.cell_id == first.cell_id)
+                .count();
+            let (g, r) = rest.split_at(same);
+            groups.push(g);
+            rest = r;
+        }
         let t_batch = Instant::now();
         let results: Vec<Result<TrialResult, RunError>> = pool.install(|| {
-            mine.par_iter()
-                .map(|s| {
+            groups
+                .par_iter()
+                .flat_map_iter(|g| {
+                    let out = if isf_io::signals::interrupted() {
+                        g.iter()
+                            .map(|_| Err(anyhow::anyhow!("interrupted")))
+                            .collect()
+                    } else {
+                        models[g[0].cell_id as usize].run_trials(g)
+                    };
+                    g.iter().zip(out).collect::<Vec<_>>()
+                })
+                .map(|(s, r)| {
                     if isf_io::signals::interrupted() {
                         return Err(interrupted(&cfg, batch, n_batches));
                     }
@@ -353,9 +381,7 @@ pub fn run_config(
                         sweep: s.sweep,
                         msg,
                     };
-                    let mut r = models[s.cell_id as usize]
-                        .run_trial(s)
-                        .map_err(|e| fail(format!("{e:#}")))?;
+                    let mut r = r.map_err(|e| fail(format!("{e:#}")))?;
                     if (r.trial_id, r.cell_id, r.seed, r.sweep)
                         != (s.trial_id, s.cell_id, s.seed, s.sweep)
                     {

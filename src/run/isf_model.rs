@@ -118,6 +118,40 @@ impl TrialModel for IsfTrialModel {
 
     fn run_trial(&self, trial: &TrialSpec) -> anyhow::Result<TrialResult> {
         let start = Instant::now();
+        let drawn = self.draw(trial)?;
+        let result = self.cell.simulate(&drawn)?;
+        Ok(self.finish(trial, result, start.elapsed().as_secs_f64()))
+    }
+
+    fn lanes(&self) -> usize {
+        crate::trial::default_lanes()
+    }
+
+    fn run_trials(&self, trials: &[TrialSpec]) -> Vec<anyhow::Result<TrialResult>> {
+        if trials.len() < 2 {
+            return trials.iter().map(|t| self.run_trial(t)).collect();
+        }
+        let start = Instant::now();
+        let drawn: anyhow::Result<Vec<_>> = trials.iter().map(|t| self.draw(t)).collect();
+        let results = drawn.and_then(|d| self.cell.simulate_many(&d));
+        match results {
+            Ok(rs) => {
+                let share = start.elapsed().as_secs_f64() / trials.len() as f64;
+                trials
+                    .iter()
+                    .zip(rs)
+                    .map(|(t, r)| Ok(self.finish(t, r, share)))
+                    .collect()
+            }
+            // One at a time, so that each trial reports its own error.
+            Err(_) => trials.iter().map(|t| self.run_trial(t)).collect(),
+        }
+    }
+}
+
+impl IsfTrialModel {
+    /// The network activity of `trial`.
+    fn draw(&self, trial: &TrialSpec) -> anyhow::Result<crate::network::TrialInput> {
         let mut scratch = TrialScratch::default();
         let mut rng = self.stream(trial.seed, trial.sweep, &mut scratch)?;
         let drawn = self.cell.draw(&mut rng, &mut scratch)?;
@@ -127,7 +161,11 @@ impl TrialModel for IsfTrialModel {
             }
             m.insert(trial.seed, (trial.sweep + 1, rng));
         }
-        let mut result = self.cell.simulate(&drawn)?;
+        Ok(drawn)
+    }
+
+    /// A simulated trial's result as the run layer stores it: identity, thinned segments.
+    fn finish(&self, trial: &TrialSpec, mut result: TrialResult, wall_s: f64) -> TrialResult {
         if let Some(k) = self.all_segments_every_k {
             // Thinned and narrowed at once: a batch holds only what the file stores.
             let first = result.site_vm_mv.len() - self.desc.segments.len();
@@ -141,7 +179,7 @@ impl TrialModel for IsfTrialModel {
         result.cell_id = trial.cell_id;
         result.seed = trial.seed;
         result.sweep = trial.sweep;
-        result.wall_time_s = start.elapsed().as_secs_f64();
-        Ok(result)
+        result.wall_time_s = wall_s;
+        result
     }
 }

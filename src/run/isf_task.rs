@@ -151,11 +151,26 @@ pub fn run_isf_task_overwriting(task: &IsfTask, overwrite: bool) -> anyhow::Resu
     let mut t_ms: Vec<f64> = Vec::new();
     let mut soma: Vec<Vec<f64>> = Vec::new();
     let mut sites: Vec<Vec<Vec<f64>>> = vec![Vec::new(); site_labels.len()];
+    // Sweeps are drawn in order and simulated side by side in groups (the same results).
+    let group = crate::trial::default_lanes().max(1);
+    let mut drawn = Vec::with_capacity(group);
+    let mut network_s = Vec::with_capacity(group);
+    let mut simulated = Vec::new().into_iter();
     for n in 0..task.sweeps {
-        let tn = Instant::now();
-        let trial = cell.draw(&mut rng, &mut scratch)?;
-        let network_s = tn.elapsed().as_secs_f64();
-        let result = cell.simulate(&trial)?;
+        if n % group == 0 {
+            drawn.clear();
+            network_s.clear();
+            for _ in n..(n + group).min(task.sweeps) {
+                let tn = Instant::now();
+                drawn.push(cell.draw(&mut rng, &mut scratch)?);
+                network_s.push(tn.elapsed().as_secs_f64());
+            }
+            simulated = cell.simulate_many(&drawn)?.into_iter();
+        }
+        let (trial, network_s) = (&drawn[n % group], network_s[n % group]);
+        let result = simulated
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("sweep {n} was not simulated"))?;
         let (syn_rows, pre_rows) =
             isf_rows(&result, &population_names, &positions).map_err(anyhow::Error::msg)?;
         write_synapse_activation_file(&dir.join(synapse_activation_file_name(n)), &syn_rows)?;

@@ -43,4 +43,13 @@ pub trait TrialModel: Send + Sync {
     fn description(&self) -> &CellDescription;
     /// Simulates one trial; the result's identity fields must equal `trial`'s.
     fn run_trial(&self, trial: &TrialSpec) -> anyhow::Result<TrialResult>;
+    /// How many trials [`TrialModel::run_trials`] simulates side by side (1: one at a time).
+    fn lanes(&self) -> usize {
+        1
+    }
+    /// Simulates `trials` (at most [`TrialModel::lanes`]), each result exactly what
+    /// [`TrialModel::run_trial`] gives, in order.
+    fn run_trials(&self, trials: &[TrialSpec]) -> Vec<anyhow::Result<TrialResult>> {
+        trials.iter().map(|t| self.run_trial(t)).collect()
+    }
 }

@@ -63,10 +63,13 @@
 //! times each kernel. What remains is mostly the gate channels' exponentials (about 0.45 s of the
 //! trial at this CPU's vector throughput).
 
+pub mod batch;
 pub mod cable;
+mod lanes;
 pub mod model;
 pub mod simulation;
 
+pub use batch::Batch;
 pub use cable::CableTree;
 pub use model::{CellModel, SimSettings};
 pub use simulation::{
@@ -103,6 +106,9 @@ pub enum SolverError {
     /// A bad setting (dt, times, weights).
     #[error("{0}")]
     BadSetting(String),
+    /// Trials that cannot share a batch (they would not give their single-trial results).
+    #[error("not batchable: {0}")]
+    NotBatchable(String),
     /// A probe that names nothing recordable.
     #[error("cannot record: {0}")]
     UnknownProbe(String),

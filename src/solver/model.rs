@@ -48,6 +48,14 @@ pub struct CellModel {
     pub(crate) ions: Ions,
     pub(crate) ca_written: Vec<usize>,
     pub(crate) settings: SimSettings,
+    /// Trials simulated side by side ([`CellModel::batched`]); 1 for a model of one trial.
+    pub(crate) lanes: usize,
+    /// With `lanes > 1`: the parent of every node of one lane (`usize::MAX` for a root).
+    pub(crate) lane_parent: Vec<usize>,
+    /// With `lanes > 1`: [`CellModel::up`] of one lane.
+    pub(crate) lane_up: Vec<usize>,
+    /// With `lanes > 1`: [`elimination_order`] of one lane.
+    pub(crate) lane_elim: Vec<usize>,
 }
 
 /// The order in which Hines elimination folds non-root nodes into their parents.
@@ -276,7 +284,84 @@ impl CellModel {
             ions,
             ca_written,
             settings,
+            lanes: 1,
+            lane_parent: Vec::new(),
+            lane_up: Vec::new(),
+            lane_elim: Vec::new(),
         })
+    }
+
+    /// The model of `lanes` trials of one cell simulated side by side
+    /// (docs/architecture.md#batched-trials): `lanes` copies of the tree interleaved, node `i` of lane `l` at
+    /// `i·lanes + l`, every density instance `k` of lane `l` at `k·lanes + l` with the
+    /// parameters of instance `k`. Each lane then sees exactly the operations of the one-trial
+    /// model in the same order (its currents are summed in its own instance order, its
+    /// children folded in the same order), so its results are bit-identical to a run alone;
+    /// the per-node loops run over the lanes of a node at once.
+    pub fn batched(
+        tree: &CableTree,
+        placements: &[MechanismPlacement],
+        ions: Ions,
+        settings: SimSettings,
+        lanes: usize,
+    ) -> Result<Self, SolverError> {
+        if lanes == 0 {
+            return Err(SolverError::BadSetting(
+                "a batch needs at least one lane".into(),
+            ));
+        }
+        if lanes == 1 {
+            return Self::new(tree, placements, ions, settings);
+        }
+        let one = Self::new(tree, placements, ions.clone(), settings)?;
+        let n = tree.len();
+        let spread = |x: &[f64]| -> Vec<f64> {
+            x.iter()
+                .flat_map(|&v| std::iter::repeat_n(v, lanes))
+                .collect()
+        };
+        let forest = CableTree {
+            parent: (0..n * lanes)
+                .map(|j| match tree.parent[j / lanes] {
+                    usize::MAX => usize::MAX,
+                    p => p * lanes + j % lanes,
+                })
+                .collect(),
+            area_um2: spread(&tree.area_um2),
+            cm_uf_cm2: spread(&tree.cm_uf_cm2),
+            rinv_us: spread(&tree.rinv_us),
+        };
+        let wide: Vec<MechanismPlacement> = placements
+            .iter()
+            .map(|pl| MechanismPlacement {
+                name: pl.name.clone(),
+                nodes: pl
+                    .nodes
+                    .iter()
+                    .flat_map(|&i| (0..lanes).map(move |l| i * lanes + l))
+                    .collect(),
+                params: pl
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), spread(v)))
+                    .collect(),
+            })
+            .collect();
+        let ions = Ions {
+            ena_mv: spread(&ions.ena_mv),
+            ek_mv: spread(&ions.ek_mv),
+        };
+        let mut m = Self::new(&forest, &wide, ions, settings)?;
+        m.lanes = lanes;
+        m.lane_parent = one.parent;
+        m.lane_up = one.up;
+        m.lane_elim = one.elim_order;
+        Ok(m)
+    }
+
+    /// Trials this model simulates side by side (1 unless built by [`CellModel::batched`]).
+    pub fn lanes(&self) -> usize {
+        self.lanes
     }
 
     /// Number of nodes.
@@ -287,7 +372,7 @@ impl CellModel {
     pub fn settings(&self) -> SimSettings {
         self.settings
     }
-    /// Number of segment nodes (nodes with membrane).
+    /// Number of segment nodes (nodes with membrane), of all lanes of a batched model.
     pub fn n_segments(&self) -> usize {
         self.cap_nodes.len()
     }

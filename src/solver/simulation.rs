@@ -13,14 +13,14 @@ use crate::mechanisms::{
 /// A point process added to a [`SimulationBuilder`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PointHandle {
-    group: usize,
-    instance: usize,
+    pub(super) group: usize,
+    pub(super) instance: usize,
 }
 
 /// A NetCon added to a [`SimulationBuilder`]: events to a point process with a weight vector
 /// (NET_RECEIVE's arguments, the first the weight, the others per-NetCon state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NetConHandle(usize);
+pub struct NetConHandle(pub(super) usize);
 
 /// What a recorded column holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,31 +167,31 @@ impl Queue {
 
 /// A NetCon added to the builder.
 #[derive(Debug, Clone)]
-struct NetConSpec {
-    source: Option<PointHandle>,
-    target: PointHandle,
-    delay: f64,
-    weights: Vec<f64>,
+pub(super) struct NetConSpec {
+    pub(super) source: Option<PointHandle>,
+    pub(super) target: PointHandle,
+    pub(super) delay: f64,
+    pub(super) weights: Vec<f64>,
 }
 
 /// Point processes of one mechanism added so far: name, nodes, per-instance parameter overrides.
-type PointGroup = (&'static str, Vec<usize>, Vec<Vec<(String, f64)>>);
+pub(super) type PointGroup = (&'static str, Vec<usize>, Vec<Vec<(String, f64)>>);
 
 /// Collects the per-trial inputs of a simulation: point processes, their events and what to
 /// record.
 #[derive(Debug)]
 pub struct SimulationBuilder<'m> {
-    model: &'m CellModel,
-    groups: Vec<PointGroup>,
-    netcons: Vec<NetConSpec>,
+    pub(super) model: &'m CellModel,
+    pub(super) groups: Vec<PointGroup>,
+    pub(super) netcons: Vec<NetConSpec>,
     /// Input events: time and NetCon.
-    events: Vec<(f64, usize)>,
-    probes: Vec<Probe>,
-    record_every: usize,
+    pub(super) events: Vec<(f64, usize)>,
+    pub(super) probes: Vec<Probe>,
+    pub(super) record_every: usize,
     /// Event vectors given to point-process instances (VecStim's `play`).
-    vectors: Vec<(PointHandle, Vec<f64>)>,
+    pub(super) vectors: Vec<(PointHandle, Vec<f64>)>,
     /// Seed of the cell's legacy generator (`set_seed`), if set.
-    seed: Option<f64>,
+    pub(super) seed: Option<f64>,
 }
 
 /// A ready-to-run simulation: the model, its point-process blocks, the sorted event list and
@@ -877,7 +877,22 @@ impl Simulation<'_> {
         };
         let st = &mut self.state;
         let fast = model.settings.numerics == Numerics::Fast;
-        if fast {
+        if fast && super::lanes::serves(model.lanes) {
+            let n = st.v.len();
+            super::lanes::Assemble {
+                lanes: model.lanes,
+                up: &model.lane_up,
+                v: &st.v[..n],
+                dv: &mut st.dv[..n],
+                rhs: &mut st.rhs[..n],
+                d: &mut st.d[..n],
+                d_const: &model.d_const[..n],
+                a: &model.a[..n],
+                b: &model.b[..n],
+                currents: st.ions.currents_mut().map(|x| &mut x[..n]),
+            }
+            .exec();
+        } else if fast {
             // The axial terms first, assigned rather than added to zeros, and the diagonal's
             // constant part copied in; the mechanisms' currents are added after them (NEURON
             // adds them before: the same sums in another order).
@@ -981,6 +996,20 @@ impl Simulation<'_> {
         let n = st.v.len();
         let (rhs, d) = (&mut st.rhs[..n], &mut st.d[..n]);
         let (parent, a, b) = (&model.parent[..n], &model.a[..n], &model.b[..n]);
+        if super::lanes::serves(model.lanes) {
+            super::lanes::Solve {
+                lanes: model.lanes,
+                fast,
+                parent: &model.lane_parent,
+                elim: &model.lane_elim,
+                rhs,
+                d,
+                a,
+                b,
+            }
+            .exec();
+            return;
+        }
         // Nodes of the elimination order are below n and have a parent, which precedes them
         // (checked when the model is built): the clamps are no-ops that make the indices'
         // ranges visible, so the loops need no bounds checks.
@@ -1061,29 +1090,83 @@ impl Simulation<'_> {
     }
 
     fn sample(&self, out: &mut Traces) {
-        let st = &self.state;
-        out.t.push(st.t);
+        out.t.push(self.state.t);
         for (col, src) in out.columns.iter_mut().zip(&self.sources) {
-            col.push(match *src {
-                Source::V(i) => st.v[i],
-                Source::Density(b, k) => st.density_vars[b][k],
-                Source::Point(b, k) => st.point_vars[b][k],
-                Source::Weight(k) => st.weights[k],
-                Source::Ion(var, i) => {
-                    let s = &st.ions;
-                    match var {
-                        IonVar::Ina => s.ina[i],
-                        IonVar::Ik => s.ik[i],
-                        IonVar::Ica => s.ica[i],
-                        IonVar::Ena => s.ena[i],
-                        IonVar::Ek => s.ek[i],
-                        IonVar::Eca => s.eca[i],
-                        IonVar::Cai => s.cai[i],
-                        IonVar::Cao => s.cao[i],
+            col.push(self.value(*src));
+        }
+    }
+
+    /// The current value a probe reads.
+    fn value(&self, src: Source) -> f64 {
+        let st = &self.state;
+        {
+            {
+                match src {
+                    Source::V(i) => st.v[i],
+                    Source::Density(b, k) => st.density_vars[b][k],
+                    Source::Point(b, k) => st.point_vars[b][k],
+                    Source::Weight(k) => st.weights[k],
+                    Source::Ion(var, i) => {
+                        let s = &st.ions;
+                        match var {
+                            IonVar::Ina => s.ina[i],
+                            IonVar::Ik => s.ik[i],
+                            IonVar::Ica => s.ica[i],
+                            IonVar::Ena => s.ena[i],
+                            IonVar::Ek => s.ek[i],
+                            IonVar::Eca => s.eca[i],
+                            IonVar::Cai => s.cai[i],
+                            IonVar::Cao => s.cao[i],
+                        }
                     }
                 }
-            });
+            }
         }
+    }
+
+    /// Runs the lanes of a batch (docs/architecture.md#batched-trials): lane `k` records the
+    /// probe columns `lanes[k].0` with ISF's loop `while t < lanes[k].1` (on the accumulated t),
+    /// exactly the rows [`Simulation::run_until`] would give it alone; the run ends when every
+    /// lane has ended.
+    pub(super) fn run_lanes(&mut self, lanes: &[(std::ops::Range<usize>, f64)]) -> Vec<Traces> {
+        let mut out: Vec<Traces> = lanes
+            .iter()
+            .map(|(cols, _)| Traces {
+                t: Vec::new(),
+                columns: vec![Vec::new(); cols.len()],
+            })
+            .collect();
+        let sample = |sim: &Self, out: &mut Traces, cols: &std::ops::Range<usize>| {
+            out.t.push(sim.state.t);
+            for (col, &src) in out.columns.iter_mut().zip(&sim.sources[cols.clone()]) {
+                col.push(sim.value(src));
+            }
+        };
+        for (o, (cols, _)) in out.iter_mut().zip(lanes) {
+            sample(self, o, cols);
+        }
+        let mut active = vec![false; lanes.len()];
+        loop {
+            for (a, (_, tstop)) in active.iter_mut().zip(lanes) {
+                *a = self.state.t < *tstop;
+            }
+            if !active.contains(&true) {
+                break;
+            }
+            self.step();
+            if self.state.steps % self.record_every == 0 {
+                for ((o, (cols, _)), _) in out.iter_mut().zip(lanes).zip(&active).filter(|x| *x.1) {
+                    sample(self, o, cols);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether anything has drawn from the cell's legacy random generator (which a batch's
+    /// lanes would share).
+    pub(super) fn used_scop(&self) -> bool {
+        self.state.ions.scop != crate::mechanisms::random::ScopLcg::new()
     }
 
     fn run_with(&mut self, mut go_on: impl FnMut(&State) -> bool) -> Traces {

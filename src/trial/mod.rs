@@ -14,7 +14,9 @@ pub mod protocol;
 pub mod result;
 pub mod runner;
 
-pub use runner::{detect_spikes, hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs};
+pub use runner::{
+    default_lanes, detect_spikes, hoc_tstop, ActiveSynapse, CellSimulator, Receptor, SynapseInputs,
+};
 
 /// Errors of setting up or running a trial.
 #[derive(Debug, thiserror::Error)]

@@ -171,6 +171,9 @@ pub struct CellSimulator {
     /// coalesces synapses: the summed states, currents and Jacobian are the same up to
     /// round-off, at a fraction of the cost. On by default.
     pub coalesce_synapses: bool,
+    /// Batched models of 2, 4, 8 and 16 lanes, built when first needed
+    /// ([`CellSimulator::run_many`]).
+    batch_models: [std::sync::OnceLock<Result<CellModel, String>>; 4],
 }
 
 impl CellSimulator {
@@ -192,6 +195,7 @@ impl CellSimulator {
             template,
             model,
             coalesce_synapses: true,
+            batch_models: Default::default(),
         })
     }
 
@@ -299,8 +303,18 @@ impl CellSimulator {
     pub fn build_with(
         &self,
         inputs: &SynapseInputs,
-        mut on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
+        on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
     ) -> Result<Simulation<'_>, TrialError> {
+        Ok(self.builder_with(inputs, on_point)?.build()?)
+    }
+
+    /// The builder [`CellSimulator::build_with`] builds (e.g. to run it in a
+    /// [`crate::solver::Batch`]).
+    pub fn builder_with(
+        &self,
+        inputs: &SynapseInputs,
+        mut on_point: impl FnMut(&mut SimulationBuilder<'_>, &Receptor, PointHandle),
+    ) -> Result<SimulationBuilder<'_>, TrialError> {
         self.check_inputs(inputs)?;
         let dt = self.dt_ms();
         // Per population and receptor: NetCon weight slots, parameters as borrowed pairs, and
@@ -396,7 +410,7 @@ impl CellSimulator {
                 b.add_events(h, &times, &w)?;
             }
         }
-        Ok(b.build()?)
+        Ok(b)
     }
 
     /// Simulates `inputs` until `tstop_ms` (ISF's loop on the accumulated t, with the `"%g"`
@@ -412,6 +426,126 @@ impl CellSimulator {
         let start = Instant::now();
         let mut sim = self.build(inputs)?;
         let traces = sim.run_until(hoc_tstop(tstop_ms));
+        Ok(Self::result(inputs, traces, start))
+    }
+
+    /// The solver model of `lanes` trials of this cell side by side, for
+    /// [`CellSimulator::run_batch`] (built once, shared by every batch of the cell).
+    pub fn batch_model(&self, lanes: usize) -> Result<CellModel, TrialError> {
+        Ok(self.template.solver_model_batched(
+            self.dt_ms(),
+            self.model.settings().numerics,
+            lanes,
+        )?)
+    }
+
+    /// Simulates the trials `inputs` side by side in the lanes of `batch_model` (from
+    /// [`CellSimulator::batch_model`]; at most its lanes, unused lanes idle), each until its own
+    /// stop time; the results are bit-identical to [`CellSimulator::run`] of each trial, only
+    /// `wall_time_s` is the batch's time divided among its trials. Fails with
+    /// [`crate::solver::SolverError::NotBatchable`] when the trials cannot share a batch (they
+    /// draw from the legacy random generator): run them one at a time then.
+    pub fn run_batch(
+        &self,
+        batch_model: &CellModel,
+        inputs: &[&SynapseInputs],
+        tstop_ms: &[f64],
+    ) -> Result<Vec<TrialResult>, TrialError> {
+        if inputs.len() != tstop_ms.len() {
+            return Err(TrialError::Setting(format!(
+                "{} trials but {} stop times",
+                inputs.len(),
+                tstop_ms.len()
+            )));
+        }
+        for &t in tstop_ms {
+            if !t.is_finite() || t < 0.0 {
+                return Err(TrialError::Setting(format!(
+                    "tstop must be a non-negative number of ms, got {t}"
+                )));
+            }
+            crate::limits::check_steps(t, self.dt_ms()).map_err(TrialError::Setting)?;
+        }
+        let start = Instant::now();
+        let builders = inputs
+            .iter()
+            .map(|i| self.builder_with(i, |_, _, _| {}))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut batch = crate::solver::Batch::build(batch_model, &builders)?;
+        let stops: Vec<f64> = tstop_ms.iter().map(|&t| hoc_tstop(t)).collect();
+        let traces = batch.run_until(&stops)?;
+        let share = start.elapsed() / inputs.len() as u32;
+        Ok(inputs
+            .iter()
+            .zip(traces)
+            .map(|(i, tr)| {
+                let mut r = Self::result(i, tr, Instant::now());
+                r.wall_time_s = share.as_secs_f64();
+                r
+            })
+            .collect())
+    }
+
+    /// The batched model of `lanes` (2, 4, 8 or 16) trials of this cell, built on first use
+    /// and kept.
+    pub fn cached_batch_model(&self, lanes: usize) -> Result<&CellModel, TrialError> {
+        let k = match lanes {
+            2 => 0,
+            4 => 1,
+            8 => 2,
+            16 => 3,
+            _ => {
+                return Err(TrialError::Setting(format!(
+                    "batches have 2, 4, 8 or 16 lanes, not {lanes}"
+                )))
+            }
+        };
+        self.batch_models[k]
+            .get_or_init(|| self.batch_model(lanes).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| TrialError::Setting(e.clone()))
+    }
+
+    /// Simulates the trials `inputs` (each until `tstop_ms`), side by side in batches of up to
+    /// [`default_lanes`] trials (a batch of `n` trials takes the largest power of two ≤ `n`
+    /// lanes, so that no lane idles), one at a time when they cannot share a batch. The
+    /// results are those of [`CellSimulator::run`] of each trial, in order.
+    pub fn run_many(
+        &self,
+        inputs: &[&SynapseInputs],
+        tstop_ms: f64,
+    ) -> Result<Vec<TrialResult>, TrialError> {
+        let max = default_lanes();
+        let mut out = Vec::with_capacity(inputs.len());
+        let mut rest = inputs;
+        while !rest.is_empty() {
+            let lanes = max.min(1 << rest.len().ilog2());
+            let (chunk, r) = rest.split_at(lanes.min(rest.len()));
+            rest = r;
+            if lanes > 1 {
+                let model = self.cached_batch_model(lanes)?;
+                match self.run_batch(model, chunk, &vec![tstop_ms; chunk.len()]) {
+                    Ok(r) => {
+                        out.extend(r);
+                        continue;
+                    }
+                    Err(TrialError::Solver(crate::solver::SolverError::NotBatchable(_))) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            for i in chunk {
+                out.push(self.run(i, tstop_ms)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A trial's result from its traces (soma column 0, the sites after it).
+    fn result(
+        inputs: &SynapseInputs,
+        traces: crate::solver::Traces,
+        start: Instant,
+    ) -> TrialResult {
         let mut columns = traces.columns.into_iter();
         let soma = columns.next().unwrap_or_default();
         let sites: Vec<Vec<f64>> = columns.collect();
@@ -426,7 +560,7 @@ impl CellSimulator {
                 times_ms: inputs.release_times(i).to_vec(),
             })
             .collect();
-        Ok(TrialResult {
+        TrialResult {
             t_ms: traces.t,
             soma_vm_mv: soma,
             site_vm_mv: sites,
@@ -434,7 +568,27 @@ impl CellSimulator {
             synapse_activations,
             wall_time_s: start.elapsed().as_secs_f64(),
             ..TrialResult::default()
-        })
+        }
+    }
+}
+
+/// How many trials of one cell the run layer simulates side by side
+/// ([`crate::solver::Batch`]): 8 where the kernels run on AVX-512, 4 on AVX2, 1 (one at a time)
+/// without vector kernels; `ISF_BATCH_LANES` sets it (1 turns batching off; 2, 4, 8 or 16).
+/// Batched or not, every trial's results are the same bits.
+pub fn default_lanes() -> usize {
+    use crate::mechanisms::exp::Isa;
+    if let Some(w) = std::env::var("ISF_BATCH_LANES")
+        .ok()
+        .and_then(|w| w.trim().parse::<usize>().ok())
+        .filter(|w| matches!(w, 1 | 2 | 4 | 8 | 16))
+    {
+        return w;
+    }
+    match Isa::detect() {
+        Isa::Avx512 => 8,
+        Isa::Avx2 => 4,
+        Isa::Base => 1,
     }
 }
 

@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod batch_lanes;
 mod cell_86;
 mod cell_rules;
 mod docs_citations;

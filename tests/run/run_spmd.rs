@@ -156,6 +156,38 @@ fn results_do_not_depend_on_ranks_or_build() {
     }
 }
 
+/// Trials batched in the vector lanes (docs/architecture.md#batched-trials) on 1 and 2 ranks
+/// give the file of trials run one at a time (`ISF_BATCH_LANES=1`), 12 trials, 8 per output
+/// batch and one thread per rank (so that each rank gets groups of several trials, a partial
+/// one among them), and so does a batch width the CPU may not have (2 lanes).
+#[cfg(feature = "mpi")]
+#[test]
+fn batched_trials_give_the_file_of_single_trials() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let run = |np: u32, lanes: Option<&str>, name: &str| {
+        let cfg = example_run(dir, 12, 8, name);
+        let mut c = mpirun(dir, np, ISF);
+        c.args(["simulate", "--no-progress", "--threads", "1", "--config"])
+            .arg(&cfg);
+        if let Some(l) = lanes {
+            c.env("ISF_BATCH_LANES", l);
+        }
+        check(c.output().unwrap(), &format!("np {np}, lanes {lanes:?}"));
+        dir.join(name)
+    };
+    let single = run(1, Some("1"), "single.h5");
+    for (np, lanes, name) in [
+        (1, None, "batched_np1.h5"),
+        (2, None, "batched_np2.h5"),
+        (1, Some("2"), "lanes2.h5"),
+    ] {
+        let f = run(np, lanes, name);
+        h5diff_same(&single, &f);
+        py_same(&single, &f);
+    }
+}
+
 /// Kills (SIGKILL) the processes we started whose command line mentions `marker`.
 fn kill_by_marker(marker: &str) {
     for e in std::fs::read_dir("/proc").unwrap().flatten() {

@@ -75,6 +75,8 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug)]
 pub struct GateChannel<K: Kinetics> {
     nodes: NodeList,
+    /// [`lane_runs`] of the nodes.
+    runs: usize,
     numerics: Numerics,
     gbar: Vec<f64>,
     erev: Vec<f64>,
@@ -88,6 +90,7 @@ impl<K: Kinetics> GateChannel<K> {
         let gbar = values.next().unwrap_or_default();
         let erev = values.next().unwrap_or_default();
         Box::new(GateChannel::<K> {
+            runs: lane_runs(&inst.nodes),
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
             gbar,
@@ -152,6 +155,22 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         let erev = &erev[..if nonspecific { n } else { len }];
         let (gbar, g0, g1) = (&self.gbar[..n], &g0[..n], &g1[..n]);
         let (g_out, i_out) = (&mut g_out[..n], &mut i_out[..n]);
+        if self.runs > 1 {
+            return dispatch(GateCurrentRuns::<K> {
+                runs: self.runs,
+                nodes: self.nodes.as_slice(),
+                v,
+                m,
+                erev,
+                nonspecific,
+                acc,
+                gbar,
+                g: [g0, g1],
+                g_out,
+                i_out,
+                _k: std::marker::PhantomData,
+            });
+        }
         for (j, node) in self.nodes.within(len).enumerate() {
             let vn = v[node];
             let e = if nonspecific { erev[j] } else { erev[node] };
@@ -169,6 +188,179 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         match self.numerics {
             Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(nodes, v, env.dt, vars)),
             Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(nodes, v, env.dt, vars)),
+        }
+    }
+}
+
+/// The widest `W` of 16, 8, 4, 2 for which `nodes` come in runs of `W` consecutive nodes, each
+/// starting at a multiple of `W` (the instances of a batched model,
+/// [`crate::solver::CellModel::batched`]); 1 when there is none. Instances of such a run touch
+/// `W` distinct, contiguous nodes, so a kernel may process them as one vector with the same
+/// bits.
+pub fn lane_runs(nodes: &[usize]) -> usize {
+    [16, 8, 4, 2]
+        .into_iter()
+        .find(|&w| {
+            !nodes.is_empty()
+                && nodes.len() % w == 0
+                && nodes
+                    .chunks_exact(w)
+                    .all(|c| c[0] % w == 0 && c.iter().enumerate().all(|(l, &x)| x == c[0] + l))
+        })
+        .unwrap_or(1)
+}
+
+/// [`GateChannel`]'s current over runs of `W` instances on contiguous nodes ([`lane_runs`]):
+/// per instance the operations of the one-at-a-time loop, as vectors.
+struct GateCurrentRuns<'a, K: Kinetics> {
+    runs: usize,
+    nodes: &'a [usize],
+    v: &'a [f64],
+    m: Matrix<'a>,
+    erev: &'a [f64],
+    nonspecific: bool,
+    acc: Option<&'a mut [f64]>,
+    gbar: &'a [f64],
+    g: [&'a [f64]; 2],
+    g_out: &'a mut [f64],
+    i_out: &'a mut [f64],
+    _k: std::marker::PhantomData<K>,
+}
+
+impl<K: Kinetics> GateCurrentRuns<'_, K> {
+    #[inline(always)]
+    fn go<const W: usize>(mut self) {
+        let len = self.v.len();
+        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+            // Runs lie below the arrays' common length `len` (the nodes were checked when the
+            // model was built); the clamp makes that visible to the bounds checks.
+            let n0 = run[0].min(len.saturating_sub(W));
+            let j0 = r * W;
+            let v = &self.v[n0..n0 + W];
+            let e = if self.nonspecific {
+                &self.erev[j0..j0 + W]
+            } else {
+                &self.erev[n0..n0 + W]
+            };
+            // Local copies: they cannot alias the other arrays, so the lane loops vectorise.
+            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
+            let (mut r, mut dd) = (copy::<W>(rhs), copy::<W>(d));
+            let (v, e) = (copy::<W>(v), copy::<W>(e));
+            let gbar = copy::<W>(&self.gbar[j0..j0 + W]);
+            let (g0, g1) = (
+                copy::<W>(&self.g[0][j0..j0 + W]),
+                copy::<W>(&self.g[1][j0..j0 + W]),
+            );
+            let (mut g, mut i) = ([0.0; W], [0.0; W]);
+            for l in 0..W {
+                g[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
+            }
+            // One loop per numerics, so that the slope's form is fixed inside it.
+            for numerics in [Numerics::Fast, Numerics::Exact] {
+                if numerics != self.m.numerics {
+                    continue;
+                }
+                let mut m = Matrix {
+                    rhs: &mut r,
+                    d: &mut dd,
+                    numerics,
+                };
+                for l in 0..W {
+                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
+                }
+            }
+            rhs.copy_from_slice(&r);
+            d.copy_from_slice(&dd);
+            self.g_out[j0..j0 + W].copy_from_slice(&g);
+            self.i_out[j0..j0 + W].copy_from_slice(&i);
+            if let Some(a) = self.acc.as_deref_mut() {
+                let a = &mut a[n0..n0 + W];
+                let mut x = copy::<W>(a);
+                for l in 0..W {
+                    x[l] += i[l];
+                }
+                a.copy_from_slice(&x);
+            }
+        }
+    }
+}
+
+/// An ohmic current `g·(v − e)` with per-instance `g` and `e` over runs of `W` instances on
+/// contiguous nodes ([`lane_runs`]), as [`Matrix::add_ohmic`] adds it one instance at a time.
+pub(crate) struct OhmicRuns<'a> {
+    pub runs: usize,
+    pub nodes: &'a [usize],
+    pub v: &'a [f64],
+    pub m: Matrix<'a>,
+    pub g: &'a [f64],
+    pub e: &'a [f64],
+    pub i_out: &'a mut [f64],
+}
+
+impl OhmicRuns<'_> {
+    #[inline(always)]
+    fn go<const W: usize>(self) {
+        let len = self.v.len();
+        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+            let n0 = run[0].min(len.saturating_sub(W));
+            let j0 = r * W;
+            // Local copies, so that the lane loops vectorise (see `GateCurrentRuns`).
+            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
+            let (mut rl, mut dl) = (copy::<W>(rhs), copy::<W>(d));
+            let v = copy::<W>(&self.v[n0..n0 + W]);
+            let (g, e) = (
+                copy::<W>(&self.g[j0..j0 + W]),
+                copy::<W>(&self.e[j0..j0 + W]),
+            );
+            let mut i = [0.0; W];
+            for numerics in [Numerics::Fast, Numerics::Exact] {
+                if numerics != self.m.numerics {
+                    continue;
+                }
+                let mut m = Matrix {
+                    rhs: &mut rl,
+                    d: &mut dl,
+                    numerics,
+                };
+                for l in 0..W {
+                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
+                }
+            }
+            rhs.copy_from_slice(&rl);
+            d.copy_from_slice(&dl);
+            self.i_out[j0..j0 + W].copy_from_slice(&i);
+        }
+    }
+}
+
+impl Kernel for OhmicRuns<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        match self.runs {
+            2 => self.go::<2>(),
+            4 => self.go::<4>(),
+            8 => self.go::<8>(),
+            _ => self.go::<16>(),
+        }
+    }
+}
+
+/// The first `W` values of `x` as an array.
+#[inline(always)]
+fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
+    x[..W].try_into().expect("W values")
+}
+
+impl<K: Kinetics> Kernel for GateCurrentRuns<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        match self.runs {
+            2 => self.go::<2>(),
+            4 => self.go::<4>(),
+            8 => self.go::<8>(),
+            _ => self.go::<16>(),
         }
     }
 }

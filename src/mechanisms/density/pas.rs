@@ -15,6 +15,8 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct Pas {
     nodes: NodeList,
+    /// [`super::lane_runs`] of the nodes.
+    runs: usize,
     g: Vec<f64>,
     e: Vec<f64>,
 }
@@ -23,6 +25,7 @@ impl Pas {
     fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
         Box::new(Pas {
+            runs: super::lane_runs(&inst.nodes),
             nodes: NodeList::new(inst.nodes),
             g: v.next().unwrap_or_default(),
             e: v.next().unwrap_or_default(),
@@ -54,6 +57,17 @@ impl DensityMechanism for Pas {
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, mut m) = (&v[..len], m.cut(len));
         let (g, e, i_out) = (&self.g[..n], &self.e[..n], &mut vars[..n]);
+        if self.runs > 1 {
+            return crate::mechanisms::exp::dispatch(super::OhmicRuns {
+                runs: self.runs,
+                nodes: self.nodes.as_slice(),
+                v,
+                m,
+                g,
+                e,
+                i_out,
+            });
+        }
         for (j, node) in self.nodes.within(len).enumerate() {
             i_out[j] = m.add_ohmic(node, g[j], v[node], e[j]);
         }
