@@ -1099,26 +1099,22 @@ impl Simulation<'_> {
     /// The current value a probe reads.
     fn value(&self, src: Source) -> f64 {
         let st = &self.state;
-        {
-            {
-                match src {
-                    Source::V(i) => st.v[i],
-                    Source::Density(b, k) => st.density_vars[b][k],
-                    Source::Point(b, k) => st.point_vars[b][k],
-                    Source::Weight(k) => st.weights[k],
-                    Source::Ion(var, i) => {
-                        let s = &st.ions;
-                        match var {
-                            IonVar::Ina => s.ina[i],
-                            IonVar::Ik => s.ik[i],
-                            IonVar::Ica => s.ica[i],
-                            IonVar::Ena => s.ena[i],
-                            IonVar::Ek => s.ek[i],
-                            IonVar::Eca => s.eca[i],
-                            IonVar::Cai => s.cai[i],
-                            IonVar::Cao => s.cao[i],
-                        }
-                    }
+        match src {
+            Source::V(i) => st.v[i],
+            Source::Density(b, k) => st.density_vars[b][k],
+            Source::Point(b, k) => st.point_vars[b][k],
+            Source::Weight(k) => st.weights[k],
+            Source::Ion(var, i) => {
+                let s = &st.ions;
+                match var {
+                    IonVar::Ina => s.ina[i],
+                    IonVar::Ik => s.ik[i],
+                    IonVar::Ica => s.ica[i],
+                    IonVar::Ena => s.ena[i],
+                    IonVar::Ek => s.ek[i],
+                    IonVar::Eca => s.eca[i],
+                    IonVar::Cai => s.cai[i],
+                    IonVar::Cao => s.cao[i],
                 }
             }
         }

@@ -77,6 +77,9 @@ pub struct CompiledMechanism {
     /// Per block of instances (as the phases cut them) and parameter: the same value in all of
     /// the block's instances (parameters do not change after construction).
     param_uniform: OnceLock<Vec<bool>>,
+    /// Per phase (INITIAL, current, state), block and column: whether the column holds one
+    /// value in every lane when the block is loaded (see [`Self::uniform_columns`]).
+    uniform_at_load: [OnceLock<Vec<bool>>; 3],
 }
 
 impl CompiledMechanism {
@@ -98,6 +101,7 @@ impl CompiledMechanism {
             area,
             scale,
             param_uniform: OnceLock::new(),
+            uniform_at_load: Default::default(),
         }
     }
 
@@ -360,7 +364,22 @@ impl CompiledMechanism {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
                 if let Some(plan) = plan {
-                    self.uniform_columns(plan, j0, &mut uni);
+                    let k = match phase {
+                        Phase::Init => 0,
+                        Phase::Current => 1,
+                        _ => 2,
+                    };
+                    let all = self.uniform_at_load[k].get_or_init(|| {
+                        let mut all = Vec::new();
+                        for j0 in (0..n).step_by(width) {
+                            self.uniform_columns(plan, j0, &mut uni);
+                            all.extend_from_slice(&uni);
+                        }
+                        all
+                    });
+                    let ncols = self.loaded.plans.columns;
+                    uni.clear();
+                    uni.extend_from_slice(&all[j0 / width * ncols..][..ncols]);
                 }
                 self.load(w, j0, nodes, env, v, ions.as_deref_mut(), vars, plan, &uni);
                 if let Some(plan) = plan {
@@ -390,13 +409,7 @@ impl CompiledMechanism {
                     }
                 }
                 if !p.tables.is_empty() {
-                    check_tables(
-                        &p.tables,
-                        tables,
-                        w,
-                        p.columns.len(),
-                        self.usetable(w, nl),
-                    );
+                    check_tables(&p.tables, tables, w, p.columns.len(), self.usetable(w, nl));
                 }
                 let mask = [true; LANES];
                 let t = &tables[..];
