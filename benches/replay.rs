@@ -20,16 +20,9 @@ use isf::trial::CellSimulator;
 
 const TSTOP_MS: f64 = 300.0;
 
-/// CPU time consumed by the calling thread, s.
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_seconds;
 
 fn bench(c: &mut Criterion) {
     let Some((cell, net, syn)) = reference_trial() else {

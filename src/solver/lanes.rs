@@ -86,19 +86,26 @@ impl Assemble<'_> {
     }
 }
 
-impl Kernel for Assemble<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run<E: Exp>(self) {
-        match self.lanes {
-            2 => self.go::<2>(),
-            4 => self.go::<4>(),
-            8 => self.go::<8>(),
-            16 => self.go::<16>(),
-            w => generic_width(w),
+/// `Kernel` for a lane loop: its `go` at the batch's width.
+macro_rules! kernel_by_width {
+    ($t:ident) => {
+        impl Kernel for $t<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn run<E: Exp>(self) {
+                match self.lanes {
+                    2 => self.go::<2>(),
+                    4 => self.go::<4>(),
+                    8 => self.go::<8>(),
+                    16 => self.go::<16>(),
+                    w => generic_width(w),
+                }
+            }
         }
-    }
+    };
 }
+
+kernel_by_width!(Assemble);
 
 impl Solve<'_> {
     // Local arrays, as in `Assemble::go`, so that the lane loops vectorise.
@@ -162,19 +169,7 @@ impl Solve<'_> {
     }
 }
 
-impl Kernel for Solve<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run<E: Exp>(self) {
-        match self.lanes {
-            2 => self.go::<2>(),
-            4 => self.go::<4>(),
-            8 => self.go::<8>(),
-            16 => self.go::<16>(),
-            w => generic_width(w),
-        }
-    }
-}
+kernel_by_width!(Solve);
 
 /// Whether these loops serve a model of `lanes` lanes (other widths take the one-trial loops,
 /// which treat the lanes as one forest: the same bits, without the lane-wide loops).

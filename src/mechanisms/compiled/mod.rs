@@ -652,52 +652,39 @@ impl CompiledMechanism {
         cx: &mut Ctx,
         uni: &mut [bool],
     ) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
-            unsafe fn avx2(
-                me: &CompiledMechanism,
-                w: &mut [f64],
-                j0: usize,
-                nodes: &[usize],
-                v: &[f64],
-                ions: Option<&mut IonState>,
-                m: &mut Matrix,
-                nl: usize,
-                cx: &mut Ctx,
-                uni: &mut [bool],
-            ) {
-                me.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
-            }
-            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
-            unsafe fn avx512(
-                me: &CompiledMechanism,
-                w: &mut [f64],
-                j0: usize,
-                nodes: &[usize],
-                v: &[f64],
-                ions: Option<&mut IonState>,
-                m: &mut Matrix,
-                nl: usize,
-                cx: &mut Ctx,
-                uni: &mut [bool],
-            ) {
-                me.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
-            }
-            match cx.isa {
-                // SAFETY: `Isa::detect` chose these only where the CPU has the features.
-                kernels::Isa::Avx2 => {
-                    return unsafe { avx2(self, w, j0, nodes, v, ions, m, nl, cx, uni) }
-                }
-                kernels::Isa::Avx512 => {
-                    return unsafe { avx512(self, w, j0, nodes, v, ions, m, nl, cx, uni) }
-                }
-                kernels::Isa::Base => {}
+        /// The arguments, for [`exp::dispatch`].
+        struct Block<'s, 'c, 'm> {
+            me: &'s CompiledMechanism,
+            w: &'s mut [f64],
+            j0: usize,
+            nodes: &'s [usize],
+            v: &'s [f64],
+            ions: Option<&'s mut IonState>,
+            m: &'s mut Matrix<'m>,
+            nl: usize,
+            cx: &'s mut Ctx<'c>,
+            uni: &'s mut [bool],
+        }
+        impl exp::Kernel for Block<'_, '_, '_> {
+            type Output = ();
+            #[inline(always)]
+            fn run<E: exp::Exp>(self) {
+                let b = self;
+                b.me.current_block_impl(b.w, b.j0, b.nodes, b.v, b.ions, b.m, b.nl, b.cx, b.uni)
             }
         }
-        self.current_block_impl(w, j0, nodes, v, ions, m, nl, cx, uni)
+        exp::dispatch(Block {
+            me: self,
+            w,
+            j0,
+            nodes,
+            v,
+            ions,
+            m,
+            nl,
+            cx,
+            uni,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

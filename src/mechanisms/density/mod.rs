@@ -243,34 +243,17 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
                 &self.erev[n0..n0 + W]
             };
             // Local copies: they cannot alias the other arrays, so the lane loops vectorise.
-            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
-            let (mut r, mut dd) = (copy::<W>(rhs), copy::<W>(d));
             let (v, e) = (copy::<W>(v), copy::<W>(e));
             let gbar = copy::<W>(&self.gbar[j0..j0 + W]);
             let (g0, g1) = (
                 copy::<W>(&self.g[0][j0..j0 + W]),
                 copy::<W>(&self.g[1][j0..j0 + W]),
             );
-            let (mut g, mut i) = ([0.0; W], [0.0; W]);
+            let mut g = [0.0; W];
             for l in 0..W {
                 g[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
             }
-            // One loop per numerics, so that the slope's form is fixed inside it.
-            for numerics in [Numerics::Fast, Numerics::Exact] {
-                if numerics != self.m.numerics {
-                    continue;
-                }
-                let mut m = Matrix {
-                    rhs: &mut r,
-                    d: &mut dd,
-                    numerics,
-                };
-                for l in 0..W {
-                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
-                }
-            }
-            rhs.copy_from_slice(&r);
-            d.copy_from_slice(&dd);
+            let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
             self.g_out[j0..j0 + W].copy_from_slice(&g);
             self.i_out[j0..j0 + W].copy_from_slice(&i);
             if let Some(a) = self.acc.as_deref_mut() {
@@ -283,6 +266,40 @@ impl<K: Kinetics> GateCurrentRuns<'_, K> {
             }
         }
     }
+}
+
+/// `g·(v − e)` of `W` instances on the nodes from `n0` on, added to `m` as
+/// [`Matrix::add_ohmic`] adds it one instance at a time; the currents.
+#[inline(always)]
+fn add_ohmic_lanes<const W: usize>(
+    m: &mut Matrix,
+    n0: usize,
+    v: &[f64; W],
+    g: &[f64; W],
+    e: &[f64; W],
+) -> [f64; W] {
+    // Local copies of the rows: they cannot alias the other arrays, so the lane loop
+    // vectorises.
+    let (rhs, d) = (&mut m.rhs[n0..n0 + W], &mut m.d[n0..n0 + W]);
+    let (mut rl, mut dl) = (copy::<W>(rhs), copy::<W>(d));
+    let mut i = [0.0; W];
+    // One loop per numerics, so that the slope's form is fixed inside it.
+    for numerics in [Numerics::Fast, Numerics::Exact] {
+        if numerics != m.numerics {
+            continue;
+        }
+        let mut lanes = Matrix {
+            rhs: &mut rl,
+            d: &mut dl,
+            numerics,
+        };
+        for l in 0..W {
+            i[l] = lanes.add_ohmic(l, g[l], v[l], e[l]);
+        }
+    }
+    rhs.copy_from_slice(&rl);
+    d.copy_from_slice(&dl);
+    i
 }
 
 /// An ohmic current `g·(v − e)` with per-instance `g` and `e` over runs of `W` instances on
@@ -299,35 +316,18 @@ pub(crate) struct OhmicRuns<'a> {
 
 impl OhmicRuns<'_> {
     #[inline(always)]
-    fn go<const W: usize>(self) {
+    fn go<const W: usize>(mut self) {
         let len = self.v.len();
         for (r, run) in self.nodes.chunks_exact(W).enumerate() {
             let n0 = run[0].min(len.saturating_sub(W));
             let j0 = r * W;
             // Local copies, so that the lane loops vectorise (see `GateCurrentRuns`).
-            let (rhs, d) = (&mut self.m.rhs[n0..n0 + W], &mut self.m.d[n0..n0 + W]);
-            let (mut rl, mut dl) = (copy::<W>(rhs), copy::<W>(d));
             let v = copy::<W>(&self.v[n0..n0 + W]);
             let (g, e) = (
                 copy::<W>(&self.g[j0..j0 + W]),
                 copy::<W>(&self.e[j0..j0 + W]),
             );
-            let mut i = [0.0; W];
-            for numerics in [Numerics::Fast, Numerics::Exact] {
-                if numerics != self.m.numerics {
-                    continue;
-                }
-                let mut m = Matrix {
-                    rhs: &mut rl,
-                    d: &mut dl,
-                    numerics,
-                };
-                for l in 0..W {
-                    i[l] = m.add_ohmic(l, g[l], v[l], e[l]);
-                }
-            }
-            rhs.copy_from_slice(&rl);
-            d.copy_from_slice(&dl);
+            let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
             self.i_out[j0..j0 + W].copy_from_slice(&i);
         }
     }
