@@ -440,17 +440,18 @@ impl CompiledMechanism {
                     Phase::State => top(&p.state, w, &mut cx, &mut uni),
                     Phase::Current => {
                         let m = m.as_deref_mut().expect("a matrix");
-                        self.current_block(
+                        exp::dispatch(CurrentBlock {
+                            me: self,
                             w,
                             j0,
                             nodes,
                             v,
-                            ions.as_deref_mut(),
+                            ions: ions.as_deref_mut(),
                             m,
                             nl,
-                            &mut cx,
-                            &mut uni,
-                        );
+                            cx: &mut cx,
+                            uni: &mut uni,
+                        });
                     }
                     Phase::Receive => {
                         if let Some(nr) = nr {
@@ -635,46 +636,31 @@ impl CompiledMechanism {
             .usetable
             .is_some_and(|c| w[c as usize * LANES..][..nl].iter().any(|&x| x != 0.0))
     }
+}
 
-    /// NEURON's `nrn_cur` for one block: the BREAKPOINT at `v + 0.001`, then at `v`. Its own
-    /// loops (gathers, sums of the currents, slopes, scatters) are compiled for the block's
-    /// instruction set like the arithmetic's; the same bits.
-    #[allow(clippy::too_many_arguments)]
-    fn current_block(
-        &self,
-        w: &mut [f64],
-        j0: usize,
-        nodes: &[usize],
-        v: &[f64],
-        ions: Option<&mut IonState>,
-        m: &mut Matrix,
-        nl: usize,
-        cx: &mut Ctx,
-        uni: &mut [bool],
-    ) {
-        /// The arguments, for [`exp::dispatch`].
-        struct Block<'s, 'c, 'm> {
-            me: &'s CompiledMechanism,
-            w: &'s mut [f64],
-            j0: usize,
-            nodes: &'s [usize],
-            v: &'s [f64],
-            ions: Option<&'s mut IonState>,
-            m: &'s mut Matrix<'m>,
-            nl: usize,
-            cx: &'s mut Ctx<'c>,
-            uni: &'s mut [bool],
-        }
-        impl exp::Kernel for Block<'_, '_, '_> {
-            type Output = ();
-            #[inline(always)]
-            fn run<E: exp::Exp>(self) {
-                let b = self;
-                b.me.current_block_impl(b.w, b.j0, b.nodes, b.v, b.ions, b.m, b.nl, b.cx, b.uni)
-            }
-        }
-        exp::dispatch(Block {
-            me: self,
+/// NEURON's `nrn_cur` for one block of a compiled mechanism: the BREAKPOINT at `v + 0.001`,
+/// then at `v`. Run through [`exp::dispatch`], so that its own loops (gathers, sums of the
+/// currents, slopes, scatters) are compiled for the block's instruction set like the
+/// arithmetic's; the same bits.
+struct CurrentBlock<'s, 'c, 'm> {
+    me: &'s CompiledMechanism,
+    w: &'s mut [f64],
+    j0: usize,
+    nodes: &'s [usize],
+    v: &'s [f64],
+    ions: Option<&'s mut IonState>,
+    m: &'s mut Matrix<'m>,
+    nl: usize,
+    cx: &'s mut Ctx<'c>,
+    uni: &'s mut [bool],
+}
+
+impl exp::Kernel for CurrentBlock<'_, '_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: exp::Exp>(self) {
+        let CurrentBlock {
+            me,
             w,
             j0,
             nodes,
@@ -684,24 +670,8 @@ impl CompiledMechanism {
             nl,
             cx,
             uni,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn current_block_impl(
-        &self,
-        w: &mut [f64],
-        j0: usize,
-        nodes: &[usize],
-        v: &[f64],
-        ions: Option<&mut IonState>,
-        m: &mut Matrix,
-        nl: usize,
-        cx: &mut Ctx,
-        uni: &mut [bool],
-    ) {
-        let p = &self.loaded.program;
+        } = self;
+        let p = &me.loaded.program;
         let vc = p.v_col as usize * LANES;
         let nodes = &nodes[..nl];
         // One bounds check per block instead of one per lane.
@@ -716,7 +686,7 @@ impl CompiledMechanism {
                 }
             }
         };
-        let plan = &self.loaded.plans.current;
+        let plan = &me.loaded.plans.current;
         let mut vn = [0.0; LANES];
         gather(&mut vn[..nl], v, nodes);
         let (mut upper, mut at_v) = ([0.0; LANES], [0.0; LANES]);
@@ -757,18 +727,18 @@ impl CompiledMechanism {
             exec_top(&plan.runs[1], &plan.lane0, uni, w, nl, cx);
             sum(w, &mut at_v);
         }
-        let sign = self.loaded.sign;
+        let sign = me.loaded.sign;
         // The slopes and right-hand sides first (a loop that vectorises), then the scatter,
         // lane by lane (instances of a point process may share a node: NEURON's order).
         let (g, rhs) = (&mut upper, &mut at_v);
-        if self.scale.is_empty() {
+        if me.scale.is_empty() {
             for (g, r) in g.iter_mut().zip(rhs.iter_mut()) {
                 *g = sign * ((*g - *r) / 0.001);
                 *r *= sign;
             }
         } else {
             // A point process's nA, as NEURON: both scaled by `1e2/area` before they enter.
-            let scale = &self.scale[j0..j0 + nl];
+            let scale = &me.scale[j0..j0 + nl];
             for ((g, r), &k) in g.iter_mut().zip(rhs.iter_mut()).zip(scale) {
                 *g = sign * ((*g - *r) / 0.001 * k);
                 *r = sign * (*r * k);
