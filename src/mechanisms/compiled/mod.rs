@@ -350,12 +350,16 @@ impl CompiledMechanism {
             w.resize(ncols * LANES, 0.0);
             let w = &mut w[..];
             let width = self.width();
-            let plan = match phase {
-                Phase::Init => Some(&self.loaded.plans.init),
-                Phase::Current => Some(&self.loaded.plans.current),
-                Phase::State => Some(&self.loaded.plans.state),
+            // The phase's plan and its cache of uniform columns.
+            let plans = &self.loaded.plans;
+            let cached = |k: usize, plan| Some((plan, &self.uniform_at_load[k]));
+            let planned = match phase {
+                Phase::Init => cached(0, &plans.init),
+                Phase::Current => cached(1, &plans.current),
+                Phase::State => cached(2, &plans.state),
                 Phase::Receive | Phase::ReceiveInit => None,
             };
+            let plan = planned.map(|(plan, _)| plan);
             let mut uni = UNIFORM.with(|u| std::mem::take(&mut *u.borrow_mut()));
             let mut direct = DIRECT.with(|d| std::mem::take(&mut *d.borrow_mut()));
             direct.clear();
@@ -363,13 +367,8 @@ impl CompiledMechanism {
             for j0 in range.clone().step_by(width) {
                 let nl = width.min(range.end - j0);
                 let nodes = &self.nodes[j0..j0 + nl];
-                if let Some(plan) = plan {
-                    let k = match phase {
-                        Phase::Init => 0,
-                        Phase::Current => 1,
-                        _ => 2,
-                    };
-                    let all = self.uniform_at_load[k].get_or_init(|| {
+                if let Some((plan, uniform_at_load)) = planned {
+                    let all = uniform_at_load.get_or_init(|| {
                         let mut all = Vec::new();
                         for j0 in (0..n).step_by(width) {
                             self.uniform_columns(plan, j0, &mut uni);
@@ -377,7 +376,6 @@ impl CompiledMechanism {
                         }
                         all
                     });
-                    let ncols = self.loaded.plans.columns;
                     uni.clear();
                     uni.extend_from_slice(&all[j0 / width * ncols..][..ncols]);
                 }
@@ -975,12 +973,7 @@ fn exec_top(
 ) {
     let mask = [true; LANES];
     let direct = cx.direct;
-    // A column's first lane: in the trial's arrays or in the block.
-    let at = |wp: *mut f64, c: u32| match direct[c as usize] {
-        // SAFETY: column c of the block lies within `w` (columns × LANES values).
-        d if d.is_null() => unsafe { wp.add(c as usize * LANES) },
-        d => d,
-    };
+    let at = |wp: *mut f64, c: u32| col_ptr(direct, wp, c);
     // A column holding one value in all lanes is read as a constant: its other lanes may not be
     // written (`lane0`).
     let operand = |s: Src, uni: &[bool], wp: *mut f64| match s {

@@ -299,7 +299,7 @@ impl Plans {
                     }
                 }
             }
-            let store: Vec<(u32, u32)> = (0..ncols as u32)
+            let mut store: Vec<(u32, u32)> = (0..ncols as u32)
                 .filter(|&c| may_write[c as usize])
                 .filter_map(|c| match kinds[c as usize] {
                     Column::Var(k) => Some((c, k)),
@@ -382,7 +382,6 @@ impl Plans {
             load.retain(|&c| !direct[c as usize]);
             load.sort_unstable();
             load.dedup();
-            let mut store = store;
             store.retain(|&(c, _)| !direct[c as usize]);
             let direct = (0..ncols as u32).filter(|&c| direct[c as usize]).collect();
             PhasePlan {
@@ -390,12 +389,8 @@ impl Plans {
                 store,
                 direct,
                 lane0,
-                // The current phase is the one run twice.
-                ohmic: if runs.len() == 2 {
-                    ohmic(p, &runs)
-                } else {
-                    None
-                },
+                // Only the current phase runs twice: `ohmic` is `None` for the others.
+                ohmic: ohmic(p, &runs),
                 runs,
             }
         };
