@@ -106,17 +106,17 @@ impl Exp for TableFmaExp {
     }
 }
 
-/// A table-free `exp` for [`super::Numerics::Fast`] kernels in which the exponential sits among
-/// other arithmetic (SK_E2's power, glutamate_syn's Mg block): within an ulp of the C library's
-/// (tested), the same bits in the vector and the scalar kernels (its multiply-adds are fused,
-/// so correctly rounded, in both).
+/// The table-free `exp` of the [`super::Numerics::Fast`] kernels (gate rates and updates, SK_E2's
+/// power, glutamate_syn's Mg block): within an ulp of the C library's (tested), the same bits in
+/// the vector and the scalar kernels (its multiply-adds are fused, so correctly rounded, in both).
 ///
-/// Why: [`TableFmaExp`]'s table lookups are per-lane loads that AVX2 cannot vectorise (gathers
-/// are slower still on AMD Zen 3). Where the exponential shares a loop with other work this
-/// version is faster: SK_E2's update went from 7.7 to 5.7 ns per instance-step (best of six
-/// interleaved runs of `cargo bench --bench mechanisms SK_E2`). In the gate channels' loops,
-/// which compute one exponential and its argument each, it was not faster, and they keep the
-/// table version. `exp(x) = 2^k·e^r` with `k = round(x/ln 2)` and `|r| ≤ ln 2/2`, and `e^r`
+/// Why: [`TableFmaExp`]'s table lookups are per-lane loads that the vector units cannot do
+/// (gathers are slower still on AMD Zen 3 and 4). Where the exponential shares a loop with other
+/// work this version is faster: SK_E2's update went from 7.7 to 5.7 ns per instance-step (best of
+/// six interleaved runs of `cargo bench --bench mechanisms SK_E2`). In the gate channels' loops,
+/// which compute one exponential and its argument each, it was not faster with AVX2 on Zen 3;
+/// with AVX-512 on Zen 4 it is (reference trial 0.437 → 0.405 s single, 0.350 → 0.317 s per trial
+/// in batches of 8, `cargo bench --bench throughput`). `exp(x) = 2^k·e^r` with `k = round(x/ln 2)` and `|r| ≤ ln 2/2`, and `e^r`
 /// from its Taylor polynomial of degree 13 (the first term left out is below 4e-18), evaluated
 /// by Estrin's scheme: six operations deep instead of thirteen.
 #[derive(Debug, Clone, Copy)]

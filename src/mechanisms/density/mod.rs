@@ -17,7 +17,7 @@ pub mod sk_e2;
 pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
-use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp};
+use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp, PolyExp};
 use super::{
     cnexp_gate_by, cnexp_rate_by, common_len, relax_series, DensityMechanism, Env, Instances,
     IonState, Matrix, NodeList, Numerics, SERIES_LIMIT,
@@ -113,10 +113,9 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     fn initialize(&self, _env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let n = self.nodes.len();
         for (j, &node) in self.nodes.as_slice().iter().enumerate() {
-            let mut ex = DirectExp::<LibmExp>(std::marker::PhantomData);
             let r = match self.numerics {
-                Numerics::Fast => K::rates(v[node], &mut ex),
-                Numerics::Exact => K::mod_rates(v[node], &mut ex),
+                Numerics::Fast => K::rates(v[node], &mut DirectExp::<PolyExp>::default()),
+                Numerics::Exact => K::mod_rates(v[node], &mut DirectExp::<LibmExp>::default()),
             };
             for (k, &(inf, _)) in r.iter().enumerate().take(K::N_GATES) {
                 vars[k * n + j] = inf;
@@ -391,6 +390,8 @@ trait Form<K: Kinetics> {
     /// [`relax_fraction`](super::relax_fraction), which the staged kernel then takes through
     /// [`relax_series`] alone for blocks that stay below its limit.
     const SERIES: bool;
+    /// The exponential of this form's kernels, given the one the dispatcher chose (`E`).
+    type Ex<E: Exp>: Exp;
 }
 
 /// [`Numerics::Fast`]: [`Kinetics::rates`], `r` = 1/τ.
@@ -407,6 +408,10 @@ impl<K: Kinetics> Form<K> for Fast {
         cnexp_rate_by(x, inf, rate, dt, hoc_exp)
     }
     const SERIES: bool = true;
+    /// The table-free exponential: fully vectorised, the same bits in every instruction set.
+    /// With AVX-512 the table version's per-lane loads made the rate loops the slowest part of
+    /// a trial (measured in `cargo bench --bench throughput`, see docs/architecture.md).
+    type Ex<E: Exp> = PolyExp;
 }
 
 /// [`Numerics::Exact`]: [`Kinetics::mod_rates`], `r` = τ, nocmodl's cnexp form.
@@ -423,10 +428,18 @@ impl<K: Kinetics> Form<K> for ModFile {
         cnexp_gate_by(x, inf, tau, dt, hoc_exp)
     }
     const SERIES: bool = false;
+    /// NEURON's exponential (the C library's bits).
+    type Ex<E: Exp> = E;
 }
 
 /// Evaluates each exponential when asked.
 struct DirectExp<E>(std::marker::PhantomData<E>);
+
+impl<E> Default for DirectExp<E> {
+    fn default() -> Self {
+        DirectExp(std::marker::PhantomData)
+    }
+}
 
 impl<E: Exp> RateExp for DirectExp<E> {
     #[inline(always)]
@@ -558,11 +571,11 @@ fn rate_exponential<K: Kinetics, F: Form<K>, E: Exp, const W: usize>(
     for (o, &vj) in out[..n].iter_mut().zip(&v[..n]) {
         let x = arg(vj);
         low += u32::from(x <= -512.0);
-        *o = hoc_exp_above_m512::<E>(x);
+        *o = hoc_exp_above_m512::<F::Ex<E>>(x);
     }
     if low > 0 {
         for (o, &vj) in out[..n].iter_mut().zip(&v[..n]) {
-            *o = hoc_exp_with::<E>(arg(vj));
+            *o = hoc_exp_with::<F::Ex<E>>(arg(vj));
         }
     }
 }
@@ -599,9 +612,9 @@ fn cnexp_update<K: Kinetics, F: Form<K>, E: Exp>(
     if !F::SERIES {
         for j in 0..n {
             let [(inf0, r0), (inf1, r1)] = rates(j);
-            x0[j] = F::update(x0[j], inf0, r0, dt, hoc_exp_above_m512::<E>);
+            x0[j] = F::update(x0[j], inf0, r0, dt, hoc_exp_above_m512::<F::Ex<E>>);
             if K::N_GATES == 2 {
-                x1[j] = F::update(x1[j], inf1, r1, dt, hoc_exp_above_m512::<E>);
+                x1[j] = F::update(x1[j], inf1, r1, dt, hoc_exp_above_m512::<F::Ex<E>>);
             }
         }
         return;
@@ -660,7 +673,7 @@ fn relax_gate<K: Kinetics, F: Form<K>, E: Exp>(
         }
     } else {
         for j in 0..n {
-            x[j] = F::update(x[j], inf[j], rate[j], dt, hoc_exp_above_m512::<E>);
+            x[j] = F::update(x[j], inf[j], rate[j], dt, hoc_exp_above_m512::<F::Ex<E>>);
         }
     }
 }
@@ -684,20 +697,23 @@ pub fn split_ion<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mechanisms::hoc_exp;
 
-    /// Counts the exponentials a rates function asks for.
-    struct CountExp(usize);
+    /// Counts the exponentials a rates function asks for (NEURON's `hoc_Exp`, or that with `E`).
+    struct CountExp<E>(usize, std::marker::PhantomData<E>);
 
-    impl RateExp for CountExp {
+    impl<E: Exp> RateExp for CountExp<E> {
         fn exp(&mut self, x: f64) -> f64 {
             self.0 += 1;
-            crate::mechanisms::hoc_exp(x)
+            hoc_exp_with::<E>(x)
         }
     }
 
-    /// The staged, vectorised update must give exactly the bits of the one-loop form with the C
-    /// library's `exp`, also where the staging takes its rare paths: exponent
+    fn count<E>() -> CountExp<E> {
+        CountExp(0, std::marker::PhantomData)
+    }
+
+    /// The staged, vectorised update must give exactly the bits of the one-loop form with the
+    /// form's scalar `exp` (the C library's, or [`PolyExp`] for the fast form), also where the staging takes its rare paths: exponent
     /// arguments at or below −512 and below −700, NaN, and the singular points of the rates.
     fn check<K: Kinetics, F: Form<K>>() {
         let mut v: Vec<f64> = (0..300).map(|i| -120.0 + 0.61 * i as f64).collect();
@@ -716,11 +732,12 @@ mod tests {
 
         let mut want = x_init.clone();
         for (j, &vj) in v.iter().enumerate() {
-            let mut count = CountExp(0);
+            let mut count = count::<F::Ex<LibmExp>>();
             let r = F::rates(vj, &mut count);
             assert_eq!(count.0, F::N_EXP, "{}: N_EXP at v = {vj}", K::NAME);
             for (g, &(inf, r)) in r.iter().enumerate().take(K::N_GATES) {
-                want[g * n + j] = F::update(want[g * n + j], inf, r, dt, hoc_exp);
+                want[g * n + j] =
+                    F::update(want[g * n + j], inf, r, dt, hoc_exp_with::<F::Ex<LibmExp>>);
             }
         }
 
@@ -770,8 +787,8 @@ mod tests {
         let (mut worst_inf, mut worst_rate) = (0.0f64, 0.0f64);
         for vj in grid.chain(near) {
             let (tol_inf, tol_rate) = (4.5e-16 * cancellation(vj), 8e-15 * cancellation(vj));
-            let fast = K::rates(vj, &mut CountExp(0));
-            let slow = K::mod_rates(vj, &mut CountExp(0));
+            let fast = K::rates(vj, &mut count::<LibmExp>());
+            let slow = K::mod_rates(vj, &mut count::<LibmExp>());
             for g in 0..K::N_GATES {
                 let (inf, rate) = fast[g];
                 let (inf_m, tau_m) = slow[g];
