@@ -80,7 +80,7 @@ fn bench(c: &mut Criterion) {
             let args = ReplayArgs {
                 cell: cell.clone(),
                 network: net.clone(),
-                synapses: syn.clone(),
+                synapses: vec![syn.clone()],
                 tstop: Some(TSTOP_MS),
                 dt: None,
                 numerics: Numerics::Fast,

@@ -1,5 +1,6 @@
-//! `isf replay`: re-simulate a saved ISF synapse activation file (ISF's
-//! `run_existing_synapse_activations`) and write ISF's result files into a new folder.
+//! `isf replay`: re-simulate saved ISF synapse activation files (ISF's
+//! `run_existing_synapse_activations`) and write ISF's result files into a new folder. Several
+//! files run side by side in batches (docs/architecture.md#batched-trials) on every thread.
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use clap::Args;
 
 use crate::mechanisms::Numerics;
 use crate::output::StagedDir;
-use crate::recipe::replay::ReplayFiles;
+use crate::recipe::replay::{ReplayFiles, ReplayRun, ReplayTrial};
 use crate::recipe::{Inputs, Probes, Recipe};
 
 /// Arguments of `isf replay`.
@@ -19,9 +20,10 @@ pub struct ReplayArgs {
     /// Network parameter file: receptors, their parameters and weights per population.
     #[arg(value_name = "NETWORK.param")]
     pub network: PathBuf,
-    /// ISF synapse activation file (`simulation_runNNNN_synapses.csv`).
-    #[arg(value_name = "SYNAPSES.csv")]
-    pub synapses: PathBuf,
+    /// ISF synapse activation files (`simulation_runNNNN_synapses.csv`), one run each, numbered
+    /// in this order.
+    #[arg(value_name = "SYNAPSES.csv", required = true, num_args = 1..)]
+    pub synapses: Vec<PathBuf>,
     /// Stop time \[ms\] (default: the cell parameter file's `sim.tStop`).
     #[arg(long, value_name = "T")]
     pub tstop: Option<f64>,
@@ -48,19 +50,21 @@ pub struct ReplayArgs {
 }
 
 impl ReplayArgs {
-    /// The replay's recipe: the cell with the saved activations as its input.
-    pub fn recipe(&self) -> Recipe {
-        Recipe {
+    /// The replay's recipe: the cell with the first file's saved activations as its input.
+    pub fn recipe(&self) -> anyhow::Result<Recipe> {
+        let synapses = (self.synapses.first().cloned())
+            .ok_or_else(|| anyhow::anyhow!("no synapse activation file to replay"))?;
+        Ok(Recipe {
             cell_param: self.cell.clone(),
             inputs: Inputs::Replay {
                 network_param: self.network.clone(),
-                synapses: self.synapses.clone(),
+                synapses,
             },
             probes: Probes::default(),
             tstop_ms: self.tstop,
             dt_ms: self.dt,
             numerics: self.numerics,
-        }
+        })
     }
 }
 
@@ -68,25 +72,31 @@ impl ReplayArgs {
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     args.mechanisms.load()?;
     let summary = replay(args)?;
-    println!(
-        "{}: {} synapses, {} releases, {} soma spikes{}; {} samples in {:.2} s",
-        summary.out.display(),
-        summary.synapses,
-        summary.releases,
-        summary.spikes_ms.len(),
-        if summary.spikes_ms.is_empty() {
+    let several = summary.runs.len() > 1;
+    for (n, run) in summary.runs.iter().enumerate() {
+        let spikes = if run.spikes_ms.is_empty() {
             String::new()
         } else {
-            format!(
-                " at {} ms",
-                summary
-                    .spikes_ms
-                    .iter()
-                    .map(|t| format!("{t:.3}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
+            let t: Vec<String> = run.spikes_ms.iter().map(|t| format!("{t:.3}")).collect();
+            format!(" at {} ms", t.join(", "))
+        };
+        let head = if several {
+            format!("run {n:07} ({})", run.file.display())
+        } else {
+            summary.out.display().to_string()
+        };
+        println!(
+            "{head}: {} synapses, {} releases, {} soma spikes{spikes}",
+            run.synapses,
+            run.releases,
+            run.spikes_ms.len(),
+        );
+    }
+    println!(
+        "{}: {} run{}, {} samples each, in {:.2} s",
+        summary.out.display(),
+        summary.runs.len(),
+        if several { "s" } else { "" },
         summary.samples,
         summary.wall_s
     );
@@ -98,21 +108,31 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
 pub struct ReplaySummary {
     /// The output folder.
     pub out: PathBuf,
+    /// Per activation file, in order.
+    pub runs: Vec<ReplayRunSummary>,
+    /// Samples per trace.
+    pub samples: usize,
+    /// Wall time of reading, simulating and writing \[s\].
+    pub wall_s: f64,
+}
+
+/// What the replay of one activation file produced.
+#[derive(Debug, Clone)]
+pub struct ReplayRunSummary {
+    /// The activation file.
+    pub file: PathBuf,
     /// Active synapses replayed.
     pub synapses: usize,
     /// Release events.
     pub releases: usize,
     /// Soma spike times \[ms\].
     pub spikes_ms: Vec<f64>,
-    /// Samples per trace.
-    pub samples: usize,
-    /// Simulation wall time \[s\].
-    pub wall_s: f64,
 }
 
 /// Replays `args.synapses` and writes the output folder. Every input is checked before the
 /// folder is created; the folder appears complete or not at all.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
+    let start = std::time::Instant::now();
     if let Some(dt) = args.dt {
         if !(dt.is_finite() && dt > 0.0) {
             anyhow::bail!("--dt must be a positive number of ms, got {dt}");
@@ -137,17 +157,27 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
         }
         None => format!("seed00000_pid{}", std::process::id()),
     };
-    let cell = args.recipe().build()?;
-    let trial = cell.replay()?;
-    let result = cell.simulate_replay()?;
+    let cell = args.recipe()?.build()?;
+    let mut trials = vec![];
+    for file in &args.synapses[1..] {
+        trials.push(cell.read_replay(file)?);
+    }
+    let trials: Vec<&ReplayTrial> = std::iter::once(cell.replay()?).chain(&trials).collect();
+    let results = cell.simulate_replays(&trials)?;
+    let runs: Vec<ReplayRun> = (args.synapses.iter().zip(&trials).zip(&results))
+        .map(|((file, &trial), result)| ReplayRun {
+            file,
+            trial,
+            result,
+        })
+        .collect();
     let staged = StagedDir::with_overwrite(&args.out, args.overwrite)?;
     let network_param = (cell.network_params.as_ref().map(|n| &n.file))
         .ok_or_else(|| anyhow::anyhow!("a replay's recipe has no network parameter file"))?;
     ReplayFiles {
         prefix: &prefix,
         site_labels: &cell.sim.site_labels(),
-        result: &result,
-        trial,
+        runs: &runs,
         cell_param: &cell.cell_params.file,
         network_param,
     }
@@ -155,10 +185,16 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
     let out = staged.commit()?;
     Ok(ReplaySummary {
         out,
-        synapses: trial.inputs.synapses.len(),
-        releases: trial.inputs.release_count(),
-        spikes_ms: result.soma_spikes_ms.clone(),
-        samples: result.t_ms.len(),
-        wall_s: result.wall_time_s,
+        runs: runs
+            .iter()
+            .map(|r| ReplayRunSummary {
+                file: r.file.to_path_buf(),
+                synapses: r.trial.inputs.synapses.len(),
+                releases: r.trial.inputs.release_count(),
+                spikes_ms: r.result.soma_spikes_ms.clone(),
+            })
+            .collect(),
+        samples: results.first().map_or(0, |r| r.t_ms.len()),
+        wall_s: start.elapsed().as_secs_f64(),
     })
 }

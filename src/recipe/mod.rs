@@ -11,7 +11,7 @@
 
 pub mod replay;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -465,6 +465,28 @@ impl BuiltRecipe {
     /// Simulates the replayed activation file.
     pub fn simulate_replay(&self) -> anyhow::Result<TrialResult> {
         Ok(self.sim.run(&self.replay()?.inputs, self.tstop_ms)?)
+    }
+
+    /// Reads a further activation file for this replay recipe's cell, with its network parameter
+    /// file, checked as the recipe's own file was.
+    pub fn read_replay(&self, synapses: &Path) -> anyhow::Result<ReplayTrial> {
+        self.replay()?;
+        let params = (self.network_params.as_ref())
+            .ok_or_else(|| anyhow::anyhow!("a replay's recipe has no network parameter file"))?;
+        Ok(ReplayTrial::read(&self.sim, params, synapses)?)
+    }
+
+    /// Simulates replayed trials until the recipe's stop time: side by side in batches
+    /// ([`CellSimulator::run_many`]), the batches on rayon's threads; the results, in order, are
+    /// those of simulating each trial alone.
+    pub fn simulate_replays(&self, trials: &[&ReplayTrial]) -> anyhow::Result<Vec<TrialResult>> {
+        use rayon::prelude::*;
+        let inputs: Vec<&SynapseInputs> = trials.iter().map(|t| &t.inputs).collect();
+        let chunks: Vec<Vec<TrialResult>> = inputs
+            .par_chunks(crate::trial::default_lanes())
+            .map(|c| self.sim.run_many(c, self.tstop_ms))
+            .collect::<Result<_, _>>()?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 }
 

@@ -264,17 +264,30 @@ impl ReplayTrial {
     }
 }
 
-/// The files of one replayed trial, as ISF's replay writes them into its result folder.
+/// One replayed activation file: the file as named, its synapses mapped onto the cell and the
+/// simulated trial.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayRun<'a> {
+    /// The activation file as the user named it (listed in `synapse_file_paths.csv`).
+    pub file: &'a Path,
+    /// The replayed synapses.
+    pub trial: &'a ReplayTrial,
+    /// The simulated trial.
+    pub result: &'a TrialResult,
+}
+
+/// The files of a replay of one or more activation files, as one task of ISF's replay writes
+/// them into its result folder: one trace file per recording site with a column per run
+/// (`Vm run 00`, `Vm run 01`, …, in the order of the files), per run `simulation_runNNNNNNN_*`
+/// activation files, `synapse_file_paths.csv` (`synapse_file,number`) and the parameter files.
 #[derive(Debug)]
 pub struct ReplayFiles<'a> {
     /// File name prefix (ISF: `seed00000_pid<pid>`).
     pub prefix: &'a str,
-    /// Recording-site labels, in the result's site order.
+    /// Recording-site labels, in the results' site order.
     pub site_labels: &'a [String],
-    /// The simulated trial.
-    pub result: &'a TrialResult,
-    /// The replayed synapses.
-    pub trial: &'a ReplayTrial,
+    /// The runs, in the order of the files (at least one, all with the same sample times).
+    pub runs: &'a [ReplayRun<'a>],
     /// Cell parameter file as used (tStop/dt overrides applied).
     pub cell_param: &'a ParamFile,
     /// Network parameter file.
@@ -284,28 +297,54 @@ pub struct ReplayFiles<'a> {
 impl ReplayFiles<'_> {
     /// Writes every file into `dir` (each atomically); returns their paths.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReplayError> {
-        let mut written = Vec::new();
-        let r = self.result;
-        let p = dir.join(format!("{}_vm_all_traces.csv", self.prefix));
-        write_trace_file(&p, &r.t_ms, &[&r.soma_vm_mv])?;
-        written.push(p);
-        if self.site_labels.len() != r.site_vm_mv.len() {
-            return Err(ReplayError::Trial(TrialError::Setting(format!(
-                "{} site labels for {} site traces",
-                self.site_labels.len(),
-                r.site_vm_mv.len()
-            ))));
+        let setting = |m: String| ReplayError::Trial(TrialError::Setting(m));
+        let first = self
+            .runs
+            .first()
+            .ok_or_else(|| setting("a replay without runs".into()))?;
+        let t_ms = &first.result.t_ms;
+        for run in self.runs {
+            let r = run.result;
+            if r.t_ms != *t_ms {
+                return Err(setting(format!(
+                    "{}: its trial has other sample times than {}'s",
+                    run.file.display(),
+                    first.file.display()
+                )));
+            }
+            if self.site_labels.len() != r.site_vm_mv.len() {
+                return Err(setting(format!(
+                    "{} site labels for {} site traces",
+                    self.site_labels.len(),
+                    r.site_vm_mv.len()
+                )));
+            }
         }
-        for (label, v) in self.site_labels.iter().zip(&r.site_vm_mv) {
+        let mut written = Vec::new();
+        let p = dir.join(format!("{}_vm_all_traces.csv", self.prefix));
+        let soma: Vec<&[f64]> = self.runs.iter().map(|r| &r.result.soma_vm_mv[..]).collect();
+        write_trace_file(&p, t_ms, &soma)?;
+        written.push(p);
+        for (k, label) in self.site_labels.iter().enumerate() {
             let p = dir.join(format!("{}_{label}_vm_dend_traces.csv", self.prefix));
-            write_trace_file(&p, &r.t_ms, &[v])?;
+            let site: Vec<&[f64]> = self
+                .runs
+                .iter()
+                .map(|r| &r.result.site_vm_mv[k][..])
+                .collect();
+            write_trace_file(&p, t_ms, &site)?;
             written.push(p);
         }
-        let p = dir.join(replay_synapse_file_name(0));
-        write_synapse_activation_file(&p, &self.trial.rows)?;
-        written.push(p);
-        let p = dir.join(replay_presynaptic_file_name(0));
-        write_presynaptic_cells_file(&p, &self.trial.presynaptic_rows())?;
+        for (n, run) in self.runs.iter().enumerate() {
+            let p = dir.join(replay_synapse_file_name(n));
+            write_synapse_activation_file(&p, &run.trial.rows)?;
+            written.push(p);
+            let p = dir.join(replay_presynaptic_file_name(n));
+            write_presynaptic_cells_file(&p, &run.trial.presynaptic_rows())?;
+            written.push(p);
+        }
+        let p = dir.join(SYNAPSE_FILE_PATHS);
+        crate::output::write_atomic(&p, &synapse_file_paths(self.runs)?)?;
         written.push(p);
         for (suffix, file) in [
             ("neuron_model", self.cell_param),
@@ -317,4 +356,26 @@ impl ReplayFiles<'_> {
         }
         Ok(written)
     }
+}
+
+/// The list of a replay's activation files beside its results.
+pub const SYNAPSE_FILE_PATHS: &str = "synapse_file_paths.csv";
+
+/// `synapse_file_paths.csv`: a header `synapse_file,number`, then per run the file as named and
+/// its number as in the activation files' names (`%07d`), CSV-quoted where a path needs it.
+fn synapse_file_paths(runs: &[ReplayRun]) -> Result<Vec<u8>, ReplayError> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        ReplayError::Output(OutputError::Invalid {
+            path: PathBuf::from(SYNAPSE_FILE_PATHS),
+            msg: e.to_string(),
+        })
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["synapse_file", "number"])
+        .map_err(|e| invalid(&e))?;
+    for (n, run) in runs.iter().enumerate() {
+        w.write_record([run.file.to_string_lossy().as_ref(), &format!("{n:07}")])
+            .map_err(|e| invalid(&e))?;
+    }
+    w.into_inner().map_err(|e| invalid(&e))
 }

@@ -101,7 +101,12 @@ fn replay_writes_isf_files() {
             "p_vm_all_traces.csv",
             "simulation_run0000000_presynaptic_cells.csv",
             "simulation_run0000000_synapses.csv",
+            "synapse_file_paths.csv",
         ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("synapse_file_paths.csv")).unwrap(),
+        format!("synapse_file,number\n{},0000000\n", syn.display())
     );
     let traces = std::fs::read_to_string(out.join("p_vm_all_traces.csv")).unwrap();
     let mut lines = traces.lines();
@@ -176,4 +181,113 @@ fn vector_and_scalar_kernels_write_identical_files() {
             );
         }
     }
+}
+
+/// Column `k` (0 = t) of every row of a trace file.
+fn trace_column(path: &Path, k: usize) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').nth(k).unwrap().to_owned())
+        .collect()
+}
+
+/// Several activation files in one replay run side by side in batches (five files: a batch of
+/// four lanes and one alone); each run's columns and files are byte for byte those of replaying
+/// its file alone, numbered in the order of the files and listed in `synapse_file_paths.csv`.
+#[test]
+fn replay_of_several_files_gives_each_file_its_single_replay() {
+    let Some((cell, net, syn)) = reference_trial() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // The reference trial and four variants, each without every (k+1)-th synapse row.
+    let text = std::fs::read_to_string(&syn).unwrap();
+    let mut files = vec![syn.clone()];
+    for k in 1..5 {
+        let kept: Vec<&str> = (text.lines().enumerate())
+            .filter(|(i, l)| l.starts_with('#') || i % (k + 1) != 0)
+            .map(|(_, l)| l)
+            .collect();
+        let f = tmp.path().join(format!("variant{k}_synapses.csv"));
+        std::fs::write(&f, kept.join("\n") + "\n").unwrap();
+        files.push(f);
+    }
+    let replay = |out: &Path, files: &[PathBuf]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_isf"))
+            .arg("replay")
+            .args([&cell, &net])
+            .args(files)
+            .args(["--tstop", "60", "--prefix", "p", "--out"])
+            .arg(out)
+            .env_remove("ISF_BATCH_LANES")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let many = tmp.path().join("many");
+    let stdout = replay(&many, &files);
+    assert!(stdout.contains("5 runs"), "{stdout}");
+    let site = "p_apical_proximal_distal_rec_sites_ID_000_sec_038_seg_032_x_0.929_somaDist_920.7_vm_dend_traces.csv";
+    let header = trace_column(&many.join("p_vm_all_traces.csv"), 5);
+    assert_eq!(header[0], "Vm run 04");
+    let mut listed = "synapse_file,number\n".to_owned();
+    for (k, f) in files.iter().enumerate() {
+        listed += &format!("{},{k:07}\n", f.display());
+        let one = tmp.path().join(format!("one{k}"));
+        replay(&one, std::slice::from_ref(f));
+        for trace in ["p_vm_all_traces.csv", site] {
+            let (a, b) = (
+                trace_column(&many.join(trace), k + 1),
+                trace_column(&one.join(trace), 1),
+            );
+            assert_eq!(a.len(), b.len());
+            assert!(
+                a[1..] == b[1..],
+                "run {k}: {trace} differs from the file's own replay"
+            );
+            assert_eq!(
+                trace_column(&many.join(trace), 0),
+                trace_column(&one.join(trace), 0)
+            );
+        }
+        for (mine, single) in [
+            (
+                format!("simulation_run{k:07}_synapses.csv"),
+                "simulation_run0000000_synapses.csv",
+            ),
+            (
+                format!("simulation_run{k:07}_presynaptic_cells.csv"),
+                "simulation_run0000000_presynaptic_cells.csv",
+            ),
+        ] {
+            assert_eq!(
+                std::fs::read(many.join(mine)).unwrap(),
+                std::fs::read(one.join(single)).unwrap()
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(many.join("synapse_file_paths.csv")).unwrap(),
+        listed
+    );
+    // A missing file among several: an error naming it, and no output folder.
+    let bad = tmp.path().join("bad");
+    let o = Command::new(env!("CARGO_BIN_EXE_isf"))
+        .arg("replay")
+        .args([
+            &cell,
+            &net,
+            &files[0],
+            &tmp.path().join("absent_synapses.csv"),
+        ])
+        .args(["--tstop", "5", "--out"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("absent_synapses.csv"), "{err}");
+    assert!(!bad.exists());
 }

@@ -17,7 +17,7 @@ fn args(synapses: &Path, out: PathBuf, tstop: f64, dt: Option<f64>) -> Option<Re
     Some(ReplayArgs {
         cell,
         network,
-        synapses: synapses.to_path_buf(),
+        synapses: vec![synapses.to_path_buf()],
         tstop: Some(tstop),
         dt,
         numerics: Numerics::Fast,
@@ -69,13 +69,14 @@ fn check_network_replay(numerics: Numerics, tolerance_mv: f64) {
     };
     a.numerics = numerics;
     let summary = replay(&a).expect("replay");
+    let run = &summary.runs[0];
     println!(
         "{numerics:?}: replayed {} synapses / {} releases in {:.2} s",
-        summary.synapses, summary.releases, summary.wall_s
+        run.synapses, run.releases, summary.wall_s
     );
     // network_counts.json: 3867 active synapses, 4624 release events.
-    assert_eq!(summary.synapses, 3867);
-    assert_eq!(summary.releases, 4624);
+    assert_eq!(run.synapses, 3867);
+    assert_eq!(run.releases, 4624);
 
     let mine = TraceTable::read(&find(&out, "_vm_all_traces.csv")).unwrap();
     let isf = TraceTable::read(&find(&isf_out, "_vm_all_traces.csv")).unwrap();
@@ -101,9 +102,9 @@ fn check_network_replay(numerics: Numerics, tolerance_mv: f64) {
         .records()
         .map(|rec| rec.unwrap()[0].parse().unwrap())
         .collect();
-    println!("spikes {:?} (NEURON {:?})", summary.spikes_ms, ref_spikes);
+    println!("spikes {:?} (NEURON {:?})", run.spikes_ms, ref_spikes);
     // Sample times are the solver's accumulated t, which NEURON accumulates the same way.
-    assert_eq!(summary.spikes_ms, ref_spikes, "spike times");
+    assert_eq!(run.spikes_ms, ref_spikes, "spike times");
     assert!(
         d_soma <= tolerance_mv,
         "soma trace differs by {d_soma:e} mV"
