@@ -158,11 +158,12 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
         None => format!("seed00000_pid{}", std::process::id()),
     };
     let cell = args.recipe()?.build()?;
-    let mut trials = vec![];
+    // The recipe read the first file; every other one is read and checked before any output.
+    let mut others = vec![];
     for file in &args.synapses[1..] {
-        trials.push(cell.read_replay(file)?);
+        others.push(cell.read_replay(file)?);
     }
-    let trials: Vec<&ReplayTrial> = std::iter::once(cell.replay()?).chain(&trials).collect();
+    let trials: Vec<&ReplayTrial> = std::iter::once(cell.replay()?).chain(&others).collect();
     let results = cell.simulate_replays(&trials)?;
     let runs: Vec<ReplayRun> = (args.synapses.iter().zip(&trials).zip(&results))
         .map(|((file, &trial), result)| ReplayRun {

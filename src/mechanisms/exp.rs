@@ -115,9 +115,9 @@ impl Exp for TableFmaExp {
 /// work this version is faster: SK_E2's update went from 7.7 to 5.7 ns per instance-step (best of
 /// six interleaved runs of `cargo bench --bench mechanisms SK_E2`). In the gate channels' loops,
 /// which compute one exponential and its argument each, it was not faster with AVX2 on Zen 3;
-/// with AVX-512 on Zen 4 it is (reference trial 0.437 → 0.405 s single, 0.350 → 0.317 s per trial
-/// in batches of 8, `cargo bench --bench throughput`). `exp(x) = 2^k·e^r` with `k = round(x/ln 2)` and `|r| ≤ ln 2/2`, and `e^r`
-/// from its Taylor polynomial of degree 13 (the first term left out is below 4e-18), evaluated
+/// with AVX-512 on Zen 4 it is (reference trial 0.437 → 0.405 s single, 0.350 → 0.317 s per
+/// trial in batches of 8, `cargo bench --bench throughput`). `exp(x) = 2^k·e^r` with
+/// `k = round(x/ln 2)` and `|r| ≤ ln 2/2`, and `e^r` from its Taylor polynomial of degree 13 (the first term left out is below 4e-18), evaluated
 /// by Estrin's scheme: six operations deep instead of thirteen.
 #[derive(Debug, Clone, Copy)]
 pub struct PolyExp;
@@ -321,6 +321,35 @@ pub trait Kernel {
     type Output;
     /// Runs the kernel with `E` as the exponential.
     fn run<E: Exp>(self) -> Self::Output;
+}
+
+/// A loop over runs of `W` lanes (trials side by side, or instances on `W` contiguous nodes):
+/// [`dispatch`] runs its `go::<W>` at [`LaneKernel::width`], with `W` a constant so that the
+/// lane loops vectorise. Such loops use no exponential.
+pub trait LaneKernel {
+    /// The run width: 2, 4, 8 or 16.
+    fn width(&self) -> usize;
+    /// The loop at width `W`.
+    fn go<const W: usize>(self);
+}
+
+impl<T: LaneKernel> Kernel for T {
+    type Output = ();
+    #[inline(always)]
+    fn run<E: Exp>(self) {
+        match self.width() {
+            2 => self.go::<2>(),
+            4 => self.go::<4>(),
+            8 => self.go::<8>(),
+            16 => self.go::<16>(),
+            w => unserved_width(w),
+        }
+    }
+}
+
+#[cold]
+fn unserved_width(w: usize) -> ! {
+    unreachable!("no lane loop for runs of {w}")
 }
 
 /// Runs `kernel` with [`TableFmaExp`] under AVX-512 or AVX2 + FMA code generation as

@@ -5,7 +5,7 @@
 //! trial run alone; what changes is that the `W` Hines eliminations are independent and run in
 //! the vector lanes instead of as one chain of divisions.
 
-use crate::mechanisms::exp::{dispatch, Exp, Kernel};
+use crate::mechanisms::exp::{dispatch, LaneKernel};
 
 /// Arrays of the fast-numerics assembly of the axial and capacitive terms.
 pub(super) struct Assemble<'a> {
@@ -44,7 +44,10 @@ fn run_mut<const W: usize>(x: &mut [f64], i: usize) -> &mut [f64; W] {
     (&mut x[i * W..i * W + W]).try_into().expect("W values")
 }
 
-impl Assemble<'_> {
+impl LaneKernel for Assemble<'_> {
+    fn width(&self) -> usize {
+        self.lanes
+    }
     // The loops read each run into local arrays and store them back: locals cannot alias the
     // other arrays, so the compiler vectorises the lane loops (on slices of one function it
     // cannot prove that, and kept them scalar).
@@ -79,35 +82,19 @@ impl Assemble<'_> {
             *run_mut::<W>(self.rhs, u) = rhs;
         }
     }
+}
 
+impl Assemble<'_> {
     /// Runs with the widest vector unit the CPU has.
     pub fn exec(self) {
         dispatch(self)
     }
 }
 
-/// `Kernel` for a lane loop: its `go` at the batch's width.
-macro_rules! kernel_by_width {
-    ($t:ident) => {
-        impl Kernel for $t<'_> {
-            type Output = ();
-            #[inline(always)]
-            fn run<E: Exp>(self) {
-                match self.lanes {
-                    2 => self.go::<2>(),
-                    4 => self.go::<4>(),
-                    8 => self.go::<8>(),
-                    16 => self.go::<16>(),
-                    w => generic_width(w),
-                }
-            }
-        }
-    };
-}
-
-kernel_by_width!(Assemble);
-
-impl Solve<'_> {
+impl LaneKernel for Solve<'_> {
+    fn width(&self) -> usize {
+        self.lanes
+    }
     // Local arrays, as in `Assemble::go`, so that the lane loops vectorise.
     #[inline(always)]
     fn go<const W: usize>(self) {
@@ -162,22 +149,17 @@ impl Solve<'_> {
             *run_mut::<W>(rhs, i) = ri;
         }
     }
+}
 
+impl Solve<'_> {
     /// Runs with the widest vector unit the CPU has.
     pub fn exec(self) {
         dispatch(self)
     }
 }
 
-kernel_by_width!(Solve);
-
 /// Whether these loops serve a model of `lanes` lanes (other widths take the one-trial loops,
 /// which treat the lanes as one forest: the same bits, without the lane-wide loops).
 pub(super) fn serves(lanes: usize) -> bool {
     matches!(lanes, 2 | 4 | 8 | 16)
-}
-
-#[cold]
-fn generic_width(w: usize) -> ! {
-    unreachable!("{w} lanes are not served (see `serves`)")
 }

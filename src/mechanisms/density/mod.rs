@@ -17,7 +17,9 @@ pub mod sk_e2;
 pub mod skv3_1;
 
 use super::catalogue::BuildEnv;
-use super::exp::{dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LibmExp, PolyExp};
+use super::exp::{
+    dispatch, hoc_exp_above_m512, hoc_exp_with, Exp, Kernel, LaneKernel, LibmExp, PolyExp,
+};
 use super::{
     cnexp_gate_by, cnexp_rate_by, common_len, relax_series, DensityMechanism, Env, Instances,
     IonState, Matrix, NodeList, Numerics, SERIES_LIMIT,
@@ -114,8 +116,10 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         let n = self.nodes.len();
         for (j, &node) in self.nodes.as_slice().iter().enumerate() {
             let r = match self.numerics {
-                Numerics::Fast => K::rates(v[node], &mut DirectExp::<PolyExp>::default()),
-                Numerics::Exact => K::mod_rates(v[node], &mut DirectExp::<LibmExp>::default()),
+                Numerics::Fast => K::rates(v[node], &mut DirectExp::<FormExp<K, Fast>>::default()),
+                Numerics::Exact => {
+                    K::mod_rates(v[node], &mut DirectExp::<FormExp<K, ModFile>>::default())
+                }
             };
             for (k, &(inf, _)) in r.iter().enumerate().take(K::N_GATES) {
                 vars[k * n + j] = inf;
@@ -226,7 +230,10 @@ struct GateCurrentRuns<'a, K: Kinetics> {
     _k: std::marker::PhantomData<K>,
 }
 
-impl<K: Kinetics> GateCurrentRuns<'_, K> {
+impl<K: Kinetics> LaneKernel for GateCurrentRuns<'_, K> {
+    fn width(&self) -> usize {
+        self.runs
+    }
     #[inline(always)]
     fn go<const W: usize>(mut self) {
         let len = self.v.len();
@@ -313,7 +320,10 @@ pub(crate) struct OhmicRuns<'a> {
     pub i_out: &'a mut [f64],
 }
 
-impl OhmicRuns<'_> {
+impl LaneKernel for OhmicRuns<'_> {
+    fn width(&self) -> usize {
+        self.runs
+    }
     #[inline(always)]
     fn go<const W: usize>(mut self) {
         let len = self.v.len();
@@ -332,36 +342,10 @@ impl OhmicRuns<'_> {
     }
 }
 
-impl Kernel for OhmicRuns<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run<E: Exp>(self) {
-        match self.runs {
-            2 => self.go::<2>(),
-            4 => self.go::<4>(),
-            8 => self.go::<8>(),
-            _ => self.go::<16>(),
-        }
-    }
-}
-
 /// The first `W` values of `x` as an array.
 #[inline(always)]
 fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
     x[..W].try_into().expect("W values")
-}
-
-impl<K: Kinetics> Kernel for GateCurrentRuns<'_, K> {
-    type Output = ();
-    #[inline(always)]
-    fn run<E: Exp>(self) {
-        match self.runs {
-            2 => self.go::<2>(),
-            4 => self.go::<4>(),
-            8 => self.go::<8>(),
-            _ => self.go::<16>(),
-        }
-    }
 }
 
 /// Instances per block of the vectorised gate update (their voltages are gathered into a stack
@@ -393,6 +377,9 @@ trait Form<K: Kinetics> {
     /// The exponential of this form's kernels, given the one the dispatcher chose (`E`).
     type Ex<E: Exp>: Exp;
 }
+
+/// The scalar exponential of form `F` (as the kernels' without vector units).
+type FormExp<K, F> = <F as Form<K>>::Ex<LibmExp>;
 
 /// [`Numerics::Fast`]: [`Kinetics::rates`], `r` = 1/τ.
 struct Fast;
@@ -713,8 +700,9 @@ mod tests {
     }
 
     /// The staged, vectorised update must give exactly the bits of the one-loop form with the
-    /// form's scalar `exp` (the C library's, or [`PolyExp`] for the fast form), also where the staging takes its rare paths: exponent
-    /// arguments at or below −512 and below −700, NaN, and the singular points of the rates.
+    /// form's scalar `exp` (the C library's, or [`PolyExp`] for the fast form), also where the
+    /// staging takes its rare paths: exponent arguments at or below −512 and below −700, NaN, and
+    /// the singular points of the rates.
     fn check<K: Kinetics, F: Form<K>>() {
         let mut v: Vec<f64> = (0..300).map(|i| -120.0 + 0.61 * i as f64).collect();
         v.extend([
@@ -732,12 +720,12 @@ mod tests {
 
         let mut want = x_init.clone();
         for (j, &vj) in v.iter().enumerate() {
-            let mut count = count::<F::Ex<LibmExp>>();
+            let mut count = count::<FormExp<K, F>>();
             let r = F::rates(vj, &mut count);
             assert_eq!(count.0, F::N_EXP, "{}: N_EXP at v = {vj}", K::NAME);
             for (g, &(inf, r)) in r.iter().enumerate().take(K::N_GATES) {
                 want[g * n + j] =
-                    F::update(want[g * n + j], inf, r, dt, hoc_exp_with::<F::Ex<LibmExp>>);
+                    F::update(want[g * n + j], inf, r, dt, hoc_exp_with::<FormExp<K, F>>);
             }
         }
 
