@@ -68,31 +68,27 @@ printf "%-8s %-6s %-8s %-10s %-10s %-10s %-10s %-12s\n" kind ranks trials second
 # Each configuration's best of `rounds` runs, the configurations taking turns in every round, so
 # that a disturbance of the shared machine does not decide a figure.
 declare -A best own
+# Trials of a run of KIND on NP ranks.
+trials_of() { [ "$1" = weak ] && echo $((per_rank * $2)) || echo $((per_rank * 4)); }
+# Whether A is below B, or B is unset.
+below() { [ -z "$2" ] || [ "$(calc "$1 < $2")" = "1.000000" ]; }
 for kind in weak strong; do
   for ((r = 0; r < rounds; r++)); do
     for np in 1 2 4; do
-      n=$([ "$kind" = weak ] && echo $((per_rank * np)) || echo $((per_rank * 4)))
-      read -r s o <<<"$(run "$np" "$n")"
+      read -r s o <<<"$(run "$np" "$(trials_of "$kind" "$np")")"
       key=$kind-$np
-      if [ -z "${best[$key]:-}" ] || [ "$(calc "$s < ${best[$key]}")" = "1.000000" ]; then
-        best[$key]=$s
-      fi
-      if [ -z "${own[$key]:-}" ] || [ "$(calc "$o < ${own[$key]}")" = "1.000000" ]; then
-        own[$key]=$o
-      fi
+      below "$s" "${best[$key]:-}" && best[$key]=$s
+      below "$o" "${own[$key]:-}" && own[$key]=$o
     done
   done
   for np in 1 2 4; do
-    n=$([ "$kind" = weak ] && echo $((per_rank * np)) || echo $((per_rank * 4)))
+    n=$(trials_of "$kind" "$np")
     s=${best[$kind-$np]} o=${own[$kind-$np]}
     t1=${best[$kind-1]} o1=${own[$kind-1]}
     used=$((np < cores ? np : cores))
-    if [ "$kind" = weak ]; then
-      e=$(calc "$t1 / $s") eo=$(calc "$o1 / $o")
-    else
-      e=$(calc "$t1 / ($np * $s)") eo=$(calc "$o1 / ($np * $o)")
-    fi
-    printf "%-8s %-6s %-8s %-10.3f %-10.3f %-10.3f %-10.3f %-12.4f\n" "$kind" "$np" "$n" "$s" "$e" \
-      "$o" "$eo" "$(calc "$n / $s / $used")"
+    # Weak: T(1)/T(n); strong: T(1)/(n·T(n)).
+    per=$([ "$kind" = weak ] && echo 1 || echo "$np")
+    printf "%-8s %-6s %-8s %-10.3f %-10.3f %-10.3f %-10.3f %-12.4f\n" "$kind" "$np" "$n" "$s" \
+      "$(calc "$t1 / ($per * $s)")" "$o" "$(calc "$o1 / ($per * $o)")" "$(calc "$n / $s / $used")"
   done
 done
