@@ -4,7 +4,9 @@
 //! default 5e-5 mM. `ica` is the node's total calcium current of the same step's current
 //! evaluation; the update runs before the other mechanisms' (NEURON's mechanism order).
 
+use super::lane_runs;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
+use crate::mechanisms::exp::{dispatch, LaneKernel};
 use crate::mechanisms::{
     relax, DensityMechanism, Env, Instances, IonState, Matrix, Numerics, FARADAY,
 };
@@ -26,6 +28,8 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct CaDynamicsE2 {
     nodes: Vec<usize>,
+    /// [`lane_runs`] of the nodes.
+    runs: usize,
     numerics: Numerics,
     /// [`Numerics::Fast`]'s form `cai ← cai + relax·(minCai − k·ica − cai)`, with the steady
     /// state's factor `k = 10000·gamma·decay/(2·F·depth)` computed once (no division per step).
@@ -53,6 +57,7 @@ impl CaDynamicsE2 {
             .map(|j| 10000.0 * gamma[j] * decay[j] / (2.0 * FARADAY * depth[j]))
             .collect();
         Box::new(CaDynamicsE2 {
+            runs: lane_runs(&inst.nodes),
             numerics: env.numerics,
             k_ica,
             relax: decay.iter().map(|&d| relax(env.dt, d)).collect(),
@@ -87,6 +92,17 @@ impl DensityMechanism for CaDynamicsE2 {
         if self.numerics == Numerics::Fast {
             let n = self.nodes.len();
             let (k_ica, min_cai, relax) = (&self.k_ica[..n], &self.min_cai[..n], &self.relax[..n]);
+            if self.runs > 1 {
+                return dispatch(FastRuns {
+                    runs: self.runs,
+                    nodes: &self.nodes,
+                    ica: &ions.ica,
+                    cai: &mut ions.cai,
+                    k_ica,
+                    min_cai,
+                    relax,
+                });
+            }
             for (j, &node) in self.nodes.iter().enumerate() {
                 let cai = ions.cai[node];
                 let inf = min_cai[j] - k_ica[j] * ions.ica[node];
@@ -101,6 +117,44 @@ impl DensityMechanism for CaDynamicsE2 {
             let a = self.neg_rate[j];
             let b = -10000.0 * (ica * self.gamma[j] / self.two_f_depth[j]) + self.min_over_decay[j];
             ions.cai[node] = cai + self.relax[j] * (-b / a - cai);
+        }
+    }
+}
+
+/// The fast update over runs of `W` instances on contiguous nodes ([`lane_runs`]): per
+/// instance the operations of the one-at-a-time loop, as vectors.
+struct FastRuns<'a> {
+    runs: usize,
+    nodes: &'a [usize],
+    ica: &'a [f64],
+    cai: &'a mut [f64],
+    k_ica: &'a [f64],
+    min_cai: &'a [f64],
+    relax: &'a [f64],
+}
+
+impl LaneKernel for FastRuns<'_> {
+    fn width(&self) -> usize {
+        self.runs
+    }
+    #[inline(always)]
+    fn go<const W: usize>(self) {
+        let len = self.cai.len().min(self.ica.len());
+        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+            // Runs lie below the node arrays' length (checked when the model was built).
+            let n0 = run[0].min(len.saturating_sub(W));
+            let j0 = r * W;
+            // Local copies: they cannot alias, so the lane loop vectorises.
+            let ica: [f64; W] = self.ica[n0..n0 + W].try_into().expect("W values");
+            let mut cai: [f64; W] = self.cai[n0..n0 + W].try_into().expect("W values");
+            let k: [f64; W] = self.k_ica[j0..j0 + W].try_into().expect("W values");
+            let min: [f64; W] = self.min_cai[j0..j0 + W].try_into().expect("W values");
+            let q: [f64; W] = self.relax[j0..j0 + W].try_into().expect("W values");
+            for l in 0..W {
+                let inf = min[l] - k[l] * ica[l];
+                cai[l] += q[l] * (inf - cai[l]);
+            }
+            self.cai[n0..n0 + W].copy_from_slice(&cai);
         }
     }
 }

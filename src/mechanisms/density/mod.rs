@@ -159,7 +159,8 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         let (gbar, g0, g1) = (&self.gbar[..n], &g0[..n], &g1[..n]);
         let (g_out, i_out) = (&mut g_out[..n], &mut i_out[..n]);
         if self.runs > 1 {
-            return dispatch(GateCurrentRuns::<K> {
+            return dispatch(GateCurrentRuns {
+                conductance: K::conductance,
                 runs: self.runs,
                 nodes: self.nodes.as_slice(),
                 v,
@@ -171,7 +172,6 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
                 g: [g0, g1],
                 g_out,
                 i_out,
-                _k: std::marker::PhantomData,
             });
         }
         for (j, node) in self.nodes.within(len).enumerate() {
@@ -189,8 +189,12 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let nodes = self.nodes.as_slice();
         match self.numerics {
-            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(nodes, v, env.dt, vars)),
-            Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(nodes, v, env.dt, vars)),
+            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(
+                nodes, self.runs, v, env.dt, vars,
+            )),
+            Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(
+                nodes, self.runs, v, env.dt, vars,
+            )),
         }
     }
 }
@@ -213,24 +217,25 @@ pub fn lane_runs(nodes: &[usize]) -> usize {
         .unwrap_or(1)
 }
 
-/// [`GateChannel`]'s current over runs of `W` instances on contiguous nodes ([`lane_runs`]):
-/// per instance the operations of the one-at-a-time loop, as vectors.
-struct GateCurrentRuns<'a, K: Kinetics> {
-    runs: usize,
-    nodes: &'a [usize],
-    v: &'a [f64],
-    m: Matrix<'a>,
-    erev: &'a [f64],
-    nonspecific: bool,
-    acc: Option<&'a mut [f64]>,
-    gbar: &'a [f64],
-    g: [&'a [f64]; 2],
-    g_out: &'a mut [f64],
-    i_out: &'a mut [f64],
-    _k: std::marker::PhantomData<K>,
+/// A gate channel's current over runs of `W` instances on contiguous nodes ([`lane_runs`]):
+/// per instance the operations of the one-at-a-time loop, as vectors. The conductance is
+/// `conductance(gbar, gates)` ([`Kinetics::conductance`], or a channel's own).
+pub(crate) struct GateCurrentRuns<'a, C> {
+    pub conductance: C,
+    pub runs: usize,
+    pub nodes: &'a [usize],
+    pub v: &'a [f64],
+    pub m: Matrix<'a>,
+    pub erev: &'a [f64],
+    pub nonspecific: bool,
+    pub acc: Option<&'a mut [f64]>,
+    pub gbar: &'a [f64],
+    pub g: [&'a [f64]; 2],
+    pub g_out: &'a mut [f64],
+    pub i_out: &'a mut [f64],
 }
 
-impl<K: Kinetics> LaneKernel for GateCurrentRuns<'_, K> {
+impl<C: Fn(f64, [f64; 2]) -> f64> LaneKernel for GateCurrentRuns<'_, C> {
     fn width(&self) -> usize {
         self.runs
     }
@@ -257,7 +262,7 @@ impl<K: Kinetics> LaneKernel for GateCurrentRuns<'_, K> {
             );
             let mut g = [0.0; W];
             for l in 0..W {
-                g[l] = K::conductance(gbar[l], [g0[l], g1[l]]);
+                g[l] = (self.conductance)(gbar[l], [g0[l], g1[l]]);
             }
             let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
             self.g_out[j0..j0 + W].copy_from_slice(&g);
@@ -338,6 +343,29 @@ impl LaneKernel for OhmicRuns<'_> {
             );
             let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
             self.i_out[j0..j0 + W].copy_from_slice(&i);
+        }
+    }
+}
+
+/// `out[j] = x[nodes[j]]`; with `runs` > 1 ([`lane_runs`] of `nodes`, and `nodes` whole runs)
+/// as one contiguous copy per run.
+#[inline(always)]
+pub(crate) fn gather(out: &mut [f64], nodes: &[usize], runs: usize, x: &[f64]) {
+    #[inline(always)]
+    fn by_runs<const W: usize>(out: &mut [f64], nodes: &[usize], x: &[f64]) {
+        for (o, run) in out.chunks_exact_mut(W).zip(nodes.chunks_exact(W)) {
+            o.copy_from_slice(&x[run[0]..run[0] + W]);
+        }
+    }
+    match runs {
+        16 => by_runs::<16>(out, nodes, x),
+        8 => by_runs::<8>(out, nodes, x),
+        4 => by_runs::<4>(out, nodes, x),
+        2 => by_runs::<2>(out, nodes, x),
+        _ => {
+            for (o, &node) in out.iter_mut().zip(nodes) {
+                *o = x[node];
+            }
         }
     }
 }
@@ -481,6 +509,8 @@ impl RateExp for ReplayExp {
 /// together with skipping glibc's underflow-side path where it cannot matter.
 struct AdvanceGates<'a, K, F> {
     nodes: &'a [usize],
+    /// [`lane_runs`] of the nodes.
+    runs: usize,
     v: &'a [f64],
     dt: f64,
     vars: &'a mut [f64],
@@ -488,9 +518,10 @@ struct AdvanceGates<'a, K, F> {
 }
 
 impl<'a, K, F> AdvanceGates<'a, K, F> {
-    fn new(nodes: &'a [usize], v: &'a [f64], dt: f64, vars: &'a mut [f64]) -> Self {
+    fn new(nodes: &'a [usize], runs: usize, v: &'a [f64], dt: f64, vars: &'a mut [f64]) -> Self {
         AdvanceGates {
             nodes,
+            runs,
             v,
             dt,
             vars,
@@ -511,9 +542,7 @@ impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
         let mut relax = RelaxBuffers::default();
         for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
             let len = nodes.len();
-            for (x, &node) in vb.iter_mut().zip(nodes) {
-                *x = self.v[node];
-            }
+            gather(&mut vb[..len], nodes, self.runs, self.v);
             let lanes = b * BLOCK..b * BLOCK + len;
             rate_exponentials::<K, F, E>(&vb[..len], &mut ex);
             let x1 = if K::N_GATES == 2 {
@@ -730,24 +759,33 @@ mod tests {
         }
 
         let nodes: Vec<usize> = (0..n).collect();
-        // The vector kernels where the CPU has them, and the scalar ones everywhere.
-        for vector in [true, false] {
-            let mut vars = x_init.clone();
-            vars.resize((K::N_GATES + 2) * n, 0.0);
-            let kernel = AdvanceGates::<K, F>::new(&nodes, &v, dt, &mut vars);
+        // The vector kernels where the CPU has them, and the scalar ones everywhere; the
+        // voltages read node by node and, where the nodes form runs, run by run.
+        let runs = [1, lane_runs(&nodes[..n - n % 8])];
+        assert_eq!(runs[1], 8);
+        for (vector, runs) in [true, false].into_iter().flat_map(|x| runs.map(|r| (x, r))) {
+            // The first `m` instances (whole runs where `runs` > 1), gate `g` at `g·m`.
+            let m = if runs > 1 { n - n % 8 } else { n };
+            let mut vars = vec![0.0; (K::N_GATES + 2) * m];
+            for g in 0..K::N_GATES {
+                vars[g * m..(g + 1) * m].copy_from_slice(&x_init[g * n..g * n + m]);
+            }
+            let kernel = AdvanceGates::<K, F>::new(&nodes[..m], runs, &v, dt, &mut vars);
             if vector {
                 dispatch(kernel);
             } else {
                 kernel.run::<LibmExp>();
             }
-            for (i, (&got, &w)) in vars.iter().zip(&want).enumerate() {
-                assert!(
-                    got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()),
-                    "{} gate {} at v = {} (vector {vector}): {got:e} vs {w:e}",
-                    K::NAME,
-                    i / n,
-                    v[i % n]
-                );
+            for g in 0..K::N_GATES {
+                for j in 0..m {
+                    let (got, w) = (vars[g * m + j], want[g * n + j]);
+                    assert!(
+                        got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()),
+                        "{} gate {g} at v = {} (vector {vector}, runs {runs}): {got:e} vs {w:e}",
+                        K::NAME,
+                        v[j]
+                    );
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! `z` relaxes toward `z∞(cai)` with the calcium already updated by `CaDynamics_E2` in the same
 //! step (NEURON's mechanism order).
 
-use super::BLOCK;
+use super::{gather, lane_runs, GateCurrentRuns, BLOCK};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, poly_ln, Exp, Kernel, PolyExp};
 use crate::mechanisms::{
@@ -23,6 +23,8 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct SkE2 {
     nodes: NodeList,
+    /// [`lane_runs`] of the nodes.
+    runs: usize,
     numerics: Numerics,
     gbar: Vec<f64>,
     ztau: Vec<f64>,
@@ -61,6 +63,7 @@ impl SkE2 {
         let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
         let relax = ztau.iter().map(|&t| relax(env.dt, t)).collect();
         Box::new(SkE2 {
+            runs: lane_runs(&inst.nodes),
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
             gbar,
@@ -108,6 +111,22 @@ impl DensityMechanism for SkE2 {
         let (v, mut m) = (&v[..len], m.cut(len));
         let (ek, ik) = (&ions.ek[..len], &mut ions.ik[..len]);
         let (gbar, z, g_out, i_out) = (&self.gbar[..n], &z[..n], &mut g_out[..n], &mut i_out[..n]);
+        if self.runs > 1 {
+            return dispatch(GateCurrentRuns {
+                conductance: |gbar: f64, [z, _]: [f64; 2]| gbar * z,
+                runs: self.runs,
+                nodes: self.nodes.as_slice(),
+                v,
+                m,
+                erev: ek,
+                nonspecific: false,
+                acc: Some(ik),
+                gbar,
+                g: [z, z],
+                g_out,
+                i_out,
+            });
+        }
         for (j, node) in self.nodes.within(len).enumerate() {
             let g = gbar[j] * z[j];
             let i = m.add_ohmic(node, g, v[node], ek[node]);
@@ -122,6 +141,7 @@ impl DensityMechanism for SkE2 {
             let n = self.nodes.len();
             return dispatch(FastAdvance {
                 nodes: self.nodes.as_slice(),
+                runs: self.runs,
                 cai: &ions.cai,
                 z: &mut vars[..n],
                 relax: &self.relax[..n],
@@ -160,6 +180,7 @@ impl DensityMechanism for SkE2 {
 /// time.
 struct FastAdvance<'a> {
     nodes: &'a [usize],
+    runs: usize,
     cai: &'a [f64],
     z: &'a mut [f64],
     relax: &'a [f64],
@@ -177,9 +198,7 @@ impl Kernel for FastAdvance<'_> {
             .zip(self.relax.chunks(BLOCK))
         {
             let x = &mut x[..nodes.len()];
-            for (x, &node) in x.iter_mut().zip(nodes) {
-                *x = self.cai[node];
-            }
+            gather(x, nodes, self.runs, self.cai);
             let (z, relax) = (&mut z[..x.len()], &relax[..x.len()]);
             for x in x.iter_mut() {
                 *x = pow_base(*x);
