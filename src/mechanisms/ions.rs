@@ -4,6 +4,7 @@
 //! concentration (only `CaDynamics_E2` writes `cai` here); then NEURON recomputes `eca` from the
 //! Nernst equation at the start of every step and at initialisation.
 
+use super::density::{gather, scatter};
 use super::exp::{dispatch, poly_ln, Exp, Kernel};
 use super::{Numerics, FARADAY, GAS_CONSTANT};
 
@@ -116,22 +117,28 @@ impl IonState {
 
     /// Recomputes `eca` where `cai` is written, at the start of current evaluation (with
     /// [`Numerics::Fast`], through the vectorised `ln` of [`super::exp`], within an ulp of the
-    /// C library's).
+    /// C library's). `runs` is [`lane_runs`](super::density::lane_runs) of `ca_written`: the
+    /// nodes of a batched model are then read and written a contiguous run at a time.
     #[inline]
-    pub fn update_eca(&mut self, ca_written: &[usize], celsius: f64, numerics: Numerics) {
+    pub fn update_eca(
+        &mut self,
+        ca_written: &[usize],
+        runs: usize,
+        celsius: f64,
+        numerics: Numerics,
+    ) {
         let ktf_half = 1000.0 * GAS_CONSTANT * (celsius + 273.15) / FARADAY / 2.0;
         // Ratios first, then the `log` calls back to back (the divisions no longer sit between
         // them), then the guards.
+        let (mut ratio, mut ci, mut co) = ([0.0; LOG_BLOCK], [0.0; LOG_BLOCK], [0.0; LOG_BLOCK]);
         for block in ca_written.chunks(LOG_BLOCK) {
-            let (mut ratio, mut ci) = ([0.0; LOG_BLOCK], [0.0; LOG_BLOCK]);
-            let (ratio, ci) = (&mut ratio[..block.len()], &mut ci[..block.len()]);
+            let n = block.len();
+            let (ratio, ci, co) = (&mut ratio[..n], &mut ci[..n], &mut co[..n]);
             // The concentrations gathered first, so that the divisions run as a vector loop.
-            for ((r, c), &i) in ratio.iter_mut().zip(ci.iter_mut()).zip(block) {
-                *r = self.cao[i];
-                *c = self.cai[i];
-            }
-            for (r, &c) in ratio.iter_mut().zip(ci.iter()) {
-                *r /= c;
+            gather(co, block, runs, &self.cao);
+            gather(ci, block, runs, &self.cai);
+            for ((r, &o), &c) in ratio.iter_mut().zip(co.iter()).zip(ci.iter()) {
+                *r = o / c;
             }
             match numerics {
                 Numerics::Exact => {
@@ -141,9 +148,10 @@ impl IonState {
                 }
                 Numerics::Fast => dispatch(LnInPlace(ratio)),
             }
-            for (&r, &i) in ratio.iter().zip(block) {
-                self.eca[i] = nernst_guards(self.cai[i], self.cao[i], ktf_half * r);
+            for ((r, &c), &o) in ratio.iter_mut().zip(ci.iter()).zip(co.iter()) {
+                *r = nernst_guards(c, o, ktf_half * *r);
             }
+            scatter(ratio, block, runs, &mut self.eca);
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct CellModel {
     pub(crate) density_rank: Vec<u32>,
     pub(crate) ions: Ions,
     pub(crate) ca_written: Vec<usize>,
+    /// [`lane_runs`](crate::mechanisms::density::lane_runs) of `ca_written`.
+    pub(crate) ca_runs: usize,
     pub(crate) settings: SimSettings,
     /// Trials simulated side by side ([`CellModel::batched`]); 1 for a model of one trial.
     pub(crate) lanes: usize,
@@ -282,6 +284,7 @@ impl CellModel {
             density,
             density_rank,
             ions,
+            ca_runs: crate::mechanisms::density::lane_runs(&ca_written),
             ca_written,
             settings,
             lanes: 1,

@@ -926,8 +926,12 @@ impl Simulation<'_> {
                 x.fill(0.0);
             }
         }
-        st.ions
-            .update_eca(&model.ca_written, env.celsius, model.settings.numerics);
+        st.ions.update_eca(
+            &model.ca_written,
+            model.ca_runs,
+            env.celsius,
+            model.settings.numerics,
+        );
         let mut mx = Matrix {
             rhs: &mut st.rhs,
             d: &mut st.d,

@@ -370,6 +370,28 @@ pub(crate) fn gather(out: &mut [f64], nodes: &[usize], runs: usize, x: &[f64]) {
     }
 }
 
+/// `x[nodes[j]] = values[j]`, as [`gather`] reads them.
+#[inline(always)]
+pub(crate) fn scatter(values: &[f64], nodes: &[usize], runs: usize, x: &mut [f64]) {
+    #[inline(always)]
+    fn by_runs<const W: usize>(values: &[f64], nodes: &[usize], x: &mut [f64]) {
+        for (v, run) in values.chunks_exact(W).zip(nodes.chunks_exact(W)) {
+            x[run[0]..run[0] + W].copy_from_slice(v);
+        }
+    }
+    match runs {
+        16 => by_runs::<16>(values, nodes, x),
+        8 => by_runs::<8>(values, nodes, x),
+        4 => by_runs::<4>(values, nodes, x),
+        2 => by_runs::<2>(values, nodes, x),
+        _ => {
+            for (&v, &node) in values.iter().zip(nodes) {
+                x[node] = v;
+            }
+        }
+    }
+}
+
 /// The first `W` values of `x` as an array.
 #[inline(always)]
 fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
