@@ -38,6 +38,7 @@ pub fn time_density(entry: &Entry, numerics: Numerics, steps: usize, runs: usize
         dt: DT,
         t: 0.0,
         celsius: CELSIUS,
+        outputs: true,
     };
     // Sorted, spread-out nodes, as a mechanism's instances are in a cell.
     let mut nodes: Vec<usize> = (0..INSTANCES).map(|j| (j * 7919) % NODES).collect();

@@ -390,6 +390,10 @@ pub struct Env {
     pub t: f64,
     /// Temperature, °C.
     pub celsius: f64,
+    /// Whether anything reads the block's variables (a probe records one). When it is false,
+    /// `current` may leave the variables that only report (conductances and currents, which
+    /// no update reads) unwritten: a batch streams several MB of them per step otherwise.
+    pub outputs: bool,
 }
 
 /// Per-node linear system being assembled: right-hand side and diagonal (NEURON's `VEC_RHS`, `VEC_D`).

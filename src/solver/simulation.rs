@@ -207,6 +207,9 @@ pub struct Simulation<'m> {
     outgoing: Vec<Vec<Vec<u32>>>,
     sink: EventSink,
     sources: Vec<Source>,
+    /// Whether a probe reads each density block's and each point block's variables
+    /// ([`Env::outputs`] of its current evaluation).
+    read: [Vec<bool>; 2],
     record_every: usize,
     /// Event vector of every instance of every block (empty when none was given).
     vectors: Vec<Vec<Vec<f64>>>,
@@ -535,6 +538,14 @@ impl<'m> SimulationBuilder<'m> {
             };
             sources.push(resolve(model, &points, &block_of_group, &netcons, p)?);
         }
+        let mut read = [vec![false; model.density.len()], vec![false; points.len()]];
+        for s in &sources {
+            match *s {
+                Source::Density(b, _) => read[0][b] = true,
+                Source::Point(b, _) => read[1][b] = true,
+                _ => {}
+            }
+        }
         let mut vectors: Vec<Vec<Vec<f64>>> = vec![Vec::new(); points.len()];
         for (h, times) in &self.vectors {
             let h = renumber(h);
@@ -579,6 +590,7 @@ impl<'m> SimulationBuilder<'m> {
             outgoing,
             sink: EventSink::default(),
             sources,
+            read,
             record_every: self.record_every,
             vectors,
             state,
@@ -725,6 +737,7 @@ impl Simulation<'_> {
             dt: model.settings.dt_ms,
             t: 0.0,
             celsius: model.settings.celsius,
+            outputs: true,
         };
         let mut sink = std::mem::take(&mut self.sink);
         for k in 0..self.order.len() {
@@ -874,6 +887,7 @@ impl Simulation<'_> {
             dt: model.settings.dt_ms,
             t,
             celsius: model.settings.celsius,
+            outputs: true,
         };
         let st = &mut self.state;
         let fast = model.settings.numerics == Numerics::Fast;
@@ -940,7 +954,10 @@ impl Simulation<'_> {
         for &blk in &self.order {
             match blk {
                 Block::Density(i) => model.density[i].current(
-                    &env,
+                    &Env {
+                        outputs: self.read[0][i],
+                        ..env
+                    },
                     &st.v,
                     &mut st.ions,
                     &mut mx,
@@ -950,6 +967,10 @@ impl Simulation<'_> {
                     let mut cx = PointCtx {
                         scop: &mut st.ions.scop,
                         vectors: &self.vectors[i],
+                    };
+                    let env = Env {
+                        outputs: self.read[1][i],
+                        ..env
                     };
                     self.points[i].current(&env, &st.v, &mut mx, &mut st.point_vars[i], &mut cx)
                 }
@@ -1075,6 +1096,7 @@ impl Simulation<'_> {
             dt,
             t: st.t,
             celsius: model.settings.celsius,
+            outputs: true,
         };
         for &blk in &self.order {
             match blk {

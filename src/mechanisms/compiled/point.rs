@@ -30,6 +30,7 @@ impl CompiledPoint {
             dt: self.dt,
             t,
             celsius: self.celsius,
+            outputs: true,
         }
     }
 }

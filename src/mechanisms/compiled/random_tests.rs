@@ -52,6 +52,7 @@ const ENV: Env = Env {
     dt: 0.025,
     t: 0.0,
     celsius: 34.0,
+    outputs: true,
 };
 
 /// The legacy generator is shared by the instances and drawn instance by instance (NEURON's

@@ -207,6 +207,7 @@ mod tests {
             dt,
             t: 0.0,
             celsius: 34.0,
+            outputs: true,
         };
         for numerics in [Numerics::Exact, Numerics::Fast] {
             let m = CaDynamicsE2::build(

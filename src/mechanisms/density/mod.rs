@@ -81,6 +81,8 @@ pub struct GateChannel<K: Kinetics> {
     runs: usize,
     numerics: Numerics,
     gbar: Vec<f64>,
+    /// `gbar` once per run where every run's instances share it ([`PerRun`]).
+    gbar_run: PerRun,
     erev: Vec<f64>,
     _k: std::marker::PhantomData<K>,
 }
@@ -91,8 +93,10 @@ impl<K: Kinetics> GateChannel<K> {
         let mut values = inst.values.into_iter();
         let gbar = values.next().unwrap_or_default();
         let erev = values.next().unwrap_or_default();
+        let runs = lane_runs(&inst.nodes);
         Box::new(GateChannel::<K> {
-            runs: lane_runs(&inst.nodes),
+            gbar_run: PerRun::of(&gbar, runs),
+            runs,
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
             gbar,
@@ -127,14 +131,7 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         }
     }
     #[inline]
-    fn current(
-        &self,
-        _env: &Env,
-        v: &[f64],
-        ions: &mut IonState,
-        m: &mut Matrix,
-        vars: &mut [f64],
-    ) {
+    fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
         let (gates, rest) = vars.split_at_mut(K::N_GATES * n);
         let (g_out, i_out) = rest.split_at_mut(n);
@@ -168,10 +165,9 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
                 erev,
                 nonspecific,
                 acc,
-                gbar,
+                gbar: self.gbar_run.lanes(gbar),
                 g: [g0, g1],
-                g_out,
-                i_out,
+                out: env.outputs.then_some([g_out, i_out]),
             });
         }
         for (j, node) in self.nodes.within(len).enumerate() {
@@ -182,8 +178,10 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
             if let Some(a) = acc.as_deref_mut() {
                 a[node] += i;
             }
-            g_out[j] = g;
-            i_out[j] = i;
+            if env.outputs {
+                g_out[j] = g;
+                i_out[j] = i;
+            }
         }
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
@@ -229,10 +227,10 @@ pub(crate) struct GateCurrentRuns<'a, C> {
     pub erev: &'a [f64],
     pub nonspecific: bool,
     pub acc: Option<&'a mut [f64]>,
-    pub gbar: &'a [f64],
+    pub gbar: Lanes<'a>,
     pub g: [&'a [f64]; 2],
-    pub g_out: &'a mut [f64],
-    pub i_out: &'a mut [f64],
+    /// Where the conductances and currents go, if anything reads them ([`Env::outputs`]).
+    pub out: Option<[&'a mut [f64]; 2]>,
 }
 
 impl<C: Fn(f64, [f64; 2]) -> f64> LaneKernel for GateCurrentRuns<'_, C> {
@@ -255,7 +253,7 @@ impl<C: Fn(f64, [f64; 2]) -> f64> LaneKernel for GateCurrentRuns<'_, C> {
             };
             // Local copies: they cannot alias the other arrays, so the lane loops vectorise.
             let (v, e) = (copy::<W>(v), copy::<W>(e));
-            let gbar = copy::<W>(&self.gbar[j0..j0 + W]);
+            let gbar = self.gbar.run::<W>(r);
             let (g0, g1) = (
                 copy::<W>(&self.g[0][j0..j0 + W]),
                 copy::<W>(&self.g[1][j0..j0 + W]),
@@ -265,8 +263,10 @@ impl<C: Fn(f64, [f64; 2]) -> f64> LaneKernel for GateCurrentRuns<'_, C> {
                 g[l] = (self.conductance)(gbar[l], [g0[l], g1[l]]);
             }
             let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
-            self.g_out[j0..j0 + W].copy_from_slice(&g);
-            self.i_out[j0..j0 + W].copy_from_slice(&i);
+            if let Some([g_out, i_out]) = self.out.as_mut() {
+                g_out[j0..j0 + W].copy_from_slice(&g);
+                i_out[j0..j0 + W].copy_from_slice(&i);
+            }
             if let Some(a) = self.acc.as_deref_mut() {
                 let a = &mut a[n0..n0 + W];
                 let mut x = copy::<W>(a);
@@ -320,9 +320,10 @@ pub(crate) struct OhmicRuns<'a> {
     pub nodes: &'a [usize],
     pub v: &'a [f64],
     pub m: Matrix<'a>,
-    pub g: &'a [f64],
-    pub e: &'a [f64],
-    pub i_out: &'a mut [f64],
+    pub g: Lanes<'a>,
+    pub e: Lanes<'a>,
+    /// Where the currents go, if anything reads them ([`Env::outputs`]).
+    pub i_out: Option<&'a mut [f64]>,
 }
 
 impl LaneKernel for OhmicRuns<'_> {
@@ -337,12 +338,11 @@ impl LaneKernel for OhmicRuns<'_> {
             let j0 = r * W;
             // Local copies, so that the lane loops vectorise (see `GateCurrentRuns`).
             let v = copy::<W>(&self.v[n0..n0 + W]);
-            let (g, e) = (
-                copy::<W>(&self.g[j0..j0 + W]),
-                copy::<W>(&self.e[j0..j0 + W]),
-            );
+            let (g, e) = (self.g.run::<W>(r), self.e.run::<W>(r));
             let i = add_ohmic_lanes(&mut self.m, n0, &v, &g, &e);
-            self.i_out[j0..j0 + W].copy_from_slice(&i);
+            if let Some(i_out) = self.i_out.as_deref_mut() {
+                i_out[j0..j0 + W].copy_from_slice(&i);
+            }
         }
     }
 }
@@ -388,6 +388,51 @@ pub(crate) fn scatter(values: &[f64], nodes: &[usize], runs: usize, x: &mut [f64
             for (&v, &node) in values.iter().zip(nodes) {
                 x[node] = v;
             }
+        }
+    }
+}
+
+/// A per-instance parameter once per run of [`lane_runs`] where every run's instances share its
+/// value (the lanes of a batch: the same cell, so the same parameters), so that a batch's
+/// current loops read one value per run instead of one per lane.
+#[derive(Debug, Default)]
+pub(crate) struct PerRun(Option<Vec<f64>>);
+
+impl PerRun {
+    /// `values` once per run of `runs` instances, if every run's values are equal (bit for bit).
+    pub fn of(values: &[f64], runs: usize) -> Self {
+        let shared = runs > 1
+            && values.len() % runs == 0
+            && values
+                .chunks_exact(runs)
+                .all(|c| c.iter().all(|x| x.to_bits() == c[0].to_bits()));
+        PerRun(shared.then(|| values.iter().step_by(runs).copied().collect()))
+    }
+    /// The lanes' values of the parameter whose per-instance values are `each`.
+    pub fn lanes<'a>(&'a self, each: &'a [f64]) -> Lanes<'a> {
+        match &self.0 {
+            Some(run) => Lanes::Run(run),
+            None => Lanes::Each(each),
+        }
+    }
+}
+
+/// A parameter's values as a run-wise loop reads them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lanes<'a> {
+    /// One value per instance.
+    Each(&'a [f64]),
+    /// One value per run, shared by its instances ([`PerRun`]).
+    Run(&'a [f64]),
+}
+
+impl Lanes<'_> {
+    /// The values of run `r`'s `W` instances.
+    #[inline(always)]
+    pub fn run<const W: usize>(&self, r: usize) -> [f64; W] {
+        match *self {
+            Lanes::Each(x) => copy::<W>(&x[r * W..r * W + W]),
+            Lanes::Run(x) => [x[r]; W],
         }
     }
 }
@@ -885,5 +930,114 @@ mod tests {
         both::<nap_et2::NapEt2>();
         both::<nata_t::NaTaT>();
         both::<skv3_1::Skv31>();
+    }
+
+    /// The currents of `NaTa_t` (ion current), `Ih` (own reversal), `SK_E2` and `pas` at 16
+    /// nodes, in runs as a batch lays them out (`in_runs`) or not, with
+    /// and without outputs: the rows, diagonals and ion currents of all four must be the same
+    /// bits, and the recorded conductances and currents where outputs are asked for.
+    #[test]
+    fn run_wise_currents_equal_one_at_a_time_with_and_without_outputs() {
+        use super::super::{Ions, Matrix};
+        let n = 16;
+        // Two cells' worth of parameters: lanes of a run share them (a batch), or do not.
+        let param = |j: usize, shared: bool, base: f64| {
+            let i = if shared { j / 8 } else { j };
+            base * (1.0 + 0.37 * i as f64)
+        };
+        let run = |numerics: Numerics, shared: bool, outputs: bool, in_runs: bool| {
+            let nodes: Vec<usize> = if in_runs {
+                (0..n).collect()
+            } else {
+                // Not in runs: the same instances, reversed pairwise.
+                (0..n).map(|j| j ^ 1).collect()
+            };
+            let at = |j: usize| nodes[j];
+            let env_b = BuildEnv {
+                dt: 0.025,
+                celsius: 34.0,
+                numerics,
+            };
+            let inst = |params: Vec<Vec<f64>>| Instances {
+                nodes: nodes.clone(),
+                values: params,
+                area_um2: vec![100.0; n],
+            };
+            let p = |base: f64| {
+                (0..n)
+                    .map(|j| param(at(j), shared, base))
+                    .collect::<Vec<_>>()
+            };
+            let blocks = [
+                GateChannel::<nata_t::NaTaT>::build(inst(vec![p(0.2)]), &env_b),
+                GateChannel::<ih::Ih>::build(inst(vec![p(1e-4), p(-45.0)]), &env_b),
+                sk_e2::SkE2::build(inst(vec![p(1e-3), p(1.0)]), &env_b),
+                pas::Pas::build(inst(vec![p(3e-5), p(-70.0)]), &env_b),
+            ];
+            let env = Env {
+                dt: 0.025,
+                t: 0.0,
+                celsius: 34.0,
+                outputs,
+            };
+            let v: Vec<f64> = (0..n).map(|i| -80.0 + 7.3 * i as f64).collect();
+            let mut ions = IonState::initial(&Ions::defaults(n), &[], 34.0);
+            ions.cai = (0..n).map(|i| 1e-4 * (1.0 + i as f64)).collect();
+            let (mut rhs, mut d) = (vec![0.5; n], vec![2.0; n]);
+            let mut out = Vec::new();
+            for b in &blocks {
+                // Variable `k` of the instance at node `i`: the same in both layouts.
+                let mut vars: Vec<f64> = (0..b.variables().len() * n)
+                    .map(|k| 0.05 + ((k - k % n + at(k % n)) % 13) as f64 / 14.0)
+                    .collect();
+                let before = vars.clone();
+                let mut m = Matrix {
+                    rhs: &mut rhs,
+                    d: &mut d,
+                    numerics,
+                };
+                b.current(&env, &v, &mut ions, &mut m, &mut vars);
+                // In node order, so that the two layouts compare.
+                let by_node = |k: usize, x: &[f64]| {
+                    let mut y = vec![0.0; n];
+                    for j in 0..n {
+                        y[at(j)] = x[k * n + j];
+                    }
+                    y
+                };
+                let vars_out = (0..b.variables().len()).flat_map(|k| by_node(k, &vars));
+                if !outputs {
+                    assert_eq!(
+                        vars,
+                        before,
+                        "{}: variables written without outputs",
+                        b.name()
+                    );
+                }
+                out.extend(vars_out);
+            }
+            (rhs, d, ions.ina, ions.ik, out)
+        };
+        let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        for numerics in [Numerics::Fast, Numerics::Exact] {
+            for shared in [true, false] {
+                let want = run(numerics, shared, true, false);
+                for (outputs, in_runs) in [(true, true), (false, true), (false, false)] {
+                    let got = run(numerics, shared, outputs, in_runs);
+                    let what =
+                        format!("{numerics:?}, shared {shared}, outputs {outputs}, runs {in_runs}");
+                    assert_eq!(bits(&got.0), bits(&want.0), "rhs: {what}");
+                    assert_eq!(bits(&got.1), bits(&want.1), "d: {what}");
+                    assert_eq!(bits(&got.2), bits(&want.2), "ina: {what}");
+                    assert_eq!(bits(&got.3), bits(&want.3), "ik: {what}");
+                    if outputs {
+                        assert_eq!(bits(&got.4), bits(&want.4), "outputs: {what}");
+                    }
+                }
+            }
+        }
+        assert!(PerRun::of(&[1.0, 1.0, 2.0, 2.0], 2).0.is_some());
+        assert!(PerRun::of(&[1.0, 1.0, 2.0, 2.5], 2).0.is_none());
+        assert!(PerRun::of(&[1.0, 1.0], 1).0.is_none());
     }
 }

@@ -19,16 +19,23 @@ pub struct Pas {
     runs: usize,
     g: Vec<f64>,
     e: Vec<f64>,
+    /// `g` and `e` once per run where the runs share them.
+    g_run: super::PerRun,
+    e_run: super::PerRun,
 }
 
 impl Pas {
-    fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
+    pub(crate) fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
+        let (g, e) = (v.next().unwrap_or_default(), v.next().unwrap_or_default());
+        let runs = super::lane_runs(&inst.nodes);
         Box::new(Pas {
-            runs: super::lane_runs(&inst.nodes),
+            g_run: super::PerRun::of(&g, runs),
+            e_run: super::PerRun::of(&e, runs),
+            runs,
             nodes: NodeList::new(inst.nodes),
-            g: v.next().unwrap_or_default(),
-            e: v.next().unwrap_or_default(),
+            g,
+            e,
         })
     }
 }
@@ -47,7 +54,7 @@ impl DensityMechanism for Pas {
     #[inline]
     fn current(
         &self,
-        _env: &Env,
+        env: &Env,
         v: &[f64],
         _ions: &mut IonState,
         m: &mut Matrix,
@@ -63,13 +70,16 @@ impl DensityMechanism for Pas {
                 nodes: self.nodes.as_slice(),
                 v,
                 m,
-                g,
-                e,
-                i_out,
+                g: self.g_run.lanes(g),
+                e: self.e_run.lanes(e),
+                i_out: env.outputs.then_some(i_out),
             });
         }
         for (j, node) in self.nodes.within(len).enumerate() {
-            i_out[j] = m.add_ohmic(node, g[j], v[node], e[j]);
+            let i = m.add_ohmic(node, g[j], v[node], e[j]);
+            if env.outputs {
+                i_out[j] = i;
+            }
         }
     }
     fn advance(&self, _env: &Env, _v: &[f64], _ions: &mut IonState, _vars: &mut [f64]) {}

@@ -3,7 +3,7 @@
 //! `z` relaxes toward `z∞(cai)` with the calcium already updated by `CaDynamics_E2` in the same
 //! step (NEURON's mechanism order).
 
-use super::{gather, lane_runs, GateCurrentRuns, BLOCK};
+use super::{gather, lane_runs, GateCurrentRuns, PerRun, BLOCK};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, poly_ln, Exp, Kernel, PolyExp};
 use crate::mechanisms::{
@@ -27,6 +27,8 @@ pub struct SkE2 {
     runs: usize,
     numerics: Numerics,
     gbar: Vec<f64>,
+    /// `gbar` once per run where the runs share it.
+    gbar_run: PerRun,
     ztau: Vec<f64>,
     /// cnexp constants of the fixed time constant: `−1/zTau` and `1 − exp(dt·(−1/zTau))`
     /// (the same operations as the per-step form, done once).
@@ -56,14 +58,16 @@ fn pow_base(cai: f64) -> f64 {
 }
 
 impl SkE2 {
-    fn build(inst: Instances, env: &BuildEnv) -> Box<dyn DensityMechanism> {
+    pub(crate) fn build(inst: Instances, env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
         let gbar = v.next().unwrap_or_default();
         let ztau: Vec<f64> = v.next().unwrap_or_default();
         let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
         let relax = ztau.iter().map(|&t| relax(env.dt, t)).collect();
+        let runs = lane_runs(&inst.nodes);
         Box::new(SkE2 {
-            runs: lane_runs(&inst.nodes),
+            gbar_run: PerRun::of(&gbar, runs),
+            runs,
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
             gbar,
@@ -90,14 +94,7 @@ impl DensityMechanism for SkE2 {
         }
     }
     #[inline]
-    fn current(
-        &self,
-        _env: &Env,
-        v: &[f64],
-        ions: &mut IonState,
-        m: &mut Matrix,
-        vars: &mut [f64],
-    ) {
+    fn current(&self, env: &Env, v: &[f64], ions: &mut IonState, m: &mut Matrix, vars: &mut [f64]) {
         let n = self.nodes.len();
         let (z, rest) = vars.split_at_mut(n);
         let (g_out, i_out) = rest.split_at_mut(n);
@@ -121,18 +118,19 @@ impl DensityMechanism for SkE2 {
                 erev: ek,
                 nonspecific: false,
                 acc: Some(ik),
-                gbar,
+                gbar: self.gbar_run.lanes(gbar),
                 g: [z, z],
-                g_out,
-                i_out,
+                out: env.outputs.then_some([g_out, i_out]),
             });
         }
         for (j, node) in self.nodes.within(len).enumerate() {
             let g = gbar[j] * z[j];
             let i = m.add_ohmic(node, g, v[node], ek[node]);
             ik[node] += i;
-            g_out[j] = g;
-            i_out[j] = i;
+            if env.outputs {
+                g_out[j] = g;
+                i_out[j] = i;
+            }
         }
     }
     #[inline]
@@ -267,6 +265,7 @@ mod tests {
             dt: DT,
             t: 0.0,
             celsius: 34.0,
+            outputs: true,
         };
         m.advance(&env, &vec![-70.0; n], &mut ions, &mut vars);
         vars.truncate(n);

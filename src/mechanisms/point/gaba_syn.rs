@@ -99,7 +99,7 @@ impl PointProcess for GabaSyn {
     #[inline]
     fn current(
         &self,
-        _env: &Env,
+        env: &Env,
         v: &[f64],
         m: &mut Matrix,
         vars: &mut [f64],
@@ -122,8 +122,10 @@ impl PointProcess for GabaSyn {
             let s = scale[j];
             m.rhs[node] -= i * s;
             m.d[node] += slope * s;
-            g_out[j] = g;
-            i_out[j] = i;
+            if env.outputs {
+                g_out[j] = g;
+                i_out[j] = i;
+            }
         }
     }
     #[inline]

@@ -223,7 +223,7 @@ impl PointProcess for GlutamateSyn {
     #[inline]
     fn current(
         &self,
-        _env: &Env,
+        env: &Env,
         v: &[f64],
         m: &mut Matrix,
         vars: &mut [f64],
@@ -284,10 +284,12 @@ impl PointProcess for GlutamateSyn {
             };
             m.rhs[node] -= i * s;
             m.d[node] += slope * s;
-            gampa_o[j] = gampa;
-            gnmda_o[j] = gnmda;
-            iampa_o[j] = iampa;
-            inmda_o[j] = inmda;
+            if env.outputs {
+                gampa_o[j] = gampa;
+                gnmda_o[j] = gnmda;
+                iampa_o[j] = iampa;
+                inmda_o[j] = inmda;
+            }
         }
     }
     #[inline]
