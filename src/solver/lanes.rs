@@ -7,7 +7,8 @@
 
 use crate::mechanisms::exp::{dispatch, LaneKernel};
 
-/// Arrays of the fast-numerics assembly of the axial and capacitive terms.
+/// Arrays of the fast-numerics assembly of the axial and capacitive terms (`d_const`, `a`, `b`:
+/// one lane's, which all lanes share).
 pub(super) struct Assemble<'a> {
     pub lanes: usize,
     pub up: &'a [usize],
@@ -21,7 +22,7 @@ pub(super) struct Assemble<'a> {
     pub currents: [&'a mut [f64]; 3],
 }
 
-/// Arrays of the Hines elimination and back substitution.
+/// Arrays of the Hines elimination and back substitution (`a`, `b`: one lane's).
 pub(super) struct Solve<'a> {
     pub lanes: usize,
     pub fast: bool,
@@ -58,7 +59,7 @@ impl LaneKernel for Assemble<'_> {
             // `u.min(i)` is `u`: a parent precedes its node (checked when the model is built).
             let u = u.min(i);
             let (vu, vi) = (*run::<W>(self.v, u), *run::<W>(self.v, i));
-            let (b, dc) = (*run::<W>(self.b, i), *run::<W>(self.d_const, i));
+            let (b, dc) = ([self.b[i]; W], [self.d_const[i]; W]);
             let (mut dv, mut rhs) = ([0.0; W], [0.0; W]);
             for l in 0..W {
                 let x = vu[l] - vi[l];
@@ -74,7 +75,7 @@ impl LaneKernel for Assemble<'_> {
         }
         for (i, &u) in self.up.iter().enumerate() {
             let u = u.min(i);
-            let (a, dv) = (*run::<W>(self.a, i), *run::<W>(self.dv, i));
+            let (a, dv) = ([self.a[i]; W], *run::<W>(self.dv, i));
             let mut rhs = *run::<W>(self.rhs, u);
             for l in 0..W {
                 rhs[l] += a[l] * dv[l];
@@ -101,7 +102,7 @@ impl LaneKernel for Solve<'_> {
         let (rhs, d, a, b) = (self.rhs, self.d, self.a, self.b);
         for &i in self.elim {
             let p = self.parent[i];
-            let (ai, bi, ri) = (*run::<W>(a, i), *run::<W>(b, i), *run::<W>(rhs, i));
+            let (ai, bi, ri) = ([a[i]; W], [b[i]; W], *run::<W>(rhs, i));
             let (mut di, mut dp, mut rp) = (*run::<W>(d, i), *run::<W>(d, p), *run::<W>(rhs, p));
             if self.fast {
                 for l in 0..W {
@@ -134,7 +135,7 @@ impl LaneKernel for Solve<'_> {
         }
         for &i in self.elim.iter().rev() {
             let p = self.parent[i];
-            let (bi, di, rp) = (*run::<W>(b, i), *run::<W>(d, i), *run::<W>(rhs, p));
+            let (bi, di, rp) = ([b[i]; W], *run::<W>(d, i), *run::<W>(rhs, p));
             let mut ri = *run::<W>(rhs, i);
             if self.fast {
                 for l in 0..W {

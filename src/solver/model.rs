@@ -58,6 +58,11 @@ pub struct CellModel {
     pub(crate) lane_up: Vec<usize>,
     /// With `lanes > 1`: [`elimination_order`] of one lane.
     pub(crate) lane_elim: Vec<usize>,
+    /// With `lanes > 1`: `a`, `b` and `d_const` of one lane, which every lane shares (the
+    /// batch's loops read them once per node instead of once per lane).
+    pub(crate) lane_a: Vec<f64>,
+    pub(crate) lane_b: Vec<f64>,
+    pub(crate) lane_d_const: Vec<f64>,
 }
 
 /// The order in which Hines elimination folds non-root nodes into their parents.
@@ -291,6 +296,9 @@ impl CellModel {
             lane_parent: Vec::new(),
             lane_up: Vec::new(),
             lane_elim: Vec::new(),
+            lane_a: Vec::new(),
+            lane_b: Vec::new(),
+            lane_d_const: Vec::new(),
         })
     }
 
@@ -359,6 +367,19 @@ impl CellModel {
         m.lane_parent = one.parent;
         m.lane_up = one.up;
         m.lane_elim = one.elim_order;
+        // Each lane's coefficients are computed from the same values by the same operations
+        // as the one-trial model's, so they are its bits.
+        for (wide, one) in [(&m.a, &one.a), (&m.b, &one.b), (&m.d_const, &one.d_const)] {
+            assert!(
+                wide.iter()
+                    .enumerate()
+                    .all(|(j, x)| x.to_bits() == one[j / lanes].to_bits()),
+                "a batch's lanes differ from the one-trial model"
+            );
+        }
+        m.lane_a = one.a;
+        m.lane_b = one.b;
+        m.lane_d_const = one.d_const;
         Ok(m)
     }
 

@@ -900,9 +900,9 @@ impl Simulation<'_> {
                 dv: &mut st.dv[..n],
                 rhs: &mut st.rhs[..n],
                 d: &mut st.d[..n],
-                d_const: &model.d_const[..n],
-                a: &model.a[..n],
-                b: &model.b[..n],
+                d_const: &model.lane_d_const,
+                a: &model.lane_a,
+                b: &model.lane_b,
                 currents: st.ions.currents_mut().map(|x| &mut x[..n]),
             }
             .exec();
@@ -1029,8 +1029,8 @@ impl Simulation<'_> {
                 elim: &model.lane_elim,
                 rhs,
                 d,
-                a,
-                b,
+                a: &model.lane_a,
+                b: &model.lane_b,
             }
             .exec();
             return;
