@@ -137,16 +137,16 @@ impl IonState {
             // The concentrations gathered first, so that the divisions run as a vector loop.
             gather(co, block, runs, &self.cao);
             gather(ci, block, runs, &self.cai);
-            for ((r, &o), &c) in ratio.iter_mut().zip(co.iter()).zip(ci.iter()) {
-                *r = o / c;
-            }
             match numerics {
                 Numerics::Exact => {
+                    for ((r, &o), &c) in ratio.iter_mut().zip(co.iter()).zip(ci.iter()) {
+                        *r = o / c;
+                    }
                     for r in ratio.iter_mut() {
                         *r = super::libm_log(*r);
                     }
                 }
-                Numerics::Fast => dispatch(LnInPlace(ratio)),
+                Numerics::Fast => dispatch(LnOfRatio { co, ci, out: ratio }),
             }
             for ((r, &c), &o) in ratio.iter_mut().zip(ci.iter()).zip(co.iter()) {
                 *r = nernst_guards(c, o, ktf_half * *r);
@@ -159,15 +159,22 @@ impl IonState {
 /// Nodes per pass of the Nernst update.
 const LOG_BLOCK: usize = 64;
 
-/// `x ← ln x` over a slice, as a [`Kernel`] (vectorised where the CPU allows).
-struct LnInPlace<'a>(&'a mut [f64]);
+/// `out ← ln(co/ci)`, as a [`Kernel`] (the divisions and the logarithm vectorised where the
+/// CPU allows).
+struct LnOfRatio<'a> {
+    co: &'a [f64],
+    ci: &'a [f64],
+    out: &'a mut [f64],
+}
 
-impl Kernel for LnInPlace<'_> {
+impl Kernel for LnOfRatio<'_> {
     type Output = ();
     #[inline(always)]
     fn run<E: Exp>(self) {
-        for r in self.0.iter_mut() {
-            *r = poly_ln(*r);
+        let n = self.out.len();
+        let (co, ci) = (&self.co[..n], &self.ci[..n]);
+        for j in 0..n {
+            self.out[j] = poly_ln(co[j] / ci[j]);
         }
     }
 }

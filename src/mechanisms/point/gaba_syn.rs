@@ -4,6 +4,7 @@
 
 use super::{
     area_scale, columns, decay_to_zero, extend_reach, peak_factor, reach, relax, relax_to_one,
+    Factors,
 };
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::{
@@ -34,10 +35,10 @@ pub struct GabaSyn {
     decaygaba: Vec<f64>,
     facilgaba: Vec<f64>,
     factor: Vec<f64>,
-    relax_r: Vec<f64>,
-    relax_d: Vec<f64>,
-    relax_dg: Vec<f64>,
-    relax_fg: Vec<f64>,
+    relax_r: Factors,
+    relax_d: Factors,
+    relax_dg: Factors,
+    relax_fg: Factors,
     scale: Vec<f64>,
     /// Whether every instance has `decaygaba = 1` and `facilgaba = 0`: then dgaba and fgaba
     /// stay exactly 1, and their updates are skipped.
@@ -53,11 +54,11 @@ impl GabaSyn {
             scale: area_scale(&inst.area_um2),
             e: p[0].clone(),
             factor: (0..n).map(|j| peak_factor(p[1][j], p[2][j])).collect(),
-            relax_r: p[1].iter().map(|&t| relax(env.dt, t)).collect(),
-            relax_d: p[2].iter().map(|&t| relax(env.dt, t)).collect(),
-            relax_dg: p[3].iter().map(|&t| relax(env.dt, t)).collect(),
+            relax_r: Factors::new(p[1].iter().map(|&t| relax(env.dt, t)).collect()),
+            relax_d: Factors::new(p[2].iter().map(|&t| relax(env.dt, t)).collect()),
+            relax_dg: Factors::new(p[3].iter().map(|&t| relax(env.dt, t)).collect()),
             decaygaba: p[4].clone(),
-            relax_fg: p[5].iter().map(|&t| relax(env.dt, t)).collect(),
+            relax_fg: Factors::new(p[5].iter().map(|&t| relax(env.dt, t)).collect()),
             facilgaba: p[6].clone(),
             nodes: NodeList::new(inst.nodes),
         })

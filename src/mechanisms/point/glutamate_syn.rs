@@ -7,6 +7,7 @@
 
 use super::{
     area_scale, columns, decay_to_zero, extend_reach, peak_factor, reach, relax, relax_to_one,
+    Factors,
 };
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_with, Exp, Kernel, PolyExp};
@@ -45,9 +46,9 @@ pub struct GlutamateSyn {
     p: Vec<Vec<f64>>,
     factor1: Vec<f64>,
     factor2: Vec<f64>,
-    relax_abcd: [Vec<f64>; 4],
+    relax_abcd: [Factors; 4],
     /// cnexp fractions of dampa, dnmda, fampa, fnmda (constant time constants).
-    relax_df: [Vec<f64>; 4],
+    relax_df: [Factors; 4],
     scale: Vec<f64>,
     /// Node, `n` and `gama` of every distinct (node, n, gama) key among the instances: the
     /// Mg-block denominators are computed once per key and step (bit-identical to per-instance
@@ -143,9 +144,10 @@ impl GlutamateSyn {
     fn build(inst: Instances, env: &BuildEnv) -> Box<dyn PointProcess> {
         let p = inst.values;
         let n = inst.nodes.len();
-        let relax_abcd = std::array::from_fn(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
+        let relax_abcd =
+            std::array::from_fn(|k| Factors::new(p[k].iter().map(|&t| relax(env.dt, t)).collect()));
         let relax_df = [TAUDAMPA, TAUDNMDA, TAUFAMPA, TAUFNMDA]
-            .map(|k| p[k].iter().map(|&t| relax(env.dt, t)).collect());
+            .map(|k| Factors::new(p[k].iter().map(|&t| relax(env.dt, t)).collect()));
         let (mut key_node, mut key_n, mut key_gama) = (Vec::new(), Vec::new(), Vec::new());
         let mut index = std::collections::HashMap::new();
         let block_of = (0..n)

@@ -39,23 +39,51 @@ pub fn extend_reach(slot: &mut f64, x: usize) {
     *slot = slot.max((x + 1) as f64);
 }
 
+/// Per-instance factors of a state's update (cnexp fractions of its time constant), kept also
+/// as one number when every instance has the same (synapses of one kind nearly always do): the
+/// update then reads one stream per state instead of two.
+#[derive(Debug)]
+pub struct Factors {
+    each: Vec<f64>,
+    all: Option<f64>,
+}
+
+impl Factors {
+    /// The factors of every instance.
+    pub fn new(each: Vec<f64>) -> Self {
+        let all = each
+            .first()
+            .copied()
+            .filter(|f| each.iter().all(|x| x.to_bits() == f.to_bits()));
+        Factors { each, all }
+    }
+}
+
+/// `x[j] = step(x[j], f[j])` for the instances of `x`.
+#[inline(always)]
+fn update_each(x: &mut [f64], f: &Factors, step: impl Fn(f64, f64) -> f64) {
+    match f.all {
+        Some(r) => x.iter_mut().for_each(|x| *x = step(*x, r)),
+        None => {
+            let f = &f.each[..x.len()];
+            for j in 0..x.len() {
+                x[j] = step(x[j], f[j]);
+            }
+        }
+    }
+}
+
 /// `x += r·(−x)`: cnexp of `x' = −x/tau` with `r = 1 − e^{−dt/tau}`.
 #[inline]
-pub fn decay_to_zero(x: &mut [f64], r: &[f64]) {
-    let r = &r[..x.len()];
-    for j in 0..x.len() {
-        x[j] += r[j] * (-x[j]);
-    }
+pub fn decay_to_zero(x: &mut [f64], r: &Factors) {
+    update_each(x, r, |x, r| x + r * (-x));
 }
 
 /// `x += q·(1 − x)`: cnexp of `x' = (1 − x)/tau` with `q = 1 − e^{−dt/tau}` (the emitted
 /// `−(1/tau)/(−1/tau)` is exactly 1).
 #[inline]
-pub fn relax_to_one(x: &mut [f64], q: &[f64]) {
-    let q = &q[..x.len()];
-    for j in 0..x.len() {
-        x[j] += q[j] * (1.0 - x[j]);
-    }
+pub fn relax_to_one(x: &mut [f64], q: &Factors) {
+    update_each(x, q, |x, q| x + q * (1.0 - x));
 }
 
 /// Splits `vars` into `K` consecutive arrays of length `n`.
