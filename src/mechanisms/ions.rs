@@ -4,7 +4,7 @@
 //! concentration (only `CaDynamics_E2` writes `cai` here); then NEURON recomputes `eca` from the
 //! Nernst equation at the start of every step and at initialisation.
 
-use super::density::{gather, scatter};
+use super::density::{gather, scatter, Index};
 use super::exp::{dispatch, poly_ln, Exp, Kernel};
 use super::{Numerics, FARADAY, GAS_CONSTANT};
 
@@ -117,13 +117,13 @@ impl IonState {
 
     /// Recomputes `eca` where `cai` is written, at the start of current evaluation (with
     /// [`Numerics::Fast`], through the vectorised `ln` of [`super::exp`], within an ulp of the
-    /// C library's). `runs` is [`lane_runs`](super::density::lane_runs) of `ca_written`: the
-    /// nodes of a batched model are then read and written a contiguous run at a time.
+    /// C library's). `ca` reaches the nodes of `ca_written` (a batched model's a contiguous run
+    /// at a time).
     #[inline]
-    pub fn update_eca(
+    pub(crate) fn update_eca(
         &mut self,
         ca_written: &[usize],
-        runs: usize,
+        ca: Index,
         celsius: f64,
         numerics: Numerics,
     ) {
@@ -131,12 +131,13 @@ impl IonState {
         // Ratios first, then the `log` calls back to back (the divisions no longer sit between
         // them), then the guards.
         let (mut ratio, mut ci, mut co) = ([0.0; LOG_BLOCK], [0.0; LOG_BLOCK], [0.0; LOG_BLOCK]);
-        for block in ca_written.chunks(LOG_BLOCK) {
+        for (b, block) in ca_written.chunks(LOG_BLOCK).enumerate() {
             let n = block.len();
+            let block = ca.part(b * LOG_BLOCK, b * LOG_BLOCK + n);
             let (ratio, ci, co) = (&mut ratio[..n], &mut ci[..n], &mut co[..n]);
             // The concentrations gathered first, so that the divisions run as a vector loop.
-            gather(co, block, runs, &self.cao);
-            gather(ci, block, runs, &self.cai);
+            gather(co, block, &self.cao);
+            gather(ci, block, &self.cai);
             match numerics {
                 Numerics::Exact => {
                     for ((r, &o), &c) in ratio.iter_mut().zip(co.iter()).zip(ci.iter()) {
@@ -151,7 +152,7 @@ impl IonState {
             for ((r, &c), &o) in ratio.iter_mut().zip(ci.iter()).zip(co.iter()) {
                 *r = nernst_guards(c, o, ktf_half * *r);
             }
-            scatter(ratio, block, runs, &mut self.eca);
+            scatter(ratio, block, &mut self.eca);
         }
     }
 }

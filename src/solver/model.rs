@@ -47,8 +47,8 @@ pub struct CellModel {
     pub(crate) density_rank: Vec<u32>,
     pub(crate) ions: Ions,
     pub(crate) ca_written: Vec<usize>,
-    /// [`lane_runs`](crate::mechanisms::density::lane_runs) of `ca_written`.
-    pub(crate) ca_runs: usize,
+    /// The runs of `ca_written` (a batched model's).
+    pub(crate) ca_runs: crate::mechanisms::density::Runs,
     pub(crate) settings: SimSettings,
     /// Trials simulated side by side ([`CellModel::batched`]); 1 for a model of one trial.
     pub(crate) lanes: usize,
@@ -289,7 +289,7 @@ impl CellModel {
             density,
             density_rank,
             ions,
-            ca_runs: crate::mechanisms::density::lane_runs(&ca_written),
+            ca_runs: crate::mechanisms::density::Runs::of(&ca_written),
             ca_written,
             settings,
             lanes: 1,

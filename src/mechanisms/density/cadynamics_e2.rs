@@ -4,7 +4,7 @@
 //! default 5e-5 mM. `ica` is the node's total calcium current of the same step's current
 //! evaluation; the update runs before the other mechanisms' (NEURON's mechanism order).
 
-use super::lane_runs;
+use super::Runs;
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, LaneKernel};
 use crate::mechanisms::{
@@ -28,8 +28,7 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct CaDynamicsE2 {
     nodes: Vec<usize>,
-    /// [`lane_runs`] of the nodes.
-    runs: usize,
+    runs: Runs,
     numerics: Numerics,
     /// [`Numerics::Fast`]'s form `cai ← cai + relax·(minCai − k·ica − cai)`, with the steady
     /// state's factor `k = 10000·gamma·decay/(2·F·depth)` computed once (no division per step).
@@ -57,7 +56,7 @@ impl CaDynamicsE2 {
             .map(|j| 10000.0 * gamma[j] * decay[j] / (2.0 * FARADAY * depth[j]))
             .collect();
         Box::new(CaDynamicsE2 {
-            runs: lane_runs(&inst.nodes),
+            runs: Runs::of(&inst.nodes),
             numerics: env.numerics,
             k_ica,
             relax: decay.iter().map(|&d| relax(env.dt, d)).collect(),
@@ -92,10 +91,10 @@ impl DensityMechanism for CaDynamicsE2 {
         if self.numerics == Numerics::Fast {
             let n = self.nodes.len();
             let (k_ica, min_cai, relax) = (&self.k_ica[..n], &self.min_cai[..n], &self.relax[..n]);
-            if self.runs > 1 {
+            if self.runs.width() > 1 {
                 return dispatch(FastRuns {
-                    runs: self.runs,
-                    nodes: &self.nodes,
+                    runs: self.runs.width(),
+                    starts: self.runs.starts(),
                     ica: &ions.ica,
                     cai: &mut ions.cai,
                     k_ica,
@@ -125,7 +124,7 @@ impl DensityMechanism for CaDynamicsE2 {
 /// instance the operations of the one-at-a-time loop, as vectors.
 struct FastRuns<'a> {
     runs: usize,
-    nodes: &'a [usize],
+    starts: &'a [usize],
     ica: &'a [f64],
     cai: &'a mut [f64],
     k_ica: &'a [f64],
@@ -140,9 +139,9 @@ impl LaneKernel for FastRuns<'_> {
     #[inline(always)]
     fn go<const W: usize>(self) {
         let len = self.cai.len().min(self.ica.len());
-        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+        for (r, &start) in self.starts.iter().enumerate() {
             // Runs lie below the node arrays' length (checked when the model was built).
-            let n0 = run[0].min(len.saturating_sub(W));
+            let n0 = start.min(len.saturating_sub(W));
             let j0 = r * W;
             // Local copies: they cannot alias, so the lane loop vectorises.
             let ica: [f64; W] = self.ica[n0..n0 + W].try_into().expect("W values");

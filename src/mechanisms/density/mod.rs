@@ -77,8 +77,7 @@ pub trait Kinetics: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug)]
 pub struct GateChannel<K: Kinetics> {
     nodes: NodeList,
-    /// [`lane_runs`] of the nodes.
-    runs: usize,
+    runs: Runs,
     numerics: Numerics,
     gbar: Vec<f64>,
     /// `gbar` once per run where every run's instances share it ([`PerRun`]).
@@ -93,9 +92,9 @@ impl<K: Kinetics> GateChannel<K> {
         let mut values = inst.values.into_iter();
         let gbar = values.next().unwrap_or_default();
         let erev = values.next().unwrap_or_default();
-        let runs = lane_runs(&inst.nodes);
+        let runs = Runs::of(&inst.nodes);
         Box::new(GateChannel::<K> {
-            gbar_run: PerRun::of(&gbar, runs),
+            gbar_run: PerRun::of(&gbar, runs.width()),
             runs,
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
@@ -155,11 +154,11 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         let erev = &erev[..if nonspecific { n } else { len }];
         let (gbar, g0, g1) = (&self.gbar[..n], &g0[..n], &g1[..n]);
         let (g_out, i_out) = (&mut g_out[..n], &mut i_out[..n]);
-        if self.runs > 1 {
+        if self.runs.width() > 1 {
             return dispatch(GateCurrentRuns {
                 conductance: K::conductance,
-                runs: self.runs,
-                nodes: self.nodes.as_slice(),
+                runs: self.runs.width(),
+                starts: self.runs.starts(),
                 v,
                 m,
                 erev,
@@ -186,12 +185,11 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
         let nodes = self.nodes.as_slice();
+        let index = self.runs.index(nodes);
         match self.numerics {
-            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(
-                nodes, self.runs, v, env.dt, vars,
-            )),
+            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(nodes, index, v, env.dt, vars)),
             Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(
-                nodes, self.runs, v, env.dt, vars,
+                nodes, index, v, env.dt, vars,
             )),
         }
     }
@@ -221,7 +219,8 @@ pub fn lane_runs(nodes: &[usize]) -> usize {
 pub(crate) struct GateCurrentRuns<'a, C> {
     pub conductance: C,
     pub runs: usize,
-    pub nodes: &'a [usize],
+    /// First node of every run ([`Runs::starts`]).
+    pub starts: &'a [usize],
     pub v: &'a [f64],
     pub m: Matrix<'a>,
     pub erev: &'a [f64],
@@ -240,10 +239,10 @@ impl<C: Fn(f64, [f64; 2]) -> f64> LaneKernel for GateCurrentRuns<'_, C> {
     #[inline(always)]
     fn go<const W: usize>(mut self) {
         let len = self.v.len();
-        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
+        for (r, &start) in self.starts.iter().enumerate() {
             // Runs lie below the arrays' common length `len` (the nodes were checked when the
             // model was built); the clamp makes that visible to the bounds checks.
-            let n0 = run[0].min(len.saturating_sub(W));
+            let n0 = start.min(len.saturating_sub(W));
             let j0 = r * W;
             let v = &self.v[n0..n0 + W];
             let e = if self.nonspecific {
@@ -317,7 +316,8 @@ fn add_ohmic_lanes<const W: usize>(
 /// contiguous nodes ([`lane_runs`]), as [`Matrix::add_ohmic`] adds it one instance at a time.
 pub(crate) struct OhmicRuns<'a> {
     pub runs: usize,
-    pub nodes: &'a [usize],
+    /// First node of every run ([`Runs::starts`]).
+    pub starts: &'a [usize],
     pub v: &'a [f64],
     pub m: Matrix<'a>,
     pub g: Lanes<'a>,
@@ -333,8 +333,8 @@ impl LaneKernel for OhmicRuns<'_> {
     #[inline(always)]
     fn go<const W: usize>(mut self) {
         let len = self.v.len();
-        for (r, run) in self.nodes.chunks_exact(W).enumerate() {
-            let n0 = run[0].min(len.saturating_sub(W));
+        for (r, &start) in self.starts.iter().enumerate() {
+            let n0 = start.min(len.saturating_sub(W));
             let j0 = r * W;
             // Local copies, so that the lane loops vectorise (see `GateCurrentRuns`).
             let v = copy::<W>(&self.v[n0..n0 + W]);
@@ -347,22 +347,80 @@ impl LaneKernel for OhmicRuns<'_> {
     }
 }
 
-/// `out[j] = x[nodes[j]]`; with `runs` > 1 ([`lane_runs`] of `nodes`, and `nodes` whole runs)
-/// as one contiguous copy per run.
-#[inline(always)]
-pub(crate) fn gather(out: &mut [f64], nodes: &[usize], runs: usize, x: &[f64]) {
-    #[inline(always)]
-    fn by_runs<const W: usize>(out: &mut [f64], nodes: &[usize], x: &[f64]) {
-        for (o, run) in out.chunks_exact_mut(W).zip(nodes.chunks_exact(W)) {
-            o.copy_from_slice(&x[run[0]..run[0] + W]);
+/// The instances of a block of runs ([`lane_runs`] of its nodes): their width and the first
+/// node of every run, which is all the run-wise loops read (one index per run instead of one per
+/// instance: a batch's node lists are otherwise as long as all its lanes' instances together).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Runs {
+    width: usize,
+    starts: Vec<usize>,
+}
+
+impl Runs {
+    /// The runs of `nodes` (width 1, no starts, when they do not form runs).
+    pub fn of(nodes: &[usize]) -> Self {
+        let width = lane_runs(nodes);
+        let starts = if width > 1 {
+            nodes.iter().step_by(width).copied().collect()
+        } else {
+            Vec::new()
+        };
+        Runs { width, starts }
+    }
+    /// Instances per run (1: no runs).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// The first node of every run.
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+    /// How to reach the nodes of the instances whose nodes are `nodes`.
+    pub fn index<'a>(&'a self, nodes: &'a [usize]) -> Index<'a> {
+        if self.width > 1 {
+            Index::Runs(self.width, &self.starts)
+        } else {
+            Index::Each(nodes)
         }
     }
-    match runs {
-        16 => by_runs::<16>(out, nodes, x),
-        8 => by_runs::<8>(out, nodes, x),
-        4 => by_runs::<4>(out, nodes, x),
-        2 => by_runs::<2>(out, nodes, x),
-        _ => {
+}
+
+/// The nodes of a block's instances, as [`gather`] and [`scatter`] reach them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Index<'a> {
+    /// One node per instance.
+    Each(&'a [usize]),
+    /// Runs of the given width on contiguous nodes, by first node ([`Runs`]).
+    Runs(usize, &'a [usize]),
+}
+
+impl<'a> Index<'a> {
+    /// Instances `lo..hi` (whole runs).
+    #[inline(always)]
+    pub fn part(self, lo: usize, hi: usize) -> Index<'a> {
+        match self {
+            Index::Each(n) => Index::Each(&n[lo..hi]),
+            Index::Runs(w, s) => Index::Runs(w, &s[lo / w..hi / w]),
+        }
+    }
+}
+
+/// `out[j] = x[node of instance j]`, run by run where the instances form runs.
+#[inline(always)]
+pub(crate) fn gather(out: &mut [f64], idx: Index, x: &[f64]) {
+    #[inline(always)]
+    fn by_runs<const W: usize>(out: &mut [f64], starts: &[usize], x: &[f64]) {
+        for (o, &s) in out.chunks_exact_mut(W).zip(starts) {
+            o.copy_from_slice(&x[s..s + W]);
+        }
+    }
+    match idx {
+        Index::Runs(16, s) => by_runs::<16>(out, s, x),
+        Index::Runs(8, s) => by_runs::<8>(out, s, x),
+        Index::Runs(4, s) => by_runs::<4>(out, s, x),
+        Index::Runs(2, s) => by_runs::<2>(out, s, x),
+        Index::Runs(w, _) => panic!("runs of {w} instances"),
+        Index::Each(nodes) => {
             for (o, &node) in out.iter_mut().zip(nodes) {
                 *o = x[node];
             }
@@ -370,21 +428,22 @@ pub(crate) fn gather(out: &mut [f64], nodes: &[usize], runs: usize, x: &[f64]) {
     }
 }
 
-/// `x[nodes[j]] = values[j]`, as [`gather`] reads them.
+/// `x[node of instance j] = values[j]`, as [`gather`] reads them.
 #[inline(always)]
-pub(crate) fn scatter(values: &[f64], nodes: &[usize], runs: usize, x: &mut [f64]) {
+pub(crate) fn scatter(values: &[f64], idx: Index, x: &mut [f64]) {
     #[inline(always)]
-    fn by_runs<const W: usize>(values: &[f64], nodes: &[usize], x: &mut [f64]) {
-        for (v, run) in values.chunks_exact(W).zip(nodes.chunks_exact(W)) {
-            x[run[0]..run[0] + W].copy_from_slice(v);
+    fn by_runs<const W: usize>(values: &[f64], starts: &[usize], x: &mut [f64]) {
+        for (v, &s) in values.chunks_exact(W).zip(starts) {
+            x[s..s + W].copy_from_slice(v);
         }
     }
-    match runs {
-        16 => by_runs::<16>(values, nodes, x),
-        8 => by_runs::<8>(values, nodes, x),
-        4 => by_runs::<4>(values, nodes, x),
-        2 => by_runs::<2>(values, nodes, x),
-        _ => {
+    match idx {
+        Index::Runs(16, s) => by_runs::<16>(values, s, x),
+        Index::Runs(8, s) => by_runs::<8>(values, s, x),
+        Index::Runs(4, s) => by_runs::<4>(values, s, x),
+        Index::Runs(2, s) => by_runs::<2>(values, s, x),
+        Index::Runs(w, _) => panic!("runs of {w} instances"),
+        Index::Each(nodes) => {
             for (&v, &node) in values.iter().zip(nodes) {
                 x[node] = v;
             }
@@ -576,8 +635,8 @@ impl RateExp for ReplayExp {
 /// together with skipping glibc's underflow-side path where it cannot matter.
 struct AdvanceGates<'a, K, F> {
     nodes: &'a [usize],
-    /// [`lane_runs`] of the nodes.
-    runs: usize,
+    /// How to read the instances' voltages.
+    index: Index<'a>,
     v: &'a [f64],
     dt: f64,
     vars: &'a mut [f64],
@@ -585,10 +644,16 @@ struct AdvanceGates<'a, K, F> {
 }
 
 impl<'a, K, F> AdvanceGates<'a, K, F> {
-    fn new(nodes: &'a [usize], runs: usize, v: &'a [f64], dt: f64, vars: &'a mut [f64]) -> Self {
+    fn new(
+        nodes: &'a [usize],
+        index: Index<'a>,
+        v: &'a [f64],
+        dt: f64,
+        vars: &'a mut [f64],
+    ) -> Self {
         AdvanceGates {
             nodes,
-            runs,
+            index,
             v,
             dt,
             vars,
@@ -609,8 +674,12 @@ impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
         let mut relax = RelaxBuffers::default();
         for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
             let len = nodes.len();
-            gather(&mut vb[..len], nodes, self.runs, self.v);
             let lanes = b * BLOCK..b * BLOCK + len;
+            gather(
+                &mut vb[..len],
+                self.index.part(lanes.start, lanes.end),
+                self.v,
+            );
             rate_exponentials::<K, F, E>(&vb[..len], &mut ex);
             let x1 = if K::N_GATES == 2 {
                 &mut x1[lanes.clone()]
@@ -828,16 +897,20 @@ mod tests {
         let nodes: Vec<usize> = (0..n).collect();
         // The vector kernels where the CPU has them, and the scalar ones everywhere; the
         // voltages read node by node and, where the nodes form runs, run by run.
-        let runs = [1, lane_runs(&nodes[..n - n % 8])];
-        assert_eq!(runs[1], 8);
-        for (vector, runs) in [true, false].into_iter().flat_map(|x| runs.map(|r| (x, r))) {
-            // The first `m` instances (whole runs where `runs` > 1), gate `g` at `g·m`.
-            let m = if runs > 1 { n - n % 8 } else { n };
+        let in_runs = Runs::of(&nodes[..n - n % 8]);
+        assert_eq!(in_runs.width(), 8);
+        for (vector, runs) in [true, false]
+            .into_iter()
+            .flat_map(|x| [(x, Runs::default()), (x, in_runs.clone())])
+        {
+            // The first `m` instances (whole runs where there are runs), gate `g` at `g·m`.
+            let m = if runs.width() > 1 { n - n % 8 } else { n };
             let mut vars = vec![0.0; (K::N_GATES + 2) * m];
             for g in 0..K::N_GATES {
                 vars[g * m..(g + 1) * m].copy_from_slice(&x_init[g * n..g * n + m]);
             }
-            let kernel = AdvanceGates::<K, F>::new(&nodes[..m], runs, &v, dt, &mut vars);
+            let index = runs.index(&nodes[..m]);
+            let kernel = AdvanceGates::<K, F>::new(&nodes[..m], index, &v, dt, &mut vars);
             if vector {
                 dispatch(kernel);
             } else {
@@ -848,9 +921,10 @@ mod tests {
                     let (got, w) = (vars[g * m + j], want[g * n + j]);
                     assert!(
                         got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()),
-                        "{} gate {g} at v = {} (vector {vector}, runs {runs}): {got:e} vs {w:e}",
+                        "{} gate {g} at v = {} (vector {vector}, runs {}): {got:e} vs {w:e}",
                         K::NAME,
-                        v[j]
+                        v[j],
+                        runs.width()
                     );
                 }
             }

@@ -15,8 +15,7 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct Pas {
     nodes: NodeList,
-    /// [`super::lane_runs`] of the nodes.
-    runs: usize,
+    runs: super::Runs,
     g: Vec<f64>,
     e: Vec<f64>,
     /// `g` and `e` once per run where the runs share them.
@@ -28,10 +27,10 @@ impl Pas {
     pub(crate) fn build(inst: Instances, _env: &BuildEnv) -> Box<dyn DensityMechanism> {
         let mut v = inst.values.into_iter();
         let (g, e) = (v.next().unwrap_or_default(), v.next().unwrap_or_default());
-        let runs = super::lane_runs(&inst.nodes);
+        let runs = super::Runs::of(&inst.nodes);
         Box::new(Pas {
-            g_run: super::PerRun::of(&g, runs),
-            e_run: super::PerRun::of(&e, runs),
+            g_run: super::PerRun::of(&g, runs.width()),
+            e_run: super::PerRun::of(&e, runs.width()),
             runs,
             nodes: NodeList::new(inst.nodes),
             g,
@@ -64,10 +63,10 @@ impl DensityMechanism for Pas {
         let len = common_len(&[v.len(), m.rhs.len(), m.d.len()]);
         let (v, mut m) = (&v[..len], m.cut(len));
         let (g, e, i_out) = (&self.g[..n], &self.e[..n], &mut vars[..n]);
-        if self.runs > 1 {
+        if self.runs.width() > 1 {
             return crate::mechanisms::exp::dispatch(super::OhmicRuns {
-                runs: self.runs,
-                nodes: self.nodes.as_slice(),
+                runs: self.runs.width(),
+                starts: self.runs.starts(),
                 v,
                 m,
                 g: self.g_run.lanes(g),

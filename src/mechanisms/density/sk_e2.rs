@@ -3,7 +3,7 @@
 //! `z` relaxes toward `z∞(cai)` with the calcium already updated by `CaDynamics_E2` in the same
 //! step (NEURON's mechanism order).
 
-use super::{gather, lane_runs, GateCurrentRuns, PerRun, BLOCK};
+use super::{gather, GateCurrentRuns, Index, PerRun, Runs, BLOCK};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, hoc_exp_above_m512, poly_ln, Exp, Kernel, PolyExp};
 use crate::mechanisms::{
@@ -23,8 +23,7 @@ pub const ENTRY: Entry = Entry {
 #[derive(Debug)]
 pub struct SkE2 {
     nodes: NodeList,
-    /// [`lane_runs`] of the nodes.
-    runs: usize,
+    runs: Runs,
     numerics: Numerics,
     gbar: Vec<f64>,
     /// `gbar` once per run where the runs share it.
@@ -64,9 +63,9 @@ impl SkE2 {
         let ztau: Vec<f64> = v.next().unwrap_or_default();
         let neg_rate: Vec<f64> = ztau.iter().map(|&t| -1.0 / t).collect();
         let relax = ztau.iter().map(|&t| relax(env.dt, t)).collect();
-        let runs = lane_runs(&inst.nodes);
+        let runs = Runs::of(&inst.nodes);
         Box::new(SkE2 {
-            gbar_run: PerRun::of(&gbar, runs),
+            gbar_run: PerRun::of(&gbar, runs.width()),
             runs,
             nodes: NodeList::new(inst.nodes),
             numerics: env.numerics,
@@ -108,11 +107,11 @@ impl DensityMechanism for SkE2 {
         let (v, mut m) = (&v[..len], m.cut(len));
         let (ek, ik) = (&ions.ek[..len], &mut ions.ik[..len]);
         let (gbar, z, g_out, i_out) = (&self.gbar[..n], &z[..n], &mut g_out[..n], &mut i_out[..n]);
-        if self.runs > 1 {
+        if self.runs.width() > 1 {
             return dispatch(GateCurrentRuns {
                 conductance: |gbar: f64, [z, _]: [f64; 2]| gbar * z,
-                runs: self.runs,
-                nodes: self.nodes.as_slice(),
+                runs: self.runs.width(),
+                starts: self.runs.starts(),
                 v,
                 m,
                 erev: ek,
@@ -139,7 +138,7 @@ impl DensityMechanism for SkE2 {
             let n = self.nodes.len();
             return dispatch(FastAdvance {
                 nodes: self.nodes.as_slice(),
-                runs: self.runs,
+                index: self.runs.index(self.nodes.as_slice()),
                 cai: &ions.cai,
                 z: &mut vars[..n],
                 relax: &self.relax[..n],
@@ -178,7 +177,7 @@ impl DensityMechanism for SkE2 {
 /// time.
 struct FastAdvance<'a> {
     nodes: &'a [usize],
-    runs: usize,
+    index: Index<'a>,
     cai: &'a [f64],
     z: &'a mut [f64],
     relax: &'a [f64],
@@ -189,14 +188,16 @@ impl Kernel for FastAdvance<'_> {
     #[inline(always)]
     fn run<E: Exp>(self) {
         let mut x = [0.0; BLOCK];
-        for ((nodes, z), relax) in self
+        for (b, ((nodes, z), relax)) in self
             .nodes
             .chunks(BLOCK)
             .zip(self.z.chunks_mut(BLOCK))
             .zip(self.relax.chunks(BLOCK))
+            .enumerate()
         {
             let x = &mut x[..nodes.len()];
-            gather(x, nodes, self.runs, self.cai);
+            let lo = b * BLOCK;
+            gather(x, self.index.part(lo, lo + nodes.len()), self.cai);
             let (z, relax) = (&mut z[..x.len()], &relax[..x.len()]);
             for x in x.iter_mut() {
                 *x = pow_base(*x);
