@@ -110,30 +110,23 @@ impl IonState {
     }
 
     /// The current accumulators `ina`, `ik`, `ica`, to be zeroed at the start of current
-    /// evaluation (together with [`IonState::update_eca`]).
+    /// evaluation (together with `IonState::update_eca`).
     pub fn currents_mut(&mut self) -> [&mut [f64]; 3] {
         [&mut self.ina, &mut self.ik, &mut self.ica]
     }
 
     /// Recomputes `eca` where `cai` is written, at the start of current evaluation (with
     /// [`Numerics::Fast`], through the vectorised `ln` of [`super::exp`], within an ulp of the
-    /// C library's). `ca` reaches the nodes of `ca_written` (a batched model's a contiguous run
-    /// at a time).
+    /// C library's). `ca` holds the nodes where `cai` is written (a batched model's as runs).
     #[inline]
-    pub(crate) fn update_eca(
-        &mut self,
-        ca_written: &[usize],
-        ca: Index,
-        celsius: f64,
-        numerics: Numerics,
-    ) {
+    pub(crate) fn update_eca(&mut self, ca: Index, celsius: f64, numerics: Numerics) {
         let ktf_half = 1000.0 * GAS_CONSTANT * (celsius + 273.15) / FARADAY / 2.0;
         // Ratios first, then the `log` calls back to back (the divisions no longer sit between
         // them), then the guards.
         let (mut ratio, mut ci, mut co) = ([0.0; LOG_BLOCK], [0.0; LOG_BLOCK], [0.0; LOG_BLOCK]);
-        for (b, block) in ca_written.chunks(LOG_BLOCK).enumerate() {
-            let n = block.len();
-            let block = ca.part(b * LOG_BLOCK, b * LOG_BLOCK + n);
+        for lo in (0..ca.len()).step_by(LOG_BLOCK) {
+            let n = (ca.len() - lo).min(LOG_BLOCK);
+            let block = ca.part(lo, lo + n);
             let (ratio, ci, co) = (&mut ratio[..n], &mut ci[..n], &mut co[..n]);
             // The concentrations gathered first, so that the divisions run as a vector loop.
             gather(co, block, &self.cao);

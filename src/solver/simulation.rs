@@ -941,7 +941,6 @@ impl Simulation<'_> {
             }
         }
         st.ions.update_eca(
-            &model.ca_written,
             model.ca_runs.index(&model.ca_written),
             env.celsius,
             model.settings.numerics,

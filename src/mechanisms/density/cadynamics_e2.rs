@@ -4,7 +4,7 @@
 //! default 5e-5 mM. `ica` is the node's total calcium current of the same step's current
 //! evaluation; the update runs before the other mechanisms' (NEURON's mechanism order).
 
-use super::Runs;
+use super::{copy, Runs};
 use crate::mechanisms::catalogue::{BuildEnv, Constructor, Entry};
 use crate::mechanisms::exp::{dispatch, LaneKernel};
 use crate::mechanisms::{
@@ -120,7 +120,7 @@ impl DensityMechanism for CaDynamicsE2 {
     }
 }
 
-/// The fast update over runs of `W` instances on contiguous nodes ([`lane_runs`]): per
+/// The fast update over runs of `W` instances on contiguous nodes ([`Runs`]): per
 /// instance the operations of the one-at-a-time loop, as vectors.
 struct FastRuns<'a> {
     runs: usize,
@@ -144,11 +144,9 @@ impl LaneKernel for FastRuns<'_> {
             let n0 = start.min(len.saturating_sub(W));
             let j0 = r * W;
             // Local copies: they cannot alias, so the lane loop vectorises.
-            let ica: [f64; W] = self.ica[n0..n0 + W].try_into().expect("W values");
-            let mut cai: [f64; W] = self.cai[n0..n0 + W].try_into().expect("W values");
-            let k: [f64; W] = self.k_ica[j0..j0 + W].try_into().expect("W values");
-            let min: [f64; W] = self.min_cai[j0..j0 + W].try_into().expect("W values");
-            let q: [f64; W] = self.relax[j0..j0 + W].try_into().expect("W values");
+            let (ica, mut cai) = (copy::<W>(&self.ica[n0..]), copy::<W>(&self.cai[n0..]));
+            let (k, min) = (copy::<W>(&self.k_ica[j0..]), copy::<W>(&self.min_cai[j0..]));
+            let q = copy::<W>(&self.relax[j0..]);
             for l in 0..W {
                 let inf = min[l] - k[l] * ica[l];
                 cai[l] += q[l] * (inf - cai[l]);

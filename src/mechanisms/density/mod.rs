@@ -184,13 +184,10 @@ impl<K: Kinetics> DensityMechanism for GateChannel<K> {
         }
     }
     fn advance(&self, env: &Env, v: &[f64], _ions: &mut IonState, vars: &mut [f64]) {
-        let nodes = self.nodes.as_slice();
-        let index = self.runs.index(nodes);
+        let index = self.runs.index(self.nodes.as_slice());
         match self.numerics {
-            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(nodes, index, v, env.dt, vars)),
-            Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(
-                nodes, index, v, env.dt, vars,
-            )),
+            Numerics::Fast => dispatch(AdvanceGates::<K, Fast>::new(index, v, env.dt, vars)),
+            Numerics::Exact => dispatch(AdvanceGates::<K, ModFile>::new(index, v, env.dt, vars)),
         }
     }
 }
@@ -395,6 +392,14 @@ pub(crate) enum Index<'a> {
 }
 
 impl<'a> Index<'a> {
+    /// Number of instances.
+    #[inline(always)]
+    pub fn len(self) -> usize {
+        match self {
+            Index::Each(n) => n.len(),
+            Index::Runs(w, s) => w * s.len(),
+        }
+    }
     /// Instances `lo..hi` (whole runs).
     #[inline(always)]
     pub fn part(self, lo: usize, hi: usize) -> Index<'a> {
@@ -498,7 +503,7 @@ impl Lanes<'_> {
 
 /// The first `W` values of `x` as an array.
 #[inline(always)]
-fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
+pub(crate) fn copy<const W: usize>(x: &[f64]) -> [f64; W] {
     x[..W].try_into().expect("W values")
 }
 
@@ -634,8 +639,7 @@ impl RateExp for ReplayExp {
 /// form with the C library's `exp`). Measured on the reference replay: 1.93 → 1.43 s CPU,
 /// together with skipping glibc's underflow-side path where it cannot matter.
 struct AdvanceGates<'a, K, F> {
-    nodes: &'a [usize],
-    /// How to read the instances' voltages.
+    /// The instances' nodes.
     index: Index<'a>,
     v: &'a [f64],
     dt: f64,
@@ -644,15 +648,8 @@ struct AdvanceGates<'a, K, F> {
 }
 
 impl<'a, K, F> AdvanceGates<'a, K, F> {
-    fn new(
-        nodes: &'a [usize],
-        index: Index<'a>,
-        v: &'a [f64],
-        dt: f64,
-        vars: &'a mut [f64],
-    ) -> Self {
+    fn new(index: Index<'a>, v: &'a [f64], dt: f64, vars: &'a mut [f64]) -> Self {
         AdvanceGates {
-            nodes,
             index,
             v,
             dt,
@@ -666,15 +663,15 @@ impl<K: Kinetics, F: Form<K>> Kernel for AdvanceGates<'_, K, F> {
     type Output = ();
     #[inline(always)]
     fn run<E: Exp>(self) {
-        let n = self.nodes.len();
+        let n = self.index.len();
         let (x0, rest) = self.vars.split_at_mut(n);
         let x1 = &mut rest[..if K::N_GATES == 2 { n } else { 0 }];
         let mut vb = [0.0; BLOCK];
         let mut ex = [[0.0; BLOCK]; MAX_EXP];
         let mut relax = RelaxBuffers::default();
-        for (b, nodes) in self.nodes.chunks(BLOCK).enumerate() {
-            let len = nodes.len();
-            let lanes = b * BLOCK..b * BLOCK + len;
+        for start in (0..n).step_by(BLOCK) {
+            let len = (n - start).min(BLOCK);
+            let lanes = start..start + len;
             gather(
                 &mut vb[..len],
                 self.index.part(lanes.start, lanes.end),
@@ -910,7 +907,7 @@ mod tests {
                 vars[g * m..(g + 1) * m].copy_from_slice(&x_init[g * n..g * n + m]);
             }
             let index = runs.index(&nodes[..m]);
-            let kernel = AdvanceGates::<K, F>::new(&nodes[..m], index, &v, dt, &mut vars);
+            let kernel = AdvanceGates::<K, F>::new(index, &v, dt, &mut vars);
             if vector {
                 dispatch(kernel);
             } else {

@@ -137,7 +137,6 @@ impl DensityMechanism for SkE2 {
         if self.numerics == Numerics::Fast {
             let n = self.nodes.len();
             return dispatch(FastAdvance {
-                nodes: self.nodes.as_slice(),
                 index: self.runs.index(self.nodes.as_slice()),
                 cai: &ions.cai,
                 z: &mut vars[..n],
@@ -176,7 +175,7 @@ impl DensityMechanism for SkE2 {
 /// [`PolyExp`]) instead of the C library's `pow`, which took about 8 % of a network trial's
 /// time.
 struct FastAdvance<'a> {
-    nodes: &'a [usize],
+    /// The instances' nodes.
     index: Index<'a>,
     cai: &'a [f64],
     z: &'a mut [f64],
@@ -188,16 +187,15 @@ impl Kernel for FastAdvance<'_> {
     #[inline(always)]
     fn run<E: Exp>(self) {
         let mut x = [0.0; BLOCK];
-        for (b, ((nodes, z), relax)) in self
-            .nodes
-            .chunks(BLOCK)
-            .zip(self.z.chunks_mut(BLOCK))
+        for (b, (z, relax)) in self
+            .z
+            .chunks_mut(BLOCK)
             .zip(self.relax.chunks(BLOCK))
             .enumerate()
         {
-            let x = &mut x[..nodes.len()];
+            let x = &mut x[..z.len()];
             let lo = b * BLOCK;
-            gather(x, self.index.part(lo, lo + nodes.len()), self.cai);
+            gather(x, self.index.part(lo, lo + z.len()), self.cai);
             let (z, relax) = (&mut z[..x.len()], &relax[..x.len()]);
             for x in x.iter_mut() {
                 *x = pow_base(*x);
